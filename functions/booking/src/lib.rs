@@ -1,0 +1,217 @@
+//! The booking function: `POST /v1/bookings` as an `axum::Router`.
+//!
+//! The same router runs in Lambda (`main.rs`, through `lambda_http`) and in
+//! `frontdesk serve`. The edge that runs it tells the router who the client
+//! is by inserting a [`ClientAddr`] extension.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use frontdesk_shared::booking::intake::{BookingError, Intake, Receipt, Submission};
+use frontdesk_shared::booking::record::rfc3339;
+use frontdesk_shared::booking::MediaType;
+use frontdesk_shared::problem::Problem;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::Serialize;
+use std::net::IpAddr;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// The header that marks an answer repeated for an earlier identical request.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The header a script sends so that retries of one request make one booking.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// The client's address, as the edge running the router sees it
+/// (API Gateway's source IP in Lambda, the TCP peer locally).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// What the router needs: the booking service (with its config and store).
+#[derive(Clone)]
+pub struct AppState {
+    intake: Intake,
+}
+
+impl AppState {
+    /// State around a booking service.
+    pub fn new(intake: Intake) -> Self {
+        Self { intake }
+    }
+}
+
+/// The booking API's routes, with CORS for the configured origins.
+pub fn router(state: AppState) -> Router {
+    let cors = cors(&state.intake.config().allowed_origins);
+    Router::new()
+        .route(
+            "/v1/bookings",
+            post(create_booking).fallback(|| async { method_not_allowed() }),
+        )
+        .fallback(|| async { Problem::not_found("There is nothing at this address.") })
+        .with_state(state)
+        .layer(cors)
+}
+
+fn method_not_allowed() -> Response {
+    let mut response = Problem::method_not_allowed().into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::ACCEPT, IDEMPOTENCY_KEY])
+        .expose_headers([header::RETRY_AFTER, IDEMPOTENT_REPLAYED])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// How to answer: JSON for scripts, redirects for a plain HTML form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Json,
+    Redirect,
+}
+
+impl Answer {
+    /// A urlencoded body is a plain form unless the client asks for JSON.
+    fn for_request(media: Option<MediaType>, headers: &HeaderMap) -> Self {
+        let wants_json = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("json"));
+        if media == Some(MediaType::Form) && !wants_json {
+            Self::Redirect
+        } else {
+            Self::Json
+        }
+    }
+}
+
+/// The 201 body.
+#[derive(Debug, Serialize)]
+struct Created<'a> {
+    reference: &'a str,
+    status: &'static str,
+    received_at: String,
+}
+
+async fn create_booking(
+    State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(MediaType::from_content_type);
+    let answer = Answer::for_request(media, &headers);
+    let result = match media {
+        None => Err(BookingError::UnsupportedMediaType),
+        Some(media) => match read_body(body).await {
+            Err(error) => Err(error),
+            Ok(bytes) => {
+                // A header that is not visible ASCII is passed on as-is to be refused by parsing.
+                let key = headers
+                    .get(&IDEMPOTENCY_KEY)
+                    .map(|v| v.to_str().unwrap_or("\u{0}"));
+                state
+                    .intake
+                    .submit(Submission {
+                        media,
+                        body: &bytes,
+                        idempotency_header: key,
+                        source: client.map(|Extension(ClientAddr(ip))| ip),
+                    })
+                    .await
+            }
+        },
+    };
+    respond(&state, answer, result)
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, BookingError> {
+    match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(BookingError::TooLarge { limit: BODY_LIMIT })
+        }
+        Err(e) => Err(BookingError::Malformed(
+            frontdesk_shared::booking::DecodeError::Json(format!(
+                "the body could not be read: {e}"
+            )),
+        )),
+    }
+}
+
+fn respond(state: &AppState, answer: Answer, result: Result<Receipt, BookingError>) -> Response {
+    let config = state.intake.config();
+    match (answer, result) {
+        (Answer::Json, Ok(receipt)) => {
+            let body = Created {
+                reference: receipt.reference.as_str(),
+                status: "received",
+                received_at: rfc3339(receipt.received_at),
+            };
+            let mut response = (StatusCode::CREATED, Json(body)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if receipt.replayed {
+                headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            }
+            response
+        }
+        (Answer::Redirect, Ok(receipt)) => see_other(&with_query(
+            &config.thank_you_url,
+            "reference",
+            receipt.reference.as_str(),
+        )),
+        (Answer::Redirect, Err(BookingError::Invalid(errors))) => {
+            let fields: Vec<&str> = errors.as_slice().iter().map(|e| e.field.as_str()).collect();
+            see_other(&with_query(&config.form_url, "errors", &fields.join(",")))
+        }
+        (Answer::Redirect, Err(BookingError::KeyReused)) => {
+            see_other(&with_query(&config.form_url, "errors", "idempotency_key"))
+        }
+        (_, Err(error)) => error.into_response(),
+    }
+}
+
+fn with_query(url: &str, name: &str, value: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!(
+        "{url}{separator}{name}={}",
+        utf8_percent_encode(value, NON_ALPHANUMERIC)
+    )
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(_) => BookingError::Internal.into_response(),
+    }
+}

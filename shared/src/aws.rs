@@ -1,0 +1,31 @@
+//! AWS SDK configuration, loaded once in `main`: explicit timeouts and the
+//! standard retry policy, so a slow or unreachable service fails fast.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+/// Attempts per call, the first included.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Loads the SDK's standard environment (region, credentials, and endpoint
+/// overrides such as `AWS_ENDPOINT_URL_DYNAMODB`) with `operation_timeout`
+/// as the bound on a whole call, retries included.
+pub async fn load(operation_timeout: Duration) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts(operation_timeout))
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .load()
+        .await
+}
+
+/// The timeouts for one bound on a whole call: each attempt gets a share,
+/// and connecting gets at most a second.
+pub fn timeouts(operation_timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(operation_timeout)
+        .operation_attempt_timeout(operation_timeout / MAX_ATTEMPTS)
+        .connect_timeout(operation_timeout.min(Duration::from_secs(1)))
+        .build()
+}

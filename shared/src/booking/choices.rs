@@ -1,0 +1,216 @@
+//! The booking's closed choices: specialty, payment, contact method, who it is for.
+
+use serde::Serialize;
+
+/// A URL-safe identifier for content (a condition or a consultant):
+/// lower-case letters, digits and single hyphens, at most 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Slug(String);
+
+impl Slug {
+    /// Parses a slug.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+            && !s.contains("--");
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("This is not a recognised choice.".into())
+        }
+    }
+
+    /// The slug.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Slug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the appointment is about: one of the clinic's conditions, or "not sure".
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Specialty {
+    /// A condition the clinic treats, by its content slug.
+    Condition(Slug),
+    /// The patient does not know which specialty they need.
+    NotSure,
+}
+
+impl Specialty {
+    /// The wire value for "not sure".
+    pub const NOT_SURE: &'static str = "not_sure";
+
+    /// Parses a specialty against the configured list of condition slugs.
+    pub fn parse(raw: &str, configured: &[Slug]) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw == Self::NOT_SURE {
+            return Ok(Self::NotSure);
+        }
+        configured
+            .iter()
+            .find(|slug| slug.as_str() == raw)
+            .map(|slug| Self::Condition(slug.clone()))
+            .ok_or_else(|| "Please choose one of the listed specialties, or \"not sure\".".into())
+    }
+
+    /// Reads a stored value; the configured list may have changed since it was stored.
+    pub fn from_stored(raw: &str) -> Result<Self, String> {
+        if raw == Self::NOT_SURE {
+            Ok(Self::NotSure)
+        } else {
+            Slug::parse(raw).map(Self::Condition)
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Condition(slug) => slug.as_str(),
+            Self::NotSure => Self::NOT_SURE,
+        }
+    }
+}
+
+impl Serialize for Specialty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// How the appointment is paid for. Insurance always carries its details.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Payment {
+    /// The patient pays themselves.
+    SelfPay,
+    /// An insurer pays, under this policy.
+    Insured {
+        /// The insurer's name.
+        insurer: super::Insurer,
+        /// The policy or membership number.
+        policy_number: super::PolicyNumber,
+    },
+}
+
+impl Payment {
+    /// The wire value of the choice (`self_pay` or `insured`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SelfPay => "self_pay",
+            Self::Insured { .. } => "insured",
+        }
+    }
+}
+
+/// The two payment choices before their details are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentKind {
+    /// `self_pay`
+    SelfPay,
+    /// `insured`
+    Insured,
+}
+
+impl PaymentKind {
+    /// Parses `self_pay` or `insured`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "self_pay" => Ok(Self::SelfPay),
+            "insured" => Ok(Self::Insured),
+            _ => Err("Please choose self-pay or insured.".into()),
+        }
+    }
+}
+
+/// How the patient prefers to be contacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactMethod {
+    /// By telephone.
+    Phone,
+    /// By email.
+    Email,
+}
+
+impl ContactMethod {
+    /// Parses `phone` or `email`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "phone" => Ok(Self::Phone),
+            "email" => Ok(Self::Email),
+            _ => Err("Please choose phone or email.".into()),
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Phone => "phone",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// Whether the person filling the form is the patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingFor {
+    /// The patient books for themselves.
+    #[serde(rename = "self")]
+    Myself,
+    /// Someone books on the patient's behalf.
+    SomeoneElse,
+}
+
+impl BookingFor {
+    /// Parses `self` or `someone_else`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "self" => Ok(Self::Myself),
+            "someone_else" => Ok(Self::SomeoneElse),
+            _ => Err("Please say whether the appointment is for you or for someone else.".into()),
+        }
+    }
+
+    /// The wire value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Myself => "self",
+            Self::SomeoneElse => "someone_else",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_strict() {
+        assert!(Slug::parse("neuroendocrine-tumours").is_ok());
+        for bad in ["", "-a", "a-", "a--b", "A", "a b", "a/b", &"a".repeat(65)] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn specialty_must_be_configured_or_not_sure() {
+        let configured = vec![Slug::parse("neuroendocrine-tumours").unwrap()];
+        assert_eq!(
+            Specialty::parse("not_sure", &configured).unwrap(),
+            Specialty::NotSure
+        );
+        assert!(Specialty::parse("neuroendocrine-tumours", &configured).is_ok());
+        assert!(Specialty::parse("cardiology", &configured).is_err());
+    }
+}

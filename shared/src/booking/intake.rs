@@ -1,0 +1,240 @@
+//! The booking flow, the same in Lambda and locally: decode, check the
+//! honeypot and the key, parse, then one store call (retried only for a
+//! reference collision).
+
+use super::request::ParseContext;
+use super::{
+    Booking, BookingRequest, DecodeError, Fingerprint, IdempotencyKey, MediaType, Reference,
+};
+use crate::config::BookingConfig;
+use crate::fields::FieldErrors;
+use crate::store::{BookingStore, InsertOutcome, NewBooking, RateCharge, SourceKey, StoreError};
+use crate::time_source::Clock;
+use std::net::IpAddr;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// How many fresh references to try when a random one is already taken.
+const REFERENCE_ATTEMPTS: usize = 3;
+
+/// A request as the HTTP edge hands it over.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    /// The body's media type.
+    pub media: MediaType,
+    /// The raw body.
+    pub body: &'a [u8],
+    /// The `Idempotency-Key` header, if sent.
+    pub idempotency_header: Option<&'a str>,
+    /// The sender's address, for rate limiting.
+    pub source: Option<IpAddr>,
+}
+
+/// What the patient is told when a request is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The booking's reference.
+    pub reference: Reference,
+    /// When it arrived.
+    pub received_at: OffsetDateTime,
+    /// True when this answers a request accepted before (same key or same details).
+    pub replayed: bool,
+}
+
+/// Why a request was not accepted. Mapped to HTTP in one place (`problem`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BookingError {
+    /// The body is not JSON or a urlencoded form.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is larger than the limit.
+    #[error("body over {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body cannot be decoded at all.
+    #[error("malformed body: {0}")]
+    Malformed(#[from] DecodeError),
+    /// Fields are missing or wrong; every one is listed.
+    #[error("invalid fields")]
+    Invalid(FieldErrors),
+    /// The idempotency key was used before with a different request.
+    #[error("idempotency key reused with another request")]
+    KeyReused,
+    /// Too many bookings from this source in this window.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after_secs: u64,
+    },
+    /// The store cannot be reached now; nothing was written.
+    #[error("store unavailable")]
+    Unavailable,
+    /// Something that retrying will not fix; nothing was written.
+    #[error("internal error")]
+    Internal,
+}
+
+/// The booking service: configuration, a store and a clock.
+#[derive(Clone)]
+pub struct Intake {
+    store: Arc<dyn BookingStore>,
+    config: Arc<BookingConfig>,
+    clock: Clock,
+}
+
+impl Intake {
+    /// A service over `store`.
+    pub fn new(store: Arc<dyn BookingStore>, config: Arc<BookingConfig>, clock: Clock) -> Self {
+        Self {
+            store,
+            config,
+            clock,
+        }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &BookingConfig {
+        &self.config
+    }
+
+    /// Takes one request: stores it exactly once, or says why not.
+    pub async fn submit(&self, submission: Submission<'_>) -> Result<Receipt, BookingError> {
+        let request = BookingRequest::decode(submission.media, submission.body)?;
+        let now = self.clock.now();
+        if request.honeypot_filled() {
+            // Bots get the ordinary answer, so they learn nothing; nothing is stored.
+            let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
+            tracing::info!(outcome = "honeypot", "booking discarded");
+            return Ok(Receipt {
+                reference,
+                received_at: now,
+                replayed: false,
+            });
+        }
+
+        let mut errors = FieldErrors::new();
+        let key = idempotency_key(&request, submission.idempotency_header, &mut errors);
+        let ctx = ParseContext {
+            specialties: &self.config.specialties,
+            today: now.date(),
+        };
+        let details = match request.parse(&ctx) {
+            Ok(details) if errors.is_empty() => details,
+            Ok(_) => return Err(BookingError::Invalid(errors)),
+            Err(found) => {
+                for e in found.into_vec() {
+                    errors.add(&e.field, e.message);
+                }
+                return Err(BookingError::Invalid(errors));
+            }
+        };
+
+        let fingerprint = Fingerprint::of(&details);
+        let rate = (self.config.rate_limit_per_hour > 0).then(|| {
+            let source = match submission.source {
+                Some(addr) => SourceKey::of(addr),
+                None => SourceKey::of(IpAddr::from([0, 0, 0, 0])),
+            };
+            RateCharge::at(source, now, self.config.rate_limit_per_hour)
+        });
+        let expires_at = now + Duration::days(i64::from(self.config.retention_days));
+
+        for _ in 0..REFERENCE_ATTEMPTS {
+            let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
+            let new = NewBooking {
+                booking: Booking {
+                    reference: reference.clone(),
+                    received_at: now,
+                    details: details.clone(),
+                    expires_at,
+                },
+                fingerprint: fingerprint.clone(),
+                idempotency_key: key.clone(),
+                rate: rate.clone(),
+                now,
+            };
+            match self.store.insert(new).await {
+                Ok(InsertOutcome::Stored) => {
+                    tracing::info!(reference = %reference, outcome = "stored", "booking stored");
+                    return Ok(Receipt {
+                        reference,
+                        received_at: now,
+                        replayed: false,
+                    });
+                }
+                Ok(InsertOutcome::Replay {
+                    reference,
+                    received_at,
+                }) => {
+                    tracing::info!(reference = %reference, outcome = "replayed", "booking replayed");
+                    return Ok(Receipt {
+                        reference,
+                        received_at,
+                        replayed: true,
+                    });
+                }
+                Ok(InsertOutcome::KeyReused) => {
+                    tracing::info!(
+                        outcome = "key_reused",
+                        "idempotency key reused with another body"
+                    );
+                    return Err(BookingError::KeyReused);
+                }
+                Ok(InsertOutcome::RateLimited { until }) => {
+                    let secs = (until - now).whole_seconds().max(1);
+                    tracing::info!(
+                        outcome = "rate_limited",
+                        retry_after = secs,
+                        "booking rate limited"
+                    );
+                    return Err(BookingError::RateLimited {
+                        retry_after_secs: secs.unsigned_abs(),
+                    });
+                }
+                Ok(InsertOutcome::ReferenceTaken) => {
+                    tracing::warn!(outcome = "reference_taken", "reference collision, retrying");
+                }
+                Err(e) => {
+                    return Err(match e {
+                        StoreError::Unavailable(why) => {
+                            tracing::warn!(outcome = "store_unavailable", error = %why, "booking not stored");
+                            BookingError::Unavailable
+                        }
+                        StoreError::Misconfigured(why) | StoreError::Corrupt(why) => {
+                            tracing::error!(outcome = "store_error", error = %why, "booking not stored");
+                            BookingError::Internal
+                        }
+                    });
+                }
+            }
+        }
+        tracing::error!(outcome = "reference_exhausted", "no free reference found");
+        Err(BookingError::Internal)
+    }
+}
+
+/// The key from the header, or else the hidden field; both must agree when both are sent.
+fn idempotency_key(
+    request: &BookingRequest,
+    header: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<IdempotencyKey> {
+    let header = header.map(|h| errors.check("idempotency_key", IdempotencyKey::parse(h)));
+    let field = request
+        .idempotency_field()
+        .map(|f| errors.check("idempotency_key", IdempotencyKey::parse(f)));
+    match (header, field) {
+        (Some(Some(h)), Some(Some(f))) if h != f => {
+            errors.add(
+                "idempotency_key",
+                "The idempotency key field does not match the Idempotency-Key header.",
+            );
+            None
+        }
+        (Some(h), _) => h,
+        (None, Some(f)) => f,
+        (None, None) => None,
+    }
+}

@@ -1,0 +1,21 @@
+//! Appointment requests: from the wire (`request`), through parsing into a
+//! `Booking` of domain types, to the store (`record`) and the flow that ties
+//! them together (`intake`).
+
+pub mod choices;
+pub mod fingerprint;
+pub mod intake;
+pub mod model;
+pub mod person;
+pub mod record;
+pub mod reference;
+pub mod request;
+pub mod text_fields;
+
+pub use choices::{BookingFor, ContactMethod, Payment, Slug, Specialty};
+pub use fingerprint::Fingerprint;
+pub use model::{Booking, BookingDetails, Consent};
+pub use person::{DateOfBirth, Email, PersonName, UkPhone};
+pub use reference::Reference;
+pub use request::{BookingRequest, DecodeError, IdempotencyKey, MediaType};
+pub use text_fields::{ConsentVersion, Insurer, Message, PolicyNumber, PreferredTimes};

@@ -1,0 +1,77 @@
+//! A parsed booking: every field a domain type, consent included by construction.
+
+use super::{
+    BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email, Message, Payment, PersonName,
+    PreferredTimes, Reference, Slug, Specialty, UkPhone,
+};
+use time::OffsetDateTime;
+
+/// What the patient asked for, independent of when and under which reference.
+/// Two submissions with equal details are the same request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BookingDetails {
+    /// Patient's first name.
+    pub first_name: PersonName,
+    /// Patient's last name.
+    pub last_name: PersonName,
+    /// Where the clinic can email the patient.
+    pub email: Email,
+    /// Where the clinic can ring the patient.
+    pub phone: UkPhone,
+    /// Identifies the patient in the clinic's records.
+    pub date_of_birth: DateOfBirth,
+    /// What the appointment is about.
+    pub specialty: Specialty,
+    /// A consultant the patient would like to see, by slug.
+    pub consultant: Option<Slug>,
+    /// Self-pay, or insured with the policy's details.
+    pub payment: Payment,
+    /// Whether a GP has referred the patient.
+    pub gp_referral: bool,
+    /// How the patient would like to be contacted.
+    pub contact_method: ContactMethod,
+    /// When the patient would like to be contacted.
+    pub preferred_times: Option<PreferredTimes>,
+    /// Anything else the patient wants the clinic to know.
+    pub message: Option<Message>,
+    /// Whether the form was filled by the patient or on their behalf.
+    pub booking_for: BookingFor,
+    /// The version of the consent wording agreed to (consent itself is required).
+    pub consent_version: ConsentVersion,
+    /// Opted in to marketing by email (off unless ticked).
+    pub marketing_email: bool,
+    /// Opted in to marketing by text message (off unless ticked).
+    pub marketing_sms: bool,
+}
+
+/// The patient's consent to be contacted: which wording, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The wording's version shown on the form.
+    pub version: ConsentVersion,
+    /// When the consent was given (the booking's arrival).
+    pub given_at: OffsetDateTime,
+}
+
+/// An accepted booking, ready to store: a reference, its arrival time and the details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    /// The booking's reference, shown to the patient.
+    pub reference: Reference,
+    /// When the request arrived.
+    pub received_at: OffsetDateTime,
+    /// What the patient asked for.
+    pub details: BookingDetails,
+    /// When the stored booking is deleted (retention).
+    pub expires_at: OffsetDateTime,
+}
+
+impl Booking {
+    /// The consent recorded with this booking.
+    pub fn consent(&self) -> Consent {
+        Consent {
+            version: self.details.consent_version.clone(),
+            given_at: self.received_at,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The stored shape of a booking: flat, primitive attributes that both
+//! adapters keep (DynamoDB items, SQLite JSON) and read back through the
+//! domain types.
+
+use super::choices::PaymentKind;
+use super::{
+    Booking, BookingDetails, BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email,
+    Insurer, Message, Payment, PersonName, PolicyNumber, PreferredTimes, Reference, Slug,
+    Specialty, UkPhone,
+};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// A stored record could not be read back into a booking.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored booking is unreadable: {0}")]
+pub struct CorruptRecord(pub String);
+
+/// One booking as stored: every field of the request, the consent's time,
+/// and `expires_at` (seconds since the epoch) for the retention TTL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingRecord {
+    /// `CCL-XXXX-XXXX`.
+    pub reference: String,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    /// Patient's first name.
+    pub first_name: String,
+    /// Patient's last name.
+    pub last_name: String,
+    /// Patient's email.
+    pub email: String,
+    /// E.164.
+    pub phone: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// A condition slug or `not_sure`.
+    pub specialty: String,
+    /// A consultant's slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consultant: Option<String>,
+    /// `self_pay` or `insured`.
+    pub payment: String,
+    /// Insurer's name, when insured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer: Option<String>,
+    /// Policy number, when insured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_number: Option<String>,
+    /// Referred by a GP.
+    pub gp_referral: bool,
+    /// `phone` or `email`.
+    pub contact_method: String,
+    /// When to call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_times: Option<String>,
+    /// The patient's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `self` or `someone_else`.
+    pub booking_for: String,
+    /// Always true: a booking cannot exist without consent.
+    pub consent_contact: bool,
+    /// The consent wording's version.
+    pub consent_version: String,
+    /// When consent was given, RFC 3339.
+    pub consent_given_at: String,
+    /// Marketing by email.
+    pub marketing_email: bool,
+    /// Marketing by SMS.
+    pub marketing_sms: bool,
+    /// Retention TTL, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+/// Formats a time as RFC 3339 (UTC, milliseconds).
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// Parses an RFC 3339 time written by `rfc3339`.
+pub fn parse_rfc3339(raw: &str) -> Result<OffsetDateTime, CorruptRecord> {
+    OffsetDateTime::parse(raw, &Rfc3339).map_err(|e| CorruptRecord(format!("time {raw:?}: {e}")))
+}
+
+impl From<&Booking> for BookingRecord {
+    fn from(b: &Booking) -> Self {
+        let d = &b.details;
+        let (insurer, policy_number) = match &d.payment {
+            Payment::SelfPay => (None, None),
+            Payment::Insured {
+                insurer,
+                policy_number,
+            } => (
+                Some(insurer.as_str().to_owned()),
+                Some(policy_number.as_str().to_owned()),
+            ),
+        };
+        Self {
+            reference: b.reference.as_str().to_owned(),
+            received_at: rfc3339(b.received_at),
+            first_name: d.first_name.as_str().to_owned(),
+            last_name: d.last_name.as_str().to_owned(),
+            email: d.email.as_str().to_owned(),
+            phone: d.phone.as_str().to_owned(),
+            date_of_birth: d.date_of_birth.to_string(),
+            specialty: d.specialty.as_str().to_owned(),
+            consultant: d.consultant.as_ref().map(|s| s.as_str().to_owned()),
+            payment: d.payment.kind().to_owned(),
+            insurer,
+            policy_number,
+            gp_referral: d.gp_referral,
+            contact_method: d.contact_method.as_str().to_owned(),
+            preferred_times: d.preferred_times.as_ref().map(|t| t.as_str().to_owned()),
+            message: d.message.as_ref().map(|m| m.as_str().to_owned()),
+            booking_for: d.booking_for.as_str().to_owned(),
+            consent_contact: true,
+            consent_version: d.consent_version.as_str().to_owned(),
+            consent_given_at: rfc3339(b.consent().given_at),
+            marketing_email: d.marketing_email,
+            marketing_sms: d.marketing_sms,
+            expires_at: b.expires_at.unix_timestamp(),
+        }
+    }
+}
+
+impl TryFrom<BookingRecord> for Booking {
+    type Error = CorruptRecord;
+
+    fn try_from(r: BookingRecord) -> Result<Self, Self::Error> {
+        fn field<T>(name: &str, result: Result<T, String>) -> Result<T, CorruptRecord> {
+            result.map_err(|e| CorruptRecord(format!("{name}: {e}")))
+        }
+        let received_at = parse_rfc3339(&r.received_at)?;
+        let payment = match field("payment", PaymentKind::parse(&r.payment))? {
+            PaymentKind::SelfPay => Payment::SelfPay,
+            PaymentKind::Insured => Payment::Insured {
+                insurer: field(
+                    "insurer",
+                    Insurer::parse(r.insurer.as_deref().unwrap_or("")),
+                )?,
+                policy_number: field(
+                    "policy_number",
+                    PolicyNumber::parse(r.policy_number.as_deref().unwrap_or("")),
+                )?,
+            },
+        };
+        if !r.consent_contact {
+            return Err(CorruptRecord("a booking without consent".into()));
+        }
+        Ok(Booking {
+            reference: field("reference", Reference::parse(&r.reference))?,
+            received_at,
+            details: BookingDetails {
+                first_name: field("first_name", PersonName::parse(&r.first_name))?,
+                last_name: field("last_name", PersonName::parse(&r.last_name))?,
+                email: field("email", Email::parse(&r.email))?,
+                phone: field("phone", UkPhone::parse(&r.phone))?,
+                date_of_birth: field("date_of_birth", DateOfBirth::from_stored(&r.date_of_birth))?,
+                specialty: field("specialty", Specialty::from_stored(&r.specialty))?,
+                consultant: r
+                    .consultant
+                    .as_deref()
+                    .map(Slug::parse)
+                    .transpose()
+                    .map_err(|e| CorruptRecord(format!("consultant: {e}")))?,
+                payment,
+                gp_referral: r.gp_referral,
+                contact_method: field("contact_method", ContactMethod::parse(&r.contact_method))?,
+                preferred_times: r
+                    .preferred_times
+                    .as_deref()
+                    .map(PreferredTimes::parse)
+                    .transpose()
+                    .map_err(|e| CorruptRecord(format!("preferred_times: {e}")))?,
+                message: r
+                    .message
+                    .as_deref()
+                    .map(Message::parse)
+                    .transpose()
+                    .map_err(|e| CorruptRecord(format!("message: {e}")))?,
+                booking_for: field("booking_for", BookingFor::parse(&r.booking_for))?,
+                consent_version: field(
+                    "consent_version",
+                    ConsentVersion::parse(&r.consent_version),
+                )?,
+                marketing_email: r.marketing_email,
+                marketing_sms: r.marketing_sms,
+            },
+            expires_at: OffsetDateTime::from_unix_timestamp(r.expires_at)
+                .map_err(|e| CorruptRecord(format!("expires_at: {e}")))?,
+        })
+    }
+}

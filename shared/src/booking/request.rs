@@ -1,0 +1,507 @@
+//! The booking request as it arrives: JSON from a script, or a urlencoded
+//! body from a plain HTML form. Both decode into one map of wire fields,
+//! which `BookingRequest::parse` turns into `BookingDetails` or every error.
+
+use super::choices::PaymentKind;
+use super::{
+    BookingDetails, BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email, Insurer,
+    Message, Payment, PersonName, PolicyNumber, PreferredTimes, Slug, Specialty, UkPhone,
+};
+use crate::fields::FieldErrors;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use std::collections::BTreeMap;
+use std::fmt;
+use time::Date;
+
+/// The body types the booking endpoint understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`, sent by a script.
+    Json,
+    /// `application/x-www-form-urlencoded`, sent by a plain HTML form.
+    Form,
+}
+
+impl MediaType {
+    /// Reads a `Content-Type` header value; parameters such as `charset=utf-8` are allowed.
+    pub fn from_content_type(value: &str) -> Option<Self> {
+        let essence = value.split(';').next().unwrap_or("").trim();
+        if essence.eq_ignore_ascii_case("application/json") {
+            Some(Self::Json)
+        } else if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            Some(Self::Form)
+        } else {
+            None
+        }
+    }
+}
+
+/// A body that cannot be read as a booking at all (as opposed to bad fields).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not valid JSON, or not a JSON object.
+    #[error("the body is not a JSON object: {0}")]
+    Json(String),
+    /// Not a valid urlencoded form.
+    #[error("the form body is malformed: {0}")]
+    Form(String),
+    /// A field was sent twice, so which value was meant is unknown.
+    #[error("the field `{0}` is given more than once")]
+    DuplicateField(String),
+}
+
+/// One field's raw value: text, or a JSON boolean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Raw {
+    Text(String),
+    Bool(bool),
+    /// A JSON number, array or object where text or a boolean was expected.
+    Other,
+}
+
+/// Every field the booking form may send.
+pub const FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "date_of_birth",
+    "specialty",
+    "consultant",
+    "payment",
+    "insurer",
+    "policy_number",
+    "gp_referral",
+    "contact_method",
+    "preferred_times",
+    "message",
+    "booking_for",
+    "consent_contact",
+    "consent_version",
+    "marketing_email",
+    "marketing_sms",
+    "website",
+    "idempotency_key",
+];
+
+/// What parsing needs to know beyond the request itself.
+#[derive(Debug, Clone)]
+pub struct ParseContext<'a> {
+    /// The condition slugs a patient may choose as specialty.
+    pub specialties: &'a [Slug],
+    /// Today's date, for the date of birth.
+    pub today: Date,
+}
+
+/// A decoded but unchecked booking request: wire field names to raw values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingRequest {
+    fields: BTreeMap<String, Raw>,
+}
+
+impl BookingRequest {
+    /// Decodes a body of the given media type.
+    pub fn decode(media: MediaType, body: &[u8]) -> Result<Self, DecodeError> {
+        match media {
+            MediaType::Json => Self::from_json(body),
+            MediaType::Form => Self::from_form(body),
+        }
+    }
+
+    /// Decodes a JSON object; `null` and empty strings count as absent.
+    pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let fields = de
+            .deserialize_map(UniqueKeys)
+            .map_err(|e| match e.to_string() {
+                m if m.starts_with(DUPLICATE) => DecodeError::DuplicateField(
+                    m[DUPLICATE.len()..]
+                        .split(' ')
+                        .next()
+                        .unwrap_or("")
+                        .to_owned(),
+                ),
+                m => DecodeError::Json(m),
+            })?;
+        de.end().map_err(|e| DecodeError::Json(e.to_string()))?;
+        Ok(Self { fields })
+    }
+
+    /// Decodes `application/x-www-form-urlencoded`; empty values count as absent.
+    pub fn from_form(body: &[u8]) -> Result<Self, DecodeError> {
+        let mut fields = BTreeMap::new();
+        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            let mut parts = pair.splitn(2, |b| *b == b'=');
+            let name = form_decode(parts.next().unwrap_or_default())?;
+            let value = form_decode(parts.next().unwrap_or_default())?;
+            if fields.contains_key(&name) {
+                return Err(DecodeError::DuplicateField(name));
+            }
+            fields.insert(name, Raw::Text(value));
+        }
+        // Checked for duplicates above, empty values then count as absent.
+        fields.retain(|_, v| !matches!(v, Raw::Text(t) if t.trim().is_empty()));
+        Ok(Self { fields })
+    }
+
+    /// Whether the hidden honeypot field was filled, which only bots do.
+    pub fn honeypot_filled(&self) -> bool {
+        self.fields.contains_key("website")
+    }
+
+    /// The idempotency key sent as a hidden field, if any.
+    pub fn idempotency_field(&self) -> Option<&str> {
+        match self.fields.get("idempotency_key") {
+            Some(Raw::Text(t)) => Some(t.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Checks every field and builds the booking's details, or returns every problem found.
+    pub fn parse(&self, ctx: &ParseContext<'_>) -> Result<BookingDetails, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        for name in self.fields.keys() {
+            if !FIELDS.contains(&name.as_str()) {
+                errors.add(name, "This field is not part of the booking form.");
+            }
+        }
+        if matches!(
+            self.fields.get("idempotency_key"),
+            Some(Raw::Bool(_) | Raw::Other)
+        ) {
+            errors.add("idempotency_key", "Expected text.");
+        }
+
+        let first_name = self.required(&mut errors, "first_name", PersonName::parse);
+        let last_name = self.required(&mut errors, "last_name", PersonName::parse);
+        let email = self.required(&mut errors, "email", Email::parse);
+        let phone = self.required(&mut errors, "phone", UkPhone::parse);
+        let date_of_birth = self.required(&mut errors, "date_of_birth", |s| {
+            DateOfBirth::parse(s, ctx.today)
+        });
+        let specialty = self.required(&mut errors, "specialty", |s| {
+            Specialty::parse(s, ctx.specialties)
+        });
+        let consultant = self.optional(&mut errors, "consultant", |s| {
+            Slug::parse(s).map_err(|_| "Please choose a consultant from the list.".to_owned())
+        });
+        let payment = match self.required(&mut errors, "payment", PaymentKind::parse) {
+            Some(PaymentKind::SelfPay) => Some(Payment::SelfPay),
+            Some(PaymentKind::Insured) => {
+                let insurer = self.required_as(
+                    &mut errors,
+                    "insurer",
+                    Insurer::parse,
+                    "Please tell us your insurer.",
+                );
+                let policy_number = self.required_as(
+                    &mut errors,
+                    "policy_number",
+                    PolicyNumber::parse,
+                    "Please give your policy or membership number.",
+                );
+                insurer
+                    .zip(policy_number)
+                    .map(|(insurer, policy_number)| Payment::Insured {
+                        insurer,
+                        policy_number,
+                    })
+            }
+            None => None,
+        };
+        let gp_referral = self.flag(&mut errors, "gp_referral");
+        let contact_method = self.required(&mut errors, "contact_method", ContactMethod::parse);
+        let preferred_times = self.optional(&mut errors, "preferred_times", PreferredTimes::parse);
+        let message = self.optional(&mut errors, "message", Message::parse);
+        let booking_for = self.required(&mut errors, "booking_for", BookingFor::parse);
+        if !self.flag(&mut errors, "consent_contact") && !errors.has("consent_contact") {
+            errors.add(
+                "consent_contact",
+                "Please confirm that the clinic may contact you about this request.",
+            );
+        }
+        let consent_version = self.required(&mut errors, "consent_version", ConsentVersion::parse);
+        let marketing_email = self.flag(&mut errors, "marketing_email");
+        let marketing_sms = self.flag(&mut errors, "marketing_sms");
+
+        match (
+            first_name,
+            last_name,
+            email,
+            phone,
+            date_of_birth,
+            specialty,
+            payment,
+            contact_method,
+            booking_for,
+            consent_version,
+        ) {
+            (
+                Some(first_name),
+                Some(last_name),
+                Some(email),
+                Some(phone),
+                Some(date_of_birth),
+                Some(specialty),
+                Some(payment),
+                Some(contact_method),
+                Some(booking_for),
+                Some(consent_version),
+            ) if errors.is_empty() => Ok(BookingDetails {
+                first_name,
+                last_name,
+                email,
+                phone,
+                date_of_birth,
+                specialty,
+                consultant,
+                payment,
+                gp_referral,
+                contact_method,
+                preferred_times,
+                message,
+                booking_for,
+                consent_version,
+                marketing_email,
+                marketing_sms,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// The text of a field: absent is `None`, a non-text value is an error.
+    fn text(&self, name: &str) -> Result<Option<&str>, String> {
+        match self.fields.get(name) {
+            None => Ok(None),
+            Some(Raw::Text(t)) => Ok(Some(t.as_str())),
+            Some(Raw::Bool(_) | Raw::Other) => Err("Expected text.".into()),
+        }
+    }
+
+    fn required<T>(
+        &self,
+        errors: &mut FieldErrors,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        self.required_as(errors, name, parse, "Please fill this in.")
+    }
+
+    fn required_as<T>(
+        &self,
+        errors: &mut FieldErrors,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+        missing: &str,
+    ) -> Option<T> {
+        match self.text(name) {
+            Ok(Some(text)) => errors.check(name, parse(text)),
+            Ok(None) => {
+                errors.add(name, missing);
+                None
+            }
+            Err(e) => {
+                errors.add(name, e);
+                None
+            }
+        }
+    }
+
+    fn optional<T>(
+        &self,
+        errors: &mut FieldErrors,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match self.text(name) {
+            Ok(Some(text)) if !text.trim().is_empty() => errors.check(name, parse(text)),
+            Ok(_) => None,
+            Err(e) => {
+                errors.add(name, e);
+                None
+            }
+        }
+    }
+
+    /// A checkbox or boolean: absent is false; `on`, `true`, `1`, `yes` are true.
+    fn flag(&self, errors: &mut FieldErrors, name: &str) -> bool {
+        match self.fields.get(name) {
+            None => false,
+            Some(Raw::Bool(b)) => *b,
+            Some(Raw::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" | "yes" => true,
+                "off" | "false" | "0" | "no" => false,
+                _ => {
+                    errors.add(name, "Expected a yes or no answer.");
+                    false
+                }
+            },
+            Some(Raw::Other) => {
+                errors.add(name, "Expected a yes or no answer.");
+                false
+            }
+        }
+    }
+}
+
+/// An idempotency key: 1 to 128 visible ASCII characters (a UUID fits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Parses a key from the `Idempotency-Key` header or the hidden field.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let key = raw.trim();
+        if !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err("The idempotency key must be 1 to 128 visible ASCII characters.".into())
+        }
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+const DUPLICATE: &str = "duplicate field ";
+
+/// Reads the top-level JSON object, refusing duplicate keys (which a
+/// `serde_json::Map` would silently resolve to the last one).
+struct UniqueKeys;
+
+impl<'de> Visitor<'de> for UniqueKeys {
+    type Value = BTreeMap<String, Raw>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = BTreeMap::new();
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value: serde_json::Value = map.next_value()?;
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE}{key}")));
+            }
+            let raw = match value {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) if s.trim().is_empty() => continue,
+                serde_json::Value::String(s) => Raw::Text(s),
+                serde_json::Value::Bool(b) => Raw::Bool(b),
+                _ => Raw::Other,
+            };
+            fields.insert(key, raw);
+        }
+        Ok(fields)
+    }
+}
+
+/// Decodes one urlencoded name or value: `+` is a space, and the
+/// percent-decoded bytes must be UTF-8.
+fn form_decode(raw: &[u8]) -> Result<String, DecodeError> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| DecodeError::Form("a value is not valid UTF-8".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn ctx() -> (Vec<Slug>, Date) {
+        (
+            vec![Slug::parse("neuroendocrine-tumours").unwrap()],
+            date!(2026 - 11 - 24),
+        )
+    }
+
+    const VALID_FORM: &str = "first_name=Ann&last_name=Smith&email=ann%40example.com&phone=07700+900123\
+        &date_of_birth=1970-03-31&specialty=neuroendocrine-tumours&payment=self_pay&contact_method=phone\
+        &booking_for=self&consent_contact=on&consent_version=2026-01&website=";
+
+    #[test]
+    fn a_valid_form_parses() {
+        let (specialties, today) = ctx();
+        let ctx = ParseContext {
+            specialties: &specialties,
+            today,
+        };
+        let details = BookingRequest::from_form(VALID_FORM.as_bytes())
+            .unwrap()
+            .parse(&ctx)
+            .unwrap();
+        assert_eq!(details.phone.as_str(), "+447700900123");
+        assert!(!details.marketing_email && !details.gp_referral);
+        assert_eq!(details.payment, Payment::SelfPay);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let (specialties, today) = ctx();
+        let ctx = ParseContext {
+            specialties: &specialties,
+            today,
+        };
+        let body = br#"{"first_name": "", "email": "nope", "payment": "insured", "gp_referral": 3, "extra": "x"}"#;
+        let errors = BookingRequest::from_json(body)
+            .unwrap()
+            .parse(&ctx)
+            .unwrap_err();
+        for field in [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "date_of_birth",
+            "specialty",
+            "insurer",
+            "policy_number",
+            "gp_referral",
+            "contact_method",
+            "booking_for",
+            "consent_contact",
+            "consent_version",
+            "extra",
+        ] {
+            assert!(errors.has(field), "{field} missing from {errors:?}");
+        }
+    }
+
+    #[test]
+    fn duplicates_and_bad_encodings_are_malformed() {
+        assert_eq!(
+            BookingRequest::from_json(br#"{"email": "a", "email": "b"}"#),
+            Err(DecodeError::DuplicateField("email".into()))
+        );
+        assert_eq!(
+            BookingRequest::from_form(b"email=a&email=b"),
+            Err(DecodeError::DuplicateField("email".into()))
+        );
+        assert!(BookingRequest::from_form(b"first_name=%FF").is_err());
+        assert!(BookingRequest::from_json(b"[1]").is_err());
+        assert!(BookingRequest::from_json(b"{} {}").is_err());
+        assert!(BookingRequest::from_json(b"").is_err());
+    }
+
+    #[test]
+    fn media_types_allow_parameters() {
+        assert_eq!(
+            MediaType::from_content_type("application/json; charset=utf-8"),
+            Some(MediaType::Json)
+        );
+        assert_eq!(
+            MediaType::from_content_type("Application/X-WWW-Form-Urlencoded"),
+            Some(MediaType::Form)
+        );
+        assert_eq!(MediaType::from_content_type("text/plain"), None);
+    }
+}

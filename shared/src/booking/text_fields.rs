@@ -1,0 +1,123 @@
+//! Free-text fields with their bounds: each type can only hold clean text.
+
+use crate::text::{clean, Lines};
+use serde::Serialize;
+
+macro_rules! text_field {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $lines:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The longest value accepted, in characters.
+            pub const MAX_CHARS: usize = $max;
+
+            /// Parses text typed by a patient: trimmed, bounded, no control characters.
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                clean(raw, Self::MAX_CHARS, $lines).map(Self)
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_field!(
+    /// The insurer's name, as the patient writes it.
+    Insurer, 100, Lines::Single
+);
+text_field!(
+    /// When the patient would like to be contacted ("weekday mornings").
+    PreferredTimes, 200, Lines::Single
+);
+text_field!(
+    /// The patient's free-text message to the clinic.
+    Message, 2000, Lines::Multi
+);
+
+/// The insurance policy or membership number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PolicyNumber(String);
+
+impl PolicyNumber {
+    /// Letters, digits, spaces, `-` and `/`, at most 40 characters.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = clean(raw, 40, Lines::Single)?;
+        if text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '/' | '.'))
+        {
+            Ok(Self(text))
+        } else {
+            Err("Please use only the letters, numbers, spaces, dashes and slashes of your policy number.".into())
+        }
+    }
+
+    /// The number as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The version of the consent wording the patient was shown, kept with the booking.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ConsentVersion(String);
+
+impl ConsentVersion {
+    /// 1 to 32 characters of letters, digits, `.`, `_` and `-`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        let ok = !text.is_empty()
+            && text.len() <= 32
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err("The consent wording's version is missing or not recognised; please reload the form.".into())
+        }
+    }
+
+    /// The version.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_is_bounded_at_two_thousand_characters() {
+        assert!(Message::parse(&"a".repeat(2000)).is_ok());
+        assert!(Message::parse(&"a".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn policy_numbers_are_plain() {
+        assert!(PolicyNumber::parse("AB-123/45").is_ok());
+        assert!(PolicyNumber::parse("AB<1>").is_err());
+    }
+
+    #[test]
+    fn consent_version_is_a_token() {
+        assert!(ConsentVersion::parse("2026-01").is_ok());
+        assert!(ConsentVersion::parse("v 1").is_err());
+        assert!(ConsentVersion::parse("").is_err());
+    }
+}

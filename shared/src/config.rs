@@ -1,0 +1,237 @@
+//! Configuration from environment variables, read and checked once at start.
+//! A bad value stops start-up with a message naming the variable.
+
+use crate::booking::Slug;
+use std::time::Duration;
+
+/// A variable that is set but unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The environment variable's name.
+    pub variable: &'static str,
+    /// What is wrong with its value.
+    pub message: String,
+}
+
+/// The booking function's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookingConfig {
+    /// `BOOKINGS_TABLE`: the DynamoDB table of bookings.
+    pub bookings_table: String,
+    /// `GUARDS_TABLE`: the DynamoDB table of idempotency, duplicate and rate records.
+    pub guards_table: String,
+    /// `ALLOWED_ORIGINS`: comma-separated website origins allowed to call the API from a browser.
+    pub allowed_origins: Vec<String>,
+    /// `SPECIALTIES`: comma-separated condition slugs a patient may choose.
+    pub specialties: Vec<Slug>,
+    /// `RATE_LIMIT_PER_HOUR`: accepted bookings per source address per hour; 0 turns it off.
+    pub rate_limit_per_hour: u32,
+    /// `RETENTION_DAYS`: how long a booking is kept before its TTL deletes it.
+    pub retention_days: u16,
+    /// `THANK_YOU_URL`: where a plain form goes after a booking (`?reference=` is added).
+    pub thank_you_url: String,
+    /// `FORM_URL`: where a plain form goes back to when fields are wrong (`?errors=` is added).
+    pub form_url: String,
+    /// `STORE_TIMEOUT_MS`: the most one store call may take, retries included.
+    pub store_timeout: Duration,
+}
+
+impl BookingConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`; unset and empty variables take their defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            bookings_table: table_name(
+                "BOOKINGS_TABLE",
+                get("BOOKINGS_TABLE"),
+                "frontdesk-bookings",
+            )?,
+            guards_table: table_name("GUARDS_TABLE", get("GUARDS_TABLE"), "frontdesk-guards")?,
+            allowed_origins: origins(
+                get("ALLOWED_ORIGINS")
+                    .as_deref()
+                    .unwrap_or("http://localhost:3000,http://127.0.0.1:3000"),
+            )?,
+            specialties: specialties(
+                get("SPECIALTIES")
+                    .as_deref()
+                    .unwrap_or("neuroendocrine-tumours"),
+            )?,
+            rate_limit_per_hour: number(
+                "RATE_LIMIT_PER_HOUR",
+                get("RATE_LIMIT_PER_HOUR"),
+                10,
+                0,
+                1_000_000,
+            )?,
+            retention_days: number("RETENTION_DAYS", get("RETENTION_DAYS"), 365, 1, 3650)?,
+            thank_you_url: url("THANK_YOU_URL", get("THANK_YOU_URL"), "/thank-you")?,
+            form_url: url("FORM_URL", get("FORM_URL"), "/book")?,
+            store_timeout: Duration::from_millis(number(
+                "STORE_TIMEOUT_MS",
+                get("STORE_TIMEOUT_MS"),
+                3000,
+                300,
+                60_000,
+            )?),
+        })
+    }
+}
+
+fn table_name(
+    variable: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let name = value.unwrap_or_else(|| default.to_owned());
+    let ok = (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(ConfigError {
+            variable,
+            message: format!("{name:?} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)"),
+        })
+    }
+}
+
+fn number<T>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = value else { return Ok(default) };
+    match raw.trim().parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            message: format!("{raw:?} is not a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace) => {
+                    Ok(origin.to_owned())
+                }
+                _ => Err(ConfigError {
+                    variable: "ALLOWED_ORIGINS",
+                    message: format!(
+                        "{origin:?} is not an origin like https://www.example.com (scheme and host, no path)"
+                    ),
+                }),
+            }
+        })
+        .collect()
+}
+
+fn specialties(raw: &str) -> Result<Vec<Slug>, ConfigError> {
+    let list: Vec<Slug> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Slug::parse(s).map_err(|_| ConfigError {
+                variable: "SPECIALTIES",
+                message: format!("{s:?} is not a slug (lower-case letters, digits and hyphens)"),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if list.is_empty() {
+        return Err(ConfigError {
+            variable: "SPECIALTIES",
+            message: "name at least one condition slug".into(),
+        });
+    }
+    Ok(list)
+}
+
+fn url(
+    variable: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let url = value.unwrap_or_else(|| default.to_owned());
+    let ok = (url.starts_with('/') && !url.starts_with("//"))
+        || url.starts_with("https://")
+        || url.starts_with("http://");
+    if ok && !url.contains(char::is_whitespace) && !url.contains('#') {
+        Ok(url)
+    } else {
+        Err(ConfigError {
+            variable,
+            message: format!("{url:?} is not an absolute URL or a path starting with /"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<BookingConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        BookingConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_suit_local_use() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.rate_limit_per_hour, 10);
+        assert_eq!(c.specialties[0].as_str(), "neuroendocrine-tumours");
+        assert_eq!(c.thank_you_url, "/thank-you");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("RATE_LIMIT_PER_HOUR", "ten"),
+            ("RETENTION_DAYS", "0"),
+            ("ALLOWED_ORIGINS", "example.com"),
+            ("SPECIALTIES", "Bad Slug"),
+            ("THANK_YOU_URL", "thanks"),
+            ("BOOKINGS_TABLE", "a b"),
+            ("STORE_TIMEOUT_MS", "5"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().starts_with(var));
+        }
+    }
+
+    #[test]
+    fn zero_turns_rate_limiting_off() {
+        assert_eq!(
+            config(&[("RATE_LIMIT_PER_HOUR", "0")])
+                .unwrap()
+                .rate_limit_per_hour,
+            0
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! Problem details (RFC 9457): the one place where errors become HTTP answers.
+
+use crate::booking::intake::BookingError;
+use crate::fields::FieldError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// How long a client should wait before retrying when the store is down.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// An `application/problem+json` body, with the field errors of a 422.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// A short, fixed summary of the kind.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened, for this request.
+    pub detail: String,
+    /// Each bad field with a message a patient understands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Seconds to wait before retrying (also sent as `Retry-After`).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    /// A problem without field errors.
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 404 for a path or resource that does not exist.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "about:blank", "Not Found", detail)
+    }
+
+    /// 405 for a method the route does not take.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "about:blank",
+            "Method Not Allowed",
+            "This method is not allowed here.",
+        )
+    }
+
+    /// The status as a `StatusCode`.
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<&BookingError> for Problem {
+    fn from(error: &BookingError) -> Self {
+        match error {
+            BookingError::UnsupportedMediaType => Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "urn:frontdesk:problem:unsupported-media-type",
+                "Unsupported media type",
+                "Send application/json or application/x-www-form-urlencoded.",
+            ),
+            BookingError::TooLarge { limit } => Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "urn:frontdesk:problem:too-large",
+                "Request too large",
+                format!("The request body must be at most {limit} bytes."),
+            ),
+            BookingError::Malformed(e) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "urn:frontdesk:problem:malformed",
+                "Malformed request",
+                format!("The request could not be read: {e}."),
+            ),
+            BookingError::Invalid(errors) => Problem {
+                errors: errors.as_slice().to_vec(),
+                ..Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "urn:frontdesk:problem:invalid-fields",
+                    "Some answers need changing",
+                    "Please correct the fields listed and send the form again.",
+                )
+            },
+            BookingError::KeyReused => Problem {
+                errors: vec![FieldError {
+                    field: "idempotency_key".into(),
+                    message: "This key was already used for a different request; use a new key for a new request.".into(),
+                }],
+                ..Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "urn:frontdesk:problem:idempotency-key-reused",
+                    "Idempotency key reused",
+                    "The Idempotency-Key was already used with a different request body.",
+                )
+            },
+            BookingError::RateLimited { retry_after_secs } => Problem {
+                retry_after: Some(*retry_after_secs),
+                ..Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "urn:frontdesk:problem:rate-limited",
+                    "Too many requests",
+                    "Too many appointment requests have come from this connection. Please try again later or telephone the clinic.",
+                )
+            },
+            BookingError::Unavailable => Problem {
+                retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "urn:frontdesk:problem:unavailable",
+                    "Temporarily unavailable",
+                    "Your request was not saved. Please try again in a moment or telephone the clinic.",
+                )
+            },
+            BookingError::Internal => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "about:blank",
+                "Internal Server Error",
+                "Your request was not saved. Please telephone the clinic.",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl IntoResponse for BookingError {
+    fn into_response(self) -> Response {
+        Problem::from(&self).into_response()
+    }
+}

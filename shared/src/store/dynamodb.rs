@@ -1,0 +1,257 @@
+//! The DynamoDB adapter: one `TransactWriteItems` per accepted booking.
+//!
+//! The transaction holds the booking (conditional on a new reference), the
+//! idempotency record and the fingerprint record (each conditional on being
+//! absent or expired, returning the old item when not) and the rate counter
+//! (conditional on being under the limit). Its cancellation reasons are read
+//! into `Conflicts`, which decides the outcome as for every adapter.
+
+use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
+use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord};
+use crate::booking::{Booking, Fingerprint, Reference};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How often a transaction that lost a race with another is tried again.
+const CONFLICT_ATTEMPTS: u32 = 6;
+
+/// Bookings and guards in two DynamoDB tables.
+#[derive(Debug, Clone)]
+pub struct DynamoBookingStore {
+    client: Client,
+    bookings_table: String,
+    guards_table: String,
+}
+
+impl DynamoBookingStore {
+    /// A store over `client`, which `main` builds once.
+    pub fn new(
+        client: Client,
+        bookings_table: impl Into<String>,
+        guards_table: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            bookings_table: bookings_table.into(),
+            guards_table: guards_table.into(),
+        }
+    }
+
+    fn guard_put(&self, pk: &str, new: &NewBooking) -> Result<TransactWriteItem, StoreError> {
+        let item = HashMap::from([
+            ("pk".to_owned(), s(pk)),
+            ("reference".to_owned(), s(new.booking.reference.as_str())),
+            (
+                "received_at".to_owned(),
+                s(&rfc3339(new.booking.received_at)),
+            ),
+            ("fingerprint".to_owned(), s(new.fingerprint.as_str())),
+            (
+                "expires_at".to_owned(),
+                n(new.guard_expires_at().unix_timestamp()),
+            ),
+        ]);
+        let put = Put::builder()
+            .table_name(&self.guards_table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(new.now.unix_timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The transaction's items and the index of each guard within them.
+    fn transaction(&self, new: &NewBooking) -> Result<(Vec<TransactWriteItem>, Slots), StoreError> {
+        let record = BookingRecord::from(&new.booking);
+        let item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let booking = Put::builder()
+            .table_name(&self.bookings_table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(reference)")
+            .build()
+            .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().put(booking).build()];
+        let mut slots = Slots {
+            booking: 0,
+            ..Slots::default()
+        };
+        if let Some(pk) = new.idempotency_guard_key() {
+            slots.idempotency = Some(items.len());
+            items.push(self.guard_put(&pk, new)?);
+        }
+        slots.fingerprint = items.len();
+        items.push(self.guard_put(&new.fingerprint_guard_key(), new)?);
+        if let Some(rate) = &new.rate {
+            let update = Update::builder()
+                .table_name(&self.guards_table)
+                .key("pk", s(&rate.key()))
+                .update_expression("SET expires_at = :end ADD hits :one")
+                .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+                .expression_attribute_values(":end", n(rate.window_end().unix_timestamp()))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(i64::from(rate.limit)))
+                .build()
+                .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+            slots.rate = Some(items.len());
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        Ok((items, slots))
+    }
+}
+
+/// Where each part of the transaction sits, to read its cancellation reason.
+#[derive(Debug, Default)]
+struct Slots {
+    booking: usize,
+    idempotency: Option<usize>,
+    fingerprint: usize,
+    rate: Option<usize>,
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn failed(reasons: &[CancellationReason], slot: usize) -> bool {
+    reasons.get(slot).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+}
+
+fn guard_hit(reasons: &[CancellationReason], slot: usize) -> Result<Option<GuardHit>, StoreError> {
+    if !failed(reasons, slot) {
+        return Ok(None);
+    }
+    let item = reasons[slot]
+        .item()
+        .ok_or_else(|| StoreError::Corrupt("a guard's condition failed without its item".into()))?;
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v.as_str()),
+        _ => Err(StoreError::Corrupt(format!("guard without {name}"))),
+    };
+    Ok(Some(GuardHit {
+        reference: Reference::parse(text("reference")?).map_err(StoreError::Corrupt)?,
+        received_at: parse_rfc3339(text("received_at")?).map_err(|e| StoreError::Corrupt(e.0))?,
+        fingerprint: Fingerprint::from_stored(text("fingerprint")?.to_owned()),
+    }))
+}
+
+fn conflicts(reasons: &[CancellationReason], slots: &Slots) -> Result<Conflicts, StoreError> {
+    Ok(Conflicts {
+        idempotency: match slots.idempotency {
+            Some(slot) => guard_hit(reasons, slot)?,
+            None => None,
+        },
+        fingerprint: guard_hit(reasons, slots.fingerprint)?,
+        rate_exceeded: slots.rate.is_some_and(|slot| failed(reasons, slot)),
+        reference_taken: failed(reasons, slots.booking),
+    })
+}
+
+/// Sorts an SDK failure into "try again later" and "will not work as configured".
+fn classify<E, R>(error: &SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match error {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown");
+            let message = format!("{code}: {}", service.err().message().unwrap_or(""));
+            match code {
+                "ResourceNotFoundException"
+                | "AccessDeniedException"
+                | "ValidationException"
+                | "UnrecognizedClientException"
+                | "MissingAuthenticationTokenException"
+                | "InvalidSignatureException" => StoreError::Misconfigured(message),
+                _ => StoreError::Unavailable(message),
+            }
+        }
+        other => {
+            StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string())
+        }
+    }
+}
+
+#[async_trait]
+impl BookingStore for DynamoBookingStore {
+    async fn insert(&self, new: NewBooking) -> Result<InsertOutcome, StoreError> {
+        let (items, slots) = self.transaction(&new)?;
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(InsertOutcome::Stored),
+                Err(error) => error,
+            };
+            let reasons = match &error {
+                SdkError::ServiceError(service) => match service.err() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                        cancelled.cancellation_reasons().to_vec()
+                    }
+                    _ => return Err(classify(&error)),
+                },
+                _ => return Err(classify(&error)),
+            };
+            if let Some(outcome) = conflicts(&reasons, &slots)?.outcome(&new) {
+                return Ok(outcome);
+            }
+            let raced = reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"));
+            if !raced {
+                return Err(StoreError::Unavailable(format!(
+                    "transaction cancelled: {:?}",
+                    reasons
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect::<Vec<_>>()
+                )));
+            }
+            // Another request holds one of our items: wait a little, then read its result.
+            let jitter = u64::from(getrandom::u32().unwrap_or(0) % 20);
+            tokio::time::sleep(Duration::from_millis(10 * 2u64.pow(attempt) + jitter)).await;
+        }
+        Err(StoreError::Unavailable(
+            "transaction kept conflicting with others".into(),
+        ))
+    }
+
+    async fn get(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.bookings_table)
+            .key("reference", s(reference.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        output
+            .item
+            .map(|item| {
+                let record: BookingRecord = serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
+            })
+            .transpose()
+    }
+}

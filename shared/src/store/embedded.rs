@@ -1,0 +1,233 @@
+//! The embedded adapter: SQLite in one file, for the local server.
+//!
+//! The same semantics as DynamoDB in one immediate transaction: guards are
+//! read, the shared rule in `Conflicts::outcome` decides, and the booking and
+//! its guards are written together or not at all. Expired rows count as absent.
+
+use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
+use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord};
+use crate::booking::{Booking, Fingerprint, Reference};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 5000;
+CREATE TABLE IF NOT EXISTS bookings (
+    reference   TEXT PRIMARY KEY,
+    record      TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bookings_expiry ON bookings (expires_at);
+CREATE TABLE IF NOT EXISTS guards (
+    pk          TEXT PRIMARY KEY,
+    reference   TEXT,
+    received_at TEXT,
+    fingerprint TEXT,
+    hits        INTEGER,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS guards_expiry ON guards (expires_at);
+";
+
+/// Bookings in a SQLite file (or in memory, for tests).
+#[derive(Clone)]
+pub struct EmbeddedBookingStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl EmbeddedBookingStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::from_connection(Connection::open(path).map_err(misconfigured)?)
+    }
+
+    /// A private in-memory database.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::from_connection(Connection::open_in_memory().map_err(misconfigured)?)
+    }
+
+    fn from_connection(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch(SCHEMA).map_err(misconfigured)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// How many bookings are kept (expired ones included until the next insert purges them).
+    pub async fn count_bookings(&self) -> Result<u64, StoreError> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM bookings", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(|n| n.unsigned_abs())
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    /// The stored record of a booking, as kept.
+    pub async fn record(&self, reference: &Reference) -> Result<Option<BookingRecord>, StoreError> {
+        let reference = reference.as_str().to_owned();
+        self.with_conn(move |conn| {
+            let json: Option<String> = conn
+                .query_row(
+                    "SELECT record FROM bookings WHERE reference = ?1",
+                    [&reference],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Unavailable("database lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+}
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn misconfigured(e: rusqlite::Error) -> StoreError {
+    StoreError::Misconfigured(e.to_string())
+}
+
+fn guard_hit(conn: &Connection, pk: &str, now: i64) -> Result<Option<GuardHit>, StoreError> {
+    let row: Option<(String, String, String)> = conn
+        .query_row(
+            "SELECT reference, received_at, fingerprint FROM guards WHERE pk = ?1 AND expires_at >= ?2",
+            params![pk, now],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    row.map(|(reference, received_at, fingerprint)| {
+        Ok(GuardHit {
+            reference: Reference::parse(&reference).map_err(StoreError::Corrupt)?,
+            received_at: parse_rfc3339(&received_at).map_err(|e| StoreError::Corrupt(e.0))?,
+            fingerprint: Fingerprint::from_stored(fingerprint),
+        })
+    })
+    .transpose()
+}
+
+fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutcome, StoreError> {
+    let now = new.now.unix_timestamp();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)?;
+    // Retention and guard expiry: what DynamoDB's TTL does in the background.
+    tx.execute("DELETE FROM bookings WHERE expires_at < ?1", [now])
+        .map_err(unavailable)?;
+    tx.execute("DELETE FROM guards WHERE expires_at < ?1", [now])
+        .map_err(unavailable)?;
+
+    let idem_key = new.idempotency_guard_key();
+    let fp_key = new.fingerprint_guard_key();
+    let conflicts = Conflicts {
+        idempotency: match &idem_key {
+            Some(pk) => guard_hit(&tx, pk, now)?,
+            None => None,
+        },
+        fingerprint: guard_hit(&tx, &fp_key, now)?,
+        rate_exceeded: match &new.rate {
+            Some(rate) => {
+                let hits: Option<i64> = tx
+                    .query_row(
+                        "SELECT hits FROM guards WHERE pk = ?1 AND expires_at >= ?2",
+                        params![rate.key(), now],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(unavailable)?;
+                hits.unwrap_or(0) >= i64::from(rate.limit)
+            }
+            None => false,
+        },
+        reference_taken: tx
+            .query_row(
+                "SELECT 1 FROM bookings WHERE reference = ?1",
+                [new.booking.reference.as_str()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(unavailable)?
+            .is_some(),
+    };
+    if let Some(outcome) = conflicts.outcome(new) {
+        return Ok(outcome); // dropping `tx` rolls back the purge too; it is redone next time
+    }
+
+    let record = BookingRecord::from(&new.booking);
+    let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO bookings (reference, record, received_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            record.reference,
+            json,
+            record.received_at,
+            record.expires_at
+        ],
+    )
+    .map_err(unavailable)?;
+    let guard_expiry = new.guard_expires_at().unix_timestamp();
+    let received_at = rfc3339(new.booking.received_at);
+    for pk in idem_key.iter().chain(std::iter::once(&fp_key)) {
+        tx.execute(
+            "INSERT OR REPLACE INTO guards (pk, reference, received_at, fingerprint, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                pk,
+                record.reference,
+                received_at,
+                new.fingerprint.as_str(),
+                guard_expiry
+            ],
+        )
+        .map_err(unavailable)?;
+    }
+    if let Some(rate) = &new.rate {
+        tx.execute(
+            "INSERT INTO guards (pk, hits, expires_at) VALUES (?1, 1, ?2)
+             ON CONFLICT (pk) DO UPDATE SET hits = hits + 1",
+            params![rate.key(), rate.window_end().unix_timestamp()],
+        )
+        .map_err(unavailable)?;
+    }
+    tx.commit().map_err(unavailable)?;
+    Ok(InsertOutcome::Stored)
+}
+
+#[async_trait]
+impl BookingStore for EmbeddedBookingStore {
+    async fn insert(&self, new: NewBooking) -> Result<InsertOutcome, StoreError> {
+        self.with_conn(move |conn| insert_blocking(conn, &new))
+            .await
+    }
+
+    async fn get(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {
+        self.record(reference)
+            .await?
+            .map(|r| Booking::try_from(r).map_err(|e| StoreError::Corrupt(e.0)))
+            .transpose()
+    }
+}
