@@ -1,1 +1,8 @@
+//! The `frontdesk` command: the local server and operator commands.
+//!
+//! `frontdesk serve` runs the same routers as the Lambda functions on one
+//! port, with the embedded SQLite store by default so a web developer needs
+//! nothing but this binary.
 
+pub mod serve;
+pub mod tables;

@@ -1,1 +1,116 @@
-fn main() {}
+//! `frontdesk`: run the front desk locally, or operate a deployment.
+
+use clap::{Parser, Subcommand};
+use frontdesk_cli::serve::{self, StoreKind};
+use frontdesk_cli::tables;
+use frontdesk_shared::BookingConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The website front desk of a specialist cancer clinic.
+#[derive(Debug, Parser)]
+#[command(name = "frontdesk", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API locally (the default when no command is given).
+    Serve(ServeArgs),
+    /// Manage DynamoDB tables (for DynamoDB Local: `tables create`).
+    Tables {
+        #[command(subcommand)]
+        command: TablesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TablesCommand {
+    /// Create the bookings and guards tables named by BOOKINGS_TABLE and
+    /// GUARDS_TABLE from the definitions in infra/template.yaml.
+    Create,
+}
+
+#[derive(Debug, Parser)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "FRONTDESK_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Where the embedded store keeps its data.
+    #[arg(long, env = "FRONTDESK_DATA_DIR", default_value = ".frontdesk")]
+    data_dir: PathBuf,
+    /// Which store to use.
+    #[arg(long, env = "FRONTDESK_STORE", value_enum, default_value_t = StoreKind::Embedded)]
+    store: StoreKind,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Serve(args)) => run_serve(args).await,
+        None => run_serve(ServeArgs::parse_from(["serve"])).await,
+        Some(Command::Tables {
+            command: TablesCommand::Create,
+        }) => create_tables().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("frontdesk: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_serve(args: ServeArgs) -> Result<(), String> {
+    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    let store = serve::open_store(args.store, &args.data_dir, &config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("listening on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("frontdesk is serving on http://{address}");
+    println!("  bookings: POST http://{address}/v1/bookings");
+    match args.store {
+        StoreKind::Embedded => println!(
+            "  bookings are kept in {}",
+            serve::database_path(&args.data_dir).display()
+        ),
+        StoreKind::Dynamodb => println!(
+            "  bookings are kept in DynamoDB tables {} and {}",
+            config.bookings_table, config.guards_table
+        ),
+    }
+    serve::run(listener, serve::app(store, config))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn create_tables() -> Result<(), String> {
+    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    for (id, name) in [
+        (tables::BOOKINGS, &config.bookings_table),
+        (tables::GUARDS, &config.guards_table),
+    ] {
+        tables::create(&client, id, name)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("created {name} from {id} in infra/template.yaml");
+    }
+    Ok(())
+}

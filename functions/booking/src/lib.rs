@@ -15,7 +15,7 @@ use frontdesk_shared::booking::record::rfc3339;
 use frontdesk_shared::booking::MediaType;
 use frontdesk_shared::problem::Problem;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 use std::net::IpAddr;
 use tower_http::cors::{AllowOrigin, CorsLayer};

@@ -1,0 +1,106 @@
+//! `frontdesk serve`: the functions' routers on one local port.
+
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use frontdesk_booking::{router, AppState, ClientAddr};
+use frontdesk_shared::booking::intake::Intake;
+use frontdesk_shared::store::dynamodb::DynamoBookingStore;
+use frontdesk_shared::store::embedded::EmbeddedBookingStore;
+use frontdesk_shared::store::{BookingStore, StoreError};
+use frontdesk_shared::time_source::Clock;
+use frontdesk_shared::{BookingConfig, ConfigError};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where `serve` keeps bookings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    /// A SQLite file in the data directory.
+    Embedded,
+    /// DynamoDB, through the AWS SDK's standard environment
+    /// (`AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local).
+    Dynamodb,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// An environment variable is wrong.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The data directory or the listening socket failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+/// The database file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("frontdesk.sqlite3")
+}
+
+/// Builds the store that `kind` names.
+pub async fn open_store(
+    kind: StoreKind,
+    data_dir: &Path,
+    config: &BookingConfig,
+) -> Result<Arc<dyn BookingStore>, ServeError> {
+    Ok(match kind {
+        StoreKind::Embedded => {
+            std::fs::create_dir_all(data_dir).map_err(|source| ServeError::Io {
+                context: format!("creating {}", data_dir.display()),
+                source,
+            })?;
+            Arc::new(EmbeddedBookingStore::open(&database_path(data_dir))?)
+        }
+        StoreKind::Dynamodb => {
+            let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+            Arc::new(DynamoBookingStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                &config.bookings_table,
+                &config.guards_table,
+            ))
+        }
+    })
+}
+
+/// The local application: every function's router, the client's address
+/// taken from the TCP connection.
+pub fn app(store: Arc<dyn BookingStore>, config: BookingConfig) -> Router {
+    let intake = Intake::new(store, Arc::new(config), Clock::system());
+    router(AppState::new(intake)).layer(middleware::from_fn(client_from_connection))
+}
+
+async fn client_from_connection(mut request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let ip = peer.ip();
+        request.extensions_mut().insert(ClientAddr(ip));
+    }
+    next.run(request).await
+}
+
+/// Serves `app` on `listener` until Ctrl-C.
+pub async fn run(listener: tokio::net::TcpListener, app: Router) -> Result<(), ServeError> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|source| ServeError::Io {
+        context: "serving".into(),
+        source,
+    })
+}
