@@ -194,11 +194,18 @@ fn respond(state: &AppState, answer: Answer, result: Result<Receipt, BookingErro
     }
 }
 
+/// Query values keep field names and references readable: `errors=first_name,email`.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b',');
+
 fn with_query(url: &str, name: &str, value: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!(
         "{url}{separator}{name}={}",
-        utf8_percent_encode(value, NON_ALPHANUMERIC)
+        utf8_percent_encode(value, QUERY_VALUE)
     )
 }
 
