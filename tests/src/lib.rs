@@ -1,1 +1,485 @@
+//! Helpers for the integration tests: the real router over a real store
+//! (DynamoDB Local, started by `scripts/test`, or embedded SQLite), spun up
+//! fresh for each test, with a clock the test controls.
 
+use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use frontdesk_booking::{router, AppState, ClientAddr};
+use frontdesk_shared::booking::intake::Intake;
+use frontdesk_shared::booking::record::BookingRecord;
+use frontdesk_shared::booking::{Booking, Reference};
+use frontdesk_shared::store::dynamodb::DynamoBookingStore;
+use frontdesk_shared::store::embedded::EmbeddedBookingStore;
+use frontdesk_shared::store::BookingStore;
+use frontdesk_shared::time_source::Clock;
+use frontdesk_shared::BookingConfig;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+/// Which store a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in memory.
+    Embedded,
+    /// DynamoDB Local, fresh tables per test.
+    DynamoDb,
+}
+
+/// Runs each named `async fn name(backend: Backend)` once per backend.
+#[macro_export]
+macro_rules! for_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Embedded).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::DynamoDb).await
+                }
+            )*
+        }
+    };
+}
+
+/// Counts the HTTP requests an SDK client sends (every attempt).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(Arc<AtomicUsize>);
+
+impl RequestCounter {
+    /// Requests sent so far.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A clock the test moves by hand.
+#[derive(Debug, Clone)]
+pub struct TestClock(Arc<Mutex<OffsetDateTime>>);
+
+impl TestClock {
+    /// Starts ten minutes into the current hour, so a test never straddles a rate window.
+    pub fn new() -> Self {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let start = now - now.rem_euclid(3600) + 600;
+        Self(Arc::new(Mutex::new(
+            OffsetDateTime::from_unix_timestamp(start).expect("a valid time"),
+        )))
+    }
+
+    /// The current test time.
+    pub fn now(&self) -> OffsetDateTime {
+        *self.0.lock().expect("clock lock")
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+
+    /// The clock as the service takes it.
+    pub fn clock(&self) -> Clock {
+        let inner = Arc::clone(&self.0);
+        Clock::from_fn(move || *inner.lock().expect("clock lock"))
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Fresh DynamoDB Local tables and a counted client.
+#[derive(Debug, Clone)]
+pub struct DynamoTables {
+    /// The client the store uses: its requests are counted.
+    pub client: Client,
+    /// A client for the test to look inside with, not counted.
+    pub inspect: Client,
+    /// Its request count.
+    pub counter: RequestCounter,
+    /// The bookings table's name.
+    pub bookings: String,
+    /// The guards table's name.
+    pub guards: String,
+}
+
+static TABLES: AtomicUsize = AtomicUsize::new(0);
+
+/// The DynamoDB Local endpoint that `scripts/test` started.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test, which starts DynamoDB Local",
+    )
+}
+
+impl DynamoTables {
+    /// Creates a bookings and a guards table from `infra/template.yaml`.
+    pub async fn create() -> Self {
+        dynamodb_endpoint();
+        let sdk = frontdesk_shared::aws::load(Duration::from_secs(5)).await;
+        let counter = RequestCounter::default();
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build();
+        let client = Client::from_conf(config);
+        let inspect = Client::new(&sdk);
+        let n = TABLES.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("{}-{n}-{}", std::process::id(), random_tag());
+        let bookings = format!("bookings-{tag}");
+        let guards = format!("guards-{tag}");
+        frontdesk_cli::tables::create(&inspect, frontdesk_cli::tables::BOOKINGS, &bookings)
+            .await
+            .expect("bookings table");
+        frontdesk_cli::tables::create(&inspect, frontdesk_cli::tables::GUARDS, &guards)
+            .await
+            .expect("guards table");
+        Self {
+            client,
+            inspect,
+            counter,
+            bookings,
+            guards,
+        }
+    }
+
+    /// Items in the bookings table.
+    pub async fn count(&self) -> u64 {
+        let out = self
+            .inspect
+            .scan()
+            .table_name(&self.bookings)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan");
+        u64::try_from(out.count()).expect("count")
+    }
+
+    /// A booking's raw item.
+    pub async fn item(
+        &self,
+        reference: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.inspect
+            .get_item()
+            .table_name(&self.bookings)
+            .key(
+                "reference",
+                aws_sdk_dynamodb::types::AttributeValue::S(reference.into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item
+    }
+}
+
+fn random_tag() -> String {
+    format!("{:08x}", getrandom::u32().expect("randomness"))
+}
+
+/// The store behind a test app, for looking inside.
+#[derive(Clone)]
+pub enum StoreHandle {
+    /// SQLite.
+    Embedded(EmbeddedBookingStore),
+    /// DynamoDB Local.
+    Dynamo(DynamoTables),
+}
+
+impl StoreHandle {
+    /// A fresh, empty store of the given kind.
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Embedded => Self::Embedded(EmbeddedBookingStore::in_memory().expect("sqlite")),
+            Backend::DynamoDb => Self::Dynamo(DynamoTables::create().await),
+        }
+    }
+
+    /// The store as the service uses it.
+    pub fn port(&self) -> Arc<dyn BookingStore> {
+        match self {
+            Self::Embedded(store) => Arc::new(store.clone()),
+            Self::Dynamo(t) => Arc::new(DynamoBookingStore::new(
+                t.client.clone(),
+                &t.bookings,
+                &t.guards,
+            )),
+        }
+    }
+
+    /// How many bookings are stored.
+    pub async fn count(&self) -> u64 {
+        match self {
+            Self::Embedded(store) => store.count_bookings().await.expect("count"),
+            Self::Dynamo(t) => t.count().await,
+        }
+    }
+
+    /// The stored record of a booking, as kept.
+    pub async fn record(&self, reference: &str) -> Option<BookingRecord> {
+        let reference = Reference::parse(reference).expect("a reference");
+        match self {
+            Self::Embedded(store) => store.record(&reference).await.expect("record"),
+            Self::Dynamo(t) => t
+                .item(reference.as_str())
+                .await
+                .map(|item| serde_dynamo::from_item(item).expect("a booking record")),
+        }
+    }
+
+    /// DynamoDB requests sent so far (`None` for the embedded store).
+    pub fn requests(&self) -> Option<usize> {
+        match self {
+            Self::Embedded(_) => None,
+            Self::Dynamo(t) => Some(t.counter.get()),
+        }
+    }
+}
+
+/// The booking API over a fresh store.
+pub struct TestApp {
+    /// The router under test.
+    pub router: Router,
+    /// Its store.
+    pub store: StoreHandle,
+    /// Its clock.
+    pub clock: TestClock,
+    /// Its configuration.
+    pub config: BookingConfig,
+}
+
+/// The address test requests come from unless they say otherwise.
+pub const CLIENT: [u8; 4] = [192, 0, 2, 10];
+
+/// An answer, read whole.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// The app with the default configuration.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::with_env(backend, &[]).await
+    }
+
+    /// The app with some configuration variables set.
+    pub async fn with_env(backend: Backend, vars: &[(&str, &str)]) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .try_init();
+        let store = StoreHandle::create(backend).await;
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = BookingConfig::from_lookup(|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .expect("test configuration");
+        let clock = TestClock::new();
+        let intake = Intake::new(store.port(), Arc::new(config.clone()), clock.clock());
+        Self {
+            router: router(AppState::new(intake)),
+            store,
+            clock,
+            config,
+        }
+    }
+
+    /// Sends a request as it comes from `from`.
+    pub async fn send_from(&self, mut request: Request<Body>, from: IpAddr) -> TestResponse {
+        request.extensions_mut().insert(ClientAddr(from));
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// POSTs a body to `/v1/bookings` with the given content type and headers.
+    pub async fn post(
+        &self,
+        content_type: &str,
+        body: impl Into<Body>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        self.post_from(content_type, body, headers, IpAddr::from(CLIENT))
+            .await
+    }
+
+    /// As `post`, from another address.
+    pub async fn post_from(
+        &self,
+        content_type: &str,
+        body: impl Into<Body>,
+        headers: &[(&str, &str)],
+        from: IpAddr,
+    ) -> TestResponse {
+        let mut builder = Request::post("/v1/bookings");
+        if !content_type.is_empty() {
+            builder = builder.header("content-type", content_type);
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        self.send_from(builder.body(body.into()).expect("request"), from)
+            .await
+    }
+
+    /// POSTs a JSON body.
+    pub async fn post_json(&self, body: &Value) -> TestResponse {
+        self.post("application/json", body.to_string(), &[]).await
+    }
+
+    /// POSTs a JSON body with an `Idempotency-Key`.
+    pub async fn post_json_with_key(&self, body: &Value, key: &str) -> TestResponse {
+        self.post(
+            "application/json",
+            body.to_string(),
+            &[("idempotency-key", key)],
+        )
+        .await
+    }
+
+    /// Reads a booking back through the store port.
+    pub async fn booking(&self, reference: &str) -> Option<Booking> {
+        let reference = Reference::parse(reference).expect("a reference");
+        self.store.port().get(&reference).await.expect("get")
+    }
+}
+
+/// A complete, valid booking. Fixture data: no real person.
+pub fn valid_booking() -> Value {
+    json!({
+        "first_name": "Fixture",
+        "last_name": "Patient",
+        "email": "fixture.patient@example.com",
+        "phone": "07700 900123",
+        "date_of_birth": "1970-03-31",
+        "specialty": "neuroendocrine-tumours",
+        "consultant": "fixture-consultant",
+        "payment": "insured",
+        "insurer": "Fixture Insurance",
+        "policy_number": "FX-123456",
+        "gp_referral": true,
+        "contact_method": "email",
+        "preferred_times": "Weekday mornings",
+        "message": "Fixture message: please call after 10am.",
+        "booking_for": "self",
+        "consent_contact": true,
+        "consent_version": "2026-01",
+        "marketing_email": true,
+        "marketing_sms": false,
+        "website": ""
+    })
+}
+
+/// `valid_booking` with one field changed (or removed, for `Value::Null`).
+pub fn booking_with(field: &str, value: Value) -> Value {
+    let mut body = valid_booking();
+    if value.is_null() {
+        body.as_object_mut().expect("object").remove(field);
+    } else {
+        body[field] = value;
+    }
+    body
+}
+
+/// A distinct valid booking, numbered, so it is no duplicate of another.
+pub fn nth_booking(n: usize) -> Value {
+    booking_with("email", json!(format!("fixture.patient+{n}@example.com")))
+}
+
+/// The same booking as a plain HTML form would send it.
+pub fn valid_form() -> String {
+    "first_name=Fixture&last_name=Patient&email=fixture.patient%40example.com&phone=07700+900123\
+     &date_of_birth=1970-03-31&specialty=neuroendocrine-tumours&consultant=fixture-consultant\
+     &payment=insured&insurer=Fixture+Insurance&policy_number=FX-123456&gp_referral=on\
+     &contact_method=email&preferred_times=Weekday+mornings\
+     &message=Fixture+message%3A+please+call+after+10am.&booking_for=self&consent_contact=on\
+     &consent_version=2026-01&marketing_email=on&website="
+        .to_owned()
+}

@@ -78,7 +78,9 @@ impl DynamoBookingStore {
         let booking = Put::builder()
             .table_name(&self.bookings_table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(reference)")
+            // `reference` is a reserved word in DynamoDB expressions.
+            .condition_expression("attribute_not_exists(#reference)")
+            .expression_attribute_names("#reference", "reference")
             .build()
             .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().put(booking).build()];
