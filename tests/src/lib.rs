@@ -359,24 +359,8 @@ impl TestApp {
     }
 
     /// Sends a request as it comes from `from`.
-    pub async fn send_from(&self, mut request: Request<Body>, from: IpAddr) -> TestResponse {
-        request.extensions_mut().insert(ClientAddr(from));
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+    pub async fn send_from(&self, request: Request<Body>, from: IpAddr) -> TestResponse {
+        call(&self.router, request, from).await
     }
 
     /// POSTs a body to `/v1/bookings` with the given content type and headers.
@@ -429,6 +413,30 @@ impl TestApp {
         let reference = Reference::parse(reference).expect("a reference");
         self.store.port().get(&reference).await.expect("get")
     }
+}
+
+/// Sends a request through a router as it comes from `from`, reading the answer whole.
+pub async fn call(router: &Router, mut request: Request<Body>, from: IpAddr) -> TestResponse {
+    request.extensions_mut().insert(ClientAddr(from));
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A `POST /v1/bookings` of a JSON body.
+pub fn json_request(body: &Value) -> Request<Body> {
+    Request::post("/v1/bookings")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
 }
 
 /// A complete, valid booking. Fixture data: no real person.
