@@ -209,6 +209,9 @@ async fn each_invalid_field_alone_is_named(backend: Backend) {
     );
 }
 
+/// A hostile request: its name, content type, body, extra headers and the status it must get.
+type Hostile<'a> = (&'a str, &'a str, Vec<u8>, &'a [(&'a str, &'a str)], u16);
+
 async fn hostile_bodies_get_a_4xx_and_store_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let before = app.store.requests();
@@ -230,7 +233,7 @@ async fn hostile_bodies_get_a_4xx_and_store_nothing(backend: Backend) {
         "first_name": 1, "last_name": [], "email": {}, "phone": 7700900123u64, "date_of_birth": 19700331,
         "specialty": true, "payment": null, "gp_referral": "yes please", "consent_contact": "true!"
     });
-    let cases: Vec<(&str, &str, Vec<u8>, &[(&str, &str)], u16)> = vec![
+    let cases: Vec<Hostile> = vec![
         ("empty body", json_type, vec![], &[], 400),
         ("null", json_type, b"null".to_vec(), &[], 400),
         ("array", json_type, b"[]".to_vec(), &[], 400),
