@@ -43,8 +43,15 @@ fn start(name: &str) -> Server {
         .to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
     let rest: Vec<String> = lines.take(2).map(|l| l.expect("text")).collect();
-    assert!(rest.iter().any(|l| l.contains("frontdesk.sqlite3")), "{rest:?}");
-    Server { child, url, data_dir }
+    assert!(
+        rest.iter().any(|l| l.contains("frontdesk.sqlite3")),
+        "{rest:?}"
+    );
+    Server {
+        child,
+        url,
+        data_dir,
+    }
 }
 
 #[tokio::test]
@@ -54,7 +61,8 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let form = "first_name=Fixture&last_name=Patient&email=fixture%40example.com&phone=020+8247+3351\
+    let form =
+        "first_name=Fixture&last_name=Patient&email=fixture%40example.com&phone=020+8247+3351\
         &date_of_birth=1980-01-01&specialty=not_sure&payment=self_pay&contact_method=phone\
         &booking_for=someone_else&consent_contact=on&consent_version=2026-01&website=";
     let response = client
@@ -66,7 +74,10 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
         .expect("the server answers");
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("/thank-you?reference=CCL-"), "{location}");
+    assert!(
+        location.starts_with("/thank-you?reference=CCL-"),
+        "{location}"
+    );
     assert!(server.data_dir.join("frontdesk.sqlite3").exists());
 
     // A malformed JSON body over TCP gets a problem, not a crash.
@@ -78,7 +89,10 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
 }
 
 #[test]

@@ -74,13 +74,18 @@ pub struct BookingRecord {
     pub expires_at: i64,
 }
 
-/// Formats a time as RFC 3339 (UTC, milliseconds).
+/// Formats a time as RFC 3339 in UTC with exactly three fractional digits
+/// (`2026-11-24T10:15:00.120Z`), so every timestamp has the same shape.
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339)
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
-/// Parses an RFC 3339 time written by `rfc3339`.
+/// Parses an RFC 3339 time (as `rfc3339` writes it).
 pub fn parse_rfc3339(raw: &str) -> Result<OffsetDateTime, CorruptRecord> {
     OffsetDateTime::parse(raw, &Rfc3339).map_err(|e| CorruptRecord(format!("time {raw:?}: {e}")))
 }
@@ -192,5 +197,18 @@ impl TryFrom<BookingRecord> for Booking {
             expires_at: OffsetDateTime::from_unix_timestamp(r.expires_at)
                 .map_err(|e| CorruptRecord(format!("expires_at: {e}")))?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_have_three_fractional_digits_and_read_back() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_764_000_000_700_000_000).unwrap();
+        let text = rfc3339(at);
+        assert_eq!(text, "2025-11-24T16:00:00.700Z");
+        assert_eq!(parse_rfc3339(&text).unwrap(), at);
     }
 }
