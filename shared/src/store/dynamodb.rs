@@ -213,12 +213,19 @@ impl BookingStore for DynamoBookingStore {
                 },
                 _ => return Err(classify(&error)),
             };
-            if let Some(outcome) = conflicts(&reasons, &slots)?.outcome(&new) {
-                return Ok(outcome);
-            }
+            let found = conflicts(&reasons, &slots)?;
             let raced = reasons
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"));
+            // An existing key or fingerprint decides at once. Anything else found
+            // while another transaction holds one of our items may change once it
+            // lands (it may be this very request's first attempt), so retry.
+            let decisive = found.idempotency.is_some() || found.fingerprint.is_some();
+            if decisive || !raced {
+                if let Some(outcome) = found.outcome(&new) {
+                    return Ok(outcome);
+                }
+            }
             if !raced {
                 return Err(StoreError::Unavailable(format!(
                     "transaction cancelled: {:?}",
@@ -229,6 +236,7 @@ impl BookingStore for DynamoBookingStore {
                 )));
             }
             // Another request holds one of our items: wait a little, then read its result.
+            tracing::info!(attempt, "booking transaction raced another, retrying");
             let jitter = u64::from(getrandom::u32().unwrap_or(0) % 20);
             tokio::time::sleep(Duration::from_millis(10 * 2u64.pow(attempt) + jitter)).await;
         }
