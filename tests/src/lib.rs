@@ -431,6 +431,26 @@ pub async fn call(router: &Router, mut request: Request<Body>, from: IpAddr) -> 
     }
 }
 
+/// The booking router over DynamoDB at `endpoint` (an unreachable or
+/// fault-injecting address), configured by `vars`.
+pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) -> Router {
+    let config = BookingConfig::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .expect("test configuration");
+    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+    let client = Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table);
+    let intake = Intake::new(Arc::new(store), Arc::new(config), Clock::system());
+    router(AppState::new(intake))
+}
+
 /// A `POST /v1/bookings` of a JSON body.
 pub fn json_request(body: &Value) -> Request<Body> {
     Request::post("/v1/bookings")

@@ -6,12 +6,7 @@
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use frontdesk_booking::{router, AppState};
-use frontdesk_shared::booking::intake::Intake;
-use frontdesk_shared::store::dynamodb::DynamoBookingStore;
-use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::BookingConfig;
-use frontdesk_tests::{call, json_request, valid_booking, CLIENT};
+use frontdesk_tests::{call, json_request, router_over_dynamodb_at, valid_booking, CLIENT};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -45,19 +40,7 @@ async fn racing_endpoint(conflicts: usize) -> (String, Arc<AtomicUsize>) {
 }
 
 async fn post_against(endpoint: String) -> frontdesk_tests::TestResponse {
-    let config = BookingConfig::from_lookup(|_| None).expect("config");
-    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .endpoint_url(endpoint)
-            .build(),
-    );
-    let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table);
-    let app = router(AppState::new(Intake::new(
-        Arc::new(store),
-        Arc::new(config),
-        Clock::system(),
-    )));
+    let app = router_over_dynamodb_at(endpoint, &[]).await;
     call(&app, json_request(&valid_booking()), CLIENT.into()).await
 }
 

@@ -3,13 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use frontdesk_booking::{router, AppState};
-use frontdesk_shared::booking::intake::Intake;
-use frontdesk_shared::store::dynamodb::DynamoBookingStore;
-use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::BookingConfig;
-use frontdesk_tests::{call, json_request, valid_booking, CLIENT};
-use std::sync::Arc;
+use frontdesk_tests::{call, json_request, router_over_dynamodb_at, valid_booking, CLIENT};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
@@ -17,22 +11,8 @@ use tokio::net::TcpListener;
 const TIMEOUT_MS: u64 = 1000;
 
 async fn post_against(endpoint: String) -> (frontdesk_tests::TestResponse, Duration) {
-    let config = BookingConfig::from_lookup(|name| {
-        (name == "STORE_TIMEOUT_MS").then(|| TIMEOUT_MS.to_string())
-    })
-    .expect("config");
-    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .endpoint_url(endpoint)
-            .build(),
-    );
-    let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table);
-    let app = router(AppState::new(Intake::new(
-        Arc::new(store),
-        Arc::new(config),
-        Clock::system(),
-    )));
+    let timeout = TIMEOUT_MS.to_string();
+    let app = router_over_dynamodb_at(endpoint, &[("STORE_TIMEOUT_MS", &timeout)]).await;
     let started = Instant::now();
     // Ten times the configured bound: past that the request has hung.
     let response = tokio::time::timeout(
