@@ -4,5 +4,7 @@
 //! port, with the embedded SQLite store by default so a web developer needs
 //! nothing but this binary.
 
+#![warn(missing_docs)]
+
 pub mod serve;
 pub mod tables;

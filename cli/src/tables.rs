@@ -1,6 +1,7 @@
 //! DynamoDB tables created from the definitions in `infra/template.yaml`, so
 //! that local tables, test tables and deployed tables cannot drift apart.
 
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
@@ -49,7 +50,8 @@ const AWS_ONLY: &[&str] = &[
 ];
 
 /// Creates the table defined as `logical_id` in the template under `name`,
-/// waits for nothing (DynamoDB Local creates at once) and enables its TTL.
+/// waits until it is active (at once on DynamoDB Local, up to a few minutes
+/// in AWS) and enables its TTL.
 pub async fn create(client: &Client, logical_id: &str, name: &str) -> Result<(), TableError> {
     let properties = properties(logical_id)?;
     let err = |message: String| TableError::Template {
@@ -139,6 +141,12 @@ pub async fn create(client: &Client, logical_id: &str, name: &str) -> Result<(),
     };
     request
         .send()
+        .await
+        .map_err(|e| create_err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
+    client
+        .wait_until_table_exists()
+        .table_name(name)
+        .wait(std::time::Duration::from_secs(300))
         .await
         .map_err(|e| create_err(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
     if let Some(attribute) = ttl {

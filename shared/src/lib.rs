@@ -5,6 +5,8 @@
 //! are traits here, with their adapters behind cargo features so that each
 //! binary links only what it uses.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "dynamodb")]
 pub mod aws;
 pub mod booking;

@@ -2,6 +2,8 @@
 //! (DynamoDB Local, started by `scripts/test`, or embedded SQLite), spun up
 //! fresh for each test, with a clock the test controls.
 
+#![warn(missing_docs)]
+
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;

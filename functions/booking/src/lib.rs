@@ -4,6 +4,8 @@
 //! `frontdesk serve`. The edge that runs it tells the router who the client
 //! is by inserting a [`ClientAddr`] extension.
 
+#![warn(missing_docs)]
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -154,9 +156,7 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, BookingError> {
             Err(BookingError::TooLarge { limit: BODY_LIMIT })
         }
         Err(e) => Err(BookingError::Malformed(
-            frontdesk_shared::booking::DecodeError::Json(format!(
-                "the body could not be read: {e}"
-            )),
+            frontdesk_shared::booking::DecodeError::Unreadable(e.to_string()),
         )),
     }
 }

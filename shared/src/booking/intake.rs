@@ -2,7 +2,7 @@
 //! honeypot and the key, parse, then one store call (retried only for a
 //! reference collision).
 
-use super::request::ParseContext;
+use super::request::{ParseContext, FIELDS};
 use super::{
     Booking, BookingRequest, DecodeError, Fingerprint, IdempotencyKey, MediaType, Reference,
 };
@@ -101,7 +101,11 @@ impl Intake {
 
     /// Takes one request: stores it exactly once, or says why not.
     pub async fn submit(&self, submission: Submission<'_>) -> Result<Receipt, BookingError> {
-        let request = BookingRequest::decode(submission.media, submission.body)?;
+        let request =
+            BookingRequest::decode(submission.media, submission.body).inspect_err(|_| {
+                // The decoder's message may quote the body: only the outcome is logged.
+                tracing::info!(outcome = "malformed", "booking refused");
+            })?;
         let now = self.clock.now();
         if request.honeypot_filled() {
             // Bots get the ordinary answer, so they learn nothing; nothing is stored.
@@ -122,12 +126,12 @@ impl Intake {
         };
         let details = match request.parse(&ctx) {
             Ok(details) if errors.is_empty() => details,
-            Ok(_) => return Err(BookingError::Invalid(errors)),
+            Ok(_) => return Err(invalid(errors)),
             Err(found) => {
                 for e in found.into_vec() {
                     errors.add(&e.field, e.message);
                 }
-                return Err(BookingError::Invalid(errors));
+                return Err(invalid(errors));
             }
         };
 
@@ -213,6 +217,19 @@ impl Intake {
         tracing::error!(outcome = "reference_exhausted", "no free reference found");
         Err(BookingError::Internal)
     }
+}
+
+/// Logs which known fields were wrong (names only: never a value, and never
+/// a name the client made up) and wraps the errors.
+fn invalid(errors: FieldErrors) -> BookingError {
+    let fields: Vec<&str> = errors
+        .as_slice()
+        .iter()
+        .map(|e| e.field.as_str())
+        .map(|f| if FIELDS.contains(&f) { f } else { "(unknown)" })
+        .collect();
+    tracing::info!(outcome = "invalid", fields = %fields.join(","), "booking refused");
+    BookingError::Invalid(errors)
 }
 
 /// The key from the header, or else the hidden field; both must agree when both are sent.

@@ -48,6 +48,9 @@ pub enum DecodeError {
     /// A field was sent twice, so which value was meant is unknown.
     #[error("the field `{0}` is given more than once")]
     DuplicateField(String),
+    /// The body broke off or could not be received whole.
+    #[error("the body could not be read: {0}")]
+    Unreadable(String),
 }
 
 /// One field's raw value: text, or a JSON boolean.
