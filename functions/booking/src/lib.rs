@@ -125,27 +125,25 @@ async fn create_booking(
         .and_then(|v| v.to_str().ok())
         .and_then(MediaType::from_content_type);
     let answer = Answer::for_request(media, &headers);
-    let result = match media {
-        None => Err(BookingError::UnsupportedMediaType),
-        Some(media) => match read_body(body).await {
-            Err(error) => Err(error),
-            Ok(bytes) => {
-                // A header that is not visible ASCII is passed on as-is to be refused by parsing.
-                let key = headers
-                    .get(&IDEMPOTENCY_KEY)
-                    .map(|v| v.to_str().unwrap_or("\u{0}"));
-                state
-                    .intake
-                    .submit(Submission {
-                        media,
-                        body: &bytes,
-                        idempotency_header: key,
-                        source: client.map(|Extension(ClientAddr(ip))| ip),
-                    })
-                    .await
-            }
-        },
-    };
+    let result = async {
+        let media = media.ok_or(BookingError::UnsupportedMediaType)?;
+        let bytes = read_body(body).await?;
+        // A header that is not visible ASCII is passed on as a control
+        // character, for parsing to refuse with the field named.
+        let key = headers
+            .get(&IDEMPOTENCY_KEY)
+            .map(|v| v.to_str().unwrap_or("\u{0}"));
+        state
+            .intake
+            .submit(Submission {
+                media,
+                body: &bytes,
+                idempotency_header: key,
+                source: client.map(|Extension(ClientAddr(ip))| ip),
+            })
+            .await
+    }
+    .await;
     respond(&state, answer, result)
 }
 
