@@ -366,6 +366,14 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// SHA-256 of the key, hex-encoded: what stores keep instead of the key.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(
+            format!("frontdesk-idempotency:{}", self.0).as_bytes(),
+        ))
+    }
 }
 
 const DUPLICATE: &str = "duplicate field ";
@@ -493,6 +501,24 @@ mod tests {
         assert!(BookingRequest::from_json(b"[1]").is_err());
         assert!(BookingRequest::from_json(b"{} {}").is_err());
         assert!(BookingRequest::from_json(b"").is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_kept_as_digests() {
+        let key = IdempotencyKey::parse("fixture.patient@example.com").unwrap();
+        let digest = key.digest();
+        assert_eq!(digest.len(), 64);
+        assert!(!digest.contains("example"));
+        assert_eq!(
+            digest,
+            IdempotencyKey::parse(" fixture.patient@example.com ")
+                .unwrap()
+                .digest()
+        );
+        assert_ne!(
+            digest,
+            IdempotencyKey::parse("another-key").unwrap().digest()
+        );
     }
 
     #[test]

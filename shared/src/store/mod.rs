@@ -109,11 +109,12 @@ impl NewBooking {
         self.now + GUARD_WINDOW
     }
 
-    /// The idempotency guard's key.
+    /// The idempotency guard's key: a hash of the client's key, which is
+    /// stored nowhere as sent (a site might use something personal as a key).
     pub fn idempotency_guard_key(&self) -> Option<String> {
         self.idempotency_key
             .as_ref()
-            .map(|k| format!("idem#{}", k.as_str()))
+            .map(|k| format!("idem#{}", k.digest()))
     }
 
     /// The fingerprint guard's key.
