@@ -104,14 +104,27 @@ impl Bootstrap {
         }
     }
 
-    /// Invokes the function with an HTTP API event and returns its answer.
+    /// Invokes the function with a JSON body and returns its answer.
     async fn invoke(&mut self, id: &str, body: &Value, source_ip: &str) -> Value {
+        self.invoke_raw(id, "application/json", &body.to_string(), false, source_ip)
+            .await
+    }
+
+    /// Invokes the function with an HTTP API event and returns its answer.
+    async fn invoke_raw(
+        &mut self,
+        id: &str,
+        content_type: &str,
+        body: &str,
+        base64: bool,
+        source_ip: &str,
+    ) -> Value {
         let event = json!({
             "version": "2.0",
             "routeKey": "POST /v1/bookings",
             "rawPath": "/v1/bookings",
             "rawQueryString": "",
-            "headers": {"content-type": "application/json"},
+            "headers": {"content-type": content_type, "accept": "text/html"},
             "requestContext": {
                 "accountId": "000000000000",
                 "apiId": "test",
@@ -130,8 +143,8 @@ impl Bootstrap {
                 "time": "24/Nov/2026:10:15:00 +0000",
                 "timeEpoch": 1795500900000u64
             },
-            "body": body.to_string(),
-            "isBase64Encoded": false
+            "body": body,
+            "isBase64Encoded": base64
         });
         self.events.send(event).await.unwrap();
         let (path, answer) =
@@ -171,4 +184,33 @@ async fn the_lambda_stores_a_booking_and_limits_by_api_gateway_source_ip() {
         .await;
     assert_eq!(other["statusCode"], 201, "{other}");
     assert_eq!(tables.count().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_form_through_api_gateway_is_redirected_to_the_thank_you_page() {
+    use base64::Engine;
+    let tables = DynamoTables::create().await;
+    let mut lambda = Bootstrap::start(
+        &tables,
+        &[("THANK_YOU_URL", "https://www.clinic.example/thank-you")],
+    )
+    .await;
+    // API Gateway hands form bodies over base64-encoded.
+    let form = frontdesk_tests::valid_form();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(form);
+    let answer = lambda
+        .invoke_raw(
+            "req-form",
+            "application/x-www-form-urlencoded",
+            &encoded,
+            true,
+            "203.0.113.9",
+        )
+        .await;
+    assert_eq!(answer["statusCode"], 303, "{answer}");
+    let location = answer["headers"]["location"].as_str().unwrap();
+    let reference = location
+        .strip_prefix("https://www.clinic.example/thank-you?reference=")
+        .expect(location);
+    assert!(tables.item(reference).await.is_some());
 }
