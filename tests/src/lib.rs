@@ -342,14 +342,7 @@ impl TestApp {
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
             .try_init();
         let store = StoreHandle::create(backend).await;
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let config = BookingConfig::from_lookup(|name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-        .expect("test configuration");
+        let config = test_config(vars);
         let clock = TestClock::new();
         let intake = Intake::new(store.port(), Arc::new(config.clone()), clock.clock());
         Self {
@@ -433,15 +426,20 @@ pub async fn call(router: &Router, mut request: Request<Body>, from: IpAddr) -> 
     }
 }
 
-/// The booking router over DynamoDB at `endpoint` (an unreachable or
-/// fault-injecting address), configured by `vars`.
-pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) -> Router {
-    let config = BookingConfig::from_lookup(|name| {
+/// The configuration with `vars` set and every other variable at its default.
+pub fn test_config(vars: &[(&str, &str)]) -> BookingConfig {
+    BookingConfig::from_lookup(|name| {
         vars.iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     })
-    .expect("test configuration");
+    .expect("test configuration")
+}
+
+/// The booking router over DynamoDB at `endpoint` (an unreachable or
+/// fault-injecting address), configured by `vars`.
+pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) -> Router {
+    let config = test_config(vars);
     let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
     let client = Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
