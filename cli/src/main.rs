@@ -101,8 +101,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
 
 async fn create_tables() -> Result<(), String> {
     let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
-    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
     for (id, name) in [
         (tables::BOOKINGS, &config.bookings_table),
         (tables::GUARDS, &config.guards_table),

@@ -63,14 +63,7 @@ pub async fn open_store(
             })?;
             Arc::new(EmbeddedBookingStore::open(&database_path(data_dir))?)
         }
-        StoreKind::Dynamodb => {
-            let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
-            Arc::new(DynamoBookingStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                &config.bookings_table,
-                &config.guards_table,
-            ))
-        }
+        StoreKind::Dynamodb => Arc::new(DynamoBookingStore::from_config(config).await),
     })
 }
 

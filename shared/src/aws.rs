@@ -20,6 +20,11 @@ pub async fn load(operation_timeout: Duration) -> SdkConfig {
         .await
 }
 
+/// A DynamoDB client on `load`'s configuration: what every binary uses.
+pub async fn dynamodb_client(operation_timeout: Duration) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&load(operation_timeout).await)
+}
+
 /// The timeouts for one bound on a whole call: each attempt gets a share,
 /// and connecting gets at most a second.
 pub fn timeouts(operation_timeout: Duration) -> TimeoutConfig {

@@ -26,12 +26,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = BookingConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
-    let store = DynamoBookingStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        &config.bookings_table,
-        &config.guards_table,
-    );
+    let store = DynamoBookingStore::from_config(&config).await;
     let intake = Intake::new(Arc::new(store), Arc::new(config), Clock::system());
     let app = router(AppState::new(intake)).layer(middleware::from_fn(client_from_context));
     lambda_http::run(app).await

@@ -45,6 +45,15 @@ impl DynamoBookingStore {
         }
     }
 
+    /// The store the configuration names, on a client built with its timeout.
+    pub async fn from_config(config: &crate::BookingConfig) -> Self {
+        Self::new(
+            crate::aws::dynamodb_client(config.store_timeout).await,
+            &config.bookings_table,
+            &config.guards_table,
+        )
+    }
+
     fn guard_put(&self, pk: &str, new: &NewBooking) -> Result<TransactWriteItem, StoreError> {
         let item = HashMap::from([
             ("pk".to_owned(), s(pk)),
