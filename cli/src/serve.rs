@@ -10,7 +10,7 @@ use frontdesk_shared::store::dynamodb::DynamoBookingStore;
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::{BookingStore, StoreError};
 use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::{BookingConfig, ConfigError};
+use frontdesk_shared::BookingConfig;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,9 +28,6 @@ pub enum StoreKind {
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// An environment variable is wrong.
-    #[error("configuration: {0}")]
-    Config(#[from] ConfigError),
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),

@@ -3,9 +3,8 @@
 
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde_norway::Value;
@@ -85,30 +84,6 @@ pub async fn create(client: &Client, logical_id: &str, name: &str) -> Result<(),
             "KeySchema" => {
                 for element in key_schema(value).map_err(err)? {
                     request = request.key_schema(element);
-                }
-            }
-            "GlobalSecondaryIndexes" => {
-                for index in list(value, key).map_err(err)? {
-                    let projection = index
-                        .get("Projection")
-                        .and_then(|p| p.get("ProjectionType"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("ALL");
-                    request = request.global_secondary_indexes(
-                        GlobalSecondaryIndex::builder()
-                            .index_name(field(index, "IndexName").map_err(err)?)
-                            .set_key_schema(Some(
-                                key_schema(index.get("KeySchema").unwrap_or(&Value::Null))
-                                    .map_err(err)?,
-                            ))
-                            .projection(
-                                Projection::builder()
-                                    .projection_type(ProjectionType::from(projection))
-                                    .build(),
-                            )
-                            .build()
-                            .map_err(|e| err(e.to_string()))?,
-                    );
                 }
             }
             "StreamSpecification" => {
