@@ -21,8 +21,26 @@ pub async fn load(operation_timeout: Duration) -> SdkConfig {
 }
 
 /// A DynamoDB client on `load`'s configuration: what every binary uses.
+#[cfg(feature = "dynamodb")]
 pub async fn dynamodb_client(operation_timeout: Duration) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&load(operation_timeout).await)
+}
+
+/// A DynamoDB client on an already loaded configuration.
+#[cfg(feature = "dynamodb")]
+pub fn dynamodb_client_on(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
+/// An SES v2 client on an already loaded configuration, with its own bound
+/// on a whole call (`AWS_ENDPOINT_URL_SESV2` points it at an emulator).
+#[cfg(feature = "ses")]
+pub fn sesv2_client_on(sdk: &SdkConfig, operation_timeout: Duration) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(sdk)
+            .timeout_config(timeouts(operation_timeout))
+            .build(),
+    )
 }
 
 /// The timeouts for one bound on a whole call: each attempt gets a share,

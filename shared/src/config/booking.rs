@@ -1,18 +1,8 @@
-//! Configuration from environment variables, read and checked once at start.
-//! A bad value stops start-up with a message naming the variable.
+//! The booking function's settings.
 
+use super::{number, table_name, ConfigError};
 use crate::booking::Slug;
 use std::time::Duration;
-
-/// A variable that is set but unusable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {message}")]
-pub struct ConfigError {
-    /// The environment variable's name.
-    pub variable: &'static str,
-    /// What is wrong with its value.
-    pub message: String,
-}
 
 /// The booking function's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,46 +71,6 @@ impl BookingConfig {
                 60_000,
             )?),
         })
-    }
-}
-
-fn table_name(
-    variable: &'static str,
-    value: Option<String>,
-    default: &str,
-) -> Result<String, ConfigError> {
-    let name = value.unwrap_or_else(|| default.to_owned());
-    let ok = (3..=255).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(name)
-    } else {
-        Err(ConfigError {
-            variable,
-            message: format!("{name:?} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)"),
-        })
-    }
-}
-
-fn number<T>(
-    variable: &'static str,
-    value: Option<String>,
-    default: T,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let Some(raw) = value else { return Ok(default) };
-    match raw.trim().parse::<T>() {
-        Ok(n) if n >= min && n <= max => Ok(n),
-        _ => Err(ConfigError {
-            variable,
-            message: format!("{raw:?} is not a whole number from {min} to {max}"),
-        }),
     }
 }
 

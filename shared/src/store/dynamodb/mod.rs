@@ -6,6 +6,10 @@
 //! (conditional on being under the limit). Its cancellation reasons are read
 //! into `Conflicts`, which decides the outcome as for every adapter.
 
+mod notices;
+
+pub use notices::DynamoNoticeLedger;
+
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
@@ -52,6 +56,11 @@ impl DynamoBookingStore {
             &config.bookings_table,
             &config.guards_table,
         )
+    }
+
+    /// The claims and sent marks of the emails of these bookings.
+    pub fn notices(&self) -> DynamoNoticeLedger {
+        DynamoNoticeLedger::new(self.client.clone(), &self.bookings_table)
     }
 
     fn guard_put(&self, pk: &str, new: &NewBooking) -> Result<TransactWriteItem, StoreError> {

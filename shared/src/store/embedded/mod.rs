@@ -4,6 +4,8 @@
 //! read, the shared rule in `Conflicts::outcome` decides, and the booking and
 //! its guards are written together or not at all. Expired rows count as absent.
 
+mod notices;
+
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
@@ -31,6 +33,17 @@ CREATE TABLE IF NOT EXISTS guards (
     expires_at  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS guards_expiry ON guards (expires_at);
+CREATE TABLE IF NOT EXISTS notices (
+    reference   TEXT NOT NULL,
+    notice      TEXT NOT NULL,
+    claim       TEXT,
+    claim_until INTEGER,
+    sent_at     TEXT,
+    message_id  TEXT,
+    failed      TEXT,
+    failed_at   TEXT,
+    PRIMARY KEY (reference, notice)
+);
 ";
 
 /// Bookings in a SQLite file (or in memory, for tests).
@@ -140,6 +153,11 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
         .map_err(unavailable)?;
     tx.execute("DELETE FROM guards WHERE expires_at < ?1", [now])
         .map_err(unavailable)?;
+    tx.execute(
+        "DELETE FROM notices WHERE reference NOT IN (SELECT reference FROM bookings)",
+        [],
+    )
+    .map_err(unavailable)?;
 
     let idem_key = new.idempotency_guard_key();
     let fp_key = new.fingerprint_guard_key();

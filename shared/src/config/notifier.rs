@@ -1,0 +1,259 @@
+//! The notifier's settings: who emails come from, where staff emails go,
+//! and how long a send may take before another invocation may try it.
+
+use super::{number, table_name, ConfigError};
+use crate::booking::{Email, Slug, UkPhone};
+use crate::mail::{HeaderText, Sender};
+use std::time::Duration;
+
+/// The notifier's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierConfig {
+    /// `BOOKINGS_TABLE`: the DynamoDB table whose items carry each email's claim and sent mark.
+    pub bookings_table: String,
+    /// `MAIL_FROM` (a verified SES identity) with `CLINIC_NAME` as its display name.
+    pub sender: Sender,
+    /// `CLINIC_PHONE`: the number patients are told to ring, as it is printed.
+    pub clinic_phone: String,
+    /// The same number in E.164 form, for `tel:` links.
+    pub clinic_phone_e164: UkPhone,
+    /// `STAFF_INBOX`: where staff emails go when no route names the booking's specialty.
+    pub staff_inbox: Email,
+    /// `STAFF_INBOX_ROUTES`: `slug=address` pairs, comma-separated, routing staff
+    /// emails by the booking's specialty (`not_sure` may be routed too).
+    pub staff_routes: Vec<(String, Email)>,
+    /// `SES_CONFIGURATION_SET`: the SES configuration set every email is sent with.
+    pub configuration_set: Option<String>,
+    /// `MAIL_TIMEOUT_MS`: the most one send may take, retries included.
+    pub mail_timeout: Duration,
+    /// `STORE_TIMEOUT_MS`: the most one store call may take, retries included.
+    pub store_timeout: Duration,
+    /// `NOTIFY_CLAIM_SECONDS`: how long a claim on an email holds before
+    /// another invocation may send it; longer than a send can take.
+    pub claim_for: Duration,
+}
+
+/// Values that let the local server start with no settings at all; Lambda has none.
+pub const LOCAL_DEFAULTS: &[(&str, &str)] = &[
+    ("MAIL_FROM", "frontdesk@localhost.localdomain"),
+    ("STAFF_INBOX", "staff@localhost.localdomain"),
+];
+
+impl NotifierConfig {
+    /// Reads the process environment; `MAIL_FROM` and `STAFF_INBOX` are required.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the process environment, with `LOCAL_DEFAULTS` for what is unset.
+    pub fn local_from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .or_else(|| {
+                    LOCAL_DEFAULTS
+                        .iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| (*v).to_owned())
+                })
+        })
+    }
+
+    /// Reads settings through `lookup`; unset and empty variables take their defaults.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| {
+            get(name).ok_or_else(|| ConfigError {
+                variable: name,
+                message: "is required".into(),
+            })
+        };
+        let address = |name: &'static str, raw: &str| {
+            Email::parse(raw).map_err(|_| ConfigError {
+                variable: name,
+                message: format!("{raw:?} is not an email address"),
+            })
+        };
+        let clinic_name = get("CLINIC_NAME").unwrap_or_else(|| "Cancer Centre London".into());
+        let name =
+            HeaderText::parse("CLINIC_NAME", clinic_name.trim()).map_err(|e| ConfigError {
+                variable: "CLINIC_NAME",
+                message: e.to_string(),
+            })?;
+        let clinic_phone = get("CLINIC_PHONE").unwrap_or_else(|| "020 8247 3351".into());
+        let clinic_phone_e164 = UkPhone::parse(&clinic_phone).map_err(|e| ConfigError {
+            variable: "CLINIC_PHONE",
+            message: e,
+        })?;
+        let mail_timeout = Duration::from_millis(number(
+            "MAIL_TIMEOUT_MS",
+            get("MAIL_TIMEOUT_MS"),
+            5000,
+            300,
+            60_000,
+        )?);
+        let claim_for = Duration::from_secs(number(
+            "NOTIFY_CLAIM_SECONDS",
+            get("NOTIFY_CLAIM_SECONDS"),
+            120,
+            5,
+            3600,
+        )?);
+        if claim_for <= mail_timeout * 2 {
+            return Err(ConfigError {
+                variable: "NOTIFY_CLAIM_SECONDS",
+                message: format!(
+                    "must be more than twice MAIL_TIMEOUT_MS ({} ms), or a slow send could be repeated",
+                    mail_timeout.as_millis()
+                ),
+            });
+        }
+        Ok(Self {
+            bookings_table: table_name(
+                "BOOKINGS_TABLE",
+                get("BOOKINGS_TABLE"),
+                "frontdesk-bookings",
+            )?,
+            sender: Sender {
+                name,
+                address: address("MAIL_FROM", &required("MAIL_FROM")?)?,
+            },
+            clinic_phone: clinic_phone.trim().to_owned(),
+            clinic_phone_e164,
+            staff_inbox: address("STAFF_INBOX", &required("STAFF_INBOX")?)?,
+            staff_routes: routes(get("STAFF_INBOX_ROUTES").as_deref().unwrap_or(""))?,
+            configuration_set: get("SES_CONFIGURATION_SET")
+                .map(|name| configuration_set(name.trim()))
+                .transpose()?,
+            mail_timeout,
+            store_timeout: Duration::from_millis(number(
+                "STORE_TIMEOUT_MS",
+                get("STORE_TIMEOUT_MS"),
+                3000,
+                300,
+                60_000,
+            )?),
+            claim_for,
+        })
+    }
+
+    /// The staff inbox for a booking's specialty (its wire value).
+    pub fn staff_inbox_for(&self, specialty: &str) -> &Email {
+        self.staff_routes
+            .iter()
+            .find(|(slug, _)| slug == specialty)
+            .map(|(_, inbox)| inbox)
+            .unwrap_or(&self.staff_inbox)
+    }
+}
+
+fn routes(raw: &str) -> Result<Vec<(String, Email)>, ConfigError> {
+    let err = |message: String| ConfigError {
+        variable: "STAFF_INBOX_ROUTES",
+        message,
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (slug, inbox) = pair
+                .split_once('=')
+                .ok_or_else(|| err(format!("{pair:?} is not slug=address")))?;
+            let slug = slug.trim();
+            if slug != crate::booking::Specialty::NOT_SURE && Slug::parse(slug).is_err() {
+                return Err(err(format!("{slug:?} is not a condition slug or not_sure")));
+            }
+            let inbox = Email::parse(inbox.trim())
+                .map_err(|_| err(format!("{:?} is not an email address", inbox.trim())))?;
+            Ok((slug.to_owned(), inbox))
+        })
+        .collect()
+}
+
+fn configuration_set(name: &str) -> Result<String, ConfigError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(ConfigError {
+            variable: "SES_CONFIGURATION_SET",
+            message: format!("{name:?} is not a configuration set name (1-64 of A-Z a-z 0-9 - _)"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<NotifierConfig, ConfigError> {
+        let map: HashMap<String, String> = [
+            ("MAIL_FROM", "bookings@clinic.example"),
+            ("STAFF_INBOX", "desk@clinic.example"),
+        ]
+        .iter()
+        .chain(vars)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        NotifierConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn sender_and_staff_inbox_are_required() {
+        for var in ["MAIL_FROM", "STAFF_INBOX"] {
+            let err = config(&[(var, "")]).unwrap_err();
+            assert_eq!(err.variable, var);
+        }
+    }
+
+    #[test]
+    fn routes_pick_the_inbox_by_specialty() {
+        let c = config(&[(
+            "STAFF_INBOX_ROUTES",
+            "neuroendocrine-tumours = net@clinic.example, not_sure=triage@clinic.example",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.staff_inbox_for("neuroendocrine-tumours").as_str(),
+            "net@clinic.example"
+        );
+        assert_eq!(
+            c.staff_inbox_for("not_sure").as_str(),
+            "triage@clinic.example"
+        );
+        assert_eq!(
+            c.staff_inbox_for("breast-cancer").as_str(),
+            "desk@clinic.example"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("MAIL_FROM", "not an address"),
+            ("STAFF_INBOX_ROUTES", "net-only"),
+            ("STAFF_INBOX_ROUTES", "Bad Slug=a@b.example"),
+            ("SES_CONFIGURATION_SET", "a b"),
+            ("CLINIC_PHONE", "call us"),
+            ("CLINIC_NAME", "Clinic\r\nBcc: x@y.example"),
+            ("MAIL_TIMEOUT_MS", "1"),
+            ("NOTIFY_CLAIM_SECONDS", "6"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn defaults_name_the_clinic() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.sender.name.as_str(), "Cancer Centre London");
+        assert_eq!(c.clinic_phone, "020 8247 3351");
+        assert_eq!(c.configuration_set, None);
+    }
+}

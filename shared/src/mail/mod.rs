@@ -1,0 +1,223 @@
+//! The `Mailer` port: one email out, with its adapters (`ses` in Lambda,
+//! `outbox` locally) behind cargo features.
+//!
+//! An `OutgoingEmail` can only be built from header values without control
+//! characters: patient text is checked when a booking is parsed, and again
+//! here, so that no value can ever add a header.
+
+#[cfg(feature = "outbox")]
+pub mod outbox;
+#[cfg(feature = "ses")]
+pub mod ses;
+
+use crate::booking::Email;
+use async_trait::async_trait;
+
+/// A value that goes into a header (a display name, a subject): one line of
+/// text without control or invisible formatting characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderText(String);
+
+impl HeaderText {
+    /// The longest header value accepted, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Checks a header value; `field` names it in the refusal.
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, MailError> {
+        let refused = |why: &str| MailError::Refused {
+            field,
+            message: why.to_owned(),
+        };
+        if raw.trim().is_empty() {
+            return Err(refused("is empty"));
+        }
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(refused("is too long for a header"));
+        }
+        if raw.chars().any(|c| {
+            c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        }) {
+            return Err(refused("holds a line break or another control character"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who an email is from: the clinic's name and its sending address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// The display name (`Cancer Centre London`).
+    pub name: HeaderText,
+    /// The verified sending address.
+    pub address: Email,
+}
+
+impl Sender {
+    /// `"Name" <address>`, quoted for RFC 5322 (the name is already free of controls).
+    pub fn mailbox(&self) -> String {
+        let name = self
+            .name
+            .as_str()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        format!("\"{name}\" <{}>", self.address.as_str())
+    }
+}
+
+/// One email, ready to send: a plain-text and an HTML part of the same message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    from: Sender,
+    to: Email,
+    reply_to: Email,
+    subject: HeaderText,
+    text: String,
+    html: String,
+}
+
+impl OutgoingEmail {
+    /// An email; the subject is checked again here, so a caller cannot pass a header through it.
+    pub fn new(
+        from: Sender,
+        to: Email,
+        reply_to: Email,
+        subject: &str,
+        text: String,
+        html: String,
+    ) -> Result<Self, MailError> {
+        Ok(Self {
+            subject: HeaderText::parse("subject", subject)?,
+            from,
+            to,
+            reply_to,
+            text,
+            html,
+        })
+    }
+
+    /// The sender.
+    pub fn from(&self) -> &Sender {
+        &self.from
+    }
+
+    /// The one recipient.
+    pub fn to(&self) -> &Email {
+        &self.to
+    }
+
+    /// Where replies go.
+    pub fn reply_to(&self) -> &Email {
+        &self.reply_to
+    }
+
+    /// The subject line.
+    pub fn subject(&self) -> &str {
+        self.subject.as_str()
+    }
+
+    /// The plain-text part.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The HTML part.
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+}
+
+/// An email the mailer accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The mailer's identifier of the message (SES's message ID, or the outbox file's name).
+    pub message_id: String,
+    /// Where it went, for a person to read (`SES message 0100…`, a file path).
+    pub receipt: String,
+}
+
+/// Why an email was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Worth trying again later: throttling, a server error, a timeout, no connection.
+    #[error("mail service unavailable: {0}")]
+    Transient(String),
+    /// Will fail the same way every time: the address or message is refused,
+    /// the sender is not verified, sending is paused or the account suspended.
+    #[error("mail refused ({code}): {message}")]
+    Permanent {
+        /// The service's error code (`MessageRejected`...), kept on the booking.
+        code: String,
+        /// The service's explanation.
+        message: String,
+    },
+    /// A header value was refused before anything was sent.
+    #[error("{field} {message}")]
+    Refused {
+        /// Which header.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl MailError {
+    /// The code recorded on a booking when this error ends an email's attempts.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Transient(_) => "Transient",
+            Self::Permanent { code, .. } => code,
+            Self::Refused { .. } => "HeaderRefused",
+        }
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+}
+
+/// Sends one email. SES in Lambda; `.eml` files locally.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends `email`, or says whether a later attempt may succeed.
+    async fn send(&self, email: &OutgoingEmail) -> Result<Sent, MailError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_refuses_line_breaks_and_controls() {
+        for bad in [
+            "a\r\nBcc: x@example.com",
+            "a\nb",
+            "a\u{0}",
+            "a\u{2028}b",
+            "",
+            "  ",
+        ] {
+            assert!(HeaderText::parse("subject", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            HeaderText::parse("subject", "Your request CCL-7K3M-9Q2X")
+                .unwrap()
+                .as_str(),
+            "Your request CCL-7K3M-9Q2X"
+        );
+    }
+
+    #[test]
+    fn sender_quotes_its_name() {
+        let sender = Sender {
+            name: HeaderText::parse("name", "Say \"Hi\"").unwrap(),
+            address: Email::parse("desk@example.com").unwrap(),
+        };
+        assert_eq!(sender.mailbox(), r#""Say \"Hi\"" <desk@example.com>"#);
+    }
+}

@@ -1,0 +1,92 @@
+//! The outbox mailer: each email as an RFC 5322 `.eml` file (multipart/
+//! alternative, text and HTML) in a folder, for the local server. Any mail
+//! client opens them.
+
+use super::{MailError, Mailer, OutgoingEmail, Sent};
+use async_trait::async_trait;
+use lettre::message::{Mailbox, MultiPart};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// Writes emails into a folder instead of sending them.
+#[derive(Debug, Clone)]
+pub struct OutboxMailer {
+    dir: PathBuf,
+}
+
+impl OutboxMailer {
+    /// An outbox in `dir` (created on the first email).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The folder the `.eml` files go to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The email as RFC 5322 bytes, with `message_id` as its Message-ID.
+    pub fn format(email: &OutgoingEmail, message_id: &str) -> Result<Vec<u8>, MailError> {
+        let mailbox = |field: &'static str, name: Option<&str>, address: &str| {
+            address
+                .parse()
+                .map(|addr| Mailbox::new(name.map(str::to_owned), addr))
+                .map_err(|e: lettre::address::AddressError| MailError::Permanent {
+                    code: "InvalidAddress".into(),
+                    message: format!("{field}: {e}"),
+                })
+        };
+        let from = email.from();
+        let message = lettre::Message::builder()
+            .from(mailbox(
+                "from",
+                Some(from.name.as_str()),
+                from.address.as_str(),
+            )?)
+            .to(mailbox("to", None, email.to().as_str())?)
+            .reply_to(mailbox("reply-to", None, email.reply_to().as_str())?)
+            .subject(email.subject())
+            .message_id(Some(format!("<{message_id}@frontdesk.local>")))
+            .date(SystemTime::now())
+            .multipart(MultiPart::alternative_plain_html(
+                email.text().to_owned(),
+                email.html().to_owned(),
+            ))
+            .map_err(|e| MailError::Permanent {
+                code: "InvalidMessage".into(),
+                message: e.to_string(),
+            })?;
+        Ok(message.formatted())
+    }
+}
+
+fn file_stem() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let format = time::macros::format_description!(
+        "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
+    );
+    let stamp = now
+        .format(&format)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string());
+    format!("{stamp}-{:08x}", getrandom::u32().unwrap_or_default())
+}
+
+#[async_trait]
+impl Mailer for OutboxMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<Sent, MailError> {
+        let stem = file_stem();
+        let bytes = Self::format(email, &stem)?;
+        let io =
+            |e: std::io::Error| MailError::Transient(format!("outbox {}: {e}", self.dir.display()));
+        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        let path = self.dir.join(format!("{stem}.eml"));
+        // Written aside, then renamed: a reader never sees half a message.
+        let partial = self.dir.join(format!(".{stem}.eml.partial"));
+        tokio::fs::write(&partial, &bytes).await.map_err(io)?;
+        tokio::fs::rename(&partial, &path).await.map_err(io)?;
+        Ok(Sent {
+            message_id: format!("{stem}.eml"),
+            receipt: path.display().to_string(),
+        })
+    }
+}

@@ -1,0 +1,274 @@
+//! The two emails of a booking, rendered by compiled templates
+//! (`shared/templates/`): askama escapes every value in the HTML parts and
+//! leaves the plain-text parts as typed.
+//!
+//! The patient's email carries the reference, what happens next and the
+//! clinic's phone number, and nothing about their health: no specialty, no
+//! message, no date of birth, in the body or the subject. Others may read a
+//! patient's mailbox.
+
+use super::Notice;
+use crate::booking::{Booking, BookingFor, ContactMethod, Payment, Specialty};
+use crate::config::NotifierConfig;
+use crate::mail::{MailError, OutgoingEmail};
+use askama::Template;
+use std::sync::Arc;
+use time::macros::format_description;
+
+#[derive(Template)]
+#[template(path = "staff.txt")]
+struct StaffText<'a>(&'a StaffView);
+
+#[derive(Template)]
+#[template(path = "staff.html")]
+struct StaffHtml<'a>(&'a StaffView);
+
+#[derive(Template)]
+#[template(path = "patient.txt")]
+struct PatientText<'a>(&'a PatientView);
+
+#[derive(Template)]
+#[template(path = "patient.html")]
+struct PatientHtml<'a>(&'a PatientView);
+
+impl std::ops::Deref for StaffText<'_> {
+    type Target = StaffView;
+    fn deref(&self) -> &StaffView {
+        self.0
+    }
+}
+impl std::ops::Deref for StaffHtml<'_> {
+    type Target = StaffView;
+    fn deref(&self) -> &StaffView {
+        self.0
+    }
+}
+impl std::ops::Deref for PatientText<'_> {
+    type Target = PatientView;
+    fn deref(&self) -> &PatientView {
+        self.0
+    }
+}
+impl std::ops::Deref for PatientHtml<'_> {
+    type Target = PatientView;
+    fn deref(&self) -> &PatientView {
+        self.0
+    }
+}
+
+/// What the staff templates show.
+struct StaffView {
+    clinic: String,
+    reference: String,
+    received: String,
+    contact_phrase: &'static str,
+    rows: Vec<(&'static str, String)>,
+    message: Option<String>,
+    phone: String,
+    phone_e164: String,
+    email: String,
+}
+
+/// What the patient templates show: deliberately little.
+struct PatientView {
+    clinic: String,
+    first_name: String,
+    reference: String,
+    contact_phrase: &'static str,
+    phone: String,
+    phone_e164: String,
+}
+
+/// Renders a booking's emails with the clinic's settings.
+#[derive(Debug, Clone)]
+pub struct Emails {
+    config: Arc<NotifierConfig>,
+}
+
+impl Emails {
+    /// Emails from the clinic that `config` describes.
+    pub fn new(config: Arc<NotifierConfig>) -> Self {
+        Self { config }
+    }
+
+    /// The subject of an email: the reference and nothing about health.
+    pub fn subject(notice: Notice, booking: &Booking) -> String {
+        match notice {
+            Notice::Staff => format!("New appointment request {}", booking.reference),
+            Notice::Patient => format!("Your appointment request {}", booking.reference),
+        }
+    }
+
+    /// The email `notice` of `booking`, both parts rendered.
+    pub fn render(&self, notice: Notice, booking: &Booking) -> Result<OutgoingEmail, MailError> {
+        match notice {
+            Notice::Staff => self.staff(booking),
+            Notice::Patient => self.patient(booking),
+        }
+    }
+
+    fn staff(&self, booking: &Booking) -> Result<OutgoingEmail, MailError> {
+        let d = &booking.details;
+        let view = StaffView {
+            clinic: self.config.sender.name.as_str().to_owned(),
+            reference: booking.reference.to_string(),
+            received: received(booking),
+            contact_phrase: match d.contact_method {
+                ContactMethod::Phone => "by phone, as they asked",
+                ContactMethod::Email => "by email, as they asked",
+            },
+            rows: staff_rows(booking),
+            message: d.message.as_ref().map(|m| m.as_str().to_owned()),
+            phone: d.phone.national(),
+            phone_e164: d.phone.as_str().to_owned(),
+            email: d.email.as_str().to_owned(),
+        };
+        let text = StaffText(&view).render().map_err(template_error)?;
+        let html = StaffHtml(&view).render().map_err(template_error)?;
+        OutgoingEmail::new(
+            self.config.sender.clone(),
+            self.config.staff_inbox_for(d.specialty.as_str()).clone(),
+            d.email.clone(),
+            &Self::subject(Notice::Staff, booking),
+            text,
+            html,
+        )
+    }
+
+    fn patient(&self, booking: &Booking) -> Result<OutgoingEmail, MailError> {
+        let d = &booking.details;
+        let view = PatientView {
+            clinic: self.config.sender.name.as_str().to_owned(),
+            first_name: d.first_name.as_str().to_owned(),
+            reference: booking.reference.to_string(),
+            contact_phrase: match d.contact_method {
+                ContactMethod::Phone => "call you",
+                ContactMethod::Email => "email you",
+            },
+            phone: self.config.clinic_phone.clone(),
+            phone_e164: self.config.clinic_phone_e164.as_str().to_owned(),
+        };
+        let text = PatientText(&view).render().map_err(template_error)?;
+        let html = PatientHtml(&view).render().map_err(template_error)?;
+        OutgoingEmail::new(
+            self.config.sender.clone(),
+            d.email.clone(),
+            self.config.staff_inbox.clone(),
+            &Self::subject(Notice::Patient, booking),
+            text,
+            html,
+        )
+    }
+}
+
+fn template_error(e: askama::Error) -> MailError {
+    MailError::Permanent {
+        code: "TemplateError".into(),
+        message: e.to_string(),
+    }
+}
+
+fn received(booking: &Booking) -> String {
+    let format = format_description!(
+        "[weekday repr:long] [day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+    );
+    booking
+        .received_at
+        .to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| crate::booking::record::rfc3339(booking.received_at))
+}
+
+fn yes_no(value: bool) -> String {
+    if value { "Yes" } else { "No" }.to_owned()
+}
+
+/// A slug as words: `neuroendocrine-tumours` → `Neuroendocrine tumours`.
+fn humanise(slug: &str) -> String {
+    let words = slug.replace('-', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
+fn staff_rows(booking: &Booking) -> Vec<(&'static str, String)> {
+    let d = &booking.details;
+    let dob_format = format_description!("[day padding:none] [month repr:long] [year]");
+    let mut rows = vec![
+        ("Reference", booking.reference.to_string()),
+        (
+            "Patient",
+            format!("{} {}", d.first_name.as_str(), d.last_name.as_str()),
+        ),
+        (
+            "Date of birth",
+            d.date_of_birth
+                .date()
+                .format(&dob_format)
+                .unwrap_or_else(|_| d.date_of_birth.to_string()),
+        ),
+        ("Phone", d.phone.national()),
+        ("Email", d.email.as_str().to_owned()),
+        (
+            "Contact by",
+            match d.contact_method {
+                ContactMethod::Phone => "Phone",
+                ContactMethod::Email => "Email",
+            }
+            .to_owned(),
+        ),
+    ];
+    if let Some(times) = &d.preferred_times {
+        rows.push(("Preferred times", times.as_str().to_owned()));
+    }
+    rows.push((
+        "Specialty",
+        match &d.specialty {
+            Specialty::Condition(slug) => humanise(slug.as_str()),
+            Specialty::NotSure => "Not sure".to_owned(),
+        },
+    ));
+    if let Some(consultant) = &d.consultant {
+        rows.push(("Preferred consultant", humanise(consultant.as_str())));
+    }
+    match &d.payment {
+        Payment::SelfPay => rows.push(("Payment", "Self-pay".to_owned())),
+        Payment::Insured {
+            insurer,
+            policy_number,
+        } => {
+            rows.push(("Payment", "Insured".to_owned()));
+            rows.push(("Insurer", insurer.as_str().to_owned()));
+            rows.push(("Policy number", policy_number.as_str().to_owned()));
+        }
+    }
+    rows.push(("GP referral", yes_no(d.gp_referral)));
+    rows.push((
+        "Form filled in by",
+        match d.booking_for {
+            BookingFor::Myself => "The patient",
+            BookingFor::SomeoneElse => "Someone else, on the patient's behalf",
+        }
+        .to_owned(),
+    ));
+    rows.push((
+        "Consent to contact",
+        format!("Given (wording {})", d.consent_version.as_str()),
+    ));
+    rows.push(("Marketing by email", yes_no(d.marketing_email)));
+    rows.push(("Marketing by text", yes_no(d.marketing_sms)));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_read_as_words() {
+        assert_eq!(humanise("neuroendocrine-tumours"), "Neuroendocrine tumours");
+        assert_eq!(humanise(""), "");
+    }
+}

@@ -1,0 +1,153 @@
+//! The `NoticeLedger` port: per booking and per email, a claim with an
+//! expiry and a sent (or failed) mark, changed only by conditional writes.
+//! It is what makes at-least-once delivery of stream records send each
+//! email once.
+
+use crate::booking::Reference;
+use crate::store::StoreError;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+/// The two emails every booking produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Notice {
+    /// To the clinic's staff: everything needed to call the patient back.
+    Staff,
+    /// To the patient: the reference and what happens next.
+    Patient,
+}
+
+impl Notice {
+    /// Both emails, staff first.
+    pub const ALL: [Notice; 2] = [Notice::Staff, Notice::Patient];
+
+    /// The name used in stored attributes, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "staff",
+            Self::Patient => "patient",
+        }
+    }
+}
+
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies one attempt's claim, so an attempt releases only its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    /// A fresh random token.
+    pub fn new() -> Self {
+        let mut bytes = [0u8; 12];
+        // Without randomness a fixed token still works: it only weakens `release`.
+        let _ = getrandom::fill(&mut bytes);
+        Self(hex::encode(bytes))
+    }
+
+    /// The token.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ClaimToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What trying to claim an email found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This attempt holds the email until the claim's expiry: send it.
+    Claimed,
+    /// The email was sent before.
+    AlreadySent,
+    /// The email failed permanently before, with this code.
+    AlreadyFailed {
+        /// The recorded error code.
+        code: String,
+    },
+    /// Another attempt holds it; it may be sending right now.
+    HeldElsewhere {
+        /// When that claim expires.
+        until: OffsetDateTime,
+    },
+    /// There is no such booking (its retention has passed).
+    NoBooking,
+}
+
+/// Where one email stands, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticeState {
+    /// When it was sent.
+    pub sent_at: Option<String>,
+    /// The mailer's message ID.
+    pub message_id: Option<String>,
+    /// The permanent error's code.
+    pub failed: Option<String>,
+    /// When the permanent error happened.
+    pub failed_at: Option<String>,
+    /// The expiry of a claim in progress (seconds since the epoch).
+    pub claimed_until: Option<i64>,
+}
+
+impl NoticeState {
+    /// Sent or failed for good: nothing more will be tried.
+    pub fn is_settled(&self) -> bool {
+        self.sent_at.is_some() || self.failed.is_some()
+    }
+}
+
+/// Claims and marks for each email of a booking, kept with the booking.
+#[async_trait]
+pub trait NoticeLedger: Send + Sync {
+    /// Claims `notice` until `until` unless it is sent, failed, or claimed by
+    /// an attempt whose claim has not expired at `now`.
+    async fn claim(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Claim, StoreError>;
+
+    /// Records that `notice` was sent, ending its claim.
+    async fn mark_sent(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        message_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Records that `notice` failed permanently with `code`, ending its claim.
+    async fn mark_failed(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        code: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up the claim `token` holds, so a retry need not wait for its expiry.
+    async fn release(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+    ) -> Result<(), StoreError>;
+
+    /// Where `notice` stands; `None` when there is no such booking.
+    async fn state(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+    ) -> Result<Option<NoticeState>, StoreError>;
+}

@@ -1,0 +1,188 @@
+//! `notify(booking)`: the core every notifier edge shares (the Lambda's
+//! stream handler, the local server after each insert).
+//!
+//! Each of a booking's two emails is claimed (a conditional write with an
+//! expiry), sent, then marked sent, so a redelivered stream record or a
+//! second invocation finds it claimed or sent and does not send it again,
+//! and a crashed attempt's claim expires so the email is never lost. A
+//! transient mail failure releases the claim and asks for a retry; a
+//! permanent one is recorded on the booking, logged as a metric line that an
+//! alarm watches, and never retried.
+//!
+//! One window remains, by design: if an email is sent but the sent mark
+//! cannot be written, the claim expires and a retry sends it a second time.
+//! A duplicate is better than a lost email.
+
+pub mod emails;
+pub mod ledger;
+pub mod metric;
+
+pub use emails::Emails;
+pub use ledger::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
+
+use crate::booking::Booking;
+use crate::config::NotifierConfig;
+use crate::mail::{Mailer, Sent};
+use crate::store::StoreError;
+use crate::time_source::Clock;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// What happened to one email in one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sent now.
+    Sent(Sent),
+    /// Sent by an earlier attempt.
+    AlreadySent,
+    /// Failed permanently now; recorded on the booking with this code.
+    Failed {
+        /// The mailer's error code.
+        code: String,
+    },
+    /// Failed permanently in an earlier attempt.
+    AlreadyFailed {
+        /// The recorded error code.
+        code: String,
+    },
+    /// Not sent: the mailer may accept it later.
+    Deferred {
+        /// Why, for the logs.
+        reason: String,
+    },
+    /// Another attempt holds the email's claim; it may be sending it now.
+    InProgress {
+        /// When that claim expires.
+        until: OffsetDateTime,
+    },
+    /// The booking no longer exists (its retention passed): nothing to send.
+    BookingGone,
+}
+
+impl Outcome {
+    /// Whether the email still needs a later attempt.
+    pub fn must_retry(&self) -> bool {
+        matches!(self, Self::Deferred { .. } | Self::InProgress { .. })
+    }
+}
+
+/// Both emails' outcomes for one booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The staff email.
+    pub staff: Outcome,
+    /// The patient's acknowledgement.
+    pub patient: Outcome,
+}
+
+impl Report {
+    /// Whether the booking must be notified again later (its stream record retried).
+    pub fn must_retry(&self) -> bool {
+        self.staff.must_retry() || self.patient.must_retry()
+    }
+
+    /// Each email with its outcome.
+    pub fn outcomes(&self) -> [(Notice, &Outcome); 2] {
+        [
+            (Notice::Staff, &self.staff),
+            (Notice::Patient, &self.patient),
+        ]
+    }
+}
+
+/// Sends a booking's emails once each, through any ledger and any mailer.
+#[derive(Clone)]
+pub struct Notifier {
+    ledger: Arc<dyn NoticeLedger>,
+    mailer: Arc<dyn Mailer>,
+    emails: Emails,
+    clock: Clock,
+    claim_for: time::Duration,
+}
+
+impl Notifier {
+    /// A notifier over the booking store's ledger and a mailer.
+    pub fn new(
+        ledger: Arc<dyn NoticeLedger>,
+        mailer: Arc<dyn Mailer>,
+        config: Arc<NotifierConfig>,
+        clock: Clock,
+    ) -> Self {
+        let claim_for =
+            time::Duration::try_from(config.claim_for).unwrap_or(time::Duration::minutes(2));
+        Self {
+            ledger,
+            mailer,
+            emails: Emails::new(config),
+            clock,
+            claim_for,
+        }
+    }
+
+    /// Sends whichever of the booking's emails are not sent yet. A store
+    /// failure is an error (retry the whole booking: sent emails are skipped).
+    pub async fn notify(&self, booking: &Booking) -> Result<Report, StoreError> {
+        let (staff, patient) = tokio::join!(
+            self.one(booking, Notice::Staff),
+            self.one(booking, Notice::Patient)
+        );
+        Ok(Report {
+            staff: staff?,
+            patient: patient?,
+        })
+    }
+
+    async fn one(&self, booking: &Booking, notice: Notice) -> Result<Outcome, StoreError> {
+        let reference = &booking.reference;
+        let token = ClaimToken::new();
+        let now = self.clock.now();
+        match self
+            .ledger
+            .claim(reference, notice, &token, now, now + self.claim_for)
+            .await?
+        {
+            Claim::Claimed => {}
+            Claim::AlreadySent => return Ok(Outcome::AlreadySent),
+            Claim::AlreadyFailed { code } => return Ok(Outcome::AlreadyFailed { code }),
+            Claim::HeldElsewhere { until } => return Ok(Outcome::InProgress { until }),
+            Claim::NoBooking => return Ok(Outcome::BookingGone),
+        }
+        let sent = match self.emails.render(notice, booking) {
+            Ok(email) => self.mailer.send(&email).await,
+            Err(refused) => Err(refused),
+        };
+        match sent {
+            Ok(sent) => {
+                self.ledger
+                    .mark_sent(reference, notice, &sent.message_id, self.clock.now())
+                    .await?;
+                tracing::info!(reference = %reference, email = %notice, message_id = %sent.message_id, "email sent");
+                Ok(Outcome::Sent(sent))
+            }
+            Err(error) if error.is_transient() => {
+                if let Err(release) = self.ledger.release(reference, notice, &token).await {
+                    // The claim then lapses at its expiry; the retry waits for it.
+                    tracing::warn!(reference = %reference, email = %notice, error = %release, "could not release claim");
+                }
+                tracing::warn!(reference = %reference, email = %notice, error = %error, "email deferred");
+                Ok(Outcome::Deferred {
+                    reason: error.to_string(),
+                })
+            }
+            Err(error) => {
+                let code = error.code().to_owned();
+                let at = self.clock.now();
+                self.ledger
+                    .mark_failed(reference, notice, &code, at)
+                    .await?;
+                // The code only: a service's message may quote the address.
+                tracing::error!(reference = %reference, email = %notice, code = %code, "email failed permanently");
+                println!(
+                    "{}",
+                    metric::permanent_failure(at, reference.as_str(), notice.as_str(), &code)
+                );
+                Ok(Outcome::Failed { code })
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The notice ledger on DynamoDB: flat attributes on the booking item
+//! (`staff_email_claim`, `staff_email_sent_at`...), each change one
+//! conditional `UpdateItem`.
+
+use super::{classify, n, s};
+use crate::booking::record::rfc3339;
+use crate::booking::Reference;
+use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// Claims and marks on the items of the bookings table.
+#[derive(Debug, Clone)]
+pub struct DynamoNoticeLedger {
+    client: Client,
+    bookings_table: String,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The attribute names of one email's state.
+struct Names {
+    claim: String,
+    claim_until: String,
+    sent_at: String,
+    message_id: String,
+    failed: String,
+    failed_at: String,
+}
+
+impl Names {
+    fn of(notice: Notice) -> Self {
+        let prefix = format!("{}_email", notice.as_str());
+        Self {
+            claim: format!("{prefix}_claim"),
+            claim_until: format!("{prefix}_claim_until"),
+            sent_at: format!("{prefix}_sent_at"),
+            message_id: format!("{prefix}_message_id"),
+            failed: format!("{prefix}_failed"),
+            failed_at: format!("{prefix}_failed_at"),
+        }
+    }
+
+    fn state(&self, item: &Item) -> NoticeState {
+        let text = |name: &str| match item.get(name) {
+            Some(AttributeValue::S(v)) => Some(v.clone()),
+            _ => None,
+        };
+        NoticeState {
+            sent_at: text(&self.sent_at),
+            message_id: text(&self.message_id),
+            failed: text(&self.failed),
+            failed_at: text(&self.failed_at),
+            claimed_until: match item.get(&self.claim_until) {
+                Some(AttributeValue::N(v)) => v.parse().ok(),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl DynamoNoticeLedger {
+    /// A ledger over `client` and the bookings table.
+    pub fn new(client: Client, bookings_table: impl Into<String>) -> Self {
+        Self {
+            client,
+            bookings_table: bookings_table.into(),
+        }
+    }
+
+    async fn item(&self, reference: &Reference) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.bookings_table)
+            .key("reference", s(reference.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?
+            .item)
+    }
+
+    /// An update of one booking's item, conditional on the item existing.
+    fn update(
+        &self,
+        reference: &Reference,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.bookings_table)
+            .key("reference", s(reference.as_str()))
+            .expression_attribute_names("#reference", "reference")
+    }
+}
+
+fn condition_failed(
+    error: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<Option<Item>> {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            UpdateItemError::ConditionalCheckFailedException(e) => Some(e.item().cloned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl NoticeLedger for DynamoNoticeLedger {
+    async fn claim(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        let names = Names::of(notice);
+        let result = self
+            .update(reference)
+            .update_expression("SET #claim = :token, #until = :until")
+            .condition_expression(
+                "attribute_exists(#reference) AND attribute_not_exists(#sent) \
+                 AND attribute_not_exists(#failed) \
+                 AND (attribute_not_exists(#until) OR #until < :now)",
+            )
+            .expression_attribute_names("#claim", &names.claim)
+            .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_names("#sent", &names.sent_at)
+            .expression_attribute_names("#failed", &names.failed)
+            .expression_attribute_values(":token", s(token.as_str()))
+            .expression_attribute_values(":until", n(until.unix_timestamp()))
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(Claim::Claimed),
+            Err(error) => error,
+        };
+        let Some(old) = condition_failed(&error) else {
+            return Err(classify(&error));
+        };
+        // The item as it stood when the condition failed; read it when the
+        // service did not return it.
+        let item = match old {
+            Some(item) => Some(item),
+            None => self.item(reference).await?,
+        };
+        let Some(item) = item else {
+            return Ok(Claim::NoBooking);
+        };
+        let state = names.state(&item);
+        Ok(if state.sent_at.is_some() {
+            Claim::AlreadySent
+        } else if let Some(code) = state.failed {
+            Claim::AlreadyFailed { code }
+        } else {
+            let until = state
+                .claimed_until
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                .unwrap_or(until);
+            Claim::HeldElsewhere { until }
+        })
+    }
+
+    async fn mark_sent(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        message_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let names = Names::of(notice);
+        let result = self
+            .update(reference)
+            .update_expression("SET #sent = :at, #id = :id REMOVE #claim, #until")
+            .condition_expression("attribute_exists(#reference)")
+            .expression_attribute_names("#sent", &names.sent_at)
+            .expression_attribute_names("#id", &names.message_id)
+            .expression_attribute_names("#claim", &names.claim)
+            .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_values(":at", s(&rfc3339(at)))
+            .expression_attribute_values(":id", s(message_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The booking expired meanwhile: there is nothing left to mark.
+            Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn mark_failed(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        code: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let names = Names::of(notice);
+        let result = self
+            .update(reference)
+            .update_expression("SET #failed = :code, #failed_at = :at REMOVE #claim, #until")
+            .condition_expression("attribute_exists(#reference)")
+            .expression_attribute_names("#failed", &names.failed)
+            .expression_attribute_names("#failed_at", &names.failed_at)
+            .expression_attribute_names("#claim", &names.claim)
+            .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_values(":code", s(code))
+            .expression_attribute_values(":at", s(&rfc3339(at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn release(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+    ) -> Result<(), StoreError> {
+        let names = Names::of(notice);
+        let result = self
+            .update(reference)
+            .update_expression("REMOVE #claim, #until")
+            .condition_expression("attribute_exists(#reference) AND #claim = :token")
+            .expression_attribute_names("#claim", &names.claim)
+            .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_values(":token", s(token.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours any more (it expired and another attempt took it), or no booking.
+            Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn state(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+    ) -> Result<Option<NoticeState>, StoreError> {
+        Ok(self
+            .item(reference)
+            .await?
+            .map(|item| Names::of(notice).state(&item)))
+    }
+}

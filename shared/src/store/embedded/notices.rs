@@ -1,0 +1,165 @@
+//! The notice ledger in SQLite: a `notices` row per booking and email,
+//! changed inside immediate transactions, with DynamoDB's semantics.
+
+use super::{unavailable, EmbeddedBookingStore};
+use crate::booking::record::rfc3339;
+use crate::booking::Reference;
+use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
+use crate::store::StoreError;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use time::OffsetDateTime;
+
+fn booking_exists(conn: &Connection, reference: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM bookings WHERE reference = ?1",
+            [reference],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(unavailable)?
+        .is_some())
+}
+
+fn read_state(conn: &Connection, reference: &str, notice: &str) -> Result<NoticeState, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sent_at, message_id, failed, failed_at, claim_until
+             FROM notices WHERE reference = ?1 AND notice = ?2",
+            [reference, notice],
+            |row| {
+                Ok(NoticeState {
+                    sent_at: row.get(0)?,
+                    message_id: row.get(1)?,
+                    failed: row.get(2)?,
+                    failed_at: row.get(3)?,
+                    claimed_until: row.get(4)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(unavailable)?
+        .unwrap_or_default())
+}
+
+#[async_trait]
+impl NoticeLedger for EmbeddedBookingStore {
+    async fn claim(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        let reference = reference.as_str().to_owned();
+        let token = token.as_str().to_owned();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            if !booking_exists(&tx, &reference)? {
+                return Ok(Claim::NoBooking);
+            }
+            let state = read_state(&tx, &reference, notice.as_str())?;
+            if state.sent_at.is_some() {
+                return Ok(Claim::AlreadySent);
+            }
+            if let Some(code) = state.failed {
+                return Ok(Claim::AlreadyFailed { code });
+            }
+            if let Some(held) = state.claimed_until.filter(|t| *t >= now.unix_timestamp()) {
+                return Ok(Claim::HeldElsewhere {
+                    until: OffsetDateTime::from_unix_timestamp(held).unwrap_or(until),
+                });
+            }
+            tx.execute(
+                "INSERT INTO notices (reference, notice, claim, claim_until) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (reference, notice) DO UPDATE SET claim = ?3, claim_until = ?4",
+                params![reference, notice.as_str(), token, until.unix_timestamp()],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(Claim::Claimed)
+        })
+        .await
+    }
+
+    async fn mark_sent(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        message_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let reference = reference.as_str().to_owned();
+        let message_id = message_id.to_owned();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE notices SET sent_at = ?3, message_id = ?4, claim = NULL, claim_until = NULL
+                 WHERE reference = ?1 AND notice = ?2",
+                params![reference, notice.as_str(), rfc3339(at), message_id],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mark_failed(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        code: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let reference = reference.as_str().to_owned();
+        let code = code.to_owned();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE notices SET failed = ?3, failed_at = ?4, claim = NULL, claim_until = NULL
+                 WHERE reference = ?1 AND notice = ?2",
+                params![reference, notice.as_str(), code, rfc3339(at)],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+    ) -> Result<(), StoreError> {
+        let reference = reference.as_str().to_owned();
+        let token = token.as_str().to_owned();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE notices SET claim = NULL, claim_until = NULL
+                 WHERE reference = ?1 AND notice = ?2 AND claim = ?3",
+                params![reference, notice.as_str(), token],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn state(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+    ) -> Result<Option<NoticeState>, StoreError> {
+        let reference = reference.as_str().to_owned();
+        self.with_conn(move |conn| {
+            if !booking_exists(conn, &reference)? {
+                return Ok(None);
+            }
+            read_state(conn, &reference, notice.as_str()).map(Some)
+        })
+        .await
+    }
+}
