@@ -4,6 +4,10 @@
 
 #![warn(missing_docs)]
 
+pub mod notifier;
+pub mod ses;
+pub mod stream;
+
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;

@@ -1,0 +1,123 @@
+//! The notifier Lambda's handler: a batch of DynamoDB stream records in,
+//! the bookings' emails out through the shared `Notifier`, and a partial
+//! batch response naming the records that must be delivered again.
+//!
+//! Only INSERT records are new bookings; the MODIFY records that the claims
+//! and sent marks themselves cause, and TTL's REMOVE records, are skipped.
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use frontdesk_shared::booking::record::BookingRecord;
+use frontdesk_shared::notify::{Notifier, Outcome};
+use frontdesk_shared::Booking;
+use tokio::task::JoinSet;
+
+/// Why a whole batch must be delivered again.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// A record to retry has no sequence number to report it by.
+    #[error("stream record {event_id} has no sequence number")]
+    NoSequenceNumber {
+        /// The record's event ID.
+        event_id: String,
+    },
+}
+
+/// What became of one record.
+#[derive(Debug)]
+enum Verdict {
+    Done,
+    Retry,
+}
+
+/// Handles one batch: notifies every new booking in it, concurrently, and
+/// reports each record whose emails are not all settled (sent, or failed
+/// for good). Lambda then redelivers from the earliest reported record;
+/// records already handled find their emails sent and send nothing.
+pub async fn handle(
+    notifier: &Notifier,
+    event: Event,
+) -> Result<DynamoDbEventResponse, HandlerError> {
+    let mut tasks = JoinSet::new();
+    let mut sequence_numbers = Vec::with_capacity(event.records.len());
+    for (index, record) in event.records.into_iter().enumerate() {
+        sequence_numbers.push((
+            record.change.sequence_number.clone(),
+            record.event_id.clone(),
+        ));
+        if record.event_name != "INSERT" {
+            continue;
+        }
+        let notifier = notifier.clone();
+        tasks.spawn(async move { (index, handle_record(&notifier, record).await) });
+    }
+    let mut retry = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, Verdict::Retry)) => retry.push(index),
+            Ok((_, Verdict::Done)) => {}
+            // A panicked task's record is unknown here: retry the whole batch.
+            Err(error) => {
+                tracing::error!(error = %error, "a record's task failed; retrying the batch");
+                retry = (0..sequence_numbers.len()).collect();
+                break;
+            }
+        }
+    }
+    retry.sort_unstable();
+    let mut response = DynamoDbEventResponse::default();
+    for index in retry {
+        let (sequence_number, event_id) = sequence_numbers[index].clone();
+        let Some(sequence_number) = sequence_number else {
+            return Err(HandlerError::NoSequenceNumber { event_id });
+        };
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence_number);
+        response.batch_item_failures.push(failure);
+    }
+    Ok(response)
+}
+
+/// Reads a stream record's new image back into a booking.
+pub fn booking_of(record: &EventRecord) -> Result<Booking, String> {
+    let stored: BookingRecord = serde_dynamo::from_item(record.change.new_image.clone())
+        .map_err(|e| format!("new image is not a booking: {e}"))?;
+    Booking::try_from(stored).map_err(|e| e.to_string())
+}
+
+async fn handle_record(notifier: &Notifier, record: EventRecord) -> Verdict {
+    let booking = match booking_of(&record) {
+        Ok(booking) => booking,
+        Err(error) => {
+            // Retried, then left to the stream's failure destination: never dropped.
+            tracing::error!(event_id = %record.event_id, error = %error, "unreadable booking record");
+            return Verdict::Retry;
+        }
+    };
+    let reference = booking.reference.clone();
+    match notifier.notify(&booking).await {
+        Ok(report) => {
+            for (notice, outcome) in report.outcomes() {
+                let result = match outcome {
+                    Outcome::Sent(_) => "sent",
+                    Outcome::AlreadySent => "already sent",
+                    Outcome::Failed { .. } => "failed permanently",
+                    Outcome::AlreadyFailed { .. } => "failed permanently before",
+                    Outcome::Deferred { .. } => "deferred",
+                    Outcome::InProgress { .. } => "in progress elsewhere",
+                    Outcome::BookingGone => "booking gone",
+                };
+                tracing::info!(reference = %reference, email = %notice, result, "notification");
+            }
+            if report.must_retry() {
+                Verdict::Retry
+            } else {
+                Verdict::Done
+            }
+        }
+        Err(error) => {
+            tracing::warn!(reference = %reference, error = %error, "store unavailable; record will be retried");
+            Verdict::Retry
+        }
+    }
+}
