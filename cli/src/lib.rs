@@ -2,9 +2,11 @@
 //!
 //! `frontdesk serve` runs the same routers as the Lambda functions on one
 //! port, with the embedded SQLite store by default so a web developer needs
-//! nothing but this binary.
+//! nothing but this binary; each booking's emails land as `.eml` files in the
+//! data directory's outbox.
 
 #![warn(missing_docs)]
 
+pub mod notify;
 pub mod serve;
 pub mod tables;

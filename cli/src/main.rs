@@ -1,12 +1,16 @@
 //! `frontdesk`: run the front desk locally, or operate a deployment.
 
 use clap::{Parser, Subcommand};
+use frontdesk_cli::notify::{self, MailerKind, NotifyingStore};
 use frontdesk_cli::serve::{self, StoreKind};
 use frontdesk_cli::tables;
-use frontdesk_shared::BookingConfig;
+use frontdesk_shared::notify::Notifier;
+use frontdesk_shared::time_source::Clock;
+use frontdesk_shared::{BookingConfig, NotifierConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The website front desk of a specialist cancer clinic.
 #[derive(Debug, Parser)]
@@ -45,6 +49,9 @@ struct ServeArgs {
     /// Which store to use.
     #[arg(long, env = "FRONTDESK_STORE", value_enum, default_value_t = StoreKind::Embedded)]
     store: StoreKind,
+    /// Where emails go: `.eml` files in <data-dir>/outbox, or SES.
+    #[arg(long, env = "FRONTDESK_MAILER", value_enum, default_value_t = MailerKind::Outbox)]
+    mailer: MailerKind,
 }
 
 #[tokio::main]
@@ -75,9 +82,18 @@ async fn main() -> ExitCode {
 
 async fn run_serve(args: ServeArgs) -> Result<(), String> {
     let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    let notifier_config = Arc::new(NotifierConfig::local_from_env().map_err(|e| e.to_string())?);
     let store = serve::open_store(args.store, &args.data_dir, &config)
         .await
         .map_err(|e| e.to_string())?;
+    let mailer = notify::open_mailer(args.mailer, &args.data_dir, &notifier_config).await;
+    let notifier = Notifier::new(
+        store.notices,
+        mailer,
+        Arc::clone(&notifier_config),
+        Clock::system(),
+    );
+    let bookings = Arc::new(NotifyingStore::new(store.bookings, notifier));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("listening on {}: {e}", args.listen))?;
@@ -94,7 +110,17 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
             config.bookings_table, config.guards_table
         ),
     }
-    serve::run(listener, serve::app(store, config))
+    match args.mailer {
+        MailerKind::Outbox => println!(
+            "  emails are written to {}",
+            notify::outbox_path(&args.data_dir).display()
+        ),
+        MailerKind::Ses => println!(
+            "  emails are sent through SES from {}",
+            notifier_config.sender.address.as_str()
+        ),
+    }
+    serve::run(listener, serve::app(bookings, config))
         .await
         .map_err(|e| e.to_string())
 }

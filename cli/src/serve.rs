@@ -6,6 +6,7 @@ use axum::response::Response;
 use axum::Router;
 use frontdesk_booking::{router, AppState, ClientAddr};
 use frontdesk_shared::booking::intake::Intake;
+use frontdesk_shared::notify::NoticeLedger;
 use frontdesk_shared::store::dynamodb::DynamoBookingStore;
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::{BookingStore, StoreError};
@@ -46,21 +47,39 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("frontdesk.sqlite3")
 }
 
+/// A store's two ports: bookings, and the claims and marks of their emails.
+pub struct LocalStore {
+    /// Where bookings are kept.
+    pub bookings: Arc<dyn BookingStore>,
+    /// The emails' claims and sent marks, on the same bookings.
+    pub notices: Arc<dyn NoticeLedger>,
+}
+
 /// Builds the store that `kind` names.
 pub async fn open_store(
     kind: StoreKind,
     data_dir: &Path,
     config: &BookingConfig,
-) -> Result<Arc<dyn BookingStore>, ServeError> {
+) -> Result<LocalStore, ServeError> {
     Ok(match kind {
         StoreKind::Embedded => {
             std::fs::create_dir_all(data_dir).map_err(|source| ServeError::Io {
                 context: format!("creating {}", data_dir.display()),
                 source,
             })?;
-            Arc::new(EmbeddedBookingStore::open(&database_path(data_dir))?)
+            let store = EmbeddedBookingStore::open(&database_path(data_dir))?;
+            LocalStore {
+                bookings: Arc::new(store.clone()),
+                notices: Arc::new(store),
+            }
         }
-        StoreKind::Dynamodb => Arc::new(DynamoBookingStore::from_config(config).await),
+        StoreKind::Dynamodb => {
+            let store = DynamoBookingStore::from_config(config).await;
+            LocalStore {
+                notices: Arc::new(store.notices()),
+                bookings: Arc::new(store),
+            }
+        }
     })
 }
 

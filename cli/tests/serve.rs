@@ -1,14 +1,16 @@
 //! `frontdesk serve` as a web developer runs it: the real binary, a real
 //! port, the embedded store in a data directory.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
 
 struct Server {
     child: Child,
     url: String,
     data_dir: PathBuf,
+    stdout: Lines<BufReader<ChildStdout>>,
 }
 
 impl Drop for Server {
@@ -30,6 +32,8 @@ fn start(name: &str) -> Server {
         .env("FRONTDESK_LISTEN", "127.0.0.1:0")
         .env("FRONTDESK_DATA_DIR", &data_dir)
         .env_remove("FRONTDESK_STORE")
+        .env_remove("FRONTDESK_MAILER")
+        .env_remove("STAFF_INBOX_ROUTES")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -42,15 +46,17 @@ fn start(name: &str) -> Server {
         .expect("the URL ends the first line")
         .to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    let rest: Vec<String> = lines.take(2).map(|l| l.expect("text")).collect();
+    let rest: Vec<String> = lines.by_ref().take(3).map(|l| l.expect("text")).collect();
     assert!(
         rest.iter().any(|l| l.contains("frontdesk.sqlite3")),
         "{rest:?}"
     );
+    assert!(rest.iter().any(|l| l.contains("outbox")), "{rest:?}");
     Server {
         child,
         url,
         data_dir,
+        stdout: lines,
     }
 }
 
@@ -92,6 +98,92 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
     assert_eq!(
         response.headers()["content-type"],
         "application/problem+json"
+    );
+}
+
+#[tokio::test]
+async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
+    let mut server = start("outbox");
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/bookings", server.url))
+        .json(&serde_json::json!({
+            "first_name": "Fixture", "last_name": "Patient",
+            "email": "fixture.outbox@example.com", "phone": "07700 900123",
+            "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
+            "payment": "self_pay", "gp_referral": false, "contact_method": "phone",
+            "message": "Fixture message <b>bold</b>", "booking_for": "self",
+            "consent_contact": true, "consent_version": "2026-01", "website": ""
+        }))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let reference = body["reference"].as_str().unwrap().to_owned();
+
+    // The server says where each email went.
+    let printed: Vec<String> = server
+        .stdout
+        .by_ref()
+        .map(|l| l.expect("text"))
+        .filter(|l| l.contains(" email -> "))
+        .take(2)
+        .collect();
+    assert!(
+        printed
+            .iter()
+            .all(|l| l.contains(&reference) && l.contains(".eml")),
+        "{printed:?}"
+    );
+
+    let outbox = server.data_dir.join("outbox");
+    let mut files = Vec::new();
+    for _ in 0..50 {
+        files = std::fs::read_dir(&outbox)
+            .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if files.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(files
+        .iter()
+        .all(|f| f.extension().is_some_and(|e| e == "eml")));
+    let mut seen = Vec::new();
+    for file in &files {
+        let raw = std::fs::read(file).unwrap();
+        let message = mail_parser::MessageParser::default()
+            .parse(&raw)
+            .expect("RFC 5322");
+        let to = message
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap()
+            .to_owned();
+        let subject = message.subject().unwrap().to_owned();
+        assert!(subject.ends_with(&reference), "{subject}");
+        assert!(
+            message.body_text(0).is_some() && message.body_html(0).is_some(),
+            "both parts"
+        );
+        seen.push((to, subject));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (
+                "fixture.outbox@example.com".to_owned(),
+                format!("Your appointment request {reference}")
+            ),
+            (
+                "staff@localhost.localdomain".to_owned(),
+                format!("New appointment request {reference}")
+            ),
+        ]
     );
 }
 
