@@ -1,0 +1,201 @@
+//! One contract for every `Mailer`: the outbox folder and SES (through the
+//! SES v2 emulator) deliver the same message, with both parts, and sort
+//! failures into transient and permanent alike.
+
+use frontdesk_shared::booking::Email;
+use frontdesk_shared::mail::outbox::OutboxMailer;
+use frontdesk_shared::mail::{HeaderText, MailError, Mailer, OutgoingEmail, Sender};
+use frontdesk_tests::notifier::{outbox_mailer, ses_mailer};
+use frontdesk_tests::ses::{emails, rejecting_proxy, ses_endpoint, SesEmulator};
+
+/// What a mailer delivered, read back from where it went.
+#[derive(Debug, PartialEq, Eq)]
+struct Delivered {
+    from: String,
+    to: String,
+    reply_to: String,
+    subject: String,
+    text: String,
+    html: String,
+}
+
+fn email(subject: &str, to: &str) -> OutgoingEmail {
+    OutgoingEmail::new(
+        Sender {
+            name: HeaderText::parse("name", "Clinique Séverine \"Fixture\"").unwrap(),
+            address: Email::parse("bookings@clinic.example").unwrap(),
+        },
+        Email::parse(to).unwrap(),
+        Email::parse("reply.here@example.com").unwrap(),
+        subject,
+        "Plain part: café & <tags> stay as typed.\nSecond line.".into(),
+        "<p>HTML part: caf&eacute; &amp; &lt;tags&gt;</p>".into(),
+    )
+    .unwrap()
+}
+
+fn unique(label: &str) -> String {
+    format!("{label} {:08x} — naïve", getrandom::u32().unwrap())
+}
+
+async fn delivered_by_outbox(mailer: &OutboxMailer, message_id: &str) -> Delivered {
+    let raw = std::fs::read(mailer.dir().join(message_id)).expect("the .eml file");
+    let message = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("RFC 5322");
+    let first = |list: Option<&mail_parser::Address>| {
+        list.and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let from = message.from().and_then(|a| a.first()).unwrap();
+    Delivered {
+        from: format!(
+            "{} <{}>",
+            from.name().unwrap_or_default(),
+            from.address().unwrap_or_default()
+        ),
+        to: first(message.to()),
+        reply_to: first(message.reply_to()),
+        subject: message.subject().unwrap_or_default().to_owned(),
+        text: message
+            .body_text(0)
+            .unwrap_or_default()
+            // RFC 5322 lines end in CRLF on the wire.
+            .replace("\r\n", "\n")
+            .trim_end()
+            .to_owned(),
+        html: message
+            .body_html(0)
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned(),
+    }
+}
+
+async fn delivered_by_ses(endpoint: &str, subject: &str) -> Delivered {
+    let found = emails(endpoint, subject).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let e = &found[0];
+    // `"Display \"name\"" <address>` as RFC 5322 quotes it.
+    let from = match e.from.split_once(" <") {
+        Some((name, address)) => {
+            let name = name
+                .strip_prefix('"')
+                .and_then(|n| n.strip_suffix('"'))
+                .unwrap_or(name)
+                .replace("\\\"", "\"");
+            format!("{name} <{address}")
+        }
+        None => e.from.clone(),
+    };
+    Delivered {
+        from,
+        to: e.to.join(","),
+        reply_to: e.reply_to.join(","),
+        subject: e.subject.clone(),
+        text: e.text.trim_end().to_owned(),
+        html: e.html.trim_end().to_owned(),
+    }
+}
+
+fn expected(subject: &str) -> Delivered {
+    let e = email(subject, "fixture.patient@example.com");
+    Delivered {
+        from: "Clinique Séverine \"Fixture\" <bookings@clinic.example>".into(),
+        to: "fixture.patient@example.com".into(),
+        reply_to: "reply.here@example.com".into(),
+        subject: subject.into(),
+        text: e.text().into(),
+        html: e.html().into(),
+    }
+}
+
+#[tokio::test]
+async fn outbox_delivers_the_message_whole() {
+    let mailer = outbox_mailer("contract");
+    let subject = unique("Outbox contract");
+    let sent = mailer
+        .send(&email(&subject, "fixture.patient@example.com"))
+        .await
+        .unwrap();
+    assert!(sent.receipt.ends_with(".eml"));
+    assert_eq!(
+        delivered_by_outbox(&mailer, &sent.message_id).await,
+        expected(&subject)
+    );
+    let _ = std::fs::remove_dir_all(mailer.dir());
+}
+
+#[tokio::test]
+async fn ses_delivers_the_message_whole() {
+    let endpoint = ses_endpoint();
+    let mailer = ses_mailer(&endpoint).await;
+    let subject = unique("SES contract");
+    let sent = mailer
+        .send(&email(&subject, "fixture.patient@example.com"))
+        .await
+        .unwrap();
+    assert!(!sent.message_id.is_empty());
+    assert_eq!(
+        delivered_by_ses(&endpoint, &subject).await,
+        expected(&subject)
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_mailer_is_a_transient_failure() {
+    // SES: the emulator stopped.
+    let mut ses = SesEmulator::start().await;
+    let mailer = ses_mailer(&ses.endpoint()).await;
+    ses.stop();
+    let error = mailer
+        .send(&email("Unreachable", "fixture.patient@example.com"))
+        .await
+        .unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+
+    // Outbox: the folder cannot be created (a file stands in its place).
+    let blocked = std::env::temp_dir().join(format!("frontdesk-blocked-{}", std::process::id()));
+    std::fs::write(&blocked, b"not a folder").unwrap();
+    let error = OutboxMailer::new(blocked.join("outbox"))
+        .send(&email("Unwritable", "fixture.patient@example.com"))
+        .await
+        .unwrap_err();
+    assert!(error.is_transient(), "{error:?}");
+    let _ = std::fs::remove_file(blocked);
+}
+
+#[tokio::test]
+async fn ses_refusing_an_address_is_a_permanent_failure_with_its_code() {
+    let proxy = rejecting_proxy(ses_endpoint(), &["fixture.rejected@example.com"]).await;
+    let error = ses_mailer(&proxy)
+        .await
+        .send(&email("Rejected", "fixture.rejected@example.com"))
+        .await
+        .unwrap_err();
+    match error {
+        MailError::Permanent { code, .. } => assert_eq!(code, "MessageRejected"),
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn no_value_can_add_a_header() {
+    let sender = Sender {
+        name: HeaderText::parse("name", "Clinic").unwrap(),
+        address: Email::parse("bookings@clinic.example").unwrap(),
+    };
+    let refused = OutgoingEmail::new(
+        sender,
+        Email::parse("a@example.com").unwrap(),
+        Email::parse("b@example.com").unwrap(),
+        "Hello\r\nBcc: everyone@example.com",
+        String::new(),
+        String::new(),
+    )
+    .unwrap_err();
+    assert_eq!(refused.code(), "HeaderRefused");
+    assert!(HeaderText::parse("name", "Clinic\nBcc: x@example.com").is_err());
+}

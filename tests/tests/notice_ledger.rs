@@ -1,0 +1,169 @@
+//! One contract for every `NoticeLedger` (DynamoDB Local and embedded):
+//! claims exclude each other until they expire, marks end them, and a
+//! missing booking is said to be missing.
+
+use frontdesk_shared::booking::Reference;
+use frontdesk_shared::notify::{Claim, ClaimToken, Notice, Notifier, Outcome};
+use frontdesk_tests::notifier::{notifier_over, outbox_mailer};
+use frontdesk_tests::{for_each_backend, nth_booking, valid_booking, Backend, TestApp};
+use std::sync::Arc;
+use time::Duration;
+
+async fn booked(app: &TestApp, n: usize) -> Reference {
+    let answer = app.post_json(&nth_booking(n)).await;
+    assert_eq!(answer.status, 201);
+    Reference::parse(answer.json()["reference"].as_str().unwrap()).unwrap()
+}
+
+async fn claims_exclude_each_other_until_they_expire(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let reference = booked(&app, 1).await;
+    let now = app.clock.now();
+    let (first, second) = (ClaimToken::new(), ClaimToken::new());
+    let until = now + Duration::minutes(2);
+    let claim = |token, at| ledger.claim(&reference, Notice::Staff, token, at, until);
+
+    assert_eq!(claim(&first, now).await.unwrap(), Claim::Claimed);
+    match claim(&second, now).await.unwrap() {
+        Claim::HeldElsewhere { until: held } => {
+            assert_eq!(held.unix_timestamp(), until.unix_timestamp())
+        }
+        other => panic!("expected the claim to be held, got {other:?}"),
+    }
+    // The other email is claimed on its own.
+    assert_eq!(
+        ledger
+            .claim(&reference, Notice::Patient, &second, now, until)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    // A crashed attempt's claim lapses.
+    let later = until + Duration::seconds(1);
+    let third = ClaimToken::new();
+    assert_eq!(
+        ledger
+            .claim(
+                &reference,
+                Notice::Staff,
+                &third,
+                later,
+                later + Duration::minutes(2)
+            )
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    // Releasing someone else's claim changes nothing.
+    ledger
+        .release(&reference, Notice::Staff, &first)
+        .await
+        .unwrap();
+    assert!(matches!(
+        claim(&second, later).await.unwrap(),
+        Claim::HeldElsewhere { .. }
+    ));
+    ledger
+        .release(&reference, Notice::Staff, &third)
+        .await
+        .unwrap();
+    assert_eq!(claim(&second, later).await.unwrap(), Claim::Claimed);
+}
+
+async fn marks_settle_an_email(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let reference = booked(&app, 2).await;
+    let now = app.clock.now();
+    let until = now + Duration::minutes(2);
+    let token = ClaimToken::new();
+    ledger
+        .claim(&reference, Notice::Staff, &token, now, until)
+        .await
+        .unwrap();
+    ledger
+        .mark_sent(&reference, Notice::Staff, "message-1", now)
+        .await
+        .unwrap();
+    ledger
+        .claim(&reference, Notice::Patient, &token, now, until)
+        .await
+        .unwrap();
+    ledger
+        .mark_failed(&reference, Notice::Patient, "MessageRejected", now)
+        .await
+        .unwrap();
+
+    let later = until + Duration::hours(1);
+    assert_eq!(
+        ledger
+            .claim(&reference, Notice::Staff, &token, later, later)
+            .await
+            .unwrap(),
+        Claim::AlreadySent
+    );
+    assert_eq!(
+        ledger
+            .claim(&reference, Notice::Patient, &token, later, later)
+            .await
+            .unwrap(),
+        Claim::AlreadyFailed {
+            code: "MessageRejected".into()
+        }
+    );
+    let staff = app.store.notice(reference.as_str(), Notice::Staff).await;
+    assert_eq!(staff.message_id.as_deref(), Some("message-1"));
+    assert!(staff.sent_at.is_some() && staff.claimed_until.is_none());
+    // The booking itself reads back unchanged.
+    assert!(app.booking(reference.as_str()).await.is_some());
+}
+
+async fn a_missing_booking_is_never_claimed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let missing = Reference::parse("CCL-0000-0000").unwrap();
+    let now = app.clock.now();
+    assert_eq!(
+        ledger
+            .claim(
+                &missing,
+                Notice::Staff,
+                &ClaimToken::new(),
+                now,
+                now + Duration::minutes(2)
+            )
+            .await
+            .unwrap(),
+        Claim::NoBooking
+    );
+    assert_eq!(ledger.state(&missing, Notice::Staff).await.unwrap(), None);
+}
+
+async fn notify_sends_each_email_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mailer = Arc::new(outbox_mailer("ledger"));
+    let notifier: Notifier = notifier_over(&app.store, mailer.clone(), &[], app.clock.clock());
+    let answer = app.post_json(&valid_booking()).await;
+    let booking = app
+        .booking(answer.json()["reference"].as_str().unwrap())
+        .await
+        .unwrap();
+    let first = notifier.notify(&booking).await.unwrap();
+    assert!(matches!(first.staff, Outcome::Sent(_)) && matches!(first.patient, Outcome::Sent(_)));
+    let again = notifier.notify(&booking).await.unwrap();
+    assert_eq!(
+        (again.staff, again.patient),
+        (Outcome::AlreadySent, Outcome::AlreadySent)
+    );
+    let files = std::fs::read_dir(mailer.dir()).unwrap().count();
+    assert_eq!(files, 2);
+    let _ = std::fs::remove_dir_all(mailer.dir());
+}
+
+for_each_backend!(
+    claims_exclude_each_other_until_they_expire,
+    marks_settle_an_email,
+    a_missing_booking_is_never_claimed,
+    notify_sends_each_email_once,
+);
