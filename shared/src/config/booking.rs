@@ -1,6 +1,6 @@
 //! The booking function's settings.
 
-use super::{number, table_name, ConfigError};
+use super::{number, store_timeout, table_name, ConfigError};
 use crate::booking::Slug;
 use std::time::Duration;
 
@@ -63,13 +63,7 @@ impl BookingConfig {
             retention_days: number("RETENTION_DAYS", get("RETENTION_DAYS"), 365, 1, 3650)?,
             thank_you_url: url("THANK_YOU_URL", get("THANK_YOU_URL"), "/thank-you")?,
             form_url: url("FORM_URL", get("FORM_URL"), "/book")?,
-            store_timeout: Duration::from_millis(number(
-                "STORE_TIMEOUT_MS",
-                get("STORE_TIMEOUT_MS"),
-                3000,
-                300,
-                60_000,
-            )?),
+            store_timeout: store_timeout(get("STORE_TIMEOUT_MS"))?,
         })
     }
 }

@@ -17,6 +17,11 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// `STORE_TIMEOUT_MS`: the most one store call may take, retries included.
+pub(crate) fn store_timeout(value: Option<String>) -> Result<std::time::Duration, ConfigError> {
+    number("STORE_TIMEOUT_MS", value, 3000, 300, 60_000).map(std::time::Duration::from_millis)
+}
+
 pub(crate) fn table_name(
     variable: &'static str,
     value: Option<String>,

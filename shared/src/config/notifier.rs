@@ -1,7 +1,7 @@
 //! The notifier's settings: who emails come from, where staff emails go,
 //! and how long a send may take before another invocation may try it.
 
-use super::{number, table_name, ConfigError};
+use super::{number, store_timeout, table_name, ConfigError};
 use crate::booking::{Email, Slug, UkPhone};
 use crate::mail::{HeaderText, Sender};
 use std::time::Duration;
@@ -127,13 +127,7 @@ impl NotifierConfig {
                 .map(|name| configuration_set(name.trim()))
                 .transpose()?,
             mail_timeout,
-            store_timeout: Duration::from_millis(number(
-                "STORE_TIMEOUT_MS",
-                get("STORE_TIMEOUT_MS"),
-                3000,
-                300,
-                60_000,
-            )?),
+            store_timeout: store_timeout(get("STORE_TIMEOUT_MS"))?,
             claim_for,
         })
     }

@@ -147,6 +147,23 @@ fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// A booking's item, read consistently (right after a write, it is there).
+async fn booking_item(
+    client: &Client,
+    table: &str,
+    reference: &Reference,
+) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .key("reference", s(reference.as_str()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| classify(&e))?
+        .item)
+}
+
 fn failed(reasons: &[CancellationReason], slot: usize) -> bool {
     reasons.get(slot).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
 }
@@ -264,17 +281,8 @@ impl BookingStore for DynamoBookingStore {
     }
 
     async fn get(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.bookings_table)
-            .key("reference", s(reference.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
-        output
-            .item
+        booking_item(&self.client, &self.bookings_table, reference)
+            .await?
             .map(|item| {
                 let record: BookingRecord = serde_dynamo::from_item(item)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -2,7 +2,7 @@
 //! (`staff_email_claim`, `staff_email_sent_at`...), each change one
 //! conditional `UpdateItem`.
 
-use super::{classify, n, s};
+use super::{booking_item, classify, n, s};
 use crate::booking::record::rfc3339;
 use crate::booking::Reference;
 use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
@@ -75,16 +75,35 @@ impl DynamoNoticeLedger {
     }
 
     async fn item(&self, reference: &Reference) -> Result<Option<Item>, StoreError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.bookings_table)
-            .key("reference", s(reference.as_str()))
-            .consistent_read(true)
+        booking_item(&self.client, &self.bookings_table, reference).await
+    }
+
+    /// Sets an email's two closing attributes and ends its claim, in one write.
+    async fn settle(
+        &self,
+        reference: &Reference,
+        names: &Names,
+        set: [(&String, AttributeValue); 2],
+    ) -> Result<(), StoreError> {
+        let [(first, first_value), (second, second_value)] = set;
+        let result = self
+            .update(reference)
+            .update_expression("SET #first = :first, #second = :second REMOVE #claim, #until")
+            .condition_expression("attribute_exists(#reference)")
+            .expression_attribute_names("#first", first)
+            .expression_attribute_names("#second", second)
+            .expression_attribute_names("#claim", &names.claim)
+            .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_values(":first", first_value)
+            .expression_attribute_values(":second", second_value)
             .send()
-            .await
-            .map_err(|e| classify(&e))?
-            .item)
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The booking expired meanwhile: there is nothing left to mark.
+            Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
     }
 
     /// An update of one booking's item, conditional on the item existing.
@@ -179,24 +198,15 @@ impl NoticeLedger for DynamoNoticeLedger {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let names = Names::of(notice);
-        let result = self
-            .update(reference)
-            .update_expression("SET #sent = :at, #id = :id REMOVE #claim, #until")
-            .condition_expression("attribute_exists(#reference)")
-            .expression_attribute_names("#sent", &names.sent_at)
-            .expression_attribute_names("#id", &names.message_id)
-            .expression_attribute_names("#claim", &names.claim)
-            .expression_attribute_names("#until", &names.claim_until)
-            .expression_attribute_values(":at", s(&rfc3339(at)))
-            .expression_attribute_values(":id", s(message_id))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The booking expired meanwhile: there is nothing left to mark.
-            Err(e) if condition_failed(&e).is_some() => Ok(()),
-            Err(e) => Err(classify(&e)),
-        }
+        self.settle(
+            reference,
+            &names,
+            [
+                (&names.sent_at, s(&rfc3339(at))),
+                (&names.message_id, s(message_id)),
+            ],
+        )
+        .await
     }
 
     async fn mark_failed(
@@ -207,23 +217,15 @@ impl NoticeLedger for DynamoNoticeLedger {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let names = Names::of(notice);
-        let result = self
-            .update(reference)
-            .update_expression("SET #failed = :code, #failed_at = :at REMOVE #claim, #until")
-            .condition_expression("attribute_exists(#reference)")
-            .expression_attribute_names("#failed", &names.failed)
-            .expression_attribute_names("#failed_at", &names.failed_at)
-            .expression_attribute_names("#claim", &names.claim)
-            .expression_attribute_names("#until", &names.claim_until)
-            .expression_attribute_values(":code", s(code))
-            .expression_attribute_values(":at", s(&rfc3339(at)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e).is_some() => Ok(()),
-            Err(e) => Err(classify(&e)),
-        }
+        self.settle(
+            reference,
+            &names,
+            [
+                (&names.failed, s(code)),
+                (&names.failed_at, s(&rfc3339(at))),
+            ],
+        )
+        .await
     }
 
     async fn release(

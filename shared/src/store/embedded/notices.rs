@@ -43,6 +43,45 @@ fn read_state(conn: &Connection, reference: &str, notice: &str) -> Result<Notice
         .unwrap_or_default())
 }
 
+/// How an email ended.
+#[derive(Debug, Clone, Copy)]
+enum Settled {
+    /// `sent_at` and `message_id`.
+    Sent,
+    /// `failed_at` and `failed` (the code).
+    Failed,
+}
+
+impl EmbeddedBookingStore {
+    /// Records when and how an email ended, and ends its claim.
+    async fn settle(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        how: Settled,
+        at: String,
+        detail: String,
+    ) -> Result<(), StoreError> {
+        let reference = reference.as_str().to_owned();
+        let sql = match how {
+            Settled::Sent => {
+                "UPDATE notices SET sent_at = ?3, message_id = ?4, claim = NULL, claim_until = NULL
+                 WHERE reference = ?1 AND notice = ?2"
+            }
+            Settled::Failed => {
+                "UPDATE notices SET failed_at = ?3, failed = ?4, claim = NULL, claim_until = NULL
+                 WHERE reference = ?1 AND notice = ?2"
+            }
+        };
+        self.with_conn(move |conn| {
+            conn.execute(sql, params![reference, notice.as_str(), at, detail])
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl NoticeLedger for EmbeddedBookingStore {
     async fn claim(
@@ -93,17 +132,13 @@ impl NoticeLedger for EmbeddedBookingStore {
         message_id: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let reference = reference.as_str().to_owned();
-        let message_id = message_id.to_owned();
-        self.with_conn(move |conn| {
-            conn.execute(
-                "UPDATE notices SET sent_at = ?3, message_id = ?4, claim = NULL, claim_until = NULL
-                 WHERE reference = ?1 AND notice = ?2",
-                params![reference, notice.as_str(), rfc3339(at), message_id],
-            )
-            .map_err(unavailable)?;
-            Ok(())
-        })
+        self.settle(
+            reference,
+            notice,
+            Settled::Sent,
+            rfc3339(at),
+            message_id.to_owned(),
+        )
         .await
     }
 
@@ -114,17 +149,13 @@ impl NoticeLedger for EmbeddedBookingStore {
         code: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let reference = reference.as_str().to_owned();
-        let code = code.to_owned();
-        self.with_conn(move |conn| {
-            conn.execute(
-                "UPDATE notices SET failed = ?3, failed_at = ?4, claim = NULL, claim_until = NULL
-                 WHERE reference = ?1 AND notice = ?2",
-                params![reference, notice.as_str(), code, rfc3339(at)],
-            )
-            .map_err(unavailable)?;
-            Ok(())
-        })
+        self.settle(
+            reference,
+            notice,
+            Settled::Failed,
+            rfc3339(at),
+            code.to_owned(),
+        )
         .await
     }
 
