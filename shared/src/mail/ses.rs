@@ -61,7 +61,7 @@ const TRANSIENT: &[&str] = &[
 ];
 
 /// Sorts an SES failure into "try again" and "recorded, never retried".
-pub fn classify<E>(error: &SdkError<E, HttpResponse>) -> MailError
+fn classify<E>(error: &SdkError<E, HttpResponse>) -> MailError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

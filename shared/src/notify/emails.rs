@@ -15,45 +15,29 @@ use askama::Template;
 use std::sync::Arc;
 use time::macros::format_description;
 
+/// Each template reads its view as `v`.
 #[derive(Template)]
 #[template(path = "staff.txt")]
-struct StaffText<'a>(&'a StaffView);
+struct StaffText<'a> {
+    v: &'a StaffView,
+}
 
 #[derive(Template)]
 #[template(path = "staff.html")]
-struct StaffHtml<'a>(&'a StaffView);
+struct StaffHtml<'a> {
+    v: &'a StaffView,
+}
 
 #[derive(Template)]
 #[template(path = "patient.txt")]
-struct PatientText<'a>(&'a PatientView);
+struct PatientText<'a> {
+    v: &'a PatientView,
+}
 
 #[derive(Template)]
 #[template(path = "patient.html")]
-struct PatientHtml<'a>(&'a PatientView);
-
-impl std::ops::Deref for StaffText<'_> {
-    type Target = StaffView;
-    fn deref(&self) -> &StaffView {
-        self.0
-    }
-}
-impl std::ops::Deref for StaffHtml<'_> {
-    type Target = StaffView;
-    fn deref(&self) -> &StaffView {
-        self.0
-    }
-}
-impl std::ops::Deref for PatientText<'_> {
-    type Target = PatientView;
-    fn deref(&self) -> &PatientView {
-        self.0
-    }
-}
-impl std::ops::Deref for PatientHtml<'_> {
-    type Target = PatientView;
-    fn deref(&self) -> &PatientView {
-        self.0
-    }
+struct PatientHtml<'a> {
+    v: &'a PatientView,
 }
 
 /// What the staff templates show.
@@ -123,8 +107,8 @@ impl Emails {
             phone_e164: d.phone.as_str().to_owned(),
             email: d.email.as_str().to_owned(),
         };
-        let text = StaffText(&view).render().map_err(template_error)?;
-        let html = StaffHtml(&view).render().map_err(template_error)?;
+        let text = StaffText { v: &view }.render().map_err(template_error)?;
+        let html = StaffHtml { v: &view }.render().map_err(template_error)?;
         OutgoingEmail::new(
             self.config.sender.clone(),
             self.config.staff_inbox_for(d.specialty.as_str()).clone(),
@@ -148,8 +132,8 @@ impl Emails {
             phone: self.config.clinic_phone.clone(),
             phone_e164: self.config.clinic_phone_e164.as_str().to_owned(),
         };
-        let text = PatientText(&view).render().map_err(template_error)?;
-        let html = PatientHtml(&view).render().map_err(template_error)?;
+        let text = PatientText { v: &view }.render().map_err(template_error)?;
+        let html = PatientHtml { v: &view }.render().map_err(template_error)?;
         OutgoingEmail::new(
             self.config.sender.clone(),
             d.email.clone(),

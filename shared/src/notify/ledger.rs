@@ -97,13 +97,6 @@ pub struct NoticeState {
     pub claimed_until: Option<i64>,
 }
 
-impl NoticeState {
-    /// Sent or failed for good: nothing more will be tried.
-    pub fn is_settled(&self) -> bool {
-        self.sent_at.is_some() || self.failed.is_some()
-    }
-}
-
 /// Claims and marks for each email of a booking, kept with the booking.
 #[async_trait]
 pub trait NoticeLedger: Send + Sync {
