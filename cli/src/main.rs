@@ -1,12 +1,13 @@
 //! `frontdesk`: run the front desk locally, or operate a deployment.
 
 use clap::{Parser, Subcommand};
+use frontdesk_cli::content::{self, PushError, Summary};
 use frontdesk_cli::notify::{self, MailerKind, NotifyingStore};
 use frontdesk_cli::serve::{self, StoreKind};
 use frontdesk_cli::tables;
 use frontdesk_shared::notify::Notifier;
 use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::{BookingConfig, NotifierConfig};
+use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +25,11 @@ struct Cli {
 enum Command {
     /// Serve the API locally (the default when no command is given).
     Serve(ServeArgs),
+    /// Check the content folder, or load it into the content store.
+    Content {
+        #[command(subcommand)]
+        command: ContentCommand,
+    },
     /// Manage DynamoDB tables (for DynamoDB Local: `tables create`).
     Tables {
         #[command(subcommand)]
@@ -32,9 +38,34 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum ContentCommand {
+    /// Check every file; print each problem as `file:line: message` and
+    /// exit non-zero if there is any.
+    Check {
+        /// The content folder.
+        #[arg(long, env = "FRONTDESK_CONTENT_DIR", default_value = "content")]
+        dir: PathBuf,
+    },
+    /// Check the folder, then make the store hold exactly its content:
+    /// changed documents are replaced, deleted ones removed, the rest untouched.
+    Push {
+        /// The content folder.
+        #[arg(long, env = "FRONTDESK_CONTENT_DIR", default_value = "content")]
+        dir: PathBuf,
+        /// Which store to load it into (`dynamodb`: the table CONTENT_TABLE names).
+        #[arg(long, env = "FRONTDESK_STORE", value_enum, default_value_t = StoreKind::Embedded)]
+        store: StoreKind,
+        /// Where the embedded store keeps its data.
+        #[arg(long, env = "FRONTDESK_DATA_DIR", default_value = ".frontdesk")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum TablesCommand {
-    /// Create the bookings and guards tables named by BOOKINGS_TABLE and
-    /// GUARDS_TABLE from the definitions in infra/template.yaml.
+    /// Create the bookings, guards and content tables named by
+    /// BOOKINGS_TABLE, GUARDS_TABLE and CONTENT_TABLE from the definitions
+    /// in infra/template.yaml.
     Create,
 }
 
@@ -52,6 +83,9 @@ struct ServeArgs {
     /// Where emails go: `.eml` files in <data-dir>/outbox, or SES.
     #[arg(long, env = "FRONTDESK_MAILER", value_enum, default_value_t = MailerKind::Outbox)]
     mailer: MailerKind,
+    /// The content folder, checked and loaded into the embedded store at start.
+    #[arg(long, env = "FRONTDESK_CONTENT_DIR", default_value = "content")]
+    content_dir: PathBuf,
 }
 
 #[tokio::main]
@@ -67,6 +101,17 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Serve(args)) => run_serve(args).await,
         None => run_serve(ServeArgs::parse_from(["serve"])).await,
+        Some(Command::Content {
+            command: ContentCommand::Check { dir },
+        }) => check_content(&dir),
+        Some(Command::Content {
+            command:
+                ContentCommand::Push {
+                    dir,
+                    store,
+                    data_dir,
+                },
+        }) => push_content(&dir, store, &data_dir).await,
         Some(Command::Tables {
             command: TablesCommand::Create,
         }) => create_tables().await,
@@ -83,9 +128,26 @@ async fn main() -> ExitCode {
 async fn run_serve(args: ServeArgs) -> Result<(), String> {
     let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
     let notifier_config = Arc::new(NotifierConfig::local_from_env().map_err(|e| e.to_string())?);
-    let store = serve::open_store(args.store, &args.data_dir, &config)
+    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
+    let store = serve::open_store(args.store, &args.data_dir, &config, &content_config)
         .await
         .map_err(|e| e.to_string())?;
+    // The embedded store serves the folder as it is now; a DynamoDB table
+    // holds what was last pushed to it, and is left as it is.
+    let content_note = match args.store {
+        StoreKind::Embedded => {
+            let loaded = content::check(&args.content_dir).map_err(|problems| report(&problems))?;
+            let pushed = frontdesk_shared::content::push(store.content.as_ref(), &loaded)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::debug!(%pushed, "content loaded");
+            format!("{} ({})", args.content_dir.display(), Summary(&loaded))
+        }
+        StoreKind::Dynamodb => format!(
+            "DynamoDB table {} (frontdesk content push --store dynamodb loads it)",
+            content_config.content_table
+        ),
+    };
     let mailer = notify::open_mailer(args.mailer, &args.data_dir, &notifier_config).await;
     let notifier = Notifier::new(
         store.notices,
@@ -120,17 +182,56 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
             notifier_config.sender.address.as_str()
         ),
     }
-    serve::run(listener, serve::app(bookings, config))
+    println!("  content: GET http://{address}/v1/conditions and more, from {content_note}");
+    let app = serve::app(bookings, config, store.content, &content_config);
+    serve::run(listener, app).await.map_err(|e| e.to_string())
+}
+
+/// Prints each problem on its own line, and says how many there were.
+fn report(problems: &[frontdesk_shared::content::source::Diagnostic]) -> String {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    format!("{} problem(s) in the content", problems.len())
+}
+
+fn check_content(dir: &std::path::Path) -> Result<(), String> {
+    let loaded = content::check(dir).map_err(|problems| report(&problems))?;
+    println!("{} is valid: {}", dir.display(), Summary(&loaded));
+    Ok(())
+}
+
+async fn push_content(
+    dir: &std::path::Path,
+    kind: StoreKind,
+    data_dir: &std::path::Path,
+) -> Result<(), String> {
+    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
+    let store = serve::open_store(kind, data_dir, &config, &content_config)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let pushed = match content::push(dir, store.content.as_ref()).await {
+        Ok(pushed) => pushed,
+        Err(PushError::Invalid(problems)) => return Err(report(&problems)),
+        Err(e) => return Err(e.to_string()),
+    };
+    let target = match kind {
+        StoreKind::Embedded => serve::database_path(data_dir).display().to_string(),
+        StoreKind::Dynamodb => format!("DynamoDB table {}", content_config.content_table),
+    };
+    println!("pushed {} to {target}: {pushed}", dir.display());
+    Ok(())
 }
 
 async fn create_tables() -> Result<(), String> {
     let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
     let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
     for (id, name) in [
         (tables::BOOKINGS, &config.bookings_table),
         (tables::GUARDS, &config.guards_table),
+        (tables::CONTENT, &content_config.content_table),
     ] {
         tables::create(&client, id, name)
             .await

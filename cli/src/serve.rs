@@ -4,14 +4,17 @@ use axum::extract::{ConnectInfo, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
-use frontdesk_booking::{router, AppState, ClientAddr};
+use frontdesk_booking::{AppState, ClientAddr};
+use frontdesk_content::cache::ContentCache;
 use frontdesk_shared::booking::intake::Intake;
+use frontdesk_shared::content::ContentStore;
 use frontdesk_shared::notify::NoticeLedger;
-use frontdesk_shared::store::dynamodb::DynamoBookingStore;
+use frontdesk_shared::problem::Problem;
+use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::{BookingStore, StoreError};
 use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::BookingConfig;
+use frontdesk_shared::{BookingConfig, ContentConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,12 +50,15 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("frontdesk.sqlite3")
 }
 
-/// A store's two ports: bookings, and the claims and marks of their emails.
+/// A store's three ports: bookings, the claims and marks of their emails,
+/// and the content.
 pub struct LocalStore {
     /// Where bookings are kept.
     pub bookings: Arc<dyn BookingStore>,
     /// The emails' claims and sent marks, on the same bookings.
     pub notices: Arc<dyn NoticeLedger>,
+    /// The published content.
+    pub content: Arc<dyn ContentStore>,
 }
 
 /// Builds the store that `kind` names.
@@ -60,6 +66,7 @@ pub async fn open_store(
     kind: StoreKind,
     data_dir: &Path,
     config: &BookingConfig,
+    content: &ContentConfig,
 ) -> Result<LocalStore, ServeError> {
     Ok(match kind {
         StoreKind::Embedded => {
@@ -70,7 +77,8 @@ pub async fn open_store(
             let store = EmbeddedBookingStore::open(&database_path(data_dir))?;
             LocalStore {
                 bookings: Arc::new(store.clone()),
-                notices: Arc::new(store),
+                notices: Arc::new(store.clone()),
+                content: Arc::new(store),
             }
         }
         StoreKind::Dynamodb => {
@@ -78,16 +86,28 @@ pub async fn open_store(
             LocalStore {
                 notices: Arc::new(store.notices()),
                 bookings: Arc::new(store),
+                content: Arc::new(DynamoContentStore::from_config(content).await),
             }
         }
     })
 }
 
-/// The local application: every function's router, the client's address
-/// taken from the TCP connection.
-pub fn app(store: Arc<dyn BookingStore>, config: BookingConfig) -> Router {
-    let intake = Intake::new(store, Arc::new(config), Clock::system());
-    router(AppState::new(intake)).layer(middleware::from_fn(client_from_connection))
+/// The local application: every function's routes on one router, with the
+/// client's address taken from the TCP connection.
+pub fn app(
+    bookings: Arc<dyn BookingStore>,
+    config: BookingConfig,
+    content: Arc<dyn ContentStore>,
+    content_config: &ContentConfig,
+) -> Router {
+    let intake = Intake::new(bookings, Arc::new(config), Clock::system());
+    let cache = ContentCache::new(content, content_config.cache_ttl, Clock::system());
+    frontdesk_booking::routes(AppState::new(intake))
+        .merge(frontdesk_content::routes(frontdesk_content::AppState::new(
+            cache,
+        )))
+        .fallback(|| async { Problem::no_route() })
+        .layer(middleware::from_fn(client_from_connection))
 }
 
 async fn client_from_connection(mut request: Request, next: Next) -> Response {

@@ -16,6 +16,8 @@ pub const TEMPLATE: &str = include_str!("../../infra/template.yaml");
 pub const BOOKINGS: &str = "BookingsTable";
 /// The template's logical ID of the guards table.
 pub const GUARDS: &str = "GuardsTable";
+/// The template's logical ID of the content table.
+pub const CONTENT: &str = "ContentTable";
 
 /// A table definition could not be read or created.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +214,9 @@ mod tests {
             .unwrap()
             .get("StreamSpecification")
             .is_some());
+        let content = properties(CONTENT).unwrap();
+        assert_eq!(content["KeySchema"].as_sequence().map(Vec::len), Some(2));
+        assert!(content.get("StreamSpecification").is_none());
         assert!(properties("Nope").is_err());
     }
 }

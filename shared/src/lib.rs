@@ -2,8 +2,7 @@
 //!
 //! Requests are parsed once, at the edge, into types that cannot hold bad
 //! values; the rest of the code never re-validates. Ports (`BookingStore`,
-//! `NoticeLedger`, `Mailer`)
-//! are traits here, with their adapters behind cargo features so that each
+//! `NoticeLedger`, `Mailer`, `ContentStore`) are traits here, with their adapters behind cargo features so that each
 //! binary links only what it uses.
 
 #![warn(missing_docs)]
@@ -12,7 +11,10 @@
 pub mod aws;
 pub mod booking;
 pub mod config;
+pub mod content;
 pub mod fields;
+#[cfg(feature = "lambda-logs")]
+pub mod logs;
 pub mod mail;
 pub mod notify;
 #[cfg(feature = "http")]
@@ -22,5 +24,5 @@ pub mod text;
 pub mod time_source;
 
 pub use booking::Booking;
-pub use config::{BookingConfig, ConfigError, NotifierConfig};
+pub use config::{BookingConfig, ConfigError, ContentConfig, NotifierConfig};
 pub use fields::{FieldError, FieldErrors};

@@ -1,6 +1,7 @@
 //! Problem details (RFC 9457): the one place where errors become HTTP answers.
 
 use crate::booking::intake::BookingError;
+use crate::content::ContentError;
 use crate::fields::FieldError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,6 +51,11 @@ impl Problem {
     /// 404 for a path or resource that does not exist.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "about:blank", "Not Found", detail)
+    }
+
+    /// 404 for a path no route serves: every router's fallback.
+    pub fn no_route() -> Self {
+        Self::not_found("There is nothing at this address.")
     }
 
     /// 405 for a method the route does not take.
@@ -135,6 +141,46 @@ impl From<&BookingError> for Problem {
                 "Your request was not saved. Please telephone the clinic.",
             ),
         }
+    }
+}
+
+impl From<&ContentError> for Problem {
+    fn from(error: &ContentError) -> Self {
+        match error {
+            ContentError::NotFound { what, slug } if slug.is_empty() => {
+                Problem::not_found(format!("No {what} has been published yet."))
+            }
+            ContentError::NotFound { what, slug } => {
+                Problem::not_found(format!("There is no {what} {slug:?}."))
+            }
+            ContentError::BadQuery { name, message } => Problem {
+                errors: vec![FieldError {
+                    field: (*name).into(),
+                    message: message.clone(),
+                }],
+                ..Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "urn:frontdesk:problem:bad-query",
+                    "Bad query parameter",
+                    "A query parameter of this request cannot be used.",
+                )
+            },
+            ContentError::Unavailable(_) => Problem {
+                retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "urn:frontdesk:problem:unavailable",
+                    "Temporarily unavailable",
+                    "The clinic's information cannot be read just now. Please try again in a moment.",
+                )
+            },
+        }
+    }
+}
+
+impl IntoResponse for ContentError {
+    fn into_response(self) -> Response {
+        Problem::from(&self).into_response()
     }
 }
 

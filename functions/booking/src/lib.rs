@@ -49,15 +49,20 @@ impl AppState {
     }
 }
 
-/// The booking API's routes, with CORS for the configured origins.
+/// The booking API: its routes, and 404 problem details for any other path.
 pub fn router(state: AppState) -> Router {
+    routes(state).fallback(|| async { Problem::no_route() })
+}
+
+/// The booking API's routes, with CORS for the configured origins, and no
+/// fallback, so that `frontdesk serve` can merge them with other functions'.
+pub fn routes(state: AppState) -> Router {
     let cors = cors(&state.intake.config().allowed_origins);
     Router::new()
         .route(
             "/v1/bookings",
             post(create_booking).fallback(|| async { method_not_allowed() }),
         )
-        .fallback(|| async { Problem::not_found("There is nothing at this address.") })
         .with_state(state)
         .layer(cors)
 }

@@ -12,15 +12,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time()
-        .init();
+    frontdesk_shared::logs::init_lambda();
     let config = Arc::new(NotifierConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?);

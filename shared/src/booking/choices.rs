@@ -1,12 +1,26 @@
 //! The booking's closed choices: specialty, payment, contact method, who it is for.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A URL-safe identifier for content (a condition or a consultant):
 /// lower-case letters, digits and single hyphens, at most 64 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Slug(String);
+
+impl From<Slug> for String {
+    fn from(slug: Slug) -> Self {
+        slug.0
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw).map_err(|_| format!("{raw:?} is not a slug"))
+    }
+}
 
 impl Slug {
     /// Parses a slug.

@@ -2,9 +2,11 @@
 //! A bad value stops start-up with a message naming the variable.
 
 mod booking;
+mod content;
 mod notifier;
 
 pub use booking::BookingConfig;
+pub use content::ContentConfig;
 pub use notifier::NotifierConfig;
 
 /// A variable that is set but unusable.

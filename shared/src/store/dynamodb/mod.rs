@@ -6,8 +6,10 @@
 //! (conditional on being under the limit). Its cancellation reasons are read
 //! into `Conflicts`, which decides the outcome as for every adapter.
 
+mod content;
 mod notices;
 
+pub use content::DynamoContentStore;
 pub use notices::DynamoNoticeLedger;
 
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};

@@ -4,6 +4,7 @@
 //! read, the shared rule in `Conflicts::outcome` decides, and the booking and
 //! its guards are written together or not at all. Expired rows count as absent.
 
+mod content;
 mod notices;
 
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
@@ -44,9 +45,15 @@ CREATE TABLE IF NOT EXISTS notices (
     failed_at   TEXT,
     PRIMARY KEY (reference, notice)
 );
+CREATE TABLE IF NOT EXISTS content (
+    key  TEXT PRIMARY KEY,
+    json TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
 ";
 
-/// Bookings in a SQLite file (or in memory, for tests).
+/// The local database in a SQLite file (or in memory, for tests): bookings
+/// with their guards and email notices, and the published content.
 #[derive(Clone)]
 pub struct EmbeddedBookingStore {
     conn: Arc<Mutex<Connection>>,

@@ -1,0 +1,156 @@
+//! The content as ready answers: every route's JSON body serialised once,
+//! with its ETag, when the content is loaded. A request then costs a map
+//! lookup and a copy of a reference-counted buffer.
+
+use axum::body::Bytes;
+use axum::http::HeaderValue;
+use frontdesk_shared::content::{hash, Content};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One answer's body and its strong ETag.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The JSON body.
+    pub body: Bytes,
+    /// `"<hash of the body>"`.
+    pub etag: HeaderValue,
+}
+
+impl Answer {
+    fn of(value: &impl Serialize) -> Result<Self, serde_json::Error> {
+        let body = serde_json::to_vec(value)?;
+        let etag = HeaderValue::try_from(format!("\"{}\"", hash(&body)))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+        Ok(Self {
+            body: Bytes::from(body),
+            etag,
+        })
+    }
+}
+
+/// Every answer the content API can give, by route.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    conditions: Answer,
+    condition: HashMap<String, Answer>,
+    consultants: Answer,
+    consultants_by_specialty: HashMap<String, Answer>,
+    no_consultants: Answer,
+    consultant: HashMap<String, Answer>,
+    support_services: Answer,
+    prices: Answer,
+    site: Option<Answer>,
+    documents: usize,
+}
+
+#[derive(Serialize)]
+struct Conditions<T> {
+    conditions: Vec<T>,
+}
+
+#[derive(Serialize)]
+struct Consultants<T> {
+    consultants: Vec<T>,
+}
+
+#[derive(Serialize)]
+struct SupportServices<'a, T> {
+    support_services: &'a [T],
+}
+
+impl Catalog {
+    /// Serialises every answer of `content`.
+    pub fn build(content: &Content) -> Result<Self, serde_json::Error> {
+        let mut by_specialty: HashMap<String, Vec<_>> = HashMap::new();
+        for consultant in &content.consultants {
+            for specialty in &consultant.specialties {
+                by_specialty
+                    .entry(specialty.as_str().to_owned())
+                    .or_default()
+                    .push(consultant.summary());
+            }
+        }
+        Ok(Self {
+            conditions: Answer::of(&Conditions {
+                conditions: content.conditions.iter().map(|c| c.summary()).collect(),
+            })?,
+            condition: content
+                .conditions
+                .iter()
+                .map(|c| Ok((c.slug.as_str().to_owned(), Answer::of(c)?)))
+                .collect::<Result<_, serde_json::Error>>()?,
+            consultants: Answer::of(&Consultants {
+                consultants: content.consultants.iter().map(|c| c.summary()).collect(),
+            })?,
+            consultants_by_specialty: by_specialty
+                .into_iter()
+                .map(|(slug, consultants)| Ok((slug, Answer::of(&Consultants { consultants })?)))
+                .collect::<Result<_, serde_json::Error>>()?,
+            no_consultants: Answer::of(&Consultants::<()> {
+                consultants: Vec::new(),
+            })?,
+            consultant: content
+                .consultants
+                .iter()
+                .map(|c| Ok((c.slug.as_str().to_owned(), Answer::of(c)?)))
+                .collect::<Result<_, serde_json::Error>>()?,
+            support_services: Answer::of(&SupportServices {
+                support_services: &content.support_services,
+            })?,
+            prices: Answer::of(&content.prices)?,
+            site: content.site.as_ref().map(Answer::of).transpose()?,
+            documents: content.conditions.len()
+                + content.consultants.len()
+                + content.support_services.len()
+                + 1
+                + usize::from(content.site.is_some()),
+        })
+    }
+
+    /// `GET /v1/conditions`.
+    pub fn conditions(&self) -> &Answer {
+        &self.conditions
+    }
+
+    /// `GET /v1/conditions/{slug}`.
+    pub fn condition(&self, slug: &str) -> Option<&Answer> {
+        self.condition.get(slug)
+    }
+
+    /// `GET /v1/consultants`, or only those who see patients for `specialty`.
+    pub fn consultants(&self, specialty: Option<&str>) -> &Answer {
+        match specialty {
+            None => &self.consultants,
+            Some(slug) => self
+                .consultants_by_specialty
+                .get(slug)
+                .unwrap_or(&self.no_consultants),
+        }
+    }
+
+    /// `GET /v1/consultants/{slug}`.
+    pub fn consultant(&self, slug: &str) -> Option<&Answer> {
+        self.consultant.get(slug)
+    }
+
+    /// `GET /v1/support-services`.
+    pub fn support_services(&self) -> &Answer {
+        &self.support_services
+    }
+
+    /// `GET /v1/prices`.
+    pub fn prices(&self) -> &Answer {
+        &self.prices
+    }
+
+    /// `GET /v1/site`.
+    pub fn site(&self) -> Option<&Answer> {
+        self.site.as_ref()
+    }
+
+    /// How many documents the catalog was built from.
+    pub fn documents(&self) -> usize {
+        self.documents
+    }
+}

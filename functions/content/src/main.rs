@@ -1,0 +1,20 @@
+//! The content Lambda: configuration and the DynamoDB client built once,
+//! then the shared router behind `lambda_http`.
+
+use frontdesk_content::cache::ContentCache;
+use frontdesk_content::{router, AppState};
+use frontdesk_shared::store::dynamodb::DynamoContentStore;
+use frontdesk_shared::time_source::Clock;
+use frontdesk_shared::ContentConfig;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    frontdesk_shared::logs::init_lambda();
+    let config = ContentConfig::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "configuration refused");
+    })?;
+    let store = DynamoContentStore::from_config(&config).await;
+    let cache = ContentCache::new(Arc::new(store), config.cache_ttl, Clock::system());
+    lambda_http::run(router(AppState::new(cache))).await
+}
