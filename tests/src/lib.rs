@@ -4,7 +4,9 @@
 
 #![warn(missing_docs)]
 
+pub mod content;
 pub mod notifier;
+pub mod relay;
 pub mod ses;
 pub mod stream;
 
@@ -218,7 +220,8 @@ impl DynamoTables {
     }
 }
 
-fn random_tag() -> String {
+/// A short random tag for unique names.
+pub fn random_tag() -> String {
     format!("{:08x}", getrandom::u32().expect("randomness"))
 }
 
