@@ -31,6 +31,10 @@ fn start(name: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .env("FRONTDESK_LISTEN", "127.0.0.1:0")
         .env("FRONTDESK_DATA_DIR", &data_dir)
+        .env(
+            "FRONTDESK_CONTENT_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../content"),
+        )
         .env_remove("FRONTDESK_STORE")
         .env_remove("FRONTDESK_MAILER")
         .env_remove("STAFF_INBOX_ROUTES")
@@ -46,12 +50,17 @@ fn start(name: &str) -> Server {
         .expect("the URL ends the first line")
         .to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    let rest: Vec<String> = lines.by_ref().take(3).map(|l| l.expect("text")).collect();
+    let rest: Vec<String> = lines.by_ref().take(4).map(|l| l.expect("text")).collect();
     assert!(
         rest.iter().any(|l| l.contains("frontdesk.sqlite3")),
         "{rest:?}"
     );
     assert!(rest.iter().any(|l| l.contains("outbox")), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("content: GET") && l.contains("1 condition")),
+        "{rest:?}"
+    );
     Server {
         child,
         url,
@@ -185,6 +194,59 @@ async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
             ),
         ]
     );
+}
+
+#[tokio::test]
+async fn serve_answers_the_content_api_from_the_content_folder() {
+    let server = start("content");
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/conditions/neuroendocrine-tumours", server.url);
+    let response = client.get(&url).send().await.expect("the server answers");
+    assert_eq!(response.status(), 200);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let page: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(page["title"], "Neuroendocrine tumours (NETs)");
+    let again = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let missing = client
+        .get(format!("{}/v1/nowhere", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+#[test]
+fn a_broken_content_folder_stops_start_up_with_its_problems() {
+    let output = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .arg("serve")
+        .env("FRONTDESK_LISTEN", "127.0.0.1:0")
+        .env("FRONTDESK_DATA_DIR", data_dir("broken-content"))
+        .env(
+            "FRONTDESK_CONTENT_DIR",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/fixtures/content-broken"
+            ),
+        )
+        .output()
+        .expect("frontdesk runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("content-broken/site.md:4: `phone` is not a UK phone number"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(data_dir("broken-content"));
 }
 
 #[test]

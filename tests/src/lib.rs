@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod content;
+pub mod lambda;
 pub mod notifier;
 pub mod relay;
 pub mod ses;

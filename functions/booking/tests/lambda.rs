@@ -2,106 +2,20 @@
 //! Lambda Runtime API handing it API Gateway HTTP API events, DynamoDB Local
 //! behind it.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use frontdesk_tests::lambda::{self, HttpEvent};
 use frontdesk_tests::{nth_booking, DynamoTables};
-use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use tokio::sync::{mpsc, Mutex};
+use serde_json::Value;
 
-/// A Runtime API that hands out queued events and collects the answers.
-#[derive(Clone)]
-struct RuntimeApi {
-    events: Arc<Mutex<mpsc::Receiver<Value>>>,
-    answers: mpsc::Sender<(String, Value)>,
-}
-
-async fn next(State(api): State<RuntimeApi>) -> impl IntoResponse {
-    // Waits until the test queues an event, as Lambda does between invocations.
-    let event = api.events.lock().await.recv().await.unwrap_or(Value::Null);
-    let id = event["requestContext"]["requestId"]
-        .as_str()
-        .unwrap_or("none")
-        .to_owned();
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "lambda-runtime-aws-request-id",
-        HeaderValue::from_str(&id).unwrap(),
-    );
-    headers.insert(
-        "lambda-runtime-deadline-ms",
-        HeaderValue::from_static("9999999999999"),
-    );
-    headers.insert(
-        "lambda-runtime-invoked-function-arn",
-        HeaderValue::from_static("arn:aws:lambda:eu-west-2:000000000000:function:booking"),
-    );
-    (headers, Json(event))
-}
-
-async fn answer(
-    State(api): State<RuntimeApi>,
-    Path((id, kind)): Path<(String, String)>,
-    body: String,
-) -> &'static str {
-    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-    let _ = api.answers.send((format!("{id}/{kind}"), value)).await;
-    "{}"
-}
-
-struct Bootstrap {
-    child: Child,
-    events: mpsc::Sender<Value>,
-    answers: mpsc::Receiver<(String, Value)>,
-}
-
-impl Drop for Bootstrap {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+struct Bootstrap(lambda::Bootstrap);
 
 impl Bootstrap {
     async fn start(tables: &DynamoTables, vars: &[(&str, &str)]) -> Self {
-        let (event_tx, event_rx) = mpsc::channel(16);
-        let (answer_tx, answer_rx) = mpsc::channel(16);
-        let api = RuntimeApi {
-            events: Arc::new(Mutex::new(event_rx)),
-            answers: answer_tx,
-        };
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(answer))
-            .with_state(api);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let mut command = Command::new(env!("CARGO_BIN_EXE_booking"));
-        command
-            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "booking")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
-            .env("BOOKINGS_TABLE", &tables.bookings)
-            .env("GUARDS_TABLE", &tables.guards)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for (name, value) in vars {
-            command.env(name, value);
-        }
-        let child = command.spawn().expect("the bootstrap starts");
-        Self {
-            child,
-            events: event_tx,
-            answers: answer_rx,
-        }
+        let mut all = vec![
+            ("BOOKINGS_TABLE", tables.bookings.as_str()),
+            ("GUARDS_TABLE", tables.guards.as_str()),
+        ];
+        all.extend_from_slice(vars);
+        Self(lambda::Bootstrap::start(env!("CARGO_BIN_EXE_booking"), "booking", &all).await)
     }
 
     /// Invokes the function with a JSON body and returns its answer.
@@ -119,41 +33,15 @@ impl Bootstrap {
         base64: bool,
         source_ip: &str,
     ) -> Value {
-        let event = json!({
-            "version": "2.0",
-            "routeKey": "POST /v1/bookings",
-            "rawPath": "/v1/bookings",
-            "rawQueryString": "",
-            "headers": {"content-type": content_type, "accept": "text/html"},
-            "requestContext": {
-                "accountId": "000000000000",
-                "apiId": "test",
-                "domainName": "api.clinic.example",
-                "domainPrefix": "api",
-                "http": {
-                    "method": "POST",
-                    "path": "/v1/bookings",
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": source_ip,
-                    "userAgent": "test"
-                },
-                "requestId": id,
-                "routeKey": "POST /v1/bookings",
-                "stage": "$default",
-                "time": "24/Nov/2026:10:15:00 +0000",
-                "timeEpoch": 1795500900000u64
-            },
-            "body": body,
-            "isBase64Encoded": base64
-        });
-        self.events.send(event).await.unwrap();
-        let (path, answer) =
-            tokio::time::timeout(std::time::Duration::from_secs(20), self.answers.recv())
-                .await
-                .expect("the function answers")
-                .expect("an answer");
-        assert_eq!(path, format!("{id}/response"), "{answer}");
-        answer
+        let event = HttpEvent {
+            method: "POST",
+            path: "/v1/bookings",
+            query: "",
+            headers: &[("content-type", content_type), ("accept", "text/html")],
+            body: Some((body, base64)),
+            source_ip,
+        };
+        self.0.invoke(id, event.json(id)).await
     }
 }
 

@@ -340,7 +340,7 @@ pub(crate) fn prices(text: &str) -> Read<PriceList> {
             let notes = item.optional_text("notes");
             if let Some(slug) = &specialty {
                 refs.push(ConditionRef {
-                    line: item.item_line(),
+                    line: item.field_line("specialty"),
                     field: "specialty",
                     slug: slug.clone(),
                 });

@@ -141,21 +141,7 @@ impl<'a> Layout<'a> {
 
 /// Parses the front matter as a YAML mapping.
 pub(crate) fn parse(split: &Split<'_>) -> Result<Mapping, Problem> {
-    let value: Value = serde_norway::from_str(split.yaml).map_err(|e| {
-        let line = e
-            .location()
-            .map_or(split.yaml_line - 1, |l| split.yaml_line + l.line() - 1);
-        let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        (
-            line,
-            format!("the front matter is not valid YAML: {message}"),
-        )
-    })?;
+    let value: Value = serde_norway::from_str(split.yaml).map_err(|e| yaml_problem(split, &e))?;
     match value {
         Value::Mapping(map) => Ok(map),
         Value::Null => Ok(Mapping::new()),
@@ -163,6 +149,52 @@ pub(crate) fn parse(split: &Split<'_>) -> Result<Mapping, Problem> {
             split.yaml_line - 1,
             "the front matter must be a list of `key: value` fields".into(),
         )),
+    }
+}
+
+/// The number after the last " at line " in `text`.
+fn line_in(text: &str) -> Option<usize> {
+    let at = text.rfind(" at line ")?;
+    text[at + 9..].split(' ').next()?.parse().ok()
+}
+
+/// A YAML error at the line where the editor can fix it: where an unclosed
+/// construct began ("while parsing a flow sequence at line 2"), or where a
+/// key is given a second time.
+fn yaml_problem(split: &Split<'_>, error: &serde_norway::Error) -> Problem {
+    let text = error.to_string();
+    let to_file = |yaml_line: usize| split.yaml_line + yaml_line.saturating_sub(1);
+    let start = split.yaml_line - 1;
+    if let Some(key) = text
+        .strip_prefix("duplicate entry with key \"")
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        let second = split
+            .yaml
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| Layout::top_level_key(l) == Some(key))
+            .nth(1)
+            .map_or(start, |(i, _)| split.yaml_line + i);
+        return (second, format!("`{key}` is given twice"));
+    }
+    let (summary, context) = match text.split_once(", while ") {
+        Some((summary, context)) => (summary, Some(context)),
+        None => (text.as_str(), None),
+    };
+    let summary = summary.split(" at line ").next().unwrap_or(summary);
+    match context {
+        Some(context) => {
+            let what = context.split(" at line ").next().unwrap_or(context);
+            (
+                line_in(context).map_or(start, to_file),
+                format!("the front matter is not valid YAML: {summary}, while {what}"),
+            )
+        }
+        None => (
+            error.location().map_or(start, |l| to_file(l.line())),
+            format!("the front matter is not valid YAML: {summary}"),
+        ),
     }
 }
 
@@ -398,6 +430,11 @@ impl Item<'_, '_> {
         }
     }
 
+    /// The line of one of the item's fields (the item's, when it is absent).
+    pub fn field_line(&self, field: &str) -> usize {
+        self.line(field)
+    }
+
     /// The line of the item.
     pub fn item_line(&self) -> usize {
         self.owner.layout.item(self.key, self.index)
@@ -500,7 +537,17 @@ mod tests {
         let text = "---\nslug: a\ntitle: [unclosed\nsummary: s\n---\n";
         let split = split(text).unwrap();
         let (line, message) = parse(&split).unwrap_err();
-        assert!((3..=5).contains(&line), "{line}: {message}");
-        assert!(message.starts_with("the front matter is not valid YAML"));
+        assert_eq!(line, 3, "{message}");
+        assert!(
+            message.starts_with("the front matter is not valid YAML")
+                && message.ends_with("while parsing a flow sequence"),
+            "{message}"
+        );
+        let twice = "---\nslug: a\ntitle: A\nslug: b\n---\n";
+        let split = super::split(twice).unwrap();
+        assert_eq!(
+            parse(&split).unwrap_err(),
+            (4, "`slug` is given twice".into())
+        );
     }
 }

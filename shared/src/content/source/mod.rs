@@ -106,7 +106,9 @@ impl Loader<'_> {
         };
         let prices = self.dir.join("prices.md");
         if prices.exists() {
-            content.prices = self.file(&prices, files::prices)?.0;
+            if let Some((list, _)) = self.file(&prices, files::prices) {
+                content.prices = list;
+            }
         }
         let site = self.dir.join("site.md");
         if site.exists() {

@@ -1,0 +1,198 @@
+//! A loopback Lambda Runtime API: runs a function's real bootstrap as Lambda
+//! does (`AWS_LAMBDA_RUNTIME_API` and the usual `AWS_LAMBDA_*` variables),
+//! hands it events one at a time and collects its answers.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Mutex};
+
+/// The Runtime API's state: queued events (with their request ids) and the answers.
+#[derive(Clone)]
+struct RuntimeApi {
+    events: Arc<Mutex<mpsc::Receiver<(String, Value)>>>,
+    answers: mpsc::Sender<(String, Value)>,
+    function_arn: HeaderValue,
+}
+
+async fn next(State(api): State<RuntimeApi>) -> impl IntoResponse {
+    // Waits until the test queues an event, as Lambda does between invocations.
+    let (id, event) = api
+        .events
+        .lock()
+        .await
+        .recv()
+        .await
+        .unwrap_or_else(|| ("none".into(), Value::Null));
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "lambda-runtime-aws-request-id",
+        HeaderValue::from_str(&id).expect("a request id"),
+    );
+    headers.insert(
+        "lambda-runtime-deadline-ms",
+        HeaderValue::from_static("9999999999999"),
+    );
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        api.function_arn.clone(),
+    );
+    (headers, Json(event))
+}
+
+async fn answer(
+    State(api): State<RuntimeApi>,
+    Path((id, kind)): Path<(String, String)>,
+    body: String,
+) -> &'static str {
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    let _ = api.answers.send((format!("{id}/{kind}"), value)).await;
+    "{}"
+}
+
+/// A function's bootstrap running under the loopback Runtime API.
+pub struct Bootstrap {
+    child: Child,
+    events: mpsc::Sender<(String, Value)>,
+    answers: mpsc::Receiver<(String, Value)>,
+}
+
+impl Drop for Bootstrap {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Bootstrap {
+    /// Starts the binary at `path` as the function `name`, with `vars` set.
+    pub async fn start(path: &str, name: &str, vars: &[(&str, &str)]) -> Self {
+        let (event_tx, event_rx) = mpsc::channel(16);
+        let (answer_tx, answer_rx) = mpsc::channel(16);
+        let api = RuntimeApi {
+            events: Arc::new(Mutex::new(event_rx)),
+            answers: answer_tx,
+            function_arn: HeaderValue::from_str(&format!(
+                "arn:aws:lambda:eu-west-2:000000000000:function:{name}"
+            ))
+            .expect("an ARN"),
+        };
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(answer))
+            .with_state(api);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut command = Command::new(path);
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("the bootstrap starts");
+        Self {
+            child,
+            events: event_tx,
+            answers: answer_rx,
+        }
+    }
+
+    /// Invokes the function with an event and returns its response.
+    pub async fn invoke(&mut self, id: &str, event: Value) -> Value {
+        self.events
+            .send((id.to_owned(), event))
+            .await
+            .expect("the Runtime API is up");
+        let (path, answer) =
+            tokio::time::timeout(std::time::Duration::from_secs(20), self.answers.recv())
+                .await
+                .expect("the function answers")
+                .expect("an answer");
+        assert_eq!(path, format!("{id}/response"), "{answer}");
+        answer
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) request, as API Gateway hands it
+/// to a function.
+#[derive(Debug, Clone)]
+pub struct HttpEvent<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The path.
+    pub path: &'a str,
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+    /// Headers, lower-case names.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body, and whether it is base64-encoded (API Gateway encodes form bodies).
+    pub body: Option<(&'a str, bool)>,
+    /// The caller's address.
+    pub source_ip: &'a str,
+}
+
+impl HttpEvent<'_> {
+    /// The event's JSON, with `id` as its request id.
+    pub fn json(&self, id: &str) -> Value {
+        let headers: serde_json::Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect();
+        let route = format!("{} {}", self.method, self.path);
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": route,
+            "rawPath": self.path,
+            "rawQueryString": self.query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "000000000000",
+                "apiId": "test",
+                "domainName": "api.clinic.example",
+                "domainPrefix": "api",
+                "http": {
+                    "method": self.method,
+                    "path": self.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": self.source_ip,
+                    "userAgent": "test"
+                },
+                "requestId": id,
+                "routeKey": route,
+                "stage": "$default",
+                "time": "24/Nov/2026:10:15:00 +0000",
+                "timeEpoch": 1795500900000u64
+            },
+            "isBase64Encoded": self.body.is_some_and(|(_, base64)| base64)
+        });
+        if !self.query.is_empty() {
+            let params: serde_json::Map<String, Value> = self
+                .query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_owned(), Value::from(v)))
+                .collect();
+            event["queryStringParameters"] = Value::Object(params);
+        }
+        if let Some((body, _)) = self.body {
+            event["body"] = Value::from(body);
+        }
+        event
+    }
+}
