@@ -201,7 +201,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_template_defines_both_tables() {
+    fn the_template_defines_every_table() {
         for id in [BOOKINGS, GUARDS] {
             let p = properties(id).unwrap();
             assert_eq!(

@@ -20,8 +20,9 @@ pub(crate) struct ConditionRef {
     pub slug: Slug,
 }
 
-/// What one file yields: its value (when it has no problems), the line of
-/// its slug and the condition references it makes.
+/// What one readable file yields: its value (when it has no problems), the
+/// line of its slug, the condition references it makes and its problems.
+/// A file whose front matter cannot be read at all is one `Problem` instead.
 #[derive(Debug)]
 pub(crate) struct Read<T> {
     pub value: Option<T>,
@@ -45,15 +46,6 @@ fn open<'a>(
     ))
 }
 
-fn failed<T>(problem: Problem) -> Read<T> {
-    Read {
-        value: None,
-        slug_line: 1,
-        refs: Vec::new(),
-        problems: vec![problem],
-    }
-}
-
 fn refs(field: &'static str, slugs: &[(usize, Slug)]) -> Vec<ConditionRef> {
     slugs
         .iter()
@@ -72,16 +64,16 @@ fn finish<T>(
     slug_line: usize,
     refs: Vec<ConditionRef>,
     value: impl FnOnce() -> Option<T>,
-) -> Read<T> {
+) -> Result<Read<T>, Problem> {
     let mut problems = fields.finish();
     problems.append(&mut body_problems);
     let value = if problems.is_empty() { value() } else { None };
-    Read {
+    Ok(Read {
         value,
         slug_line,
         refs,
         problems,
-    }
+    })
 }
 
 fn entries(fields: &mut Fields<'_>, key: &'static str) -> Vec<Entry> {
@@ -125,11 +117,8 @@ const CONDITION_FIELDS: &[&str] = &[
 ];
 
 /// A condition page: `conditions/<name>.md`.
-pub(crate) fn condition(text: &str) -> Read<Condition> {
-    let (mut fields, body, body_line) = match open(text, CONDITION_FIELDS) {
-        Ok(opened) => opened,
-        Err(problem) => return failed(problem),
-    };
+pub(crate) fn condition(text: &str) -> Result<Read<Condition>, Problem> {
+    let (mut fields, body, body_line) = open(text, CONDITION_FIELDS)?;
     let slug_line = fields.layout().key("slug");
     let slug = fields.slug("slug");
     let title = fields.text("title");
@@ -187,11 +176,8 @@ pub(crate) fn condition(text: &str) -> Read<Condition> {
 const CONSULTANT_FIELDS: &[&str] = &["slug", "name", "role", "specialties", "gmc_number"];
 
 /// A consultant: `consultants/<name>.md`, the body their biography.
-pub(crate) fn consultant(text: &str) -> Read<Consultant> {
-    let (mut fields, body, body_line) = match open(text, CONSULTANT_FIELDS) {
-        Ok(opened) => opened,
-        Err(problem) => return failed(problem),
-    };
+pub(crate) fn consultant(text: &str) -> Result<Read<Consultant>, Problem> {
+    let (mut fields, body, body_line) = open(text, CONSULTANT_FIELDS)?;
     let slug_line = fields.layout().key("slug");
     let slug = fields.slug("slug");
     let name = fields.text("name");
@@ -234,11 +220,8 @@ pub(crate) fn consultant(text: &str) -> Read<Consultant> {
 const SUPPORT_FIELDS: &[&str] = &["slug", "title", "summary", "audience"];
 
 /// A support service: `support-services/<name>.md`, the body its description.
-pub(crate) fn support_service(text: &str) -> Read<SupportService> {
-    let (mut fields, body, body_line) = match open(text, SUPPORT_FIELDS) {
-        Ok(opened) => opened,
-        Err(problem) => return failed(problem),
-    };
+pub(crate) fn support_service(text: &str) -> Result<Read<SupportService>, Problem> {
+    let (mut fields, body, body_line) = open(text, SUPPORT_FIELDS)?;
     let slug_line = fields.layout().key("slug");
     let slug = fields.slug("slug");
     let title = fields.text("title");
@@ -283,11 +266,8 @@ pub(crate) fn support_service(text: &str) -> Read<SupportService> {
 const PRICE_MAX_PENCE: u64 = 100_000_000;
 
 /// The price list: `prices.md`, its rows in the front matter.
-pub(crate) fn prices(text: &str) -> Read<PriceList> {
-    let (mut fields, body, body_line) = match open(text, &["rows"]) {
-        Ok(opened) => opened,
-        Err(problem) => return failed(problem),
-    };
+pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, Problem> {
+    let (mut fields, body, body_line) = open(text, &["rows"])?;
     let mut refs = Vec::new();
     let rows = fields.items(
         "rows",
@@ -387,11 +367,8 @@ pub(crate) fn prices(text: &str) -> Read<PriceList> {
 const SITE_FIELDS: &[&str] = &["name", "hospital", "phone", "email", "address"];
 
 /// The site's contact details: `site.md`, the body a short text about the clinic.
-pub(crate) fn site(text: &str) -> Read<Site> {
-    let (mut fields, body, body_line) = match open(text, SITE_FIELDS) {
-        Ok(opened) => opened,
-        Err(problem) => return failed(problem),
-    };
+pub(crate) fn site(text: &str) -> Result<Read<Site>, Problem> {
+    let (mut fields, body, body_line) = open(text, SITE_FIELDS)?;
     let name = fields.text("name");
     let hospital = fields.text("hospital");
     let phone = fields.text("phone");

@@ -55,6 +55,9 @@ pub fn load(dir: &Path) -> Result<Content, Vec<Diagnostic>> {
     }
 }
 
+/// A reader of one kind of file.
+type Reader<T> = fn(&str) -> Result<Read<T>, front_matter::Problem>;
+
 struct Loader<'a> {
     dir: &'a Path,
     diagnostics: Vec<Diagnostic>,
@@ -139,7 +142,7 @@ impl Loader<'_> {
     }
 
     /// Reads one file with `read`, recording its problems and references.
-    fn file<T>(&mut self, path: &Path, read: fn(&str) -> Read<T>) -> Option<(T, usize)> {
+    fn file<T>(&mut self, path: &Path, read: Reader<T>) -> Option<(T, usize)> {
         let text = match std::fs::read(path).map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(_)) => {
@@ -151,7 +154,13 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let read = read(&text);
+        let read = match read(&text) {
+            Ok(read) => read,
+            Err((line, message)) => {
+                self.report(path, line, message);
+                return None;
+            }
+        };
         for (line, message) in read.problems {
             self.report(path, line, message);
         }
@@ -162,7 +171,7 @@ impl Loader<'_> {
     }
 
     /// Reads every `.md` file of a folder, and reports slugs used twice.
-    fn folder<T: Slugged>(&mut self, name: &str, read: fn(&str) -> Read<T>) -> Vec<T> {
+    fn folder<T: Slugged>(&mut self, name: &str, read: Reader<T>) -> Vec<T> {
         let dir = self.dir.join(name);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
