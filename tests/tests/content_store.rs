@@ -2,7 +2,7 @@
 //! exactly what was last pushed, and a push writes only what changed.
 
 use frontdesk_shared::booking::Slug;
-use frontdesk_shared::content::{self, Content, ContentStore, PushReport};
+use frontdesk_shared::content::{self, Content, PushReport};
 use frontdesk_tests::content::{content_copy, edit, fixture, shipped_content, ContentHandle};
 use frontdesk_tests::{for_each_backend, Backend};
 
