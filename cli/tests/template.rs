@@ -1,0 +1,242 @@
+//! The SAM template's promises, read from `infra/template.yaml` itself:
+//! least privilege (no `*` action or resource in any function's policy, and
+//! no SAM-made role with managed policies), the functions as Lambda runs
+//! them, and the notifier's stream settings.
+
+use frontdesk_cli::tables::TEMPLATE;
+use serde_norway::Value;
+
+fn template() -> Value {
+    serde_norway::from_str(TEMPLATE).expect("the template parses")
+}
+
+fn resources_of(template: &Value, kind: &str) -> Vec<(String, Value)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (id.as_str().expect("an id").to_owned(), r.clone()))
+        .collect()
+}
+
+/// A value as a list of strings, untagged (`!Ref X` is not a string).
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every statement of every inline policy of a role.
+fn statements(role: &Value) -> Vec<Value> {
+    role["Properties"]["Policies"]
+        .as_sequence()
+        .expect("inline policies")
+        .iter()
+        .flat_map(|p| {
+            p["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn actions(role: &Value) -> Vec<String> {
+    statements(role)
+        .iter()
+        .flat_map(|s| strings(&s["Action"]))
+        .collect()
+}
+
+/// The logical id a `!GetAtt X.Arn` (or `!Ref X`) names.
+fn target(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => match &tagged.value {
+            Value::String(s) => s.split('.').next().unwrap_or_default().to_owned(),
+            other => format!("{other:?}"),
+        },
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn no_function_policy_grants_every_action_or_every_resource() {
+    let template = template();
+    let roles = resources_of(&template, "AWS::IAM::Role");
+    assert_eq!(roles.len(), 3, "a role per function");
+    for (id, role) in &roles {
+        for statement in statements(role) {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{id}");
+            for action in strings(&statement["Action"]) {
+                assert!(!action.contains('*'), "{id} allows {action}");
+            }
+            assert!(
+                !statement["Resource"].is_null(),
+                "{id} has a statement without Resource"
+            );
+            for resource in strings(&statement["Resource"]) {
+                assert_ne!(resource, "*", "{id} allows every resource");
+            }
+            assert!(statement.get("NotAction").is_none() && statement.get("NotResource").is_none());
+        }
+        assert!(
+            role["Properties"].get("ManagedPolicyArns").is_none(),
+            "{id}"
+        );
+    }
+    // A function without its own role would get SAM's, with managed
+    // policies that allow `*`.
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        assert!(
+            function["Properties"].get("Role").is_some(),
+            "{id} has its own role"
+        );
+        assert!(function["Properties"].get("Policies").is_none(), "{id}");
+    }
+}
+
+#[test]
+fn each_function_can_do_only_its_own_work() {
+    let template = template();
+    let role = |id: &str| template["Resources"][id].clone();
+    let mut booking = actions(&role("BookingRole"));
+    booking.sort();
+    assert_eq!(
+        booking,
+        [
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents"
+        ]
+    );
+    let mut content = actions(&role("ContentRole"));
+    content.sort();
+    assert_eq!(
+        content,
+        [
+            "dynamodb:Query",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents"
+        ]
+    );
+    let content_tables: Vec<String> = statements(&role("ContentRole"))
+        .iter()
+        .filter(|s| {
+            strings(&s["Action"])
+                .iter()
+                .any(|a| a.starts_with("dynamodb:"))
+        })
+        .map(|s| target(&s["Resource"]))
+        .collect();
+    assert_eq!(content_tables, ["ContentTable"]);
+    let notifier = actions(&role("NotifierRole"));
+    assert!(notifier.contains(&"ses:SendEmail".to_owned()));
+    assert!(!notifier.contains(&"dynamodb:PutItem".to_owned()));
+    let send = statements(&role("NotifierRole"))
+        .into_iter()
+        .find(|s| strings(&s["Action"]) == ["ses:SendEmail"])
+        .expect("a send statement");
+    assert!(
+        !send["Condition"]["StringEquals"]["ses:FromAddress"].is_null(),
+        "sends only from the one address"
+    );
+}
+
+#[test]
+fn the_functions_run_as_lambda_builds_them_and_keep_their_logs() {
+    let template = template();
+    let functions = resources_of(&template, "AWS::Serverless::Function");
+    let mut binaries: Vec<String> = Vec::new();
+    for (id, function) in &functions {
+        let p = &function["Properties"];
+        assert_eq!(p["Runtime"].as_str(), Some("provided.al2023"), "{id}");
+        assert_eq!(strings(&p["Architectures"]), ["arm64"], "{id}");
+        assert_eq!(
+            function["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{id}"
+        );
+        binaries.push(
+            function["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .expect("a binary")
+                .to_owned(),
+        );
+        let logs = target(&p["LoggingConfig"]["LogGroup"]);
+        let group = &template["Resources"][logs.as_str()];
+        assert_eq!(group["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{id}");
+        assert!(!group["Properties"]["RetentionInDays"].is_null(), "{id}");
+    }
+    binaries.sort();
+    assert_eq!(binaries, ["booking", "content", "notifier"]);
+}
+
+#[test]
+fn only_the_booking_and_content_functions_are_on_the_api() {
+    let template = template();
+    let mut routes = Vec::new();
+    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+        let events = function["Properties"]["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for (_, event) in events {
+            if event["Type"].as_str() == Some("HttpApi") {
+                let p = &event["Properties"];
+                routes.push(format!(
+                    "{id} {} {}",
+                    p["Method"].as_str().unwrap_or_default(),
+                    p["Path"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            "BookingFunction POST /v1/bookings",
+            "ContentFunction GET /v1/conditions",
+            "ContentFunction GET /v1/conditions/{slug}",
+            "ContentFunction GET /v1/consultants",
+            "ContentFunction GET /v1/consultants/{slug}",
+            "ContentFunction GET /v1/prices",
+            "ContentFunction GET /v1/site",
+            "ContentFunction GET /v1/support-services",
+        ]
+    );
+}
+
+#[test]
+fn the_notifier_reads_new_bookings_with_partial_failures_and_a_failure_queue() {
+    let template = template();
+    let event = &template["Resources"]["NotifierFunction"]["Properties"]["Events"]["NewBookings"];
+    assert_eq!(event["Type"].as_str(), Some("DynamoDB"));
+    let p = &event["Properties"];
+    assert_eq!(
+        strings(&p["FunctionResponseTypes"]),
+        ["ReportBatchItemFailures"]
+    );
+    assert_eq!(p["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    let retries = p["MaximumRetryAttempts"].as_u64().expect("finite retries");
+    assert!((1..=100).contains(&retries));
+    assert!(p["MaximumRecordAgeInSeconds"].as_u64().is_some());
+    assert!(p["BatchSize"].as_u64().is_some());
+    let filter = strings(&p["FilterCriteria"]["Filters"][0]["Pattern"]).join("");
+    let filter: serde_json::Value = serde_json::from_str(&filter).expect("a JSON pattern");
+    assert_eq!(filter, serde_json::json!({ "eventName": ["INSERT"] }));
+    let on_failure = &p["DestinationConfig"]["OnFailure"];
+    assert_eq!(on_failure["Type"].as_str(), Some("SQS"));
+    let queue = target(&on_failure["Destination"]);
+    let queue = &template["Resources"][queue.as_str()];
+    assert_eq!(queue["Type"].as_str(), Some("AWS::SQS::Queue"));
+    assert_eq!(
+        queue["Properties"]["SqsManagedSseEnabled"].as_bool(),
+        Some(true),
+        "encrypted"
+    );
+}
