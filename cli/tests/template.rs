@@ -160,12 +160,15 @@ fn the_functions_run_as_lambda_builds_them_and_keep_their_logs() {
             Some("rust-cargolambda"),
             "{id}"
         );
-        binaries.push(
-            function["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .expect("a binary")
-                .to_owned(),
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("a binary");
+        assert_eq!(
+            p["CodeUri"].as_str(),
+            Some(format!("../functions/{binary}").as_str()),
+            "{id} builds from its own package"
         );
+        binaries.push(binary.to_owned());
         let logs = target(&p["LoggingConfig"]["LogGroup"]);
         let group = &template["Resources"][logs.as_str()];
         assert_eq!(group["Type"].as_str(), Some("AWS::Logs::LogGroup"), "{id}");
