@@ -179,9 +179,9 @@ fn specialty(query: Option<&str>) -> Result<Option<String>, ContentError> {
         if found.is_some() {
             return Err(bad("Give one specialty."));
         }
-        match Slug::parse(&value) {
-            Ok(slug) if slug.as_str() == value => found = Some(value.into_owned()),
-            _ => {
+        match Slug::parse_exact(&value) {
+            Ok(slug) => found = Some(slug.as_str().to_owned()),
+            Err(_) => {
                 return Err(bad(
                     "A specialty is a condition's slug, like neuroendocrine-tumours.",
                 ))

@@ -40,6 +40,18 @@ impl Slug {
         }
     }
 
+    /// Parses a slug that must be written exactly, with nothing around it:
+    /// a content file's field, a document key, a query parameter.
+    pub fn parse_exact(raw: &str) -> Result<Self, String> {
+        Self::parse(raw).and_then(|slug| {
+            if slug.as_str() == raw {
+                Ok(slug)
+            } else {
+                Err("This is not a recognised choice.".into())
+            }
+        })
+    }
+
     /// The slug.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -212,6 +224,9 @@ mod tests {
     #[test]
     fn slugs_are_strict() {
         assert!(Slug::parse("neuroendocrine-tumours").is_ok());
+        assert!(Slug::parse(" neuroendocrine-tumours ").is_ok());
+        assert!(Slug::parse_exact(" neuroendocrine-tumours ").is_err());
+        assert!(Slug::parse_exact("neuroendocrine-tumours").is_ok());
         for bad in ["", "-a", "a-", "a--b", "A", "a b", "a/b", &"a".repeat(65)] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }

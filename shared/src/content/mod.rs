@@ -94,9 +94,7 @@ impl DocumentKey {
             Kind::Condition | Kind::Consultant | Kind::SupportService
         );
         match slug {
-            Some(slug) if has_slug && Slug::parse(slug).is_ok_and(|s| s.as_str() == slug) => {
-                Some(kind)
-            }
+            Some(slug) if has_slug && Slug::parse_exact(slug).is_ok() => Some(kind),
             None if !has_slug => Some(kind),
             _ => None,
         }

@@ -308,9 +308,9 @@ pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, Problem> {
                 }
             };
             let specialty = match item.optional_text("specialty") {
-                Some(text) => match Slug::parse(&text) {
-                    Ok(slug) if slug.as_str() == text => Some(slug),
-                    _ => {
+                Some(text) => match Slug::parse_exact(&text) {
+                    Ok(slug) => Some(slug),
+                    Err(_) => {
                         item.problem("specialty", format!("`specialty` {text:?} is not a slug"));
                         None
                     }

@@ -284,9 +284,9 @@ impl<'a> Fields<'a> {
     /// A required slug.
     pub fn slug(&mut self, key: &str) -> Option<crate::booking::Slug> {
         let text = self.text(key)?;
-        match crate::booking::Slug::parse(&text) {
-            Ok(slug) if slug.as_str() == text => Some(slug),
-            _ => {
+        match crate::booking::Slug::parse_exact(&text) {
+            Ok(slug) => Some(slug),
+            Err(_) => {
                 let line = self.layout.key(key);
                 self.problem(
                     line,
@@ -331,15 +331,15 @@ impl<'a> Fields<'a> {
             let Some(text) = self.line_text(value, line, key) else {
                 continue;
             };
-            match crate::booking::Slug::parse(&text) {
-                Ok(slug) if slug.as_str() == text => {
+            match crate::booking::Slug::parse_exact(&text) {
+                Ok(slug) => {
                     if slugs.iter().any(|(_, s)| s == &slug) {
                         self.problem(line, format!("`{key}` lists {text:?} twice"));
                     } else {
                         slugs.push((line, slug));
                     }
                 }
-                _ => self.problem(line, format!("`{key}`: {text:?} is not a slug")),
+                Err(_) => self.problem(line, format!("`{key}`: {text:?} is not a slug")),
             }
         }
         slugs
