@@ -82,11 +82,18 @@ pub async fn open_store(
             }
         }
         StoreKind::Dynamodb => {
-            let store = DynamoBookingStore::from_config(config).await;
+            // One SDK configuration and client for both stores: the
+            // environment and credentials are resolved once.
+            let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
+            let store = DynamoBookingStore::new(
+                client.clone(),
+                &config.bookings_table,
+                &config.guards_table,
+            );
             LocalStore {
                 notices: Arc::new(store.notices()),
                 bookings: Arc::new(store),
-                content: Arc::new(DynamoContentStore::from_config(content).await),
+                content: Arc::new(DynamoContentStore::new(client, &content.content_table)),
             }
         }
     })
