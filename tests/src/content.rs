@@ -37,11 +37,7 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     /// A new, empty folder under the system's temporary folder.
     pub fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "frontdesk-{name}-{}-{}",
-            std::process::id(),
-            random_tag()
-        ));
+        let path = crate::unique_temp_path(name);
         std::fs::create_dir_all(&path).expect("a temporary folder");
         Self(path)
     }

@@ -221,6 +221,16 @@ impl DynamoTables {
     }
 }
 
+/// A path under the system's temporary folder that no other test or run
+/// uses (nothing is created there).
+pub fn unique_temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "frontdesk-{name}-{}-{}",
+        std::process::id(),
+        random_tag()
+    ))
+}
+
 /// A short random tag for unique names.
 pub fn random_tag() -> String {
     format!("{:08x}", getrandom::u32().expect("randomness"))

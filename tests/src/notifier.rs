@@ -52,13 +52,7 @@ pub async fn ses_mailer(endpoint: &str) -> SesMailer {
 
 /// A fresh, empty outbox folder under the system's temporary directory.
 pub fn outbox_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "frontdesk-outbox-{name}-{}-{:08x}",
-        std::process::id(),
-        getrandom::u32().expect("randomness")
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    crate::unique_temp_path(&format!("outbox-{name}"))
 }
 
 /// An outbox mailer in a fresh folder.
