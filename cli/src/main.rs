@@ -30,6 +30,9 @@ enum Command {
         #[command(subcommand)]
         command: ContentCommand,
     },
+    /// Send the emails stored bookings still owe: after the notifier's
+    /// failure queue alarm, or when the local server gave up retrying.
+    Notify(NotifyArgs),
     /// Manage DynamoDB tables (for DynamoDB Local: `tables create`).
     Tables {
         #[command(subcommand)]
@@ -67,6 +70,27 @@ enum TablesCommand {
     /// BOOKINGS_TABLE, GUARDS_TABLE and CONTENT_TABLE from the definitions
     /// in infra/template.yaml.
     Create,
+}
+
+#[derive(Debug, Parser)]
+struct NotifyArgs {
+    /// Which store holds the bookings.
+    #[arg(long, env = "FRONTDESK_STORE", value_enum, default_value_t = StoreKind::Embedded)]
+    store: StoreKind,
+    /// Where the embedded store keeps its data (and the outbox its emails).
+    #[arg(long, env = "FRONTDESK_DATA_DIR", default_value = ".frontdesk")]
+    data_dir: PathBuf,
+    /// Where emails go: `.eml` files in <data-dir>/outbox, or SES (which
+    /// needs MAIL_FROM and STAFF_INBOX set as the notifier function has them).
+    #[arg(long, env = "FRONTDESK_MAILER", value_enum, default_value_t = MailerKind::Outbox)]
+    mailer: MailerKind,
+    /// Leave bookings younger than this many minutes to the stream, which
+    /// is most likely notifying them now.
+    #[arg(long, default_value_t = 15)]
+    older_than_minutes: u64,
+    /// List the bookings that owe emails, and send nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Parser)]
@@ -112,6 +136,7 @@ async fn main() -> ExitCode {
                     data_dir,
                 },
         }) => push_content(&dir, store, &data_dir).await,
+        Some(Command::Notify(args)) => run_notify(args).await,
         Some(Command::Tables {
             command: TablesCommand::Create,
         }) => create_tables().await,
@@ -185,6 +210,49 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
     println!("  content: GET http://{address}/v1/conditions and more, from {content_note}");
     let app = serve::app(bookings, config, store.content, &content_config);
     serve::run(listener, app).await.map_err(|e| e.to_string())
+}
+
+async fn run_notify(args: NotifyArgs) -> Result<(), String> {
+    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    // Real mail must come from the deployment's own settings, never from
+    // the local defaults, which SES would refuse for good.
+    let notifier_config = match args.mailer {
+        MailerKind::Outbox => NotifierConfig::local_from_env(),
+        MailerKind::Ses => NotifierConfig::from_env(),
+    }
+    .map(Arc::new)
+    .map_err(|e| e.to_string())?;
+    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
+    let store = serve::open_store(args.store, &args.data_dir, &config, &content_config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mailer = notify::open_mailer(args.mailer, &args.data_dir, &notifier_config).await;
+    let notifier = Notifier::new(store.notices, mailer, notifier_config, Clock::system());
+    let older_than = std::time::Duration::from_secs(args.older_than_minutes.saturating_mul(60));
+    let owed = notifier.owed(older_than).await.map_err(|e| e.to_string())?;
+    if args.dry_run {
+        for booking in &owed {
+            println!(
+                "  {}: received {}",
+                booking.reference,
+                frontdesk_shared::booking::record::rfc3339(booking.received_at)
+            );
+        }
+        println!(
+            "{} booking(s) owe emails; nothing sent (dry run)",
+            owed.len()
+        );
+        return Ok(());
+    }
+    let done = notify::sweep(&notifier, &owed).await;
+    println!("{done}");
+    if done.still_owed > 0 {
+        return Err(format!(
+            "{} email(s) still owed; run frontdesk notify again later",
+            done.still_owed
+        ));
+    }
+    Ok(())
 }
 
 /// Prints each problem on its own line, and says how many there were.

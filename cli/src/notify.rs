@@ -1,8 +1,10 @@
-//! The local server's notifications: the same `notify` core as the Lambda,
-//! run right after each booking is stored, through the outbox folder (or
-//! SES), printing where each email went.
+//! Notifications outside Lambda, through the same `notify` core: the local
+//! server's, right after each booking is stored, and `frontdesk notify`'s
+//! sweep of the emails stored bookings still owe; through the outbox folder
+//! (or SES), printing where each email went.
 
 use async_trait::async_trait;
+use frontdesk_shared::booking::record::rfc3339;
 use frontdesk_shared::booking::{Booking, Reference};
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
@@ -87,9 +89,7 @@ pub async fn notify_with_retries(notifier: Notifier, booking: Booking) {
             }
         }
     }
-    eprintln!(
-        "  {reference}: emails still not sent; they are sent when the booking is next notified"
-    );
+    eprintln!("  {reference}: emails still not sent; `frontdesk notify` sends them");
 }
 
 fn print_report(reference: &Reference, report: &Report) {
@@ -102,12 +102,67 @@ fn print_report(reference: &Reference, report: &Report) {
             Outcome::Deferred { reason } => {
                 println!("  {reference}: {notice} email deferred ({reason}); will try again")
             }
-            Outcome::InProgress { .. }
-            | Outcome::AlreadySent
-            | Outcome::AlreadyFailed { .. }
-            | Outcome::BookingGone => {}
+            Outcome::InProgress { until } => println!(
+                "  {reference}: {notice} email claimed by another attempt until {}",
+                rfc3339(*until)
+            ),
+            Outcome::AlreadySent | Outcome::AlreadyFailed { .. } | Outcome::BookingGone => {}
         }
     }
+}
+
+/// What `frontdesk notify` did, in emails.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    /// Bookings that owed an email.
+    pub bookings: usize,
+    /// Emails sent now.
+    pub sent: usize,
+    /// Emails refused for good now (recorded on the booking).
+    pub refused: usize,
+    /// Emails still owed: deferred, claimed by another attempt, or not
+    /// reached because the store failed.
+    pub still_owed: usize,
+}
+
+impl std::fmt::Display for Sweep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} booking(s) owed emails: {} sent, {} refused, {} still owed",
+            self.bookings, self.sent, self.refused, self.still_owed
+        )
+    }
+}
+
+/// Sends every email the given bookings still owe, once each, printing
+/// where each went. A store failure on one booking leaves its emails owed
+/// and goes on with the next.
+pub async fn sweep(notifier: &Notifier, owed: &[Booking]) -> Sweep {
+    let mut done = Sweep {
+        bookings: owed.len(),
+        ..Sweep::default()
+    };
+    for booking in owed {
+        let report = match notifier.notify(booking).await {
+            Ok(report) => report,
+            Err(error) => {
+                eprintln!("  {}: the store failed ({error})", booking.reference);
+                done.still_owed += 2;
+                continue;
+            }
+        };
+        print_report(&booking.reference, &report);
+        for (_, outcome) in report.outcomes() {
+            match outcome {
+                Outcome::Sent(_) => done.sent += 1,
+                Outcome::Failed { .. } => done.refused += 1,
+                Outcome::Deferred { .. } | Outcome::InProgress { .. } => done.still_owed += 1,
+                Outcome::AlreadySent | Outcome::AlreadyFailed { .. } | Outcome::BookingGone => {}
+            }
+        }
+    }
+    done
 }
 
 #[async_trait]

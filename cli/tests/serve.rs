@@ -1,5 +1,6 @@
 //! `frontdesk serve` as a web developer runs it: the real binary, a real
-//! port, the embedded store in a data directory.
+//! port, the embedded store in a data directory; and `frontdesk notify`,
+//! which sends what the server could not.
 
 use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
@@ -27,8 +28,14 @@ fn data_dir(name: &str) -> PathBuf {
 
 /// Starts `frontdesk` (no subcommand: serve is the default) on a free port.
 fn start(name: &str) -> Server {
+    start_with(name, &[("FRONTDESK_MAILER", "outbox")])
+}
+
+/// Starts `frontdesk` with extra environment variables.
+fn start_with(name: &str, vars: &[(&str, &str)]) -> Server {
     let data_dir = data_dir(name);
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .envs(vars.iter().copied())
         .env("FRONTDESK_LISTEN", "127.0.0.1:0")
         .env("FRONTDESK_DATA_DIR", &data_dir)
         .env(
@@ -36,7 +43,6 @@ fn start(name: &str) -> Server {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../content"),
         )
         .env_remove("FRONTDESK_STORE")
-        .env_remove("FRONTDESK_MAILER")
         .env_remove("STAFF_INBOX_ROUTES")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -55,7 +61,12 @@ fn start(name: &str) -> Server {
         rest.iter().any(|l| l.contains("frontdesk.sqlite3")),
         "{rest:?}"
     );
-    assert!(rest.iter().any(|l| l.contains("outbox")), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("emails are written to")
+                || l.contains("emails are sent through SES")),
+        "{rest:?}"
+    );
     assert!(
         rest.iter()
             .any(|l| l.contains("content: GET") && l.contains("1 condition")),
@@ -67,6 +78,32 @@ fn start(name: &str) -> Server {
         data_dir,
         stdout: lines,
     }
+}
+
+/// Runs a `frontdesk` command to its end, with the outbox mailer unless
+/// `vars` says otherwise.
+fn frontdesk(args: &[&str], vars: &[(&str, &str)]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(args)
+        .env_remove("FRONTDESK_STORE")
+        .env_remove("FRONTDESK_MAILER")
+        .env_remove("MAIL_FROM")
+        .env_remove("STAFF_INBOX")
+        .env_remove("STAFF_INBOX_ROUTES")
+        .envs(vars.iter().copied())
+        .output()
+        .expect("frontdesk runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn eml_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -261,4 +298,126 @@ fn a_bad_variable_stops_start_up_and_is_named() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("RATE_LIMIT_PER_HOUR"), "{stderr}");
+}
+
+#[tokio::test]
+async fn notify_sends_the_emails_the_server_could_not() {
+    // SES on a port nobody listens on: every send fails as a transient error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut server = start_with(
+        "notify",
+        &[
+            ("FRONTDESK_MAILER", "ses"),
+            ("AWS_ENDPOINT_URL_SESV2", &nowhere),
+            ("AWS_ACCESS_KEY_ID", "frontdesktest"),
+            ("AWS_SECRET_ACCESS_KEY", "frontdesktest"),
+            ("AWS_REGION", "eu-west-2"),
+            ("MAIL_TIMEOUT_MS", "500"),
+        ],
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/bookings", server.url))
+        .json(&serde_json::json!({
+            "first_name": "Fixture", "last_name": "Patient",
+            "email": "fixture.notify@example.com", "phone": "07700 900123",
+            "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
+            "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
+            "consent_contact": true, "consent_version": "2026-01"
+        }))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let reference = body["reference"].as_str().unwrap().to_owned();
+    let deferred: Vec<String> = server
+        .stdout
+        .by_ref()
+        .map(|l| l.expect("text"))
+        .filter(|l| l.contains(&reference) && l.contains("deferred"))
+        .take(2)
+        .collect();
+    assert_eq!(deferred.len(), 2, "{deferred:?}");
+    // The server stops before its retries get through.
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+
+    let dir = server.data_dir.to_str().unwrap().to_owned();
+    let outbox = server.data_dir.join("outbox");
+    // A booking made just now is left to the stream by default.
+    let (ok, out, _) = frontdesk(&["notify", "--data-dir", &dir], &[]);
+    assert!(ok && out.contains("0 booking(s) owed emails"), "{out}");
+    let (ok, out, _) = frontdesk(
+        &[
+            "notify",
+            "--data-dir",
+            &dir,
+            "--older-than-minutes",
+            "0",
+            "--dry-run",
+        ],
+        &[],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains(&reference), "{out}");
+    assert!(
+        out.contains("1 booking(s) owe emails; nothing sent"),
+        "{out}"
+    );
+    assert!(eml_files(&outbox).is_empty());
+
+    // Real mail needs the deployment's sender and inbox, never the local defaults.
+    let (ok, _, err) = frontdesk(
+        &[
+            "notify",
+            "--data-dir",
+            &dir,
+            "--older-than-minutes",
+            "0",
+            "--mailer",
+            "ses",
+        ],
+        &[],
+    );
+    assert!(!ok && err.contains("MAIL_FROM"), "{err}");
+    assert!(eml_files(&outbox).is_empty());
+
+    let (ok, out, err) = frontdesk(
+        &["notify", "--data-dir", &dir, "--older-than-minutes", "0"],
+        &[],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("1 booking(s) owed emails: 2 sent, 0 refused, 0 still owed"),
+        "{out}"
+    );
+    let mut subjects: Vec<String> = eml_files(&outbox)
+        .iter()
+        .map(|file| {
+            let raw = std::fs::read(file).unwrap();
+            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            message.subject().unwrap().to_owned()
+        })
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            format!("New appointment request {reference}"),
+            format!("Your appointment request {reference}"),
+        ]
+    );
+
+    // Once sent, never again.
+    let (ok, out, _) = frontdesk(
+        &["notify", "--data-dir", &dir, "--older-than-minutes", "0"],
+        &[],
+    );
+    assert!(
+        ok && out.contains("0 booking(s) owed emails: 0 sent"),
+        "{out}"
+    );
+    assert_eq!(eml_files(&outbox).len(), 2);
 }

@@ -161,9 +161,73 @@ async fn notify_sends_each_email_once(backend: Backend) {
     let _ = std::fs::remove_dir_all(mailer.dir());
 }
 
+async fn owed_lists_bookings_with_an_unsettled_email(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let mut booked_in_turn = Vec::new();
+    for n in 11..=15 {
+        booked_in_turn.push(booked(&app, n).await);
+        app.clock.advance(Duration::seconds(1));
+    }
+    let [both_sent, sent_and_failed, staff_sent, claimed, untouched] =
+        <[Reference; 5]>::try_from(booked_in_turn).unwrap();
+    let now = app.clock.now();
+    let until = now + Duration::minutes(2);
+    let token = ClaimToken::new();
+    for (reference, notice) in [
+        (&both_sent, Notice::Staff),
+        (&both_sent, Notice::Patient),
+        (&sent_and_failed, Notice::Staff),
+        (&staff_sent, Notice::Staff),
+    ] {
+        ledger
+            .claim(reference, notice, &token, now, until)
+            .await
+            .unwrap();
+        ledger
+            .mark_sent(reference, notice, "message", now)
+            .await
+            .unwrap();
+    }
+    ledger
+        .claim(&sent_and_failed, Notice::Patient, &token, now, until)
+        .await
+        .unwrap();
+    ledger
+        .mark_failed(&sent_and_failed, Notice::Patient, "MessageRejected", now)
+        .await
+        .unwrap();
+    ledger
+        .claim(&claimed, Notice::Patient, &token, now, until)
+        .await
+        .unwrap();
+    app.clock.advance(Duration::minutes(10));
+    let late = booked(&app, 16).await;
+    let now = app.clock.now();
+
+    let references = |owed: Vec<frontdesk_shared::booking::Booking>| {
+        owed.into_iter().map(|b| b.reference).collect::<Vec<_>>()
+    };
+    // Settled emails (sent, or failed for good) are not owed; a claim in
+    // progress is, and so is an email never tried. Oldest first.
+    let owed = ledger.owed(now - Duration::minutes(5), now).await.unwrap();
+    assert_eq!(
+        references(owed),
+        [staff_sent.clone(), claimed.clone(), untouched.clone()]
+    );
+    // The booking made just now is left out until it is older than the cut.
+    let owed = ledger.owed(now + Duration::seconds(1), now).await.unwrap();
+    assert_eq!(references(owed), [staff_sent, claimed, untouched, late]);
+    // Past their retention, bookings owe nothing.
+    let after_retention = now + Duration::days(400);
+    let owed = ledger.owed(after_retention, after_retention).await.unwrap();
+    assert!(owed.is_empty(), "{owed:?}");
+}
+
 for_each_backend!(
     claims_exclude_each_other_until_they_expire,
     marks_settle_an_email,
     a_missing_booking_is_never_claimed,
     notify_sends_each_email_once,
+    owed_lists_bookings_with_an_unsettled_email,
 );

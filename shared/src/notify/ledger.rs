@@ -3,7 +3,7 @@
 //! It is what makes at-least-once delivery of stream records send each
 //! email once.
 
-use crate::booking::Reference;
+use crate::booking::{Booking, Reference};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -143,4 +143,14 @@ pub trait NoticeLedger: Send + Sync {
         reference: &Reference,
         notice: Notice,
     ) -> Result<Option<NoticeState>, StoreError>;
+
+    /// The bookings received before `received_before` and still within
+    /// their retention at `now` that owe an email (one neither sent nor
+    /// failed), oldest first: what a sweep sends when stream records were
+    /// lost to the failure queue or a local retry gave up.
+    async fn owed(
+        &self,
+        received_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Booking>, StoreError>;
 }

@@ -132,6 +132,15 @@ impl Notifier {
         })
     }
 
+    /// The bookings received more than `older_than` ago that still owe an
+    /// email, oldest first. Younger ones are left to the stream (or the
+    /// local server's retries), which is most likely handling them now.
+    pub async fn owed(&self, older_than: std::time::Duration) -> Result<Vec<Booking>, StoreError> {
+        let now = self.clock.now();
+        let older_than = time::Duration::try_from(older_than).unwrap_or(time::Duration::ZERO);
+        self.ledger.owed(now - older_than, now).await
+    }
+
     async fn one(&self, booking: &Booking, notice: Notice) -> Result<Outcome, StoreError> {
         let reference = &booking.reference;
         let token = ClaimToken::new();

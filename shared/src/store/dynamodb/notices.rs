@@ -3,8 +3,8 @@
 //! conditional `UpdateItem`.
 
 use super::{booking_item, classify, n, s};
-use crate::booking::record::rfc3339;
-use crate::booking::Reference;
+use crate::booking::record::{rfc3339, BookingRecord};
+use crate::booking::{Booking, Reference};
 use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -261,5 +261,44 @@ impl NoticeLedger for DynamoNoticeLedger {
             .item(reference)
             .await?
             .map(|item| Names::of(notice).state(&item)))
+    }
+
+    async fn owed(
+        &self,
+        received_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let [staff, patient] = Notice::ALL.map(Names::of);
+        // An operator's sweep, not a request path: one consistent scan of
+        // the table, filtered by the service.
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.bookings_table)
+            .consistent_read(true)
+            .filter_expression(
+                "received_at < :before AND expires_at > :now AND (\
+                 (attribute_not_exists(#staff_sent) AND attribute_not_exists(#staff_failed)) OR \
+                 (attribute_not_exists(#patient_sent) AND attribute_not_exists(#patient_failed)))",
+            )
+            .expression_attribute_names("#staff_sent", &staff.sent_at)
+            .expression_attribute_names("#staff_failed", &staff.failed)
+            .expression_attribute_names("#patient_sent", &patient.sent_at)
+            .expression_attribute_names("#patient_failed", &patient.failed)
+            .expression_attribute_values(":before", s(&rfc3339(received_before)))
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .into_paginator()
+            .send();
+        let mut owed = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for item in page.items.unwrap_or_default() {
+                let record: BookingRecord = serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                owed.push(Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))?);
+            }
+        }
+        owed.sort_by_key(|booking| booking.received_at);
+        Ok(owed)
     }
 }

@@ -2,8 +2,8 @@
 //! changed inside immediate transactions, with DynamoDB's semantics.
 
 use super::{unavailable, EmbeddedBookingStore};
-use crate::booking::record::rfc3339;
-use crate::booking::Reference;
+use crate::booking::record::{rfc3339, BookingRecord};
+use crate::booking::{Booking, Reference};
 use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -192,5 +192,42 @@ impl NoticeLedger for EmbeddedBookingStore {
             read_state(conn, &reference, notice.as_str()).map(Some)
         })
         .await
+    }
+
+    async fn owed(
+        &self,
+        received_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Booking>, StoreError> {
+        let before = rfc3339(received_before);
+        let now = now.unix_timestamp();
+        let records = self
+            .with_conn(move |conn| {
+                // Settled: sent or failed. A booking owes an email while it
+                // has fewer than two settled notices.
+                let mut query = conn
+                    .prepare(
+                        "SELECT b.record FROM bookings b
+                         WHERE b.received_at < ?1 AND b.expires_at > ?2
+                           AND (SELECT COUNT(*) FROM notices n
+                                WHERE n.reference = b.reference
+                                  AND (n.sent_at IS NOT NULL OR n.failed IS NOT NULL)) < 2
+                         ORDER BY b.received_at, b.reference",
+                    )
+                    .map_err(unavailable)?;
+                let rows = query
+                    .query_map(params![before, now], |row| row.get::<_, String>(0))
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await?;
+        records
+            .iter()
+            .map(|json| {
+                let record: BookingRecord =
+                    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
+            })
+            .collect()
     }
 }
