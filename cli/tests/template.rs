@@ -178,6 +178,63 @@ fn the_functions_run_as_lambda_builds_them_and_keep_their_logs() {
     assert_eq!(binaries, ["booking", "content", "notifier"]);
 }
 
+/// A function's settings as the template sets them: its plain-string
+/// environment variables, with stand-ins for the addresses that come from
+/// parameters, and the code's defaults for the rest.
+fn environment(function: &Value) -> impl Fn(&str) -> Option<String> {
+    let variables = function["Properties"]["Environment"]["Variables"].clone();
+    move |name: &str| match (&variables[name], name) {
+        (Value::String(value), _) => Some(value.clone()),
+        (Value::Number(value), _) => Some(value.to_string()),
+        (_, "MAIL_FROM") => Some("frontdesk@clinic.example".into()),
+        (_, "STAFF_INBOX") => Some("staff@clinic.example".into()),
+        _ => None,
+    }
+}
+
+fn timeout(function: &Value) -> std::time::Duration {
+    std::time::Duration::from_secs(
+        function["Properties"]["Timeout"]
+            .as_u64()
+            .expect("a timeout in seconds"),
+    )
+}
+
+#[test]
+fn each_timeout_covers_its_slowest_path_and_outlasts_no_claim() {
+    use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
+    use std::time::Duration;
+    let template = template();
+    let function = |id: &str| template["Resources"][id].clone();
+    // Room for a cold start on the CPU share of a small function.
+    let init = Duration::from_secs(2);
+
+    // A booking is one transaction, bounded with its retries by the store timeout.
+    let booking = function("BookingFunction");
+    let config = BookingConfig::from_lookup(environment(&booking)).unwrap();
+    assert!(timeout(&booking) >= config.store_timeout + init);
+
+    // A content request is at most one Query.
+    let content = function("ContentFunction");
+    let config = ContentConfig::from_lookup(environment(&content)).unwrap();
+    assert!(timeout(&content) >= config.store_timeout + init);
+
+    // A batch's records and each booking's two emails run at once; an email
+    // is a claim, a send and a mark.
+    let notifier = function("NotifierFunction");
+    let config = NotifierConfig::from_lookup(environment(&notifier)).unwrap();
+    let slowest = config.store_timeout * 2 + config.mail_timeout;
+    assert!(timeout(&notifier) >= slowest + init);
+    // A claim must outlive the invocation that holds it, or a slow send
+    // could be claimed and sent again by a retry while it is still going.
+    assert!(
+        config.claim_for > timeout(&notifier),
+        "NOTIFY_CLAIM_SECONDS ({:?}) must exceed the notifier's Timeout ({:?})",
+        config.claim_for,
+        timeout(&notifier)
+    );
+}
+
 #[test]
 fn only_the_booking_and_content_functions_are_on_the_api() {
     let template = template();

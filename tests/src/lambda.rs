@@ -10,17 +10,25 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use tokio::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// The Runtime API's state: queued events (with their request ids) and the answers.
+/// The Runtime API's state: queued events (with their request ids), the
+/// answers, and when the function first asked for an event.
 #[derive(Clone)]
 struct RuntimeApi {
     events: Arc<Mutex<mpsc::Receiver<(String, Value)>>>,
     answers: mpsc::Sender<(String, Value)>,
     function_arn: HeaderValue,
+    ready: Arc<std::sync::Mutex<Option<oneshot::Sender<Instant>>>>,
 }
 
 async fn next(State(api): State<RuntimeApi>) -> impl IntoResponse {
+    // The first call ends the function's init, as Lambda counts it.
+    let first = api.ready.lock().ok().and_then(|mut ready| ready.take());
+    if let Some(ready) = first {
+        let _ = ready.send(Instant::now());
+    }
     // Waits until the test queues an event, as Lambda does between invocations.
     let (id, event) = api
         .events
@@ -60,6 +68,9 @@ pub struct Bootstrap {
     child: Child,
     events: mpsc::Sender<(String, Value)>,
     answers: mpsc::Receiver<(String, Value)>,
+    spawned_at: Instant,
+    ready: Option<oneshot::Receiver<Instant>>,
+    init: Option<Duration>,
 }
 
 impl Drop for Bootstrap {
@@ -74,9 +85,11 @@ impl Bootstrap {
     pub async fn start(path: &str, name: &str, vars: &[(&str, &str)]) -> Self {
         let (event_tx, event_rx) = mpsc::channel(16);
         let (answer_tx, answer_rx) = mpsc::channel(16);
+        let (ready_tx, ready_rx) = oneshot::channel();
         let api = RuntimeApi {
             events: Arc::new(Mutex::new(event_rx)),
             answers: answer_tx,
+            ready: Arc::new(std::sync::Mutex::new(Some(ready_tx))),
             function_arn: HeaderValue::from_str(&format!(
                 "arn:aws:lambda:eu-west-2:000000000000:function:{name}"
             ))
@@ -104,12 +117,38 @@ impl Bootstrap {
         for (name, value) in vars {
             command.env(name, value);
         }
+        let spawned_at = Instant::now();
         let child = command.spawn().expect("the bootstrap starts");
         Self {
             child,
             events: event_tx,
             answers: answer_rx,
+            spawned_at,
+            ready: Some(ready_rx),
+            init: None,
         }
+    }
+
+    /// The function's init: from exec to its first request for an event,
+    /// which is when Lambda ends the init phase. Waits for it.
+    pub async fn init_duration(&mut self) -> Duration {
+        if let Some(ready) = self.ready.take() {
+            let at = tokio::time::timeout(Duration::from_secs(20), ready)
+                .await
+                .expect("the function asks for an event")
+                .expect("the Runtime API is up");
+            self.init = Some(at - self.spawned_at);
+        }
+        self.init.expect("init measured")
+    }
+
+    /// The process's peak resident memory so far, in KiB (Linux's `VmHWM`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// Invokes the function with an event and returns its response.
@@ -118,11 +157,10 @@ impl Bootstrap {
             .send((id.to_owned(), event))
             .await
             .expect("the Runtime API is up");
-        let (path, answer) =
-            tokio::time::timeout(std::time::Duration::from_secs(20), self.answers.recv())
-                .await
-                .expect("the function answers")
-                .expect("an answer");
+        let (path, answer) = tokio::time::timeout(Duration::from_secs(20), self.answers.recv())
+            .await
+            .expect("the function answers")
+            .expect("an answer");
         assert_eq!(path, format!("{id}/response"), "{answer}");
         answer
     }
