@@ -26,6 +26,19 @@ ensure_venv() {
   echo "$venv"
 }
 
+# wait_for_port NAME PID PORT LOG: waits up to 20 s for the process PID to
+# listen on the loopback PORT; dies with its LOG if it exits or never does.
+wait_for_port() {
+  local name=$1 pid=$2 port=$3 log=$4
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "$name did not start"; }
+    sleep 0.2
+  done
+  cat "$log" >&2
+  die "$name is not answering on port $port"
+}
+
 # start_emulators: fetches (once, into the cache) and starts DynamoDB Local
 # (the official jar shipped in the npm package amplify-dynamodb-simulator)
 # and the SES v2 emulator aws-ses-v2-local (pinned by
@@ -81,24 +94,14 @@ start_emulators() {
   }
   trap stop EXIT INT TERM
 
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-    kill -0 "$ddb_pid" 2>/dev/null || { cat "$log" >&2; die "DynamoDB Local did not start"; }
-    sleep 0.2
-  done
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$log" >&2; die "DynamoDB Local is not answering on port $port"; }
+  wait_for_port "DynamoDB Local" "$ddb_pid" "$port" "$log"
   echo "$(basename "$0"): DynamoDB Local on 127.0.0.1:$port"
 
   ses_port=$(free_port)
   ses_log="$ddb_work/ses-v2-local.log"
   node "$SES_CLI" --host 127.0.0.1 --port "$ses_port" >"$ses_log" 2>&1 &
   ses_pid=$!
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$ses_port") 2>/dev/null; then break; fi
-    kill -0 "$ses_pid" 2>/dev/null || { cat "$ses_log" >&2; die "the SES v2 emulator did not start"; }
-    sleep 0.1
-  done
-  (exec 3<>"/dev/tcp/127.0.0.1/$ses_port") 2>/dev/null || { cat "$ses_log" >&2; die "the SES v2 emulator is not answering on port $ses_port"; }
+  wait_for_port "the SES v2 emulator" "$ses_pid" "$ses_port" "$ses_log"
   echo "$(basename "$0"): SES v2 emulator on 127.0.0.1:$ses_port"
 
   # The tests reach AWS only through these: never a real account. (DynamoDB

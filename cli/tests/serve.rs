@@ -80,6 +80,31 @@ fn start_with(name: &str, vars: &[(&str, &str)]) -> Server {
     }
 }
 
+impl Server {
+    /// Posts a booking as JSON; it must be stored. Returns its reference.
+    async fn book(&self, body: serde_json::Value) -> String {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/bookings", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["reference"].as_str().expect("a reference").to_owned()
+    }
+
+    /// The next `count` lines the server prints that `keep` picks.
+    fn printed(&mut self, count: usize, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        self.stdout
+            .by_ref()
+            .map(|l| l.expect("text"))
+            .filter(|l| keep(l))
+            .take(count)
+            .collect()
+    }
+}
+
 /// Runs a `frontdesk` command to its end, with the outbox mailer unless
 /// `vars` says otherwise.
 fn frontdesk(args: &[&str], vars: &[(&str, &str)]) -> (bool, String, String) {
@@ -150,9 +175,8 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
 #[tokio::test]
 async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
     let mut server = start("outbox");
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/bookings", server.url))
-        .json(&serde_json::json!({
+    let reference = server
+        .book(serde_json::json!({
             "first_name": "Fixture", "last_name": "Patient",
             "email": "fixture.outbox@example.com", "phone": "07700 900123",
             "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
@@ -160,21 +184,10 @@ async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
             "message": "Fixture message <b>bold</b>", "booking_for": "self",
             "consent_contact": true, "consent_version": "2026-01", "website": ""
         }))
-        .send()
-        .await
-        .expect("the server answers");
-    assert_eq!(response.status(), 201);
-    let body: serde_json::Value = response.json().await.unwrap();
-    let reference = body["reference"].as_str().unwrap().to_owned();
+        .await;
 
     // The server says where each email went.
-    let printed: Vec<String> = server
-        .stdout
-        .by_ref()
-        .map(|l| l.expect("text"))
-        .filter(|l| l.contains(" email -> "))
-        .take(2)
-        .collect();
+    let printed = server.printed(2, |l| l.contains(" email -> "));
     assert!(
         printed
             .iter()
@@ -185,9 +198,7 @@ async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
     let outbox = server.data_dir.join("outbox");
     let mut files = Vec::new();
     for _ in 0..50 {
-        files = std::fs::read_dir(&outbox)
-            .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
+        files = eml_files(&outbox);
         if files.len() >= 2 {
             break;
         }
@@ -317,28 +328,16 @@ async fn notify_sends_the_emails_the_server_could_not() {
             ("MAIL_TIMEOUT_MS", "500"),
         ],
     );
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/bookings", server.url))
-        .json(&serde_json::json!({
+    let reference = server
+        .book(serde_json::json!({
             "first_name": "Fixture", "last_name": "Patient",
             "email": "fixture.notify@example.com", "phone": "07700 900123",
             "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
             "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
             "consent_contact": true, "consent_version": "2026-01"
         }))
-        .send()
-        .await
-        .expect("the server answers");
-    assert_eq!(response.status(), 201);
-    let body: serde_json::Value = response.json().await.unwrap();
-    let reference = body["reference"].as_str().unwrap().to_owned();
-    let deferred: Vec<String> = server
-        .stdout
-        .by_ref()
-        .map(|l| l.expect("text"))
-        .filter(|l| l.contains(&reference) && l.contains("deferred"))
-        .take(2)
-        .collect();
+        .await;
+    let deferred = server.printed(2, |l| l.contains(&reference) && l.contains("deferred"));
     assert_eq!(deferred.len(), 2, "{deferred:?}");
     // The server stops before its retries get through.
     let _ = server.child.kill();
