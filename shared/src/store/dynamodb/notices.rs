@@ -2,8 +2,8 @@
 //! (`staff_email_claim`, `staff_email_sent_at`...), each change one
 //! conditional `UpdateItem`.
 
-use super::{booking_item, classify, n, s};
-use crate::booking::record::{rfc3339, BookingRecord};
+use super::{booking_item, booking_of_item, classify, n, s};
+use crate::booking::record::rfc3339;
 use crate::booking::{Booking, Reference};
 use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
 use crate::store::StoreError;
@@ -293,9 +293,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify(&e))?;
             for item in page.items.unwrap_or_default() {
-                let record: BookingRecord = serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                owed.push(Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))?);
+                owed.push(booking_of_item(item)?);
             }
         }
         owed.sort_by_key(|booking| booking.received_at);

@@ -101,8 +101,7 @@ impl EmbeddedBookingStore {
                 )
                 .optional()
                 .map_err(unavailable)?;
-            json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
-                .transpose()
+            json.as_deref().map(parse_record).transpose()
         })
         .await
     }
@@ -242,6 +241,16 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     Ok(InsertOutcome::Stored)
 }
 
+/// A booking's stored JSON read back as its record.
+fn parse_record(json: &str) -> Result<BookingRecord, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A record as the booking it holds.
+fn booking_of_record(record: BookingRecord) -> Result<Booking, StoreError> {
+    Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
+}
+
 #[async_trait]
 impl BookingStore for EmbeddedBookingStore {
     async fn insert(&self, new: NewBooking) -> Result<InsertOutcome, StoreError> {
@@ -252,7 +261,7 @@ impl BookingStore for EmbeddedBookingStore {
     async fn get(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {
         self.record(reference)
             .await?
-            .map(|r| Booking::try_from(r).map_err(|e| StoreError::Corrupt(e.0)))
+            .map(booking_of_record)
             .transpose()
     }
 }

@@ -1,8 +1,8 @@
 //! The notice ledger in SQLite: a `notices` row per booking and email,
 //! changed inside immediate transactions, with DynamoDB's semantics.
 
-use super::{unavailable, EmbeddedBookingStore};
-use crate::booking::record::{rfc3339, BookingRecord};
+use super::{booking_of_record, parse_record, unavailable, EmbeddedBookingStore};
+use crate::booking::record::rfc3339;
 use crate::booking::{Booking, Reference};
 use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
 use crate::store::StoreError;
@@ -223,11 +223,7 @@ impl NoticeLedger for EmbeddedBookingStore {
             .await?;
         records
             .iter()
-            .map(|json| {
-                let record: BookingRecord =
-                    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
-            })
+            .map(|json| parse_record(json).and_then(booking_of_record))
             .collect()
     }
 }
