@@ -5,8 +5,6 @@ use frontdesk_cli::content::{self, PushError, Summary};
 use frontdesk_cli::notify::{self, MailerKind, NotifyingStore};
 use frontdesk_cli::serve::{self, StoreKind};
 use frontdesk_cli::tables;
-use frontdesk_shared::notify::Notifier;
-use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -151,12 +149,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run_serve(args: ServeArgs) -> Result<(), String> {
-    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
     let notifier_config = Arc::new(NotifierConfig::local_from_env().map_err(|e| e.to_string())?);
-    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
-    let store = serve::open_store(args.store, &args.data_dir, &config, &content_config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (config, content_config, store) = open(args.store, &args.data_dir).await?;
     // The embedded store serves the folder as it is now; a DynamoDB table
     // holds what was last pushed to it, and is left as it is.
     let content_note = match args.store {
@@ -173,13 +167,13 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
             content_config.content_table
         ),
     };
-    let mailer = notify::open_mailer(args.mailer, &args.data_dir, &notifier_config).await;
-    let notifier = Notifier::new(
+    let notifier = notify::notifier(
+        args.mailer,
+        &args.data_dir,
         store.notices,
-        mailer,
         Arc::clone(&notifier_config),
-        Clock::system(),
-    );
+    )
+    .await;
     let bookings = Arc::new(NotifyingStore::new(store.bookings, notifier));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -213,7 +207,6 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
 }
 
 async fn run_notify(args: NotifyArgs) -> Result<(), String> {
-    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
     // Real mail must come from the deployment's own settings, never from
     // the local defaults, which SES would refuse for good.
     let notifier_config = match args.mailer {
@@ -222,12 +215,9 @@ async fn run_notify(args: NotifyArgs) -> Result<(), String> {
     }
     .map(Arc::new)
     .map_err(|e| e.to_string())?;
-    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
-    let store = serve::open_store(args.store, &args.data_dir, &config, &content_config)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mailer = notify::open_mailer(args.mailer, &args.data_dir, &notifier_config).await;
-    let notifier = Notifier::new(store.notices, mailer, notifier_config, Clock::system());
+    let (_, _, store) = open(args.store, &args.data_dir).await?;
+    let notifier =
+        notify::notifier(args.mailer, &args.data_dir, store.notices, notifier_config).await;
     let older_than = std::time::Duration::from_secs(args.older_than_minutes.saturating_mul(60));
     let owed = notifier.owed(older_than).await.map_err(|e| e.to_string())?;
     if args.dry_run {
@@ -255,6 +245,19 @@ async fn run_notify(args: NotifyArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The settings every command with a store reads, and the store `kind` names.
+async fn open(
+    kind: StoreKind,
+    data_dir: &std::path::Path,
+) -> Result<(BookingConfig, ContentConfig, serve::LocalStore), String> {
+    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
+    let store = serve::open_store(kind, data_dir, &config, &content_config)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((config, content_config, store))
+}
+
 /// Prints each problem on its own line, and says how many there were.
 fn report(problems: &[frontdesk_shared::content::source::Diagnostic]) -> String {
     for problem in problems {
@@ -274,11 +277,7 @@ async fn push_content(
     kind: StoreKind,
     data_dir: &std::path::Path,
 ) -> Result<(), String> {
-    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
-    let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
-    let store = serve::open_store(kind, data_dir, &config, &content_config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (_, content_config, store) = open(kind, data_dir).await?;
     let pushed = match content::push(dir, store.content.as_ref()).await {
         Ok(pushed) => pushed,
         Err(PushError::Invalid(problems)) => return Err(report(&problems)),

@@ -9,8 +9,9 @@ use frontdesk_shared::booking::{Booking, Reference};
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::mail::Mailer;
-use frontdesk_shared::notify::{Notifier, Outcome, Report};
+use frontdesk_shared::notify::{NoticeLedger, Notifier, Outcome, Report};
 use frontdesk_shared::store::{BookingStore, InsertOutcome, NewBooking, StoreError};
+use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::NotifierConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,8 +32,19 @@ pub fn outbox_path(data_dir: &Path) -> PathBuf {
     data_dir.join("outbox")
 }
 
+/// A notifier over `ledger` that sends through the mailer `kind` names.
+pub async fn notifier(
+    kind: MailerKind,
+    data_dir: &Path,
+    ledger: Arc<dyn NoticeLedger>,
+    config: Arc<NotifierConfig>,
+) -> Notifier {
+    let mailer = open_mailer(kind, data_dir, &config).await;
+    Notifier::new(ledger, mailer, config, Clock::system())
+}
+
 /// Builds the mailer that `kind` names.
-pub async fn open_mailer(
+async fn open_mailer(
     kind: MailerKind,
     data_dir: &Path,
     config: &NotifierConfig,
