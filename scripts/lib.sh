@@ -26,6 +26,43 @@ ensure_venv() {
   echo "$venv"
 }
 
+# npm_install FOLDER: installs exactly what FOLDER/package-lock.json pins
+# into the cache (once per version of the lock) and prints where.
+npm_install() {
+  local folder=$1 hash dir work
+  command -v npm >/dev/null || die "npm installs $folder; install Node.js and npm (Debian: apt-get install nodejs npm)"
+  hash=$(sha256sum "$folder/package-lock.json" | cut -c1-16)
+  dir="$CACHE/$(basename "$folder")-$hash"
+  if [ ! -f "$dir/.complete" ]; then
+    echo "scripts/$(basename "$0"): installing $folder into $dir" >&2
+    mkdir -p "$CACHE"
+    work=$(mktemp -d "$CACHE/fetch.XXXXXX")
+    cp "$folder/package.json" "$folder/package-lock.json" "$work"/
+    (cd "$work" && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null) \
+      || { rm -rf "$work"; die "npm could not install $folder"; }
+    touch "$work/.complete"
+    rm -rf "$dir" && mv "$work" "$dir"
+  fi
+  echo "$dir"
+}
+
+# ensure_browser: Debian's Chromium and ChromeDriver (installed with apt-get
+# when missing) and axe-core (pinned by scripts/browser/package-lock.json),
+# for the example site's tests in a real browser.
+ensure_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    local sudo=
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    command -v apt-get >/dev/null || die "the browser tests need Chromium and ChromeDriver; install them (Debian: apt-get install chromium chromium-driver)"
+    echo "scripts/$(basename "$0"): installing Debian's chromium and chromium-driver"
+    $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null \
+      || die "apt-get could not install chromium and chromium-driver"
+  fi
+  export CHROMIUM="$(command -v chromium)" CHROMEDRIVER="$(command -v chromedriver)"
+  export AXE_CORE_JS="$(npm_install scripts/browser)/node_modules/axe-core/axe.min.js"
+  [ -f "$AXE_CORE_JS" ] || die "scripts/browser installs no axe-core"
+}
+
 # wait_for_port NAME PID PORT LOG: waits up to 20 s for the process PID to
 # listen on the loopback PORT; dies with its LOG if it exits or never does.
 wait_for_port() {
@@ -65,18 +102,8 @@ start_emulators() {
   fi
 
   # The SES v2 emulator, installed exactly as the lock file pins it.
-  lock_hash=$(sha256sum scripts/emulators/package-lock.json | cut -c1-16)
-  SES_DIR="$CACHE/emulators-$lock_hash"
-  SES_CLI="$SES_DIR/node_modules/aws-ses-v2-local/dist/cli.js"
-  if [ ! -f "$SES_CLI" ]; then
-    echo "scripts/$(basename "$0"): installing the SES v2 emulator (scripts/emulators) into $SES_DIR"
-    mkdir -p "$CACHE"
-    work=$(mktemp -d "$CACHE/fetch.XXXXXX")
-    cp scripts/emulators/package.json scripts/emulators/package-lock.json "$work"/
-    (cd "$work" && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null) \
-      || { rm -rf "$work"; die "npm could not install scripts/emulators"; }
-    rm -rf "$SES_DIR" && mv "$work" "$SES_DIR"
-  fi
+  SES_CLI="$(npm_install scripts/emulators)/node_modules/aws-ses-v2-local/dist/cli.js"
+  [ -f "$SES_CLI" ] || die "scripts/emulators installs no aws-ses-v2-local"
 
   free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
   port=$(free_port)

@@ -11,4 +11,5 @@
 pub mod content;
 pub mod notify;
 pub mod serve;
+pub mod site;
 pub mod tables;

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use frontdesk_cli::content::{self, PushError, Summary};
 use frontdesk_cli::notify::{self, MailerKind, NotifyingStore};
 use frontdesk_cli::serve::{self, StoreKind};
+use frontdesk_cli::site::Site;
 use frontdesk_cli::tables;
 use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
 use std::net::SocketAddr;
@@ -108,6 +109,14 @@ struct ServeArgs {
     /// The content folder, checked and loaded into the embedded store at start.
     #[arg(long, env = "FRONTDESK_CONTENT_DIR", default_value = "content")]
     content_dir: PathBuf,
+    /// The example site's folder, served at `/` when it exists.
+    #[arg(long, env = "FRONTDESK_SITE_DIR", default_value = "site")]
+    site_dir: PathBuf,
+    /// The API's base URL as the site's pages call it; empty for the origin
+    /// that serves them (set it to try the site on one origin and the API
+    /// on another).
+    #[arg(long, env = "FRONTDESK_SITE_API", default_value = "")]
+    site_api: String,
 }
 
 #[tokio::main]
@@ -150,6 +159,11 @@ async fn main() -> ExitCode {
 
 async fn run_serve(args: ServeArgs) -> Result<(), String> {
     let notifier_config = Arc::new(NotifierConfig::local_from_env().map_err(|e| e.to_string())?);
+    let site = if args.site_dir.is_dir() {
+        Some(Site::new(args.site_dir.clone(), &args.site_api).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     let (config, content_config, store) = open(args.store, &args.data_dir).await?;
     // The embedded store serves the folder as it is now; a DynamoDB table
     // holds what was last pushed to it, and is left as it is.
@@ -202,7 +216,17 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         ),
     }
     println!("  content: GET http://{address}/v1/conditions and more, from {content_note}");
-    let app = serve::app(bookings, config, store.content, &content_config);
+    match &site {
+        Some(site) => println!(
+            "  example site: http://{address}/ and /book, from {}",
+            site.dir().display()
+        ),
+        None => println!(
+            "  example site: none ({} is not a folder)",
+            args.site_dir.display()
+        ),
+    }
+    let app = serve::app(bookings, config, store.content, &content_config, site);
     serve::run(listener, app).await.map_err(|e| e.to_string())
 }
 

@@ -1,5 +1,6 @@
 //! `frontdesk serve`: the functions' routers on one local port.
 
+use crate::site::Site;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -99,22 +100,27 @@ pub async fn open_store(
     })
 }
 
-/// The local application: every function's routes on one router, with the
-/// client's address taken from the TCP connection.
+/// The local application: every function's routes on one router, and the
+/// example site if there is one, with the client's address taken from the
+/// TCP connection.
 pub fn app(
     bookings: Arc<dyn BookingStore>,
     config: BookingConfig,
     content: Arc<dyn ContentStore>,
     content_config: &ContentConfig,
+    site: Option<Site>,
 ) -> Router {
     let intake = Intake::new(bookings, Arc::new(config), Clock::system());
     let cache = ContentCache::new(content, content_config.cache_ttl, Clock::system());
-    frontdesk_booking::routes(AppState::new(intake))
-        .merge(frontdesk_content::routes(frontdesk_content::AppState::new(
-            cache,
-        )))
-        .fallback(|| async { Problem::no_route() })
-        .layer(middleware::from_fn(client_from_connection))
+    let api = frontdesk_booking::routes(AppState::new(intake)).merge(frontdesk_content::routes(
+        frontdesk_content::AppState::new(cache),
+    ));
+    match site {
+        Some(site) => api.merge(crate::site::routes(site)),
+        None => api,
+    }
+    .fallback(|| async { Problem::no_route() })
+    .layer(middleware::from_fn(client_from_connection))
 }
 
 async fn client_from_connection(mut request: Request, next: Next) -> Response {

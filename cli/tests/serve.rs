@@ -42,6 +42,10 @@ fn start_with(name: &str, vars: &[(&str, &str)]) -> Server {
             "FRONTDESK_CONTENT_DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/../content"),
         )
+        .env(
+            "FRONTDESK_SITE_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../site"),
+        )
         .env_remove("FRONTDESK_STORE")
         .env_remove("STAFF_INBOX_ROUTES")
         .stdout(Stdio::piped())
@@ -419,4 +423,77 @@ async fn notify_sends_the_emails_the_server_could_not() {
         "{out}"
     );
     assert_eq!(eml_files(&outbox).len(), 2);
+}
+
+#[tokio::test]
+async fn serve_serves_the_example_site_wired_to_the_api() {
+    let server = start_with(
+        "site",
+        &[
+            ("FRONTDESK_MAILER", "outbox"),
+            ("FRONTDESK_SITE_API", "https://api.clinic.example/"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{}/book", server.url))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("form-action 'self' https://api.clinic.example;"),
+        "{policy}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"action="https://api.clinic.example/v1/bookings""#));
+    assert!(!html.contains("{{"), "every placeholder is filled in");
+
+    for (path, kind) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/site.css", "text/css; charset=utf-8"),
+        ("/book.js", "text/javascript; charset=utf-8"),
+    ] {
+        let response = client
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-type"], kind, "{path}");
+    }
+    for path in [
+        "/missing",
+        "/Cargo.toml",
+        "/%2e%2e%2fCargo.toml",
+        "/.hidden.html",
+    ] {
+        let response = client
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+}
+
+#[test]
+fn a_site_api_that_is_not_a_url_stops_start_up() {
+    let (ok, _, stderr) = frontdesk(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--site-dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../site"),
+        ],
+        &[("FRONTDESK_SITE_API", "api.clinic.example")],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("--site-api"), "{stderr}");
 }

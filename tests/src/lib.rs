@@ -4,11 +4,13 @@
 
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod content;
 pub mod lambda;
 pub mod notifier;
 pub mod relay;
 pub mod ses;
+pub mod site;
 pub mod stream;
 
 use aws_sdk_dynamodb::Client;

@@ -1,0 +1,372 @@
+//! The example website (`site/` in the repository) as `frontdesk serve`
+//! serves it at `/`: a condition page and the appointment form, wired to the
+//! API the way the clinic's own site would be.
+//!
+//! The files are static, read from disk on each request so that edits show
+//! on reload. A page's HTML may hold these, which the server fills in:
+//! - `{{api}}`: the API's base URL (`--site-api`, empty for this origin);
+//! - `{{idempotency_key}}`: a fresh random key, so a plain form sent twice
+//!   makes one booking;
+//! - `{{reference}}`: the well-formed `?reference=` the booking API's
+//!   redirect adds, or nothing;
+//! - for `?errors=a,b` (the booking API's redirect after a plain form with
+//!   bad fields), each named field's `id="<field>-error"` element gets the
+//!   message in its `data-message`, the field's control gets
+//!   `aria-invalid="true"`, and the `id="error-summary"` element is shown
+//!   with a link to each field. A clinic's own server renders the same way.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use frontdesk_shared::booking::reference::Reference;
+use frontdesk_shared::booking::request::FIELDS;
+use frontdesk_shared::problem::Problem;
+use percent_encoding::percent_decode_str;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Why the site cannot be served as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    /// The API's base URL is not one a page can name.
+    #[error("--site-api {0:?} is not a URL like https://api.example.com (scheme, host and port, optionally a path)")]
+    BadApi(String),
+}
+
+/// The site's folder and where its pages send API requests.
+#[derive(Debug, Clone)]
+pub struct Site {
+    dir: PathBuf,
+    api: String,
+}
+
+impl Site {
+    /// A site served from `dir` whose pages call the API at `api` (empty:
+    /// the origin that serves the site).
+    pub fn new(dir: PathBuf, api: &str) -> Result<Self, SiteError> {
+        let api = api.trim().trim_end_matches('/');
+        let rest = api
+            .strip_prefix("https://")
+            .or_else(|| api.strip_prefix("http://"));
+        let ok = api.is_empty()
+            || rest.is_some_and(|rest| {
+                !rest.is_empty()
+                    && !rest.starts_with('/')
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~:/[]".contains(&b))
+            });
+        if !ok {
+            return Err(SiteError::BadApi(api.to_owned()));
+        }
+        Ok(Self {
+            dir,
+            api: api.to_owned(),
+        })
+    }
+
+    /// The folder the files come from.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+/// The site's routes: `/` is `index.html`, `/book` is `book.html`, and
+/// `/site.css` is itself. No fallback, so `frontdesk serve` can merge them.
+pub fn routes(site: Site) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/{file}", get(file))
+        .with_state(Arc::new(site))
+}
+
+async fn index(State(site): State<Arc<Site>>, RawQuery(query): RawQuery) -> Response {
+    serve(&site, "index.html", query.as_deref()).await
+}
+
+async fn file(
+    State(site): State<Arc<Site>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let name = if name.contains('.') {
+        name
+    } else {
+        format!("{name}.html")
+    };
+    serve(&site, &name, query.as_deref()).await
+}
+
+/// The content type of the file kinds the site may hold; others are not served.
+fn content_type(name: &str) -> Option<&'static str> {
+    let (stem, extension) = name.rsplit_once('.')?;
+    let plain = !stem.is_empty()
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !plain {
+        return None;
+    }
+    Some(match extension {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        _ => return None,
+    })
+}
+
+async fn serve(site: &Site, name: &str, query: Option<&str>) -> Response {
+    let Some(kind) = content_type(name) else {
+        return Problem::no_route().into_response();
+    };
+    let bytes = match tokio::fs::read(site.dir.join(name)).await {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Problem::no_route().into_response()
+        }
+        Err(e) => {
+            tracing::error!(file = name, error = %e, "the site's file cannot be read");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let html = kind.starts_with("text/html");
+    let body = if html {
+        render(&String::from_utf8_lossy(&bytes), &site.api, query).into_bytes()
+    } else {
+        bytes
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if html {
+        if let Ok(policy) = HeaderValue::from_str(&security_policy(&site.api)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
+    response
+}
+
+/// Scripts, styles and requests from this origin and the API only; forms
+/// post to them only (a redirect from the API is checked too).
+fn security_policy(api: &str) -> String {
+    let origins = if api.is_empty() {
+        "'self'".to_owned()
+    } else {
+        format!("'self' {api}")
+    };
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src {origins}; form-action {origins}; base-uri 'none'; \
+         frame-ancestors 'none'; object-src 'none'"
+    )
+}
+
+/// One query parameter, decoded.
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| {
+            percent_decode_str(&value.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+}
+
+/// Fills in a page's placeholders and, for `?errors=`, its error messages.
+pub fn render(page: &str, api: &str, query: Option<&str>) -> String {
+    let reference = query_param(query, "reference")
+        .and_then(|raw| Reference::parse(&raw).ok())
+        .map(|reference| reference.as_str().to_owned())
+        .unwrap_or_default();
+    let mut html = page
+        .replace("{{api}}", api)
+        .replace("{{idempotency_key}}", &random_key())
+        .replace("{{reference}}", &reference);
+    if let Some(errors) = query_param(query, "errors") {
+        let fields: Vec<&str> = errors.split(',').filter(|f| !f.is_empty()).collect();
+        if !fields.is_empty() {
+            html = mark_errors(html, &fields);
+        }
+    }
+    html
+}
+
+fn random_key() -> String {
+    let mut bytes = [0u8; 16];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => hex::encode(bytes),
+        // Without a key the API still folds identical resubmissions into
+        // one booking by their fingerprint.
+        Err(_) => String::new(),
+    }
+}
+
+/// The byte range of the start tag of the element with `id`.
+fn tag_of(html: &str, id: &str) -> Option<std::ops::Range<usize>> {
+    let at = html.find(&format!(" id=\"{id}\""))?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')? + 1;
+    Some(start..end)
+}
+
+/// The value of `attribute` in a start tag.
+fn attribute<'a>(tag: &'a str, attribute: &str) -> Option<&'a str> {
+    let marker = format!(" {attribute}=\"");
+    let at = tag.find(&marker)? + marker.len();
+    tag[at..].split('"').next()
+}
+
+/// Puts the element's `data-message` in as its text; returns the message.
+fn show_message(html: &mut String, id: &str) -> Option<String> {
+    let tag = tag_of(html, id)?;
+    let message = attribute(&html[tag.clone()], "data-message")?.to_owned();
+    html.insert_str(tag.end, &message);
+    Some(message)
+}
+
+/// Adds an attribute to the start tag of the element with `id`.
+fn add_attribute(html: &mut String, id: &str, attribute: &str) {
+    if let Some(tag) = tag_of(html, id) {
+        let close = if html[..tag.end].ends_with("/>") {
+            tag.end - 2
+        } else {
+            tag.end - 1
+        };
+        html.insert_str(close, &format!(" {attribute}"));
+    }
+}
+
+fn mark_errors(mut html: String, fields: &[&str]) -> String {
+    let mut items = String::new();
+    let mut unplaced = false;
+    for field in fields {
+        let known = FIELDS.contains(field) && tag_of(&html, field).is_some();
+        match known
+            .then(|| show_message(&mut html, &format!("{field}-error")))
+            .flatten()
+        {
+            Some(message) => {
+                add_attribute(&mut html, field, "aria-invalid=\"true\"");
+                items.push_str(&format!("<li><a href=\"#{field}\">{message}</a></li>"));
+            }
+            None => unplaced = true,
+        }
+    }
+    if unplaced {
+        show_message(&mut html, "form-error");
+    }
+    show_message(&mut html, "error-note");
+    if let Some(list) = tag_of(&html, "error-list") {
+        html.insert_str(list.end, &items);
+    }
+    if let Some(summary) = tag_of(&html, "error-summary") {
+        let tag = html[summary.clone()].replacen(" hidden", " autofocus", 1);
+        html.replace_range(summary, &tag);
+    }
+    html.replacen("<title>", "<title>Error: ", 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BOOK: &str = include_str!("../../site/book.html");
+
+    #[test]
+    fn the_api_base_must_be_a_url_a_page_can_name() {
+        assert!(Site::new("site".into(), "").is_ok());
+        assert!(Site::new("site".into(), "https://api.example.com/").is_ok());
+        assert!(Site::new("site".into(), "http://127.0.0.1:3000").is_ok());
+        assert!(Site::new("site".into(), "https://x.example.com/prod").is_ok());
+        for bad in [
+            "api.example.com",
+            "https://",
+            "javascript:alert(1)",
+            "https://a\" onload=\"x",
+        ] {
+            assert!(Site::new("site".into(), bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_plain_names_of_known_kinds_are_served() {
+        assert_eq!(content_type("book.html"), Some("text/html; charset=utf-8"));
+        assert_eq!(content_type("site.css"), Some("text/css; charset=utf-8"));
+        for bad in [".env", "a.b.html", "..", "x.rs", "secret", "%2e%2e.html"] {
+            assert_eq!(content_type(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_page_gets_the_api_a_fresh_key_and_only_a_well_formed_reference() {
+        let page = "<a href=\"{{api}}/v1\">{{idempotency_key}}|{{reference}}</a>";
+        let first = render(
+            page,
+            "https://api.example.com",
+            Some("reference=ccl-7k3m-9q2x"),
+        );
+        assert!(first.starts_with("<a href=\"https://api.example.com/v1\">"));
+        assert!(first.ends_with("|CCL-7K3M-9Q2X</a>"), "{first}");
+        let second = render(page, "", Some("reference=%3Cscript%3E"));
+        assert!(second.ends_with("|</a>"), "{second}");
+        let key = |html: &str| html.split(['>', '|']).nth(1).unwrap().to_owned();
+        assert_eq!(key(&first).len(), 32);
+        assert_ne!(key(&first), key(&second));
+    }
+
+    #[test]
+    fn errors_from_the_redirect_are_shown_next_to_their_fields_and_in_the_summary() {
+        let html = render(BOOK, "", Some("errors=email,booking_for"));
+        assert!(html.contains("<title>Error: Request an appointment"));
+        assert!(html.contains(
+            "id=\"email-error\" data-message=\"Please enter an email address like name@example.com.\">Please enter an email address like name@example.com.</p>"
+        ));
+        assert!(html.contains("id=\"email\" name=\"email\""));
+        assert!(html.contains("aria-describedby=\"email-hint email-error\" aria-invalid=\"true\">"));
+        assert!(html.contains("<fieldset id=\"booking_for\" aria-describedby=\"booking_for-hint booking_for-error\" aria-invalid=\"true\">"));
+        assert!(html.contains(
+            "<ul id=\"error-list\"><li><a href=\"#email\">Please enter an email address like name@example.com.</a></li><li><a href=\"#booking_for\">"
+        ));
+        assert!(html.contains("id=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus>"));
+        // Only the named fields are marked; the general message is not shown.
+        assert!(!html.contains("id=\"phone-error\" data-message=\"Please enter a UK phone number, like 07700 900123.\">Please"));
+        assert_eq!(html.matches("aria-invalid").count(), 2);
+        assert!(html.contains("data-message=\"Something in the form was not accepted. Please reload this page and send the form again.\"></p>"));
+    }
+
+    #[test]
+    fn errors_for_fields_the_page_does_not_show_get_the_general_message() {
+        for query in [
+            "errors=idempotency_key",
+            "errors=%3Cscript%3E",
+            "errors=consent_version",
+        ] {
+            let html = render(BOOK, "", Some(query));
+            assert!(
+                html.contains("send the form again.\">Something in the form was not accepted."),
+                "{query}"
+            );
+            assert!(!html.contains("<script>"), "{query}");
+            assert!(html.contains("<ul id=\"error-list\"></ul>"), "{query}");
+        }
+        let untouched = render(BOOK, "", Some("errors="));
+        assert!(untouched.contains("tabindex=\"-1\" hidden>"));
+        assert!(!untouched.contains("Error:"));
+    }
+}

@@ -1,0 +1,30 @@
+// What every page of the example site shares: where the frontdesk API is,
+// reading JSON from it, and the clinic's contact details in the footer.
+
+/** The API's base URL from <meta name="frontdesk-api">; empty means this origin. */
+export const API = (document.querySelector('meta[name="frontdesk-api"]')?.content ?? "").replace(/\/$/, "");
+
+/** GETs `path` from the content API and returns its JSON, or throws. */
+export async function getJson(path) {
+  const response = await fetch(API + path, { headers: { accept: "application/json" } });
+  if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+  return response.json();
+}
+
+/** Fills [data-site] elements with the clinic's details from GET /v1/site. */
+export async function fillSite() {
+  let site;
+  try {
+    site = await getJson("/v1/site");
+  } catch {
+    return; // The page already carries the details it was published with.
+  }
+  for (const element of document.querySelectorAll("[data-site]")) {
+    const value = site[element.dataset.site];
+    if (typeof value !== "string") continue;
+    element.textContent = value;
+    if (element.dataset.site === "phone" && site.phone_e164) element.href = `tel:${site.phone_e164}`;
+  }
+}
+
+fillSite();

@@ -1,0 +1,163 @@
+//! The local server as a web developer runs it (`frontdesk serve`'s app:
+//! API, example site, embedded store, outbox), on a real port, with the
+//! site's pages and the API on different origins: the pages are loaded from
+//! `http://localhost:<port>` and call the API at `http://127.0.0.1:<port>`.
+
+use crate::content::{shipped_content, TempDir};
+use crate::notifier::{MAIL_FROM, STAFF_INBOX};
+use frontdesk_cli::notify::{self, MailerKind, NotifyingStore};
+use frontdesk_cli::serve::{self, StoreKind};
+use frontdesk_cli::site::Site;
+use frontdesk_shared::booking::reference::Reference;
+use frontdesk_shared::booking::Booking;
+use frontdesk_shared::store::BookingStore;
+use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The repository's example site.
+pub fn site_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../site")
+}
+
+/// A running local server with its data directory, stopped on drop.
+pub struct SiteServer {
+    /// The port it listens on.
+    pub port: u16,
+    bookings: Arc<dyn BookingStore>,
+    data_dir: TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SiteServer {
+    /// The server with the site's origin, `http://localhost:<port>`, allowed
+    /// to call the API.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let port = listener.local_addr().expect("an address").port();
+        let site = format!("http://localhost:{port}");
+        let config = BookingConfig::from_lookup(|name| match name {
+            "ALLOWED_ORIGINS" => Some(site.clone()),
+            "THANK_YOU_URL" => Some(format!("{site}/thank-you")),
+            "FORM_URL" => Some(format!("{site}/book")),
+            _ => None,
+        })
+        .expect("booking settings");
+        let content_config = ContentConfig::from_lookup(|_| None).expect("content settings");
+        let data_dir = TempDir::new("site");
+        let store = serve::open_store(
+            StoreKind::Embedded,
+            data_dir.path(),
+            &config,
+            &content_config,
+        )
+        .await
+        .expect("the embedded store");
+        let loaded = frontdesk_cli::content::check(&shipped_content()).expect("shipped content");
+        frontdesk_shared::content::push(store.content.as_ref(), &loaded)
+            .await
+            .expect("content loaded");
+        let notifier_config = NotifierConfig::from_lookup(|name| match name {
+            "MAIL_FROM" => Some(MAIL_FROM.to_owned()),
+            "STAFF_INBOX" => Some(STAFF_INBOX.to_owned()),
+            _ => None,
+        })
+        .expect("notifier settings");
+        let notifier = notify::notifier(
+            MailerKind::Outbox,
+            data_dir.path(),
+            store.notices,
+            Arc::new(notifier_config),
+        )
+        .await;
+        let bookings = Arc::clone(&store.bookings);
+        let app = serve::app(
+            Arc::new(NotifyingStore::new(store.bookings, notifier)),
+            config,
+            store.content,
+            &content_config,
+            Some(Site::new(site_dir(), &format!("http://127.0.0.1:{port}")).expect("the site")),
+        );
+        let task = tokio::spawn(async move {
+            let _ = serve::run(listener, app).await;
+        });
+        Self {
+            port,
+            bookings,
+            data_dir,
+            task,
+        }
+    }
+
+    /// A page of the site on its own origin.
+    pub fn page(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.port)
+    }
+
+    /// A page of the site on an origin the API does not allow.
+    pub fn foreign_page(&self, path: &str) -> String {
+        format!("http://elsewhere.test:{}{path}", self.port)
+    }
+
+    /// The stored booking with this reference.
+    pub async fn booking(&self, reference: &str) -> Option<Booking> {
+        let reference = Reference::parse(reference).expect("a reference");
+        self.bookings
+            .get(&reference)
+            .await
+            .expect("the store answers")
+    }
+
+    /// How many bookings are stored.
+    pub async fn count(&self) -> u64 {
+        let path = serve::database_path(self.data_dir.path());
+        frontdesk_shared::store::embedded::EmbeddedBookingStore::open(&path)
+            .expect("the database")
+            .count_bookings()
+            .await
+            .expect("a count")
+    }
+
+    /// The emails in the outbox once `count` have arrived (or after 10 s):
+    /// each one's recipient and subject, sorted.
+    pub async fn emails(&self, count: usize) -> Vec<(String, String)> {
+        let outbox = notify::outbox_path(self.data_dir.path());
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = std::fs::read_dir(&outbox)
+                .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            if found.len() >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let mut emails: Vec<(String, String)> = found
+            .iter()
+            .map(|file| {
+                let raw = std::fs::read(file).expect("an email");
+                let message = mail_parser::MessageParser::default()
+                    .parse(&raw)
+                    .expect("RFC 5322");
+                let to = message
+                    .to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .unwrap_or_default()
+                    .to_owned();
+                (to, message.subject().unwrap_or_default().to_owned())
+            })
+            .collect();
+        emails.sort();
+        emails
+    }
+}
+
+impl Drop for SiteServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

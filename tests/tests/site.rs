@@ -1,0 +1,433 @@
+//! The example site in headless Chromium: a patient's whole path, with and
+//! without JavaScript, from the form to the stored booking and its emails;
+//! errors next to their fields; double clicks; CORS between the site's
+//! origin and the API's; and axe-core's accessibility rules.
+//!
+//! Screenshots are saved under `target/browser-artifacts/`.
+
+use frontdesk_tests::browser::{Browser, Options};
+use frontdesk_tests::notifier::STAFF_INBOX;
+use frontdesk_tests::site::SiteServer;
+use serde_json::json;
+
+/// Waits for the form's script to have run (it hides the insurance fields).
+async fn enhanced(browser: &Browser) {
+    assert!(
+        browser
+            .wait_until("document.getElementById('insurance').hidden === true")
+            .await,
+        "book.js did not run"
+    );
+}
+
+/// Fills every field a booking needs, as a patient would.
+async fn fill_valid(browser: &Browser, email: &str) {
+    browser.find("#booking_for-self").await.click().await;
+    browser.fill("#first_name", "Ada").await;
+    browser.fill("#last_name", "Browser-Test").await;
+    browser.set_value("#date_of_birth", "1970-03-31").await;
+    browser.fill("#email", email).await;
+    browser.fill("#phone", "07700 900123").await;
+    browser.find("#contact_method-email").await.click().await;
+    browser.fill("#preferred_times", "Weekday mornings").await;
+    browser
+        .set_value("#specialty", "neuroendocrine-tumours")
+        .await;
+    browser.find("#payment-self_pay").await.click().await;
+    browser.fill("#message", "Found through the website.").await;
+    browser.find("#consent_contact-yes").await.click().await;
+}
+
+/// Waits for the success panel and returns the reference it shows.
+async fn reference_shown(browser: &Browser) -> String {
+    assert!(
+        browser
+            .wait_until("!document.getElementById('success').hidden")
+            .await,
+        "no success panel; the summary says: {}",
+        browser.text("#error-summary").await
+    );
+    browser.text("#success-reference").await
+}
+
+fn assert_reference(reference: &str) {
+    assert!(
+        reference.starts_with("CCL-") && reference.len() == 13,
+        "{reference:?} is not a reference"
+    );
+}
+
+#[tokio::test]
+async fn a_patient_books_with_javascript_and_sees_the_reference() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.js@example.com").await;
+    browser.find("#submit").await.click().await;
+
+    let reference = reference_shown(&browser).await;
+    assert_reference(&reference);
+    assert!(browser
+        .find("#booking-form")
+        .await
+        .attribute("hidden")
+        .await
+        .is_some());
+    assert_eq!(
+        browser
+            .execute("return document.activeElement.id;", json!([]))
+            .await,
+        "success",
+        "focus moves to the confirmation"
+    );
+    browser.screenshot("form-success").await;
+
+    let booking = server
+        .booking(&reference)
+        .await
+        .expect("the booking is stored");
+    assert_eq!(booking.details.email.as_str(), "ada.js@example.com");
+    assert_eq!(booking.details.last_name.as_str(), "Browser-Test");
+    assert_eq!(booking.details.contact_method.as_str(), "email");
+    assert_eq!(server.count().await, 1);
+    assert_eq!(
+        server.emails(2).await,
+        [
+            (
+                "ada.js@example.com".to_owned(),
+                format!("Your appointment request {reference}")
+            ),
+            (
+                STAFF_INBOX.to_owned(),
+                format!("New appointment request {reference}")
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada@").await;
+    browser.fill("#phone", "12345").await;
+    browser.fill("#last_name", "").await;
+    browser.find("#consent_contact-yes").await.click().await; // untick
+    browser.find("#submit").await.click().await;
+
+    assert!(
+        browser
+            .wait_until("!document.getElementById('error-summary').hidden")
+            .await,
+        "no error summary"
+    );
+    for field in ["email", "phone", "last_name", "consent_contact"] {
+        let message = browser.text(&format!("#{field}-error")).await;
+        assert!(!message.is_empty(), "no message next to {field}");
+        assert_eq!(
+            browser
+                .find(&format!("#{field}"))
+                .await
+                .attribute("aria-invalid")
+                .await
+                .as_deref(),
+            Some("true"),
+            "{field} is not marked invalid"
+        );
+        let link = browser
+            .text(&format!("#error-list a[href='#{field}']"))
+            .await;
+        assert!(
+            link.ends_with(&format!(": {message}")),
+            "the summary links to {field} with its label and message: {link:?}"
+        );
+    }
+    assert_eq!(
+        browser
+            .execute(
+                "return document.querySelectorAll('#error-list li').length;",
+                json!([])
+            )
+            .await,
+        4
+    );
+    assert!(browser.text("#first_name-error").await.is_empty());
+    assert_eq!(
+        browser
+            .find("#error-summary")
+            .await
+            .attribute("role")
+            .await
+            .as_deref(),
+        Some("alert"),
+        "the summary is announced"
+    );
+    assert_eq!(
+        browser
+            .execute("return document.activeElement.id;", json!([]))
+            .await,
+        "error-summary"
+    );
+    assert!(browser.title().await.starts_with("Error: "));
+    browser.screenshot("form-errors").await;
+    assert_eq!(server.count().await, 0, "nothing is stored");
+
+    // A summary link takes the patient to the field.
+    browser
+        .find("#error-list a[href='#phone']")
+        .await
+        .click()
+        .await;
+    assert_eq!(
+        browser
+            .execute("return document.activeElement.id;", json!([]))
+            .await,
+        "phone"
+    );
+
+    // Corrected, the same form books, and the errors are gone.
+    browser.fill("#email", "ada.fixed@example.com").await;
+    browser.fill("#phone", "07700 900123").await;
+    browser.fill("#last_name", "Browser-Test").await;
+    browser.find("#consent_contact-yes").await.click().await;
+    browser.find("#submit").await.click().await;
+    assert_reference(&reference_shown(&browser).await);
+    assert!(browser
+        .find("#error-summary")
+        .await
+        .attribute("hidden")
+        .await
+        .is_some());
+    assert!(!browser.title().await.starts_with("Error: "));
+    assert_eq!(server.count().await, 1);
+}
+
+#[tokio::test]
+async fn without_javascript_the_plain_form_books_and_shows_its_errors() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start_with(Options { javascript: false }).await;
+
+    // Bad answers: the API sends the form back naming the fields.
+    browser.goto(&server.page("/book")).await;
+    assert!(
+        browser
+            .find("#insurance")
+            .await
+            .attribute("hidden")
+            .await
+            .is_none(),
+        "no script ran, so the insurance fields stay visible"
+    );
+    browser.find("#submit").await.click().await;
+    assert!(
+        browser
+            .wait_until("location.pathname === '/book' && location.search.includes('errors=')")
+            .await,
+        "at {}",
+        browser.url().await
+    );
+    assert!(browser.title().await.starts_with("Error: "));
+    assert!(browser
+        .find("#error-summary")
+        .await
+        .attribute("hidden")
+        .await
+        .is_none());
+    for field in [
+        "first_name",
+        "email",
+        "booking_for",
+        "payment",
+        "consent_contact",
+    ] {
+        assert!(
+            !browser.text(&format!("#{field}-error")).await.is_empty(),
+            "no message next to {field}"
+        );
+        assert!(browser
+            .try_find(&format!("#error-list a[href='#{field}']"))
+            .await
+            .is_some());
+    }
+    assert_eq!(server.count().await, 0);
+
+    // Good answers, sent with a double click: one booking, the thank-you page.
+    browser.goto(&server.page("/book")).await;
+    fill_valid(&browser, "ada.plain@example.com").await;
+    browser.double_click("#submit").await;
+    assert!(
+        browser
+            .wait_until("location.pathname === '/thank-you'")
+            .await,
+        "at {}",
+        browser.url().await
+    );
+    let reference = browser.text("#reference").await;
+    assert_reference(&reference);
+    assert!(browser
+        .url()
+        .await
+        .starts_with(&server.page("/thank-you?reference=")));
+    let booking = server
+        .booking(&reference)
+        .await
+        .expect("the booking is stored");
+    assert_eq!(booking.details.email.as_str(), "ada.plain@example.com");
+    assert_eq!(server.emails(2).await.len(), 2);
+    assert_eq!(server.count().await, 1, "a double click makes one booking");
+    browser.screenshot("thank-you-without-javascript").await;
+}
+
+#[tokio::test]
+async fn a_double_click_on_send_makes_one_booking() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.double@example.com").await;
+    browser.double_click("#submit").await;
+    let reference = reference_shown(&browser).await;
+    assert_reference(&reference);
+    assert_eq!(server.emails(2).await.len(), 2);
+    assert_eq!(server.count().await, 1);
+}
+
+#[tokio::test]
+async fn the_api_answers_the_allowed_origin_and_the_browser_blocks_another() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+
+    // The content is public: the condition page loads on any origin.
+    browser.goto(&server.foreign_page("/")).await;
+    assert!(
+        browser
+            .wait_until("document.querySelectorAll('#condition section').length > 0")
+            .await,
+        "the condition page did not load on another origin"
+    );
+
+    // Booking is not: a page on an origin the API does not name cannot post.
+    browser.goto(&server.foreign_page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.elsewhere@example.com").await;
+    browser.find("#submit").await.click().await;
+    assert!(
+        browser
+            .wait_until("!document.getElementById('error-summary').hidden")
+            .await
+    );
+    assert!(
+        browser.text("#form-error").await.contains("could not send"),
+        "{}",
+        browser.text("#form-error").await
+    );
+    assert_eq!(server.count().await, 0, "the browser never sent it");
+
+    // The same form on the allowed origin books.
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.allowed@example.com").await;
+    browser.find("#submit").await.click().await;
+    assert_reference(&reference_shown(&browser).await);
+    assert_eq!(server.count().await, 1);
+}
+
+/// Fails on any serious or critical axe-core violation; prints the rest.
+async fn assert_accessible(browser: &Browser, page: &str) {
+    let violations = browser.axe().await;
+    for v in &violations {
+        eprintln!(
+            "axe on {page}: {} ({:?}): {} at {:?}",
+            v.id, v.impact, v.help, v.targets
+        );
+    }
+    let serious: Vec<_> = violations.iter().filter(|v| v.is_serious()).collect();
+    assert!(serious.is_empty(), "{page}: {serious:#?}");
+}
+
+#[tokio::test]
+async fn axe_finds_no_serious_problem_on_any_page() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+
+    browser.goto(&server.page("/")).await;
+    assert!(
+        browser
+            .wait_until("document.querySelectorAll('#condition section').length > 0")
+            .await,
+        "the condition page did not load: {}",
+        browser.text("#condition-status").await
+    );
+    assert_eq!(
+        browser.text("#condition-title").await,
+        "Neuroendocrine tumours (NETs)"
+    );
+    assert!(browser
+        .text("#condition")
+        .await
+        .contains("What are neuroendocrine tumours?"));
+    assert_eq!(
+        browser.text("footer [data-site='phone']").await,
+        "020 8247 3351"
+    );
+    assert_accessible(&browser, "the condition page").await;
+    browser.screenshot("condition-page").await;
+
+    // The page's link preselects the condition on the form.
+    browser
+        .find("main a.button[href^='/book']")
+        .await
+        .click()
+        .await;
+    enhanced(&browser).await;
+    assert_eq!(
+        browser
+            .execute(
+                "return document.getElementById('specialty').value;",
+                json!([])
+            )
+            .await,
+        "neuroendocrine-tumours"
+    );
+    assert_accessible(&browser, "the form").await;
+
+    browser.find("#submit").await.click().await;
+    assert!(
+        browser
+            .wait_until("!document.getElementById('error-summary').hidden")
+            .await
+    );
+    assert_accessible(&browser, "the form with errors").await;
+
+    browser.goto(&server.page("/book?errors=email,phone")).await;
+    assert_accessible(&browser, "the form with errors, without script").await;
+
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.axe@example.com").await;
+    browser.find("#submit").await.click().await;
+    let reference = reference_shown(&browser).await;
+    assert_accessible(&browser, "the form's confirmation").await;
+
+    browser
+        .goto(&server.page(&format!("/thank-you?reference={reference}")))
+        .await;
+    assert_eq!(browser.text("#reference").await, reference);
+    assert_accessible(&browser, "the thank-you page").await;
+
+    // The scan does find what it looks for: an image with no text.
+    browser
+        .execute(
+            "document.querySelector('main').append(Object.assign(document.createElement('img'), {src: '/missing.png'}));",
+            json!([]),
+        )
+        .await;
+    let found = browser.axe().await;
+    assert!(
+        found.iter().any(|v| v.id == "image-alt" && v.is_serious()),
+        "{found:?}"
+    );
+}
