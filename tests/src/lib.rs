@@ -460,15 +460,21 @@ pub fn test_config(vars: &[(&str, &str)]) -> BookingConfig {
 /// fault-injecting address), configured by `vars`.
 pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) -> Router {
     let config = test_config(vars);
-    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
-    let client = Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .endpoint_url(endpoint)
-            .build(),
-    );
+    let client = dynamodb_client_at(endpoint, config.store_timeout).await;
     let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table);
     let intake = Intake::new(Arc::new(store), Arc::new(config), Clock::system());
     router(AppState::new(intake))
+}
+
+/// A DynamoDB client for `endpoint` (a relay, or a closed port), with the
+/// functions' timeouts and retries.
+pub async fn dynamodb_client_at(endpoint: String, timeout: std::time::Duration) -> Client {
+    let sdk = frontdesk_shared::aws::load(timeout).await;
+    Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(endpoint)
+            .build(),
+    )
 }
 
 /// A `POST /v1/bookings` of a JSON body.

@@ -421,12 +421,11 @@ async fn an_unreachable_table_serves_the_copy_held_or_503() {
         unreachable!()
     };
     let relay = Relay::start(&frontdesk_tests::dynamodb_endpoint()).await;
-    let sdk = frontdesk_shared::aws::load(std::time::Duration::from_millis(1500)).await;
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .endpoint_url(relay.endpoint())
-            .build(),
-    );
+    let client = frontdesk_tests::dynamodb_client_at(
+        relay.endpoint(),
+        std::time::Duration::from_millis(1500),
+    )
+    .await;
     let store = frontdesk_shared::store::dynamodb::DynamoContentStore::new(client, table);
     assert!(store.documents().await.is_ok(), "the relay relays");
 

@@ -22,6 +22,10 @@ use serde::Serialize;
 use std::net::IpAddr;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+/// Every route of the booking API (the OpenAPI document must describe
+/// exactly these; a test checks it).
+pub const ROUTES: [&str; 1] = ["/v1/bookings"];
+
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
@@ -60,7 +64,7 @@ pub fn routes(state: AppState) -> Router {
     let cors = cors(&state.intake.config().allowed_origins);
     Router::new()
         .route(
-            "/v1/bookings",
+            ROUTES[0],
             post(create_booking).fallback(|| async { method_not_allowed() }),
         )
         .with_state(state)

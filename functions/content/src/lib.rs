@@ -60,16 +60,43 @@ pub fn routes(state: AppState) -> Router {
         .allow_headers([header::IF_NONE_MATCH])
         .expose_headers([header::ETAG])
         .max_age(std::time::Duration::from_secs(600));
-    Router::new()
-        .route("/v1/conditions", read(conditions))
-        .route("/v1/conditions/{slug}", read(condition))
-        .route("/v1/consultants", read(consultants))
-        .route("/v1/consultants/{slug}", read(consultant))
-        .route("/v1/support-services", read(support_services))
-        .route("/v1/prices", read(prices))
-        .route("/v1/site", read(site))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, path| {
+            router.route(path, handler(path))
+        })
         .with_state(state)
         .layer(cors)
+}
+
+/// Every route of the content API: the router is built from this list, and
+/// the OpenAPI document must describe exactly these (a test checks both).
+pub const ROUTES: [&str; 8] = [
+    "/v1/conditions",
+    "/v1/conditions/{slug}",
+    "/v1/consultants",
+    "/v1/consultants/{slug}",
+    "/v1/support-services",
+    "/v1/prices",
+    "/v1/site",
+    "/v1/openapi.json",
+];
+
+/// The OpenAPI 3.1 document of every public route of both APIs.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+fn handler(path: &str) -> axum::routing::MethodRouter<AppState> {
+    match path {
+        "/v1/conditions" => read(conditions),
+        "/v1/conditions/{slug}" => read(condition),
+        "/v1/consultants" => read(consultants),
+        "/v1/consultants/{slug}" => read(consultant),
+        "/v1/support-services" => read(support_services),
+        "/v1/prices" => read(prices),
+        "/v1/site" => read(site),
+        "/v1/openapi.json" => read(openapi),
+        _ => read(|| async { Problem::no_route() }),
+    }
 }
 
 /// A `GET` (and so `HEAD`) route that answers 405 to any other method.
@@ -226,6 +253,14 @@ async fn support_services(State(state): State<AppState>, headers: HeaderMap) -> 
 
 async fn prices(State(state): State<AppState>, headers: HeaderMap) -> Response {
     answer(&state, &headers, |c| Ok(c.prices())).await
+}
+
+/// The OpenAPI document, served from the binary: it needs no store.
+async fn openapi(headers: HeaderMap) -> Response {
+    static ANSWER: std::sync::OnceLock<Answer> = std::sync::OnceLock::new();
+    let answer = ANSWER
+        .get_or_init(|| Answer::from_bytes(axum::body::Bytes::from_static(OPENAPI.as_bytes())));
+    respond(&headers, answer)
 }
 
 async fn site(State(state): State<AppState>, headers: HeaderMap) -> Response {
