@@ -2,10 +2,10 @@
 //! port, the embedded store in a data directory; and `frontdesk notify`,
 //! which sends what the server could not.
 
+use frontdesk_tests::outbox::{self, OutboxEmail};
 use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::Duration;
 
 struct Server {
     child: Child,
@@ -129,12 +129,6 @@ fn frontdesk(args: &[&str], vars: &[(&str, &str)]) -> (bool, String, String) {
     )
 }
 
-fn eml_files(dir: &std::path::Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
     let server = start("form");
@@ -200,36 +194,20 @@ async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
     );
 
     let outbox = server.data_dir.join("outbox");
-    let mut files = Vec::new();
-    for _ in 0..50 {
-        files = eml_files(&outbox);
-        if files.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let files = outbox::wait_for(&outbox, 2).await;
     assert_eq!(files.len(), 2, "{files:?}");
     assert!(files
         .iter()
         .all(|f| f.extension().is_some_and(|e| e == "eml")));
     let mut seen = Vec::new();
     for file in &files {
-        let raw = std::fs::read(file).unwrap();
-        let message = mail_parser::MessageParser::default()
-            .parse(&raw)
-            .expect("RFC 5322");
-        let to = message
-            .to()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .unwrap()
-            .to_owned();
-        let subject = message.subject().unwrap().to_owned();
+        let OutboxEmail {
+            to,
+            subject,
+            both_parts,
+        } = outbox::read(file);
         assert!(subject.ends_with(&reference), "{subject}");
-        assert!(
-            message.body_text(0).is_some() && message.body_html(0).is_some(),
-            "both parts"
-        );
+        assert!(both_parts, "both parts");
         seen.push((to, subject));
     }
     seen.sort();
@@ -369,7 +347,7 @@ async fn notify_sends_the_emails_the_server_could_not() {
         out.contains("1 booking(s) owe emails; nothing sent"),
         "{out}"
     );
-    assert!(eml_files(&outbox).is_empty());
+    assert!(outbox::files(&outbox).is_empty());
 
     // Real mail needs the deployment's sender and inbox, never the local defaults.
     let (ok, _, err) = frontdesk(
@@ -385,7 +363,7 @@ async fn notify_sends_the_emails_the_server_could_not() {
         &[],
     );
     assert!(!ok && err.contains("MAIL_FROM"), "{err}");
-    assert!(eml_files(&outbox).is_empty());
+    assert!(outbox::files(&outbox).is_empty());
 
     let (ok, out, err) = frontdesk(
         &["notify", "--data-dir", &dir, "--older-than-minutes", "0"],
@@ -396,13 +374,9 @@ async fn notify_sends_the_emails_the_server_could_not() {
         out.contains("1 booking(s) owed emails: 2 sent, 0 refused, 0 still owed"),
         "{out}"
     );
-    let mut subjects: Vec<String> = eml_files(&outbox)
+    let mut subjects: Vec<String> = outbox::files(&outbox)
         .iter()
-        .map(|file| {
-            let raw = std::fs::read(file).unwrap();
-            let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
-            message.subject().unwrap().to_owned()
-        })
+        .map(|file| outbox::read(file).subject)
         .collect();
     subjects.sort();
     assert_eq!(
@@ -422,7 +396,7 @@ async fn notify_sends_the_emails_the_server_could_not() {
         ok && out.contains("0 booking(s) owed emails: 0 sent"),
         "{out}"
     );
-    assert_eq!(eml_files(&outbox).len(), 2);
+    assert_eq!(outbox::files(&outbox).len(), 2);
 }
 
 #[tokio::test]

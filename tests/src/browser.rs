@@ -212,6 +212,15 @@ impl Browser {
         }
     }
 
+    /// The id of the element that has the focus.
+    pub async fn focused(&self) -> String {
+        self.execute("return document.activeElement.id;", json!([]))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// The trimmed text of the first element `css` selects ("" if none).
     pub async fn text(&self, css: &str) -> String {
         self.execute(

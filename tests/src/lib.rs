@@ -8,6 +8,7 @@ pub mod browser;
 pub mod content;
 pub mod lambda;
 pub mod notifier;
+pub mod outbox;
 pub mod relay;
 pub mod ses;
 pub mod site;

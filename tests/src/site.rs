@@ -14,7 +14,6 @@ use frontdesk_shared::store::BookingStore;
 use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The repository's example site.
 pub fn site_dir() -> PathBuf {
@@ -125,30 +124,12 @@ impl SiteServer {
     /// each one's recipient and subject, sorted.
     pub async fn emails(&self, count: usize) -> Vec<(String, String)> {
         let outbox = notify::outbox_path(self.data_dir.path());
-        let mut found = Vec::new();
-        for _ in 0..100 {
-            found = std::fs::read_dir(&outbox)
-                .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-                .unwrap_or_default();
-            if found.len() >= count {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let mut emails: Vec<(String, String)> = found
+        let mut emails: Vec<(String, String)> = crate::outbox::wait_for(&outbox, count)
+            .await
             .iter()
             .map(|file| {
-                let raw = std::fs::read(file).expect("an email");
-                let message = mail_parser::MessageParser::default()
-                    .parse(&raw)
-                    .expect("RFC 5322");
-                let to = message
-                    .to()
-                    .and_then(|a| a.first())
-                    .and_then(|a| a.address())
-                    .unwrap_or_default()
-                    .to_owned();
-                (to, message.subject().unwrap_or_default().to_owned())
+                let email = crate::outbox::read(file);
+                (email.to, email.subject)
             })
             .collect();
         emails.sort();

@@ -20,6 +20,27 @@ async fn enhanced(browser: &Browser) {
     );
 }
 
+/// Waits for the condition page to be drawn from the content API.
+async fn condition_shown(browser: &Browser) {
+    assert!(
+        browser
+            .wait_until("document.querySelectorAll('#condition section').length > 0")
+            .await,
+        "the condition page did not load: {}",
+        browser.text("#condition-status").await
+    );
+}
+
+/// Waits for the error summary to be shown.
+async fn summary_shown(browser: &Browser) {
+    assert!(
+        browser
+            .wait_until("!document.getElementById('error-summary').hidden")
+            .await,
+        "no error summary"
+    );
+}
+
 /// Fills every field a booking needs, as a patient would.
 async fn fill_valid(browser: &Browser, email: &str) {
     browser.find("#booking_for-self").await.click().await;
@@ -75,9 +96,7 @@ async fn a_patient_books_with_javascript_and_sees_the_reference() {
         .await
         .is_some());
     assert_eq!(
-        browser
-            .execute("return document.activeElement.id;", json!([]))
-            .await,
+        browser.focused().await,
         "success",
         "focus moves to the confirmation"
     );
@@ -118,12 +137,7 @@ async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
     browser.find("#consent_contact-yes").await.click().await; // untick
     browser.find("#submit").await.click().await;
 
-    assert!(
-        browser
-            .wait_until("!document.getElementById('error-summary').hidden")
-            .await,
-        "no error summary"
-    );
+    summary_shown(&browser).await;
     for field in ["email", "phone", "last_name", "consent_contact"] {
         let message = browser.text(&format!("#{field}-error")).await;
         assert!(!message.is_empty(), "no message next to {field}");
@@ -165,12 +179,7 @@ async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
         Some("alert"),
         "the summary is announced"
     );
-    assert_eq!(
-        browser
-            .execute("return document.activeElement.id;", json!([]))
-            .await,
-        "error-summary"
-    );
+    assert_eq!(browser.focused().await, "error-summary");
     assert!(browser.title().await.starts_with("Error: "));
     browser.screenshot("form-errors").await;
     assert_eq!(server.count().await, 0, "nothing is stored");
@@ -181,12 +190,7 @@ async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
         .await
         .click()
         .await;
-    assert_eq!(
-        browser
-            .execute("return document.activeElement.id;", json!([]))
-            .await,
-        "phone"
-    );
+    assert_eq!(browser.focused().await, "phone");
 
     // Corrected, the same form books, and the errors are gone.
     browser.fill("#email", "ada.fixed@example.com").await;
@@ -302,23 +306,14 @@ async fn the_api_answers_the_allowed_origin_and_the_browser_blocks_another() {
 
     // The content is public: the condition page loads on any origin.
     browser.goto(&server.foreign_page("/")).await;
-    assert!(
-        browser
-            .wait_until("document.querySelectorAll('#condition section').length > 0")
-            .await,
-        "the condition page did not load on another origin"
-    );
+    condition_shown(&browser).await;
 
     // Booking is not: a page on an origin the API does not name cannot post.
     browser.goto(&server.foreign_page("/book")).await;
     enhanced(&browser).await;
     fill_valid(&browser, "ada.elsewhere@example.com").await;
     browser.find("#submit").await.click().await;
-    assert!(
-        browser
-            .wait_until("!document.getElementById('error-summary').hidden")
-            .await
-    );
+    summary_shown(&browser).await;
     assert!(
         browser.text("#form-error").await.contains("could not send"),
         "{}",
@@ -354,13 +349,7 @@ async fn axe_finds_no_serious_problem_on_any_page() {
     let browser = Browser::start().await;
 
     browser.goto(&server.page("/")).await;
-    assert!(
-        browser
-            .wait_until("document.querySelectorAll('#condition section').length > 0")
-            .await,
-        "the condition page did not load: {}",
-        browser.text("#condition-status").await
-    );
+    condition_shown(&browser).await;
     assert_eq!(
         browser.text("#condition-title").await,
         "Neuroendocrine tumours (NETs)"
@@ -395,11 +384,7 @@ async fn axe_finds_no_serious_problem_on_any_page() {
     assert_accessible(&browser, "the form").await;
 
     browser.find("#submit").await.click().await;
-    assert!(
-        browser
-            .wait_until("!document.getElementById('error-summary').hidden")
-            .await
-    );
+    summary_shown(&browser).await;
     assert_accessible(&browser, "the form with errors").await;
 
     browser.goto(&server.page("/book?errors=email,phone")).await;
