@@ -1,6 +1,6 @@
 //! The booking function's settings.
 
-use super::{number, store_timeout, table_name, ConfigError};
+use super::{bookings_table, number, store_timeout, table_name, ConfigError};
 use crate::booking::Slug;
 use std::time::Duration;
 
@@ -37,11 +37,7 @@ impl BookingConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         Ok(Self {
-            bookings_table: table_name(
-                "BOOKINGS_TABLE",
-                get("BOOKINGS_TABLE"),
-                "frontdesk-bookings",
-            )?,
+            bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
             guards_table: table_name("GUARDS_TABLE", get("GUARDS_TABLE"), "frontdesk-guards")?,
             allowed_origins: origins(
                 get("ALLOWED_ORIGINS")

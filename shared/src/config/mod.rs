@@ -24,6 +24,11 @@ pub(crate) fn store_timeout(value: Option<String>) -> Result<std::time::Duration
     number("STORE_TIMEOUT_MS", value, 3000, 300, 60_000).map(std::time::Duration::from_millis)
 }
 
+/// `BOOKINGS_TABLE`, which the booking and notifier functions must read alike.
+pub(crate) fn bookings_table(value: Option<String>) -> Result<String, ConfigError> {
+    table_name("BOOKINGS_TABLE", value, "frontdesk-bookings")
+}
+
 pub(crate) fn table_name(
     variable: &'static str,
     value: Option<String>,

@@ -1,7 +1,7 @@
 //! The notifier's settings: who emails come from, where staff emails go,
 //! and how long a send may take before another invocation may try it.
 
-use super::{number, store_timeout, table_name, ConfigError};
+use super::{bookings_table, number, store_timeout, ConfigError};
 use crate::booking::{Email, Slug, UkPhone};
 use crate::mail::{HeaderText, Sender};
 use std::time::Duration;
@@ -110,11 +110,7 @@ impl NotifierConfig {
             });
         }
         Ok(Self {
-            bookings_table: table_name(
-                "BOOKINGS_TABLE",
-                get("BOOKINGS_TABLE"),
-                "frontdesk-bookings",
-            )?,
+            bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
             sender: Sender {
                 name,
                 address: address("MAIL_FROM", &required("MAIL_FROM")?)?,

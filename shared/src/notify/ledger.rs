@@ -97,6 +97,25 @@ pub struct NoticeState {
     pub claimed_until: Option<i64>,
 }
 
+impl NoticeState {
+    /// Why this email cannot be claimed at `now`: sent, failed for good, or
+    /// held by a claim that has not expired (reported with its expiry, or
+    /// `until` where none is stored). `None` when it can be claimed.
+    pub fn refusal(self, now: OffsetDateTime, until: OffsetDateTime) -> Option<Claim> {
+        if self.sent_at.is_some() {
+            return Some(Claim::AlreadySent);
+        }
+        if let Some(code) = self.failed {
+            return Some(Claim::AlreadyFailed { code });
+        }
+        self.claimed_until
+            .filter(|t| *t >= now.unix_timestamp())
+            .map(|held| Claim::HeldElsewhere {
+                until: OffsetDateTime::from_unix_timestamp(held).unwrap_or(until),
+            })
+    }
+}
+
 /// Claims and marks for each email of a booking, kept with the booking.
 #[async_trait]
 pub trait NoticeLedger: Send + Sync {

@@ -176,18 +176,16 @@ impl NoticeLedger for DynamoNoticeLedger {
         let Some(item) = item else {
             return Ok(Claim::NoBooking);
         };
+        // The condition failed, so something held it even if the claim has
+        // expired since: report that claim.
         let state = names.state(&item);
-        Ok(if state.sent_at.is_some() {
-            Claim::AlreadySent
-        } else if let Some(code) = state.failed {
-            Claim::AlreadyFailed { code }
-        } else {
-            let until = state
-                .claimed_until
-                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-                .unwrap_or(until);
-            Claim::HeldElsewhere { until }
-        })
+        let held = state
+            .claimed_until
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .unwrap_or(until);
+        Ok(state
+            .refusal(now, until)
+            .unwrap_or(Claim::HeldElsewhere { until: held }))
     }
 
     async fn mark_sent(

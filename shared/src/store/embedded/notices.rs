@@ -101,17 +101,9 @@ impl NoticeLedger for EmbeddedBookingStore {
             if !booking_exists(&tx, &reference)? {
                 return Ok(Claim::NoBooking);
             }
-            let state = read_state(&tx, &reference, notice.as_str())?;
-            if state.sent_at.is_some() {
-                return Ok(Claim::AlreadySent);
-            }
-            if let Some(code) = state.failed {
-                return Ok(Claim::AlreadyFailed { code });
-            }
-            if let Some(held) = state.claimed_until.filter(|t| *t >= now.unix_timestamp()) {
-                return Ok(Claim::HeldElsewhere {
-                    until: OffsetDateTime::from_unix_timestamp(held).unwrap_or(until),
-                });
+            if let Some(refused) = read_state(&tx, &reference, notice.as_str())?.refusal(now, until)
+            {
+                return Ok(refused);
             }
             tx.execute(
                 "INSERT INTO notices (reference, notice, claim, claim_until) VALUES (?1, ?2, ?3, ?4)
