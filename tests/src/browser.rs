@@ -46,10 +46,7 @@ impl Browser {
     /// load pages from origins of their own choosing.
     pub async fn start_with(options: Options) -> Self {
         let chromium = required_env("CHROMIUM");
-        let port = {
-            let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-            socket.local_addr().expect("an address").port()
-        };
+        let port = crate::free_port();
         let driver = Command::new(required_env("CHROMEDRIVER"))
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

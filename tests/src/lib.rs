@@ -467,6 +467,15 @@ pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) ->
     router(AppState::new(intake))
 }
 
+/// A free loopback port (free when this returns; a test binds it at once,
+/// or uses it as an address where nothing answers).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// A DynamoDB client for `endpoint` (a relay, or a closed port), with the
 /// functions' timeouts and retries.
 pub async fn dynamodb_client_at(endpoint: String, timeout: std::time::Duration) -> Client {

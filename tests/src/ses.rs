@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,14 +69,6 @@ pub async fn emails(endpoint: &str, needle: &str) -> Vec<StoredEmail> {
         .collect()
 }
 
-/// A free loopback port (free when this returns; a test binds it at once).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// An emulator of the test's own, on a fixed port, that it can stop and start.
 pub struct SesEmulator {
     port: u16,
@@ -88,7 +79,7 @@ impl SesEmulator {
     /// Starts an emulator on a free port.
     pub async fn start() -> Self {
         let mut emulator = Self {
-            port: free_port(),
+            port: crate::free_port(),
             child: None,
         };
         emulator.resume().await;

@@ -10,6 +10,7 @@ use frontdesk_cli::serve::{self, StoreKind};
 use frontdesk_cli::site::Site;
 use frontdesk_shared::booking::reference::Reference;
 use frontdesk_shared::booking::Booking;
+use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::BookingStore;
 use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
 use std::path::{Path, PathBuf};
@@ -24,7 +25,8 @@ pub fn site_dir() -> PathBuf {
 pub struct SiteServer {
     /// The port it listens on.
     pub port: u16,
-    bookings: Arc<dyn BookingStore>,
+    /// The server's database, as the tests read it.
+    database: EmbeddedBookingStore,
     data_dir: TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -72,7 +74,8 @@ impl SiteServer {
             Arc::new(notifier_config),
         )
         .await;
-        let bookings = Arc::clone(&store.bookings);
+        let database = EmbeddedBookingStore::open(&serve::database_path(data_dir.path()))
+            .expect("the database");
         let app = serve::app(
             Arc::new(NotifyingStore::new(store.bookings, notifier)),
             config,
@@ -85,7 +88,7 @@ impl SiteServer {
         });
         Self {
             port,
-            bookings,
+            database,
             data_dir,
             task,
         }
@@ -104,7 +107,7 @@ impl SiteServer {
     /// The stored booking with this reference.
     pub async fn booking(&self, reference: &str) -> Option<Booking> {
         let reference = Reference::parse(reference).expect("a reference");
-        self.bookings
+        self.database
             .get(&reference)
             .await
             .expect("the store answers")
@@ -112,12 +115,7 @@ impl SiteServer {
 
     /// How many bookings are stored.
     pub async fn count(&self) -> u64 {
-        let path = serve::database_path(self.data_dir.path());
-        frontdesk_shared::store::embedded::EmbeddedBookingStore::open(&path)
-            .expect("the database")
-            .count_bookings()
-            .await
-            .expect("a count")
+        self.database.count_bookings().await.expect("a count")
     }
 
     /// The emails in the outbox once `count` have arrived (or after 10 s):

@@ -30,6 +30,13 @@ fn document() -> Value {
     serde_json::from_str(frontdesk_content::OPENAPI).expect("openapi.json is JSON")
 }
 
+/// The document's operation `method path`; it must exist.
+fn operation<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
+    doc["paths"][path]
+        .get(method)
+        .unwrap_or_else(|| panic!("{method} {path} is not in the document"))
+}
+
 /// Follows `$ref`s within the document.
 fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
     while let Some(pointer) = value.get("$ref").and_then(Value::as_str) {
@@ -79,25 +86,23 @@ impl Contract {
     }
 
     fn operation(&self, path: &str, method: &str) -> &Value {
-        self.doc["paths"][path]
-            .get(method)
-            .unwrap_or_else(|| panic!("{method} {path} is not in the document"))
+        operation(&self.doc, path, method)
     }
 
     /// Checks a real answer against the document's operation `method path`.
     fn check(&mut self, path: &str, method: &str, response: &TestResponse) {
         let status = response.status.as_u16().to_string();
-        let doc = self.doc.clone();
-        let operation = self.operation(path, method).clone();
+        let Contract { doc, seen } = self;
+        let operation = operation(doc, path, method);
         let documented = operation["responses"].get(&status).unwrap_or_else(|| {
             panic!(
                 "{method} {path} answered {status}, which the document does not list: {}",
                 String::from_utf8_lossy(&response.body)
             )
         });
-        let documented = resolve(&doc, documented);
+        let documented = resolve(doc, documented);
         let key = |s: &str| (path.to_owned(), method.to_owned(), s.to_owned());
-        self.seen.statuses.insert(key(&status));
+        seen.statuses.insert(key(&status));
 
         for name in response.headers.keys() {
             let name = name.as_str();
@@ -112,7 +117,7 @@ impl Contract {
                 "{method} {path} {status} carries {name}, which the document does not list"
             );
             let (p, m, s) = key(&status);
-            self.seen.headers.insert((p, m, s, name.to_owned()));
+            seen.headers.insert((p, m, s, name.to_owned()));
         }
 
         match documented.get("content") {
@@ -122,20 +127,12 @@ impl Contract {
             ),
             Some(content) => {
                 let media = response.header("content-type").unwrap_or_default();
-                let schema = content.get(media).unwrap_or_else(|| {
+                let schema = &content.get(media).unwrap_or_else(|| {
                     panic!("{method} {path} {status} is {media}, which the document does not list")
-                })["schema"]
-                    .clone();
+                })["schema"];
                 let body = response.json();
                 let mut errors = Vec::new();
-                validate(
-                    &doc,
-                    &schema,
-                    &body,
-                    "$",
-                    &mut errors,
-                    &mut self.seen.properties,
-                );
+                validate(doc, schema, &body, "$", &mut errors, &mut seen.properties);
                 assert!(
                     errors.is_empty(),
                     "{method} {path} {status}: the body does not match the document:\n{}",
@@ -568,10 +565,7 @@ async fn every_booking_answer_is_documented_and_every_documented_answer_happens(
     assert!(limited, "the rate limit never answered");
 
     // The store unreachable: 503.
-    let closed = {
-        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", socket.local_addr().unwrap())
-    };
+    let closed = format!("http://127.0.0.1:{}", frontdesk_tests::free_port());
     let down = router_over_dynamodb_at(closed, &[("STORE_TIMEOUT_MS", "1000")]).await;
     let unavailable = frontdesk_tests::call(
         &down,
@@ -651,10 +645,7 @@ async fn every_content_answer_is_documented_and_every_documented_answer_happens(
     contract.check("/v1/site", "get", &empty.get("/v1/site").await);
 
     // The table unreachable, nothing held: 503 on every route that reads it.
-    let closed = {
-        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", socket.local_addr().unwrap())
-    };
+    let closed = format!("http://127.0.0.1:{}", frontdesk_tests::free_port());
     let client =
         frontdesk_tests::dynamodb_client_at(closed, std::time::Duration::from_millis(1000)).await;
     let down = ContentApp::over_store(Arc::new(DynamoContentStore::new(
