@@ -234,3 +234,124 @@ impl HttpEvent<'_> {
         event
     }
 }
+
+impl HttpEvent<'_> {
+    /// The request `lambda_http` makes of this event, built directly, so the
+    /// same request can go through the router in-process: the method, path
+    /// and query, the headers, and the body decoded from base64.
+    pub fn request(&self) -> http::Request<axum::body::Body> {
+        use base64::Engine;
+        let uri = if self.query.is_empty() {
+            self.path.to_owned()
+        } else {
+            format!("{}?{}", self.path, self.query)
+        };
+        let mut builder = http::Request::builder().method(self.method).uri(uri);
+        for (name, value) in self.headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = match self.body {
+            Some((body, true)) => base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .expect("a base64 body"),
+            Some((body, false)) => body.as_bytes().to_vec(),
+            None => Vec::new(),
+        };
+        builder
+            .body(axum::body::Body::from(body))
+            .expect("a request")
+    }
+}
+
+/// An answer reduced to what a caller of API Gateway sees, so a function's
+/// answer through its bootstrap and its router's answer in-process compare:
+/// the status, each header's values joined by `, ` under its lower-case
+/// name, and the body as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayAnswer {
+    /// The status.
+    pub status: u16,
+    /// The headers.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The body.
+    pub body: String,
+}
+
+impl GatewayAnswer {
+    /// What the bootstrap returned to the Runtime API (an HTTP API v2 response).
+    pub fn from_lambda(answer: &Value) -> Self {
+        use base64::Engine;
+        let status = answer["statusCode"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or_else(|| panic!("a status code: {answer}"));
+        let mut headers = std::collections::BTreeMap::new();
+        if let Some(map) = answer["headers"].as_object() {
+            for (name, value) in map {
+                let value = value.as_str().expect("a header value").to_owned();
+                headers.insert(name.to_ascii_lowercase(), value);
+            }
+        }
+        if let Some(cookies) = answer["cookies"].as_array().filter(|c| !c.is_empty()) {
+            let cookies: Vec<&str> = cookies.iter().filter_map(Value::as_str).collect();
+            headers.insert("set-cookie".into(), cookies.join(", "));
+        }
+        let body = answer["body"].as_str().unwrap_or_default();
+        let body = if answer["isBase64Encoded"] == true {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .expect("a base64 body");
+            String::from_utf8(bytes).expect("a text body")
+        } else {
+            body.to_owned()
+        };
+        // A length the function states must be its body's (a HEAD answer's
+        // is its GET's); the router in-process leaves it to hyper, so it is
+        // compared here and then set aside.
+        if let Some(length) = headers.remove("content-length") {
+            if !body.is_empty() {
+                assert_eq!(length, body.len().to_string(), "content-length of {answer}");
+            }
+        }
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The router's answer in-process.
+    pub fn from_router(response: &crate::TestResponse) -> Self {
+        let mut headers = std::collections::BTreeMap::<String, String>::new();
+        for (name, value) in &response.headers {
+            let value = value.to_str().expect("a text header");
+            headers
+                .entry(name.as_str().to_owned())
+                .and_modify(|joined| {
+                    joined.push_str(", ");
+                    joined.push_str(value);
+                })
+                .or_insert_with(|| value.to_owned());
+        }
+        // Hyper adds the length of a whole body on the wire; API Gateway
+        // works it out from the body the function returns.
+        headers.remove("content-length");
+        Self {
+            status: response.status.as_u16(),
+            headers,
+            body: String::from_utf8(response.body.to_vec()).expect("a text body"),
+        }
+    }
+
+    /// The answer with every occurrence of each of `values` (a reference, an
+    /// ETag: whatever differs by store or time and not by code) replaced by
+    /// its label, so two stores' answers compare.
+    pub fn masked(mut self, values: &[(&str, &str)]) -> Self {
+        for (value, label) in values.iter().filter(|(value, _)| !value.is_empty()) {
+            for text in self.headers.values_mut().chain([&mut self.body]) {
+                *text = text.replace(value, label);
+            }
+        }
+        self
+    }
+}

@@ -2,8 +2,8 @@
 //! Lambda Runtime API handing it API Gateway HTTP API events, DynamoDB Local
 //! behind it.
 
-use frontdesk_tests::lambda::{self, HttpEvent};
-use frontdesk_tests::{nth_booking, DynamoTables};
+use frontdesk_tests::lambda::{self, GatewayAnswer, HttpEvent};
+use frontdesk_tests::{booking_with, nth_booking, valid_form, Backend, DynamoTables, TestApp};
 use serde_json::Value;
 
 struct Bootstrap(lambda::Bootstrap);
@@ -101,4 +101,176 @@ async fn a_plain_form_through_api_gateway_is_redirected_to_the_thank_you_page() 
         .strip_prefix("https://www.clinic.example/thank-you?reference=")
         .expect(location);
     assert!(tables.item(reference).await.is_some());
+}
+
+/// What differs between two stores' answers by data and not by code: the
+/// reference an answer carries (in its body or its `Location`) and when the
+/// booking was received, and how long until a rate window ends.
+fn varying(answer: &GatewayAnswer) -> Vec<(String, &'static str)> {
+    let body = serde_json::from_str::<Value>(&answer.body).unwrap_or_default();
+    let from_location = answer
+        .headers
+        .get("location")
+        .and_then(|l| l.split_once("reference=").map(|(_, r)| r.to_owned()));
+    let reference = body["reference"]
+        .as_str()
+        .map(str::to_owned)
+        .or(from_location);
+    let received = body["received_at"].as_str().map(str::to_owned);
+    // Seconds to the end of the rate window: the clock's, not the code's.
+    let retry = answer.headers.get("retry-after").cloned();
+    [
+        (reference, "<reference>"),
+        (received, "<received at>"),
+        (retry, "<seconds>"),
+    ]
+    .into_iter()
+    .filter_map(|(value, label)| value.map(|v| (v, label)))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process() {
+    use base64::Engine;
+    let vars = [
+        ("RATE_LIMIT_PER_HOUR", "3"),
+        ("ALLOWED_ORIGINS", "https://www.clinic.example"),
+        ("THANK_YOU_URL", "https://www.clinic.example/thank-you"),
+        ("FORM_URL", "https://www.clinic.example/book"),
+    ];
+    let lambda_tables = DynamoTables::create().await;
+    let mut lambda = Bootstrap::start(&lambda_tables, &vars).await;
+    let app = TestApp::with_env(Backend::DynamoDb, &vars).await;
+
+    let json = nth_booking(1).to_string();
+    let changed = nth_booking(2).to_string();
+    let invalid = booking_with("email", Value::from("not an email")).to_string();
+    let form = base64::engine::general_purpose::STANDARD.encode(valid_form());
+    let bad_form =
+        base64::engine::general_purpose::STANDARD.encode("first_name=&email=nope&website=");
+    let origin = ("origin", "https://www.clinic.example");
+    let json_type = ("content-type", "application/json");
+    let form_type = ("content-type", "application/x-www-form-urlencoded");
+    let keyed = [json_type, ("idempotency-key", "parity-key-1"), origin];
+    let from_site = [json_type, origin];
+    let plain_json = [json_type];
+    let html_form = [form_type, ("accept", "text/html")];
+    let text = [("content-type", "text/plain")];
+    let preflight = [
+        origin,
+        ("access-control-request-method", "POST"),
+        (
+            "access-control-request-headers",
+            "content-type,idempotency-key",
+        ),
+    ];
+    let limited: Vec<String> = (3..=6).map(|n| nth_booking(n).to_string()).collect();
+    let mut cases: Vec<(&str, HttpEvent)> = vec![
+        ("created", post(&keyed, Some((&json, false)), "203.0.113.1")),
+        (
+            "replayed",
+            post(&keyed, Some((&json, false)), "203.0.113.2"),
+        ),
+        (
+            "key reused",
+            post(&keyed, Some((&changed, false)), "203.0.113.3"),
+        ),
+        (
+            "invalid",
+            post(&from_site, Some((&invalid, false)), "203.0.113.4"),
+        ),
+        (
+            "malformed",
+            post(
+                &plain_json,
+                Some(("{\"first_name\":", false)),
+                "203.0.113.4",
+            ),
+        ),
+        ("form", post(&html_form, Some((&form, true)), "203.0.113.5")),
+        (
+            "bad form",
+            post(&html_form, Some((&bad_form, true)), "203.0.113.5"),
+        ),
+        ("no body", post(&plain_json, None, "203.0.113.6")),
+        (
+            "unsupported type",
+            post(&text, Some(("hello", false)), "203.0.113.6"),
+        ),
+        (
+            "query string",
+            HttpEvent {
+                query: "utm_source=leaflet&x=1",
+                ..post(&plain_json, Some((&changed, false)), "203.0.113.7")
+            },
+        ),
+        (
+            "wrong method",
+            HttpEvent {
+                method: "GET",
+                ..post(&[], None, "203.0.113.8")
+            },
+        ),
+        (
+            "preflight",
+            HttpEvent {
+                method: "OPTIONS",
+                ..post(&preflight, None, "203.0.113.8")
+            },
+        ),
+        (
+            "unknown path",
+            HttpEvent {
+                path: "/v1/nothing-here",
+                ..post(&plain_json, None, "203.0.113.8")
+            },
+        ),
+    ];
+    // One address past its hourly limit of three.
+    for body in &limited {
+        cases.push((
+            "one source",
+            post(&plain_json, Some((body, false)), "198.51.100.9"),
+        ));
+    }
+    let mut statuses = Vec::new();
+    for (n, (label, event)) in cases.into_iter().enumerate() {
+        let id = format!("parity-{n}");
+        let through_lambda =
+            GatewayAnswer::from_lambda(&lambda.0.invoke(&id, event.json(&id)).await);
+        let source = event.source_ip.parse().expect("an address");
+        let in_process = GatewayAnswer::from_router(&app.send_from(event.request(), source).await);
+        let masks = |answer: &GatewayAnswer| varying(answer);
+        let (a, b) = (masks(&through_lambda), masks(&in_process));
+        let a: Vec<(&str, &str)> = a.iter().map(|(v, l)| (v.as_str(), *l)).collect();
+        let b: Vec<(&str, &str)> = b.iter().map(|(v, l)| (v.as_str(), *l)).collect();
+        statuses.push(through_lambda.status);
+        assert_eq!(
+            through_lambda.masked(&a),
+            in_process.masked(&b),
+            "{label}: the bootstrap (left) and the router (right) differ"
+        );
+    }
+    // Every kind of answer was compared, not one kind many times.
+    assert_eq!(
+        statuses,
+        [201, 201, 422, 422, 400, 303, 303, 400, 415, 201, 405, 200, 404, 201, 201, 201, 429]
+    );
+    assert_eq!(lambda_tables.count().await, app.store.count().await);
+}
+
+/// A `POST /v1/bookings` event.
+fn post<'a>(
+    headers: &'a [(&'a str, &'a str)],
+    body: Option<(&'a str, bool)>,
+    source_ip: &'a str,
+) -> HttpEvent<'a> {
+    HttpEvent {
+        method: "POST",
+        path: "/v1/bookings",
+        query: "",
+        headers,
+        body,
+        source_ip,
+    }
 }

@@ -2,8 +2,9 @@
 //! Lambda Runtime API handing it API Gateway HTTP API events, and a DynamoDB
 //! Local table that the shipped content was pushed to.
 
-use frontdesk_tests::content::{shipped_content, ContentHandle};
-use frontdesk_tests::lambda::{Bootstrap, HttpEvent};
+use frontdesk_content::ROUTES;
+use frontdesk_tests::content::{content_copy, fixture, shipped_content, ContentApp, ContentHandle};
+use frontdesk_tests::lambda::{Bootstrap, GatewayAnswer, HttpEvent};
 use frontdesk_tests::Backend;
 use serde_json::Value;
 
@@ -74,5 +75,97 @@ async fn the_lambda_serves_content_with_etags_and_problems() {
     assert_eq!(
         missing["headers"]["content-type"],
         "application/problem+json"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process() {
+    // One table holds the content for both: reading it changes nothing.
+    let content = content_copy();
+    std::fs::copy(
+        fixture("content-consultant").join("fixture-consultant.md"),
+        content.path().join("consultants/fixture-consultant.md"),
+    )
+    .expect("the consultant fixture");
+    let store = ContentHandle::create(Backend::DynamoDb).await;
+    store.push(content.path()).await;
+    let ContentHandle::Dynamo { table, .. } = &store else {
+        unreachable!("a DynamoDB store")
+    };
+    let mut lambda = Bootstrap::start(
+        env!("CARGO_BIN_EXE_content"),
+        "content",
+        &[("CONTENT_TABLE", table.as_str())],
+    )
+    .await;
+    let app = ContentApp::over(store);
+    let page = "/v1/conditions/neuroendocrine-tumours";
+    let etag = app
+        .get(page)
+        .await
+        .header("etag")
+        .expect("an ETag")
+        .to_owned();
+
+    let matching = [("if-none-match", etag.as_str())];
+    let stale = [("if-none-match", "\"not-this-one\"")];
+    let listed = [("if-none-match", "\"a\", \"b\"")];
+    let wildcard = [("if-none-match", "*")];
+    let from_site = [("origin", "https://www.clinic.example")];
+    let preflight = [
+        ("origin", "https://www.clinic.example"),
+        ("access-control-request-method", "GET"),
+    ];
+    let mut cases: Vec<HttpEvent> = ROUTES
+        .iter()
+        .map(|route| {
+            let path = match *route {
+                "/v1/conditions/{slug}" => page,
+                "/v1/consultants/{slug}" => "/v1/consultants/fixture-consultant",
+                other => other,
+            };
+            get(path, "", &from_site)
+        })
+        .collect();
+    cases.extend([
+        get(page, "", &matching),
+        get(page, "", &stale),
+        get(page, "", &listed),
+        get(page, "", &wildcard),
+        get("/v1/consultants", "specialty=neuroendocrine-tumours", &[]),
+        get("/v1/consultants", "specialty=Not%20A%20Slug", &[]),
+        get("/v1/consultants", "specialty=", &[]),
+        get("/v1/conditions/no-such-condition", "", &[]),
+        get("/v1/conditions/Not_A_Slug", "", &[]),
+        get("/v1/nothing-here", "", &[]),
+        HttpEvent {
+            method: "HEAD",
+            ..get(page, "", &[])
+        },
+        HttpEvent {
+            method: "POST",
+            ..get(page, "", &[])
+        },
+        HttpEvent {
+            method: "OPTIONS",
+            ..get(page, "", &preflight)
+        },
+    ]);
+    let mut statuses = std::collections::BTreeSet::new();
+    for (n, event) in cases.iter().enumerate() {
+        let id = format!("parity-{n}");
+        let through_lambda = GatewayAnswer::from_lambda(&lambda.invoke(&id, event.json(&id)).await);
+        let in_process = GatewayAnswer::from_router(&app.send(event.request()).await);
+        statuses.insert(through_lambda.status);
+        assert_eq!(
+            through_lambda, in_process,
+            "{} {}?{}: the bootstrap (left) and the router (right) differ",
+            event.method, event.path, event.query
+        );
+    }
+    assert_eq!(
+        statuses.into_iter().collect::<Vec<_>>(),
+        [200, 304, 400, 404, 405],
+        "every kind of answer was compared"
     );
 }

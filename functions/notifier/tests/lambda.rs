@@ -91,3 +91,142 @@ async fn the_lambda_sends_each_new_bookings_emails_once_and_reports_what_to_retr
         assert_eq!(emails(&endpoint, reference).await.len(), 2);
     }
 }
+
+/// A batch as the stream delivers it: each new booking's INSERT, then a
+/// MODIFY of the first (the kind a sent mark causes) and an INSERT whose
+/// image is no booking, each with a sequence number of its own.
+fn batch(inserts: &Event) -> Value {
+    let mut records = inserts.records.clone();
+    let mut modify = records[0].clone();
+    modify.event_name = "MODIFY".into();
+    let mut broken = records[0].clone();
+    broken.change.new_image = serde_dynamo::Item::from(std::collections::HashMap::<
+        String,
+        serde_dynamo::AttributeValue,
+    >::new());
+    for (record, suffix) in [(&mut modify, "1"), (&mut broken, "2")] {
+        let sequence = record.change.sequence_number.clone().unwrap_or_default();
+        record.change.sequence_number = Some(format!("{sequence}{suffix}"));
+        record.event_id = format!("{}-{suffix}", record.event_id);
+    }
+    records.extend([modify, broken]);
+    let mut event = Event::default();
+    event.records = records;
+    serde_json::to_value(&event).expect("an event")
+}
+
+/// Where in its batch each reported record is.
+fn failed_positions(batch: &Value, answer: &Value) -> Vec<usize> {
+    let sequence: Vec<&str> = batch["Records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            r["dynamodb"]["SequenceNumber"]
+                .as_str()
+                .expect("a sequence number")
+        })
+        .collect();
+    failures(answer)
+        .iter()
+        .map(|f| {
+            sequence
+                .iter()
+                .position(|s| s == f)
+                .expect("a record of the batch")
+        })
+        .collect()
+}
+
+/// A booking's emails with what is its own (reference, patient address)
+/// masked, so two bookings' emails compare.
+async fn masked_emails(
+    endpoint: &str,
+    reference: &str,
+    patient: &str,
+) -> Vec<(Vec<String>, String, String)> {
+    let mut emails: Vec<_> = emails(endpoint, reference)
+        .await
+        .into_iter()
+        .map(|email| {
+            let mask = |text: &str| {
+                text.replace(reference, "<reference>")
+                    .replace(patient, "<patient>")
+            };
+            let to = email.to.iter().map(|to| mask(to)).collect();
+            (to, mask(&email.subject), mask(&email.text))
+        })
+        .collect();
+    emails.sort();
+    emails
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_answers_a_batch_as_the_handler_does_in_process_and_shares_its_ledger() {
+    use frontdesk_tests::notifier::{notifier_over, ses_mailer};
+    let app = TestApp::spawn(Backend::DynamoDb).await;
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB app")
+    };
+    let mut stream = StreamReader::open(&tables.inspect, &tables.bookings).await;
+    let mut bookings = Vec::new();
+    for n in 1..=4 {
+        let body = nth_booking(n);
+        let answer = app.post_json(&body).await;
+        assert_eq!(answer.status, 201);
+        let reference = answer.json()["reference"].as_str().unwrap().to_owned();
+        bookings.push((reference, body["email"].as_str().unwrap().to_owned()));
+    }
+    let mut first = stream.next_inserts(4).await;
+    let mut second = first.clone();
+    second.records = first.records.split_off(2);
+    let (a, b) = (batch(&first), batch(&second));
+
+    let ses = SesEmulator::start().await;
+    let endpoint = ses.endpoint();
+    let vars = [
+        ("BOOKINGS_TABLE", tables.bookings.as_str()),
+        ("MAIL_FROM", MAIL_FROM),
+        ("STAFF_INBOX", STAFF_INBOX),
+        ("STAFF_INBOX_ROUTES", ""),
+        ("AWS_ENDPOINT_URL_SESV2", endpoint.as_str()),
+    ];
+    let mut lambda = Bootstrap::start(env!("CARGO_BIN_EXE_notifier"), "notifier", &vars).await;
+    let notifier = notifier_over(
+        &app.store,
+        std::sync::Arc::new(ses_mailer(&endpoint).await),
+        &vars,
+        frontdesk_shared::time_source::Clock::system(),
+    );
+    let in_process = async |batch: &Value| {
+        let event: Event = serde_json::from_value(batch.clone()).expect("an event");
+        let answer = frontdesk_notifier::handle(&notifier, event)
+            .await
+            .expect("handled");
+        serde_json::to_value(answer).expect("an answer")
+    };
+
+    // Each batch's broken record (the fourth) is reported; the rest are done.
+    let by_lambda = lambda.invoke("batch-a", a.clone()).await;
+    let by_handler = in_process(&b).await;
+    assert_eq!(failed_positions(&a, &by_lambda), [3], "{by_lambda}");
+    assert_eq!(failed_positions(&b, &by_handler), [3], "{by_handler}");
+    let sent_by_lambda = masked_emails(&endpoint, &bookings[0].0, &bookings[0].1).await;
+    assert_eq!(sent_by_lambda.len(), 2, "a staff and a patient email");
+    for (reference, patient) in &bookings {
+        assert_eq!(
+            masked_emails(&endpoint, reference, patient).await,
+            sent_by_lambda
+        );
+    }
+
+    // Each delivers the other's batch again: the ledger they share says
+    // every email is sent, so nothing more goes out.
+    let by_lambda = lambda.invoke("batch-b", b.clone()).await;
+    let by_handler = in_process(&a).await;
+    assert_eq!(failed_positions(&b, &by_lambda), [3], "{by_lambda}");
+    assert_eq!(failed_positions(&a, &by_handler), [3], "{by_handler}");
+    for (reference, _) in &bookings {
+        assert_eq!(emails(&endpoint, reference).await.len(), 2, "{reference}");
+    }
+}
