@@ -1,210 +1,50 @@
 //! `frontdesk-bench`: each function's release bootstrap run as Lambda runs
 //! it, under the loopback Runtime API, against the DynamoDB Local and SES v2
-//! emulator that `scripts/bench` starts. For each function it reports init
-//! (exec to the first request for an event) and the first invocation over
-//! several cold starts, warm invocation durations, and peak memory: the
-//! figures the functions' memory sizes and timeouts are chosen from.
+//! emulator that `scripts/bench` starts, beside a bare baseline bootstrap
+//! built with the same profile. It reports cold starts, warm durations,
+//! peak memory, zipped sizes and DynamoDB requests, holds them to the
+//! budgets in DESIGN.md, and writes the whole to `BENCHMARKS.md`.
 
-use aws_lambda_events::event::dynamodb::Event;
+mod measure;
+mod report;
+mod scenario;
+
 use clap::Parser;
-use frontdesk_tests::content::{shipped_content, ContentHandle};
-use frontdesk_tests::lambda::{Bootstrap, HttpEvent};
-use frontdesk_tests::stream::StreamReader;
-use frontdesk_tests::{nth_booking, Backend, DynamoTables, StoreHandle, TestApp};
-use serde_json::Value;
+use std::fmt::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-/// Options: where the bootstraps are, and how many runs to measure.
+/// Options: where the bootstraps are, how many runs to measure, where to write.
 #[derive(Debug, Parser)]
 #[command(name = "frontdesk-bench", about)]
 struct Args {
-    /// The folder holding the release binaries `booking`, `content` and `notifier`.
+    /// The folder holding the release binaries `booking`, `content`,
+    /// `notifier` and `baseline`.
     #[arg(long, default_value = "target/release")]
     bootstraps: PathBuf,
-    /// Cold starts per function; the median is reported.
+    /// Cold starts per bootstrap; the median is reported.
     #[arg(long, default_value_t = 10)]
     starts: usize,
-    /// Warm invocations per function, in one process.
+    /// Warm invocations per bootstrap, in one process.
     #[arg(long, default_value_t = 1000)]
     invocations: usize,
+    /// Criterion's output folder, whose estimates go into the report.
+    #[arg(long, default_value = "target/criterion")]
+    criterion: PathBuf,
+    /// Writes the report here (BENCHMARKS.md) as well as to standard output.
+    #[arg(long)]
+    write: Option<PathBuf>,
 }
 
-/// One function's events and what a good answer looks like.
-struct Scenario {
-    name: &'static str,
-    vars: Vec<(&'static str, String)>,
-    /// One event per invocation, cold starts first: a booking or stream
-    /// record is only new once.
-    events: Vec<Value>,
-    check: fn(&Value) -> bool,
-}
-
-/// The measured figures of one function.
-struct Figures {
-    name: &'static str,
-    init: Vec<Duration>,
-    first: Vec<Duration>,
-    warm: Vec<Duration>,
-    peak_rss_kib: u64,
-}
-
-fn http_event(id: usize, method: &str, path: &str, body: Option<&str>) -> Value {
-    let headers: &[(&str, &str)] = &[("content-type", "application/json")];
-    HttpEvent {
-        method,
-        path,
-        query: "",
-        headers,
-        body: body.map(|b| (b, false)),
-        source_ip: "192.0.2.10",
-    }
-    .json(&format!("bench-{id}"))
-}
-
-async fn booking(count: usize) -> Scenario {
-    let tables = DynamoTables::create().await;
-    Scenario {
-        name: "booking",
-        vars: vec![
-            ("BOOKINGS_TABLE", tables.bookings.clone()),
-            ("GUARDS_TABLE", tables.guards.clone()),
-            ("RATE_LIMIT_PER_HOUR", "0".into()),
-        ],
-        events: (0..count)
-            .map(|n| {
-                let body = nth_booking(n).to_string();
-                http_event(n, "POST", "/v1/bookings", Some(&body))
-            })
-            .collect(),
-        check: |answer| answer["statusCode"] == 201,
-    }
-}
-
-async fn content(count: usize) -> Scenario {
-    let store = ContentHandle::create(Backend::DynamoDb).await;
-    store.push(&shipped_content()).await;
-    let ContentHandle::Dynamo { table, .. } = &store else {
-        unreachable!("a DynamoDB content table")
-    };
-    Scenario {
-        name: "content",
-        vars: vec![("CONTENT_TABLE", table.clone())],
-        events: (0..count)
-            .map(|n| http_event(n, "GET", "/v1/conditions/neuroendocrine-tumours", None))
-            .collect(),
-        check: |answer| answer["statusCode"] == 200,
-    }
-}
-
-async fn notifier(count: usize) -> Scenario {
-    // Real bookings, stored by the booking code, read back from the table's
-    // stream: each invocation gets one INSERT record, as Lambda would.
-    let app = TestApp::with_env(Backend::DynamoDb, &[("RATE_LIMIT_PER_HOUR", "0")]).await;
-    let StoreHandle::Dynamo(tables) = &app.store else {
-        unreachable!("a DynamoDB app")
-    };
-    let mut stream = StreamReader::open(&tables.inspect, &tables.bookings).await;
-    for n in 0..count {
-        let answer = app.post_json(&nth_booking(n)).await;
-        assert_eq!(answer.status, 201, "booking {n}: {:?}", answer.body);
-    }
-    let records = stream.next_inserts(count).await.records;
-    let events = records
-        .into_iter()
-        .map(|record| {
-            let mut event = Event::default();
-            event.records = vec![record];
-            serde_json::to_value(&event).expect("an event")
-        })
-        .collect();
-    Scenario {
-        name: "notifier",
-        vars: vec![
-            ("BOOKINGS_TABLE", tables.bookings.clone()),
-            ("MAIL_FROM", "frontdesk@clinic.example".into()),
-            ("STAFF_INBOX", "staff@clinic.example".into()),
-        ],
-        events,
-        check: |answer| {
-            answer["batchItemFailures"]
-                .as_array()
-                .is_some_and(|failures| failures.is_empty())
-        },
-    }
-}
-
-async fn measure(path: &str, scenario: Scenario, starts: usize) -> Figures {
-    let vars: Vec<(&str, &str)> = scenario
-        .vars
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    let warm = scenario.events.len().saturating_sub(starts + 1);
-    let mut events = scenario.events.into_iter().enumerate();
-    let mut invoke = async |function: &mut Bootstrap| {
-        let (n, event) = events.next().expect("an event for each invocation");
-        let started = Instant::now();
-        let answer = function.invoke(&format!("bench-{n}"), event).await;
-        let took = started.elapsed();
-        assert!(
-            (scenario.check)(&answer),
-            "{}: unexpected answer {answer}",
-            scenario.name
-        );
-        took
-    };
-    let mut figures = Figures {
-        name: scenario.name,
-        init: Vec::new(),
-        first: Vec::new(),
-        warm: Vec::new(),
-        peak_rss_kib: 0,
-    };
-    for _ in 0..starts {
-        let mut function = Bootstrap::start(path, scenario.name, &vars).await;
-        figures.init.push(function.init_duration().await);
-        figures.first.push(invoke(&mut function).await);
-        figures.peak_rss_kib = figures
-            .peak_rss_kib
-            .max(function.peak_rss_kib().unwrap_or(0));
-    }
-    let mut function = Bootstrap::start(path, scenario.name, &vars).await;
-    function.init_duration().await;
-    invoke(&mut function).await;
-    for _ in 0..warm {
-        let took = invoke(&mut function).await;
-        figures.warm.push(took);
-    }
-    figures.peak_rss_kib = figures
-        .peak_rss_kib
-        .max(function.peak_rss_kib().unwrap_or(0));
-    figures
-}
-
-/// The value below which a share `p` of the sorted samples fall.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn row(figures: &mut Figures) -> String {
-    for samples in [&mut figures.init, &mut figures.first, &mut figures.warm] {
-        samples.sort();
-    }
-    format!(
-        "| {} | {} | {} | {} | {} | {:.1} MiB |",
-        figures.name,
-        ms(percentile(&figures.init, 0.5)),
-        ms(percentile(&figures.first, 0.5)),
-        ms(percentile(&figures.warm, 0.5)),
-        ms(percentile(&figures.warm, 0.99)),
-        figures.peak_rss_kib as f64 / 1024.0,
-    )
+/// The machine the figures were measured on.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model}, {cores} cores, {}", std::env::consts::ARCH)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -222,26 +62,67 @@ async fn main() {
             "{} is missing: build it with cargo build --release",
             path.display()
         );
-        path.display().to_string()
+        path
     };
-    let mut rows = Vec::new();
+    let zips = std::env::temp_dir().join(format!("frontdesk-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&zips).expect("a folder for the zips");
+    let mut functions = Vec::new();
     for scenario in [
-        booking(count).await,
-        content(count).await,
-        notifier(count).await,
+        scenario::booking(count).await,
+        scenario::content(count).await,
+        scenario::notifier(count).await,
     ] {
-        let name = scenario.name;
-        eprintln!("frontdesk-bench: {name}");
-        let mut figures = measure(&path(name), scenario, args.starts).await;
-        rows.push(row(&mut figures));
+        eprintln!("frontdesk-bench: {}", scenario.name);
+        let figures = measure::measure(&path(scenario.name), scenario, args.starts, &zips).await;
+        functions.push(figures);
     }
-    println!(
-        "| function | init (median of {starts}) | first invocation (median) | warm p50 | warm p99 ({invocations}) | peak RSS |",
-        starts = args.starts,
-        invocations = args.invocations
+    eprintln!("frontdesk-bench: baseline");
+    let baseline = measure::measure(
+        &path("baseline"),
+        scenario::baseline(count),
+        args.starts,
+        &zips,
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&zips);
+
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks\n");
+    let _ = writeln!(
+        out,
+        "Written by `scripts/bench` on {} ({}). Each function's release bootstrap (the workspace's \
+         release profile, built for this machine) runs as Lambda runs it, under a loopback Lambda \
+         Runtime API, against DynamoDB Local and the SES v2 emulator; `baseline` is a bare \
+         `lambda_http` + `aws-config` + DynamoDB and SES v2 clients bootstrap answering a constant, \
+         built with the same profile in the same run. Cold start is exec to first response, with \
+         the event waiting, as for the request that causes a cold start.\n",
+        time::OffsetDateTime::now_utc().date(),
+        machine()
     );
-    println!("| --- | --- | --- | --- | --- | --- |");
-    for row in rows {
-        println!("{row}");
+    let _ = writeln!(out, "## Bootstraps\n");
+    out.push_str(&report::bootstraps(
+        &functions,
+        &baseline,
+        args.starts,
+        args.invocations,
+    ));
+    let _ = writeln!(out, "\n## Criterion\n");
+    match report::criterion(&args.criterion) {
+        Some(table) => out.push_str(&table),
+        None => {
+            let _ = writeln!(
+                out,
+                "No estimates under {}: `cargo bench -p frontdesk-bench` writes them.",
+                args.criterion.display()
+            );
+        }
+    }
+    print!("{out}");
+    if let Some(file) = &args.write {
+        std::fs::write(file, &out).expect("the report is written");
+        eprintln!("frontdesk-bench: wrote {}", file.display());
+    }
+    if !report::all_met(&functions, &baseline) {
+        eprintln!("frontdesk-bench: a budget was missed (see the table)");
     }
 }

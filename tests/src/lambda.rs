@@ -142,6 +142,12 @@ impl Bootstrap {
         self.init.expect("init measured")
     }
 
+    /// Time since the process was started: read when its first answer
+    /// arrives, the cold start as a caller sees it (exec to first response).
+    pub fn since_spawn(&self) -> Duration {
+        self.spawned_at.elapsed()
+    }
+
     /// The process's peak resident memory so far, in KiB (Linux's `VmHWM`).
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

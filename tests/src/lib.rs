@@ -9,6 +9,7 @@ pub mod content;
 pub mod lambda;
 pub mod notifier;
 pub mod outbox;
+pub mod proxy;
 pub mod relay;
 pub mod ses;
 pub mod site;

@@ -138,7 +138,7 @@ struct Proxy {
     client: reqwest::Client,
 }
 
-async fn forward(
+async fn reject_or_forward(
     State(proxy): State<Proxy>,
     method: Method,
     uri: Uri,
@@ -160,31 +160,7 @@ async fn forward(
         )
             .into_response();
     }
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let mut request = proxy
-        .client
-        .request(method, format!("{}{path}", proxy.upstream))
-        .body(body);
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            request = request.header(name, value);
-        }
-    }
-    match request.send().await {
-        Ok(answer) => {
-            let status = answer.status();
-            let headers = answer.headers().clone();
-            let body = answer.bytes().await.unwrap_or_default();
-            let mut response = (status, body).into_response();
-            for (name, value) in &headers {
-                if name != "content-length" && name != "transfer-encoding" {
-                    response.headers_mut().insert(name, value.clone());
-                }
-            }
-            response
-        }
-        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
-    }
+    crate::proxy::forward(&proxy.client, &proxy.upstream, method, &uri, &headers, body).await
 }
 
 /// A loopback proxy in front of an emulator that answers `MessageRejected`
@@ -195,13 +171,5 @@ pub async fn rejecting_proxy(upstream: String, rejected: &[&str]) -> String {
         rejected: Arc::new(rejected.iter().map(|s| s.to_string()).collect()),
         client: reqwest::Client::new(),
     };
-    let app = Router::new().fallback(forward).with_state(proxy);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{address}")
+    crate::proxy::serve(Router::new().fallback(reject_or_forward).with_state(proxy)).await
 }

@@ -1,0 +1,140 @@
+//! Runs one scenario's bootstrap under the loopback Runtime API: cold starts
+//! in fresh processes, then warm invocations in one, counting the DynamoDB
+//! requests each kind of invocation makes.
+
+use crate::scenario::Scenario;
+use frontdesk_tests::lambda::Bootstrap;
+use frontdesk_tests::proxy::Call;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// One bootstrap's measured figures.
+pub struct Figures {
+    /// The scenario's name.
+    pub name: &'static str,
+    /// Exec to first response, per cold start.
+    pub cold: Vec<Duration>,
+    /// The same less the time its first invocation waited on services
+    /// (DynamoDB Local, the SES emulator): what the bootstrap itself spends.
+    pub cold_own: Vec<Duration>,
+    /// Exec to the first request for an event (Lambda's init), per cold start.
+    pub init: Vec<Duration>,
+    /// The first invocation, per cold start.
+    pub first: Vec<Duration>,
+    /// Each warm invocation.
+    pub warm: Vec<Duration>,
+    /// The highest peak resident memory of any of its processes.
+    pub peak_rss_kib: u64,
+    /// The bootstrap zipped as Lambda takes it.
+    pub zip_bytes: u64,
+    /// DynamoDB requests per warm invocation, by operation.
+    pub warm_requests: Option<BTreeMap<String, f64>>,
+    /// DynamoDB requests per rejected request, when it has rejected ones.
+    pub rejected_requests: Option<f64>,
+}
+
+/// Zips `binary` as `bootstrap`, as a deployment package holds it, and
+/// returns the zip's size.
+pub fn zipped_size(binary: &Path, into: &Path) -> u64 {
+    let bytes = std::fs::read(binary).expect("the bootstrap");
+    let file = std::fs::File::create(into).expect("a zip file");
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755);
+    zip.start_file("bootstrap", options).expect("a zip entry");
+    zip.write_all(&bytes).expect("zipped");
+    zip.finish().expect("a zip");
+    std::fs::metadata(into).expect("the zip").len()
+}
+
+fn per_invocation(calls: Vec<Call>, invocations: usize) -> BTreeMap<String, f64> {
+    let mut counts = BTreeMap::<String, f64>::new();
+    for call in calls {
+        *counts.entry(call.operation).or_default() += 1.0;
+    }
+    counts.values_mut().for_each(|n| *n /= invocations as f64);
+    counts
+}
+
+/// Measures `scenario`'s bootstrap at `path` over `starts` cold starts.
+pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path) -> Figures {
+    let path = path.display().to_string();
+    let vars: Vec<(&str, &str)> = scenario
+        .vars
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let warm = scenario.events.len().saturating_sub(starts + 1);
+    let mut events = scenario.events.into_iter().enumerate();
+    let name = scenario.name;
+    let check = scenario.check;
+    let invoke = async |function: &mut Bootstrap, (n, event): (usize, Value)| {
+        let started = Instant::now();
+        let answer = function.invoke(&format!("bench-{n}"), event).await;
+        let took = started.elapsed();
+        assert!(check(&answer), "{name}: unexpected answer {answer}");
+        took
+    };
+    let mut figures = Figures {
+        name,
+        cold: Vec::new(),
+        cold_own: Vec::new(),
+        init: Vec::new(),
+        first: Vec::new(),
+        warm: Vec::new(),
+        peak_rss_kib: 0,
+        zip_bytes: zipped_size(Path::new(&path), &zips.join(format!("{name}.zip"))),
+        warm_requests: None,
+        rejected_requests: None,
+    };
+    let waited = || -> Duration {
+        let calls: Vec<Call> = scenario
+            .services
+            .iter()
+            .flat_map(|(_, proxy)| proxy.take())
+            .collect();
+        frontdesk_tests::proxy::waited(&calls)
+    };
+    for _ in 0..starts {
+        // The event waits at the Runtime API before the process starts, as
+        // the request that causes a cold start does.
+        waited();
+        let mut function = Bootstrap::start(&path, name, &vars).await;
+        let event = events.next().expect("an event for each invocation");
+        invoke(&mut function, event).await;
+        let cold = function.since_spawn();
+        let init = function.init_duration().await;
+        figures.cold.push(cold);
+        figures.cold_own.push(cold.saturating_sub(waited()));
+        figures.init.push(init);
+        figures.first.push(cold.saturating_sub(init));
+        figures.peak_rss_kib = figures
+            .peak_rss_kib
+            .max(function.peak_rss_kib().unwrap_or(0));
+    }
+    let mut function = Bootstrap::start(&path, name, &vars).await;
+    function.init_duration().await;
+    invoke(&mut function, events.next().expect("an event")).await;
+    let proxy = scenario.services.first().map(|(_, proxy)| proxy);
+    waited();
+    for event in events.by_ref().take(warm) {
+        let took = invoke(&mut function, event).await;
+        figures.warm.push(took);
+    }
+    figures.warm_requests = proxy.map(|p| per_invocation(p.take(), warm));
+    if !scenario.rejected.is_empty() {
+        let rejected = scenario.rejected.len();
+        for (n, event) in scenario.rejected.into_iter().enumerate() {
+            invoke(&mut function, (n, event)).await;
+        }
+        figures.rejected_requests = proxy.map(|p| p.take().len() as f64 / rejected as f64);
+    }
+    figures.peak_rss_kib = figures
+        .peak_rss_kib
+        .max(function.peak_rss_kib().unwrap_or(0));
+    figures
+}

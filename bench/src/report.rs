@@ -1,0 +1,256 @@
+//! The bench's findings as Markdown: each bootstrap's figures, their ratios
+//! to the bare baseline, the budgets of DESIGN.md met or missed, and the
+//! criterion benchmarks' estimates.
+
+use crate::measure::Figures;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// Cold start as a multiple of the baseline's, at most.
+pub const COLD_START_RATIO: f64 = 1.25;
+/// Peak resident memory, under.
+pub const PEAK_RSS_MIB: f64 = 16.0;
+/// Zipped bootstrap, under.
+pub const ZIP_MIB: f64 = 5.0;
+
+/// The value below which a share `p` of the samples fall.
+pub fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Milliseconds, to the hundredth.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn requests(counts: &BTreeMap<String, f64>) -> String {
+    if counts.is_empty() {
+        return "none".into();
+    }
+    counts
+        .iter()
+        .map(|(operation, n)| format!("{n:.2} {operation}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One budget's verdict.
+struct Verdict {
+    budget: String,
+    measured: String,
+    met: bool,
+}
+
+fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
+    let base = percentile(&baseline.cold, 0.5).as_secs_f64();
+    let mut verdicts = Vec::new();
+    for f in functions {
+        let ratio = percentile(&f.cold_own, 0.5).as_secs_f64() / base;
+        verdicts.push(Verdict {
+            budget: format!(
+                "{}: cold start, less time waiting on services, ≤ {COLD_START_RATIO}× baseline",
+                f.name
+            ),
+            measured: format!("{ratio:.2}×"),
+            met: ratio <= COLD_START_RATIO,
+        });
+        verdicts.push(Verdict {
+            budget: format!("{}: peak RSS < {PEAK_RSS_MIB} MiB", f.name),
+            measured: format!("{:.1} MiB", mib(f.peak_rss_kib)),
+            met: mib(f.peak_rss_kib) < PEAK_RSS_MIB,
+        });
+        verdicts.push(Verdict {
+            budget: format!("{}: zipped bootstrap < {ZIP_MIB} MiB", f.name),
+            measured: format!("{:.2} MiB", f.zip_bytes as f64 / 1024.0 / 1024.0),
+            met: (f.zip_bytes as f64) < ZIP_MIB * 1024.0 * 1024.0,
+        });
+        let total = |counts: &Option<BTreeMap<String, f64>>| {
+            counts
+                .as_ref()
+                .map_or(0.0, |c| c.values().fold(0.0, |a, b| a + b))
+        };
+        match f.name {
+            "booking" => {
+                let accepted = total(&f.warm_requests);
+                verdicts.push(Verdict {
+                    budget: "booking: one DynamoDB request per accepted booking".into(),
+                    measured: format!("{accepted:.2}"),
+                    met: (accepted - 1.0).abs() < f64::EPSILON,
+                });
+                let rejected = f.rejected_requests.unwrap_or(f64::NAN);
+                verdicts.push(Verdict {
+                    budget: "booking: none for a rejected one".into(),
+                    measured: format!("{rejected:.2}"),
+                    met: rejected == 0.0,
+                });
+            }
+            "content" => {
+                let warm = total(&f.warm_requests);
+                verdicts.push(Verdict {
+                    budget: "content: no DynamoDB request on a warm cache".into(),
+                    measured: format!("{warm:.2}"),
+                    met: warm == 0.0,
+                });
+            }
+            _ => {}
+        }
+    }
+    verdicts
+}
+
+/// Whether every budget was met.
+pub fn all_met(functions: &[Figures], baseline: &Figures) -> bool {
+    verdicts(functions, baseline).iter().all(|v| v.met)
+}
+
+/// The bootstraps' table, the ratios and the budgets.
+pub fn bootstraps(
+    functions: &[Figures],
+    baseline: &Figures,
+    starts: usize,
+    invocations: usize,
+) -> String {
+    let mut out = String::new();
+    let base = percentile(&baseline.cold, 0.5);
+    let _ = writeln!(
+        out,
+        "| bootstrap | cold start (median of {starts}) | ratio | less service time | ratio | init | first invocation | warm p50 | warm p99 ({invocations}) | peak RSS | zipped |"
+    );
+    let _ = writeln!(out, "|{}", " --- |".repeat(11));
+    for f in functions.iter().chain([baseline]) {
+        let cold = percentile(&f.cold, 0.5);
+        let own = percentile(&f.cold_own, 0.5);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2}× | {} | {:.2}× | {} | {} | {} | {} | {:.1} MiB | {} B |",
+            f.name,
+            ms(cold),
+            cold.as_secs_f64() / base.as_secs_f64(),
+            ms(own),
+            own.as_secs_f64() / base.as_secs_f64(),
+            ms(percentile(&f.init, 0.5)),
+            ms(percentile(&f.first, 0.5)),
+            ms(percentile(&f.warm, 0.5)),
+            ms(percentile(&f.warm, 0.99)),
+            mib(f.peak_rss_kib),
+            thousands(f.zip_bytes),
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "DynamoDB requests per warm invocation, counted by a proxy between the bootstrap and DynamoDB Local:");
+    let _ = writeln!(out);
+    for f in functions {
+        if let Some(counts) = &f.warm_requests {
+            let _ = write!(out, "- {}: {}", f.name, requests(counts));
+            if let Some(rejected) = f.rejected_requests {
+                let _ = write!(out, "; per rejected booking: {rejected:.2}");
+            }
+            let _ = writeln!(out);
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "| budget (DESIGN.md) | measured | |");
+    let _ = writeln!(out, "| --- | --- | --- |");
+    for v in verdicts(functions, baseline) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            v.budget,
+            v.measured,
+            if v.met { "met" } else { "**missed**" }
+        );
+    }
+    out
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The estimates criterion left under `dir` (its `target/criterion`), one
+/// row per benchmark: `None` when it holds none.
+pub fn criterion(dir: &Path) -> Option<String> {
+    let mut rows = Vec::new();
+    collect_estimates(dir, dir, &mut rows);
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out =
+        String::from("| benchmark | mean | 95% interval | median |\n| --- | --- | --- | --- |\n");
+    for (name, estimates) in rows {
+        let point = |key: &str| {
+            estimates[key]["point_estimate"]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        };
+        let bound = |which: &str| {
+            estimates["mean"]["confidence_interval"][which]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} – {} | {} |",
+            micros(point("mean")),
+            micros(bound("lower_bound")),
+            micros(bound("upper_bound")),
+            micros(point("median")),
+        );
+    }
+    Some(out)
+}
+
+fn micros(nanos: f64) -> String {
+    format!("{:.2} µs", nanos / 1000.0)
+}
+
+fn collect_estimates(root: &Path, dir: &Path, rows: &mut Vec<(String, Value)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() || path.file_name().is_some_and(|n| n == "report") {
+            continue;
+        }
+        let estimates = path.join("new/estimates.json");
+        if let Some(value) = std::fs::read(&estimates)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        {
+            // The benchmark's own name; its folder's name is a mangled copy.
+            let name = std::fs::read(path.join("new/benchmark.json"))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+                .and_then(|b| b["full_id"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| {
+                    path.strip_prefix(root)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                });
+            rows.push((name, value));
+        } else {
+            collect_estimates(root, &path, rows);
+        }
+    }
+}

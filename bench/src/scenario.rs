@@ -1,0 +1,154 @@
+//! What each bootstrap is handed: its settings, its events (cold starts
+//! first, as a booking or stream record is only new once), what a good
+//! answer looks like, and the proxy that counts its DynamoDB requests.
+
+use aws_lambda_events::event::dynamodb::Event;
+use frontdesk_tests::content::{shipped_content, ContentHandle};
+use frontdesk_tests::lambda::HttpEvent;
+use frontdesk_tests::proxy::CountingProxy;
+use frontdesk_tests::ses::ses_endpoint;
+use frontdesk_tests::stream::StreamReader;
+use frontdesk_tests::{
+    booking_with, dynamodb_endpoint, nth_booking, Backend, DynamoTables, StoreHandle, TestApp,
+};
+use serde_json::Value;
+
+/// One bootstrap's run.
+pub struct Scenario {
+    /// The binary's name under the bootstraps folder.
+    pub name: &'static str,
+    /// Its environment, beyond the Runtime API's.
+    pub vars: Vec<(&'static str, String)>,
+    /// One event per invocation.
+    pub events: Vec<Value>,
+    /// Events it must answer without a DynamoDB request (a rejected booking).
+    pub rejected: Vec<Value>,
+    /// Whether an answer is the one expected.
+    pub check: fn(&Value) -> bool,
+    /// The services it calls (DynamoDB first), each through a proxy that
+    /// counts and times its requests.
+    pub services: Vec<(&'static str, CountingProxy)>,
+}
+
+/// An HTTP API event with a JSON body (or none).
+pub fn http_event(id: usize, method: &str, path: &str, body: Option<&str>) -> Value {
+    let headers: &[(&str, &str)] = &[("content-type", "application/json")];
+    HttpEvent {
+        method,
+        path,
+        query: "",
+        headers,
+        body: body.map(|b| (b, false)),
+        source_ip: "192.0.2.10",
+    }
+    .json(&format!("bench-{id}"))
+}
+
+/// The bare bootstrap: any request, a constant answer.
+pub fn baseline(count: usize) -> Scenario {
+    Scenario {
+        name: "baseline",
+        vars: Vec::new(),
+        events: (0..count)
+            .map(|n| http_event(n, "GET", "/", None))
+            .collect(),
+        rejected: Vec::new(),
+        check: |answer| answer["statusCode"] == 200,
+        services: Vec::new(),
+    }
+}
+
+/// Distinct valid bookings, each accepted once.
+pub async fn booking(count: usize) -> Scenario {
+    let tables = DynamoTables::create().await;
+    let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
+    Scenario {
+        name: "booking",
+        vars: vec![
+            ("BOOKINGS_TABLE", tables.bookings.clone()),
+            ("GUARDS_TABLE", tables.guards.clone()),
+            ("RATE_LIMIT_PER_HOUR", "0".into()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
+        ],
+        events: (0..count)
+            .map(|n| {
+                let body = nth_booking(n).to_string();
+                http_event(n, "POST", "/v1/bookings", Some(&body))
+            })
+            .collect(),
+        rejected: (0..20)
+            .map(|n| {
+                let body = booking_with("email", Value::from("not an email")).to_string();
+                http_event(count + n, "POST", "/v1/bookings", Some(&body))
+            })
+            .collect(),
+        check: |answer| answer["statusCode"] == 201 || answer["statusCode"] == 422,
+        services: vec![("DynamoDB", proxy)],
+    }
+}
+
+/// The neuroendocrine tumours page, over and over.
+pub async fn content(count: usize) -> Scenario {
+    let store = ContentHandle::create(Backend::DynamoDb).await;
+    store.push(&shipped_content()).await;
+    let ContentHandle::Dynamo { table, .. } = &store else {
+        unreachable!("a DynamoDB content table")
+    };
+    let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
+    Scenario {
+        name: "content",
+        vars: vec![
+            ("CONTENT_TABLE", table.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
+        ],
+        events: (0..count)
+            .map(|n| http_event(n, "GET", "/v1/conditions/neuroendocrine-tumours", None))
+            .collect(),
+        rejected: Vec::new(),
+        check: |answer| answer["statusCode"] == 200,
+        services: vec![("DynamoDB", proxy)],
+    }
+}
+
+/// Real bookings, stored by the booking code and read back from the
+/// table's stream: one INSERT record per invocation, as Lambda would.
+pub async fn notifier(count: usize) -> Scenario {
+    let app = TestApp::with_env(Backend::DynamoDb, &[("RATE_LIMIT_PER_HOUR", "0")]).await;
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB app")
+    };
+    let mut stream = StreamReader::open(&tables.inspect, &tables.bookings).await;
+    for n in 0..count {
+        let answer = app.post_json(&nth_booking(n)).await;
+        assert_eq!(answer.status, 201, "booking {n}: {:?}", answer.body);
+    }
+    let records = stream.next_inserts(count).await.records;
+    let events = records
+        .into_iter()
+        .map(|record| {
+            let mut event = Event::default();
+            event.records = vec![record];
+            serde_json::to_value(&event).expect("an event")
+        })
+        .collect();
+    let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
+    let ses = CountingProxy::start(&ses_endpoint()).await;
+    Scenario {
+        name: "notifier",
+        vars: vec![
+            ("BOOKINGS_TABLE", tables.bookings.clone()),
+            ("MAIL_FROM", "frontdesk@clinic.example".into()),
+            ("STAFF_INBOX", "staff@clinic.example".into()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
+            ("AWS_ENDPOINT_URL_SESV2", ses.endpoint()),
+        ],
+        events,
+        rejected: Vec::new(),
+        check: |answer| {
+            answer["batchItemFailures"]
+                .as_array()
+                .is_some_and(|failures| failures.is_empty())
+        },
+        services: vec![("DynamoDB", proxy), ("SES", ses)],
+    }
+}
