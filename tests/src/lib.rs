@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod content;
 pub mod lambda;
+pub mod load;
 pub mod notifier;
 pub mod outbox;
 pub mod proxy;

@@ -1,0 +1,118 @@
+//! The booking API under the load, through `frontdesk serve`'s
+//! application over DynamoDB Local: 2,000 requests, 50 at once, 10% resent
+//! with the same key, 5% invalid, 5% from one source past its limit. Then
+//! the notifier over the table's real stream: one staff and one patient
+//! email per stored booking, no more.
+
+use aws_lambda_events::event::dynamodb::Event;
+use frontdesk_tests::load::{self, Kind, Plan};
+use frontdesk_tests::notifier::{notifier_over, ses_mailer, STAFF_INBOX};
+use frontdesk_tests::ses::{emails, SesEmulator};
+use frontdesk_tests::stream::StreamReader;
+use frontdesk_tests::{DynamoTables, StoreHandle};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_bookings_at_fifty_at_once_store_exactly_the_valid_unique_ones_and_email_each_once(
+) {
+    let tables = DynamoTables::create().await;
+    let mut stream = StreamReader::open(&tables.inspect, &tables.bookings).await;
+    let plan = Plan::standard();
+    let limit = plan.limit_per_hour.to_string();
+    let endpoint =
+        load::serve_over_dynamodb(&tables, &[("RATE_LIMIT_PER_HOUR", limit.as_str())]).await;
+
+    let report = load::run(&endpoint, &plan).await;
+    println!("{}", report.markdown(&plan));
+
+    // No 5xx; every kind answered as it should be.
+    let by_kind = report.by_kind();
+    let expected: BTreeMap<(Kind, u16), usize> = [
+        ((Kind::New, 201), 1600),
+        ((Kind::Resent, 201), 200),
+        ((Kind::Invalid, 422), 100),
+        ((Kind::Limited, 201), 50),
+        ((Kind::Limited, 429), 50),
+    ]
+    .into();
+    assert_eq!(by_kind, expected, "{:?}", report.statuses());
+
+    // A resend answers its original's reference, marked as a replay.
+    let originals: BTreeMap<usize, &str> = report
+        .answers
+        .iter()
+        .filter(|a| a.planned.kind == Kind::New)
+        .map(|a| {
+            (
+                a.planned.booking,
+                a.reference.as_deref().expect("a reference"),
+            )
+        })
+        .collect();
+    for resent in report
+        .answers
+        .iter()
+        .filter(|a| a.planned.kind == Kind::Resent)
+    {
+        assert!(resent.replayed, "{resent:?}");
+        assert_eq!(
+            resent.reference.as_deref(),
+            Some(originals[&resent.planned.booking])
+        );
+    }
+
+    // Stored: exactly the valid unique ones, each answered 201.
+    let references = report.references();
+    assert_eq!(references.len(), plan.expected_stored());
+    assert_eq!(tables.count().await as usize, plan.expected_stored());
+    let store = StoreHandle::Dynamo(tables.clone());
+    for reference in &references {
+        assert!(
+            store.record(reference).await.is_some(),
+            "{reference} is stored"
+        );
+    }
+
+    // The notifier over the real stream, in Lambda's batches of 100.
+    let event = stream.next_inserts(plan.expected_stored()).await;
+    let ses = SesEmulator::start().await;
+    let endpoint = ses.endpoint();
+    let notifier = notifier_over(
+        &store,
+        Arc::new(ses_mailer(&endpoint).await),
+        &[("STAFF_INBOX_ROUTES", "")],
+        frontdesk_shared::time_source::Clock::system(),
+    );
+    for batch in event.records.chunks(100) {
+        let mut event = Event::default();
+        event.records = batch.to_vec();
+        let answer = frontdesk_notifier::handle(&notifier, event)
+            .await
+            .expect("handled");
+        assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    }
+    let sent = emails(&endpoint, "").await;
+    let mut per_booking: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for email in &sent {
+        let reference = references
+            .iter()
+            .find(|r| email.subject.contains(r.as_str()))
+            .unwrap_or_else(|| panic!("an email for no stored booking: {}", email.subject));
+        per_booking
+            .entry(reference)
+            .or_default()
+            .extend(email.to.iter().map(String::as_str));
+    }
+    assert_eq!(sent.len(), 2 * references.len());
+    let emailed: BTreeSet<&str> = per_booking.keys().copied().collect();
+    assert_eq!(emailed, references.iter().map(String::as_str).collect());
+    for (reference, to) in per_booking {
+        assert_eq!(to.len(), 2, "{reference}: {to:?}");
+        assert_eq!(
+            to.iter().filter(|to| **to == STAFF_INBOX).count(),
+            1,
+            "{reference}: {to:?}"
+        );
+    }
+}
