@@ -85,6 +85,16 @@ async fn main() {
     )
     .await;
     let _ = std::fs::remove_dir_all(&zips);
+    eprintln!("frontdesk-bench: load");
+    let plan = frontdesk_tests::load::Plan::standard();
+    let tables = frontdesk_tests::DynamoTables::create().await;
+    let limit = plan.limit_per_hour.to_string();
+    let api = frontdesk_tests::load::serve_over_dynamodb(
+        &tables,
+        &[("RATE_LIMIT_PER_HOUR", limit.as_str())],
+    )
+    .await;
+    let load = frontdesk_tests::load::run(&api, &plan).await;
 
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmarks\n");
@@ -106,6 +116,16 @@ async fn main() {
         args.starts,
         args.invocations,
     ));
+    let _ = writeln!(out, "\n## Load\n");
+    let _ = writeln!(
+        out,
+        "`frontdesk serve`'s application over DynamoDB Local, the mix of `tests/tests/load.rs` \
+         (10% resent with the same key, 5% invalid, 5% from one source past its limit of {}), \
+         each request from its own loopback address. The server, DynamoDB Local and the \
+         driver share the machine.\n",
+        plan.limit_per_hour
+    );
+    out.push_str(&load.markdown(&plan));
     let _ = writeln!(out, "\n## Criterion\n");
     match report::criterion(&args.criterion) {
         Some(table) => out.push_str(&table),

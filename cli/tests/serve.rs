@@ -11,7 +11,7 @@ struct Server {
     child: Child,
     url: String,
     data_dir: PathBuf,
-    stdout: Lines<BufReader<ChildStdout>>,
+    stdout: Option<Lines<BufReader<ChildStdout>>>,
 }
 
 impl Drop for Server {
@@ -80,7 +80,7 @@ fn start_with(name: &str, vars: &[(&str, &str)]) -> Server {
         child,
         url,
         data_dir,
-        stdout: lines,
+        stdout: Some(lines),
     }
 }
 
@@ -98,9 +98,19 @@ impl Server {
         body["reference"].as_str().expect("a reference").to_owned()
     }
 
+    /// Reads whatever the server prints from now on, so a busy server never
+    /// blocks on a full pipe.
+    fn drain(&mut self) {
+        if let Some(lines) = self.stdout.take() {
+            std::thread::spawn(move || lines.for_each(drop));
+        }
+    }
+
     /// The next `count` lines the server prints that `keep` picks.
     fn printed(&mut self, count: usize, keep: impl Fn(&str) -> bool) -> Vec<String> {
         self.stdout
+            .as_mut()
+            .expect("the server's output")
             .by_ref()
             .map(|l| l.expect("text"))
             .filter(|l| keep(l))
@@ -470,4 +480,92 @@ fn a_site_api_that_is_not_a_url_stops_start_up() {
     );
     assert!(!ok);
     assert!(stderr.contains("--site-api"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answered_201() {
+    use frontdesk_shared::booking::Reference;
+    use frontdesk_shared::store::embedded::EmbeddedBookingStore;
+    use frontdesk_shared::store::BookingStore;
+    use std::sync::{Arc, Mutex};
+
+    let mut server = start_with(
+        "sigkill",
+        &[("FRONTDESK_MAILER", "outbox"), ("RATE_LIMIT_PER_HOUR", "0")],
+    );
+    server.drain();
+    let url = format!("{}/v1/bookings", server.url);
+    let created = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut writers = tokio::task::JoinSet::new();
+    for worker in 0..20 {
+        let (url, created) = (url.clone(), Arc::clone(&created));
+        writers.spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                let body = frontdesk_tests::nth_booking(worker * 100_000 + n);
+                let Ok(answer) = client.post(&url).json(&body).send().await else {
+                    return; // The server is gone.
+                };
+                let status = answer.status();
+                let Ok(body) = answer.json::<serde_json::Value>().await else {
+                    return;
+                };
+                assert_eq!(status, 201, "{body}");
+                let reference = body["reference"].as_str().expect("a reference");
+                created.lock().unwrap().push(reference.to_owned());
+            }
+        });
+    }
+    // Kill it (SIGKILL) while twenty writers are mid-request.
+    while created.lock().unwrap().len() < 150 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("the server is gone");
+    while writers.join_next().await.is_some() {}
+    let created = created.lock().unwrap().clone();
+
+    // It opens cleanly and holds every booking it answered 201.
+    let path = frontdesk_cli::serve::database_path(&server.data_dir);
+    let store = EmbeddedBookingStore::open(&path).expect("the store opens after SIGKILL");
+    for reference in &created {
+        let reference = Reference::parse(reference).expect("a reference");
+        assert!(
+            store.get(&reference).await.expect("readable").is_some(),
+            "{reference:?} was answered 201 and must be stored"
+        );
+    }
+    drop(store);
+
+    // And the server starts on it again and takes bookings.
+    let data_dir = server.data_dir.clone();
+    let again = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .env("FRONTDESK_LISTEN", "127.0.0.1:0")
+        .env("FRONTDESK_DATA_DIR", &data_dir)
+        .env("FRONTDESK_MAILER", "outbox")
+        .env(
+            "FRONTDESK_CONTENT_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../content"),
+        )
+        .env_remove("FRONTDESK_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("frontdesk starts again");
+    let mut restarted = Server {
+        child: again,
+        url: String::new(),
+        data_dir: data_dir.join("unused"),
+        stdout: None,
+    };
+    let mut lines = BufReader::new(restarted.child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    restarted.url = first.rsplit(' ').next().expect("a URL").to_owned();
+    restarted.stdout = Some(lines);
+    restarted.drain();
+    restarted.book(frontdesk_tests::nth_booking(999_999)).await;
+    println!(
+        "{} bookings answered 201 before SIGKILL, all stored",
+        created.len()
+    );
 }
