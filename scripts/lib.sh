@@ -137,8 +137,9 @@ start_emulators() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$port"
   export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_port"
-  # Tests that stop and restart an emulator of their own start it with this.
+  # Tests that stop and restart an emulator of their own start it with these.
   export SES_EMULATOR_CLI="$SES_CLI"
+  export DYNAMODB_LOCAL_DIR="$DDB_DIR"
   export AWS_ACCESS_KEY_ID=frontdesktest AWS_SECRET_ACCESS_KEY=frontdesktest
   export AWS_REGION=eu-west-2 AWS_EC2_METADATA_DISABLED=true
 }

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod content;
+pub mod dynamodb_local;
 pub mod lambda;
 pub mod load;
 pub mod notifier;
@@ -165,14 +166,25 @@ pub fn dynamodb_endpoint() -> String {
 impl DynamoTables {
     /// Creates a bookings and a guards table from `infra/template.yaml`.
     pub async fn create() -> Self {
-        dynamodb_endpoint();
-        let sdk = frontdesk_shared::aws::load(Duration::from_secs(5)).await;
+        Self::create_at(&dynamodb_endpoint(), Duration::from_secs(5)).await
+    }
+
+    /// As `create`, on the DynamoDB at `endpoint` (one a test runs itself),
+    /// with `timeout` as the store's bound on a call.
+    pub async fn create_at(endpoint: &str, timeout: Duration) -> Self {
+        let sdk = frontdesk_shared::aws::load(timeout).await;
         let counter = RequestCounter::default();
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(endpoint)
             .interceptor(counter.clone())
             .build();
         let client = Client::from_conf(config);
-        let inspect = Client::new(&sdk);
+        let inspect = Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(endpoint)
+                .timeout_config(frontdesk_shared::aws::timeouts(Duration::from_secs(10)))
+                .build(),
+        );
         let n = TABLES.fetch_add(1, Ordering::SeqCst);
         let tag = format!("{}-{n}-{}", std::process::id(), random_tag());
         let bookings = format!("bookings-{tag}");

@@ -116,3 +116,68 @@ async fn two_thousand_bookings_at_fifty_at_once_store_exactly_the_valid_unique_o
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_local_killed_and_restarted_mid_load_loses_and_duplicates_nothing() {
+    use frontdesk_tests::dynamodb_local::DynamoDbLocal;
+    use std::time::Duration;
+
+    let mut local = DynamoDbLocal::start().await;
+    let tables = DynamoTables::create_at(&local.endpoint(), Duration::from_secs(1)).await;
+    let plan = Plan {
+        retry_unavailable: true,
+        ..Plan::standard()
+    };
+    let limit = plan.limit_per_hour.to_string();
+    let endpoint =
+        load::serve_over_dynamodb(&tables, &[("RATE_LIMIT_PER_HOUR", limit.as_str())]).await;
+    let run = tokio::spawn(async move { load::run(&endpoint, &plan).await });
+
+    // DynamoDB Local dies with requests in flight, and comes back on the
+    // same port and data.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    local.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    local.resume().await;
+    let report = run.await.expect("the load ran");
+    println!("{}", report.markdown(&plan));
+
+    // Every answer was 201, a replay, a refusal for cause, or 503 (then retried).
+    let seen: BTreeSet<u16> = report
+        .answers
+        .iter()
+        .flat_map(|a| a.statuses.clone())
+        .collect();
+    assert!(seen.contains(&503), "the outage was felt: {seen:?}");
+    assert!(seen.is_subset(&[201, 422, 429, 503].into()), "{seen:?}");
+    let by_kind = report.by_kind();
+    assert_eq!(by_kind[&(Kind::New, 201)], 1600, "{by_kind:?}");
+    assert_eq!(by_kind[&(Kind::Resent, 201)], 200, "{by_kind:?}");
+    assert_eq!(by_kind[&(Kind::Invalid, 422)], 100, "{by_kind:?}");
+    assert_eq!(by_kind[&(Kind::Limited, 201)], 50, "{by_kind:?}");
+    assert_eq!(by_kind[&(Kind::Limited, 429)], 50, "{by_kind:?}");
+
+    // None lost, none twice: a resend and its original share one reference,
+    // and the table holds exactly the references answered.
+    let mut by_booking: BTreeMap<usize, BTreeSet<&str>> = BTreeMap::new();
+    for answer in report.answers.iter().filter(|a| a.status == 201) {
+        by_booking
+            .entry(answer.planned.booking)
+            .or_default()
+            .insert(answer.reference.as_deref().expect("a reference"));
+    }
+    assert!(
+        by_booking.values().all(|refs| refs.len() == 1),
+        "{by_booking:?}"
+    );
+    let references = report.references();
+    assert_eq!(references.len(), plan.expected_stored());
+    assert_eq!(tables.count().await as usize, plan.expected_stored());
+    let store = StoreHandle::Dynamo(tables.clone());
+    for reference in &references {
+        assert!(
+            store.record(reference).await.is_some(),
+            "{reference} is stored"
+        );
+    }
+}
