@@ -30,6 +30,9 @@ struct Args {
     /// Criterion's output folder, whose estimates go into the report.
     #[arg(long, default_value = "target/criterion")]
     criterion: PathBuf,
+    /// The hand-written analysis appended to the report.
+    #[arg(long, default_value = "bench/FINDINGS.md")]
+    findings: PathBuf,
     /// Writes the report here (BENCHMARKS.md) as well as to standard output.
     #[arg(long)]
     write: Option<PathBuf>,
@@ -121,7 +124,7 @@ async fn main() {
         out,
         "`frontdesk serve`'s application over DynamoDB Local, the mix of `tests/tests/load.rs` \
          (10% resent with the same key, 5% invalid, 5% from one source past its limit of {}), \
-         each request from its own loopback address. The server, DynamoDB Local and the \
+         normal traffic from as many loopback addresses as requests in flight. The server, DynamoDB Local and the \
          driver share the machine.\n",
         plan.limit_per_hour
     );
@@ -136,6 +139,10 @@ async fn main() {
                 args.criterion.display()
             );
         }
+    }
+    if let Ok(findings) = std::fs::read_to_string(&args.findings) {
+        let _ = writeln!(out);
+        out.push_str(&findings);
     }
     print!("{out}");
     if let Some(file) = &args.write {
