@@ -1,6 +1,6 @@
 //! A DynamoDB Local of a test's own, on disk, that the test can kill
-//! (SIGKILL) and start again on the same port and data: the real emulator
-//! going away mid-request, not a simulated outage.
+//! and start again on the same port and data: the real emulator going away
+//! mid-request, not a simulated outage.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -32,11 +32,21 @@ impl DynamoDbLocal {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Kills it with SIGKILL, mid-request or not.
+    /// Kills it with SIGTERM, mid-request or not: open connections are cut
+    /// and it is gone until `resume`. Not SIGKILL: DynamoDB Local answers a
+    /// write before its SQLite file has it, so SIGKILL can lose a write it
+    /// acknowledged (seen here: 1,649 of 1,650 acknowledged bookings kept),
+    /// which DynamoDB itself never does. SIGTERM lets it keep what it
+    /// acknowledged, as the real service would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            if !wait_for_exit(&mut child, Duration::from_secs(20)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 
@@ -73,6 +83,18 @@ impl DynamoDbLocal {
         }
         panic!("DynamoDB Local did not start on port {}", self.port);
     }
+}
+
+/// Waits up to `limit` for `child` to exit; whether it did.
+fn wait_for_exit(child: &mut Child, limit: Duration) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 impl Drop for DynamoDbLocal {

@@ -23,19 +23,26 @@ fn body(answer: &Value) -> Value {
     serde_json::from_str(answer["body"].as_str().expect("a body")).expect("JSON")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lambda_serves_content_with_etags_and_problems() {
+/// A DynamoDB Local table that `dir` was pushed to, and the content
+/// bootstrap running over it.
+async fn content_lambda(dir: &std::path::Path) -> (ContentHandle, Bootstrap) {
     let store = ContentHandle::create(Backend::DynamoDb).await;
-    store.push(&shipped_content()).await;
+    store.push(dir).await;
     let ContentHandle::Dynamo { table, .. } = &store else {
         unreachable!("a DynamoDB store")
     };
-    let mut lambda = Bootstrap::start(
+    let lambda = Bootstrap::start(
         env!("CARGO_BIN_EXE_content"),
         "content",
         &[("CONTENT_TABLE", table.as_str())],
     )
     .await;
+    (store, lambda)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_serves_content_with_etags_and_problems() {
+    let (_store, mut lambda) = content_lambda(&shipped_content()).await;
 
     let path = "/v1/conditions/neuroendocrine-tumours";
     let page = lambda
@@ -87,17 +94,7 @@ async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process(
         content.path().join("consultants/fixture-consultant.md"),
     )
     .expect("the consultant fixture");
-    let store = ContentHandle::create(Backend::DynamoDb).await;
-    store.push(content.path()).await;
-    let ContentHandle::Dynamo { table, .. } = &store else {
-        unreachable!("a DynamoDB store")
-    };
-    let mut lambda = Bootstrap::start(
-        env!("CARGO_BIN_EXE_content"),
-        "content",
-        &[("CONTENT_TABLE", table.as_str())],
-    )
-    .await;
+    let (store, mut lambda) = content_lambda(content.path()).await;
     let app = ContentApp::over(store);
     let page = "/v1/conditions/neuroendocrine-tumours";
     let etag = app
