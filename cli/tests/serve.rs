@@ -33,7 +33,11 @@ fn start(name: &str) -> Server {
 
 /// Starts `frontdesk` with extra environment variables.
 fn start_with(name: &str, vars: &[(&str, &str)]) -> Server {
-    let data_dir = data_dir(name);
+    start_in(data_dir(name), vars)
+}
+
+/// Starts `frontdesk` on the data directory `data_dir`, new or not.
+fn start_in(data_dir: PathBuf, vars: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .envs(vars.iter().copied())
         .env("FRONTDESK_LISTEN", "127.0.0.1:0")
@@ -538,30 +542,10 @@ async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answere
     drop(store);
 
     // And the server starts on it again and takes bookings.
-    let data_dir = server.data_dir.clone();
-    let again = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .env("FRONTDESK_LISTEN", "127.0.0.1:0")
-        .env("FRONTDESK_DATA_DIR", &data_dir)
-        .env("FRONTDESK_MAILER", "outbox")
-        .env(
-            "FRONTDESK_CONTENT_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../content"),
-        )
-        .env_remove("FRONTDESK_STORE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("frontdesk starts again");
-    let mut restarted = Server {
-        child: again,
-        url: String::new(),
-        data_dir: data_dir.join("unused"),
-        stdout: None,
-    };
-    let mut lines = BufReader::new(restarted.child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("text");
-    restarted.url = first.rsplit(' ').next().expect("a URL").to_owned();
-    restarted.stdout = Some(lines);
+    let mut restarted = start_in(
+        server.data_dir.clone(),
+        &[("FRONTDESK_MAILER", "outbox"), ("RATE_LIMIT_PER_HOUR", "0")],
+    );
     restarted.drain();
     restarted.book(frontdesk_tests::nth_booking(999_999)).await;
     println!(
