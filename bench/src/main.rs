@@ -91,12 +91,7 @@ async fn main() {
     eprintln!("frontdesk-bench: load");
     let plan = frontdesk_tests::load::Plan::standard();
     let tables = frontdesk_tests::DynamoTables::create().await;
-    let limit = plan.limit_per_hour.to_string();
-    let api = frontdesk_tests::load::serve_over_dynamodb(
-        &tables,
-        &[("RATE_LIMIT_PER_HOUR", limit.as_str())],
-    )
-    .await;
+    let api = frontdesk_tests::load::serve_over_dynamodb(&tables, &plan).await;
     let load = frontdesk_tests::load::run(&api, &plan).await;
 
     let mut out = String::new();

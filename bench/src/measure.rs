@@ -71,14 +71,15 @@ pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path
     let warm = scenario.events.len().saturating_sub(starts + 1);
     let mut events = scenario.events.into_iter().enumerate();
     let name = scenario.name;
+    let invoke =
+        async |function: &mut Bootstrap, (n, event): (usize, Value), check: fn(&Value) -> bool| {
+            let started = Instant::now();
+            let answer = function.invoke(&format!("bench-{n}"), event).await;
+            let took = started.elapsed();
+            assert!(check(&answer), "{name}: unexpected answer {answer}");
+            took
+        };
     let check = scenario.check;
-    let invoke = async |function: &mut Bootstrap, (n, event): (usize, Value)| {
-        let started = Instant::now();
-        let answer = function.invoke(&format!("bench-{n}"), event).await;
-        let took = started.elapsed();
-        assert!(check(&answer), "{name}: unexpected answer {answer}");
-        took
-    };
     let mut figures = Figures {
         name,
         cold: Vec::new(),
@@ -105,7 +106,7 @@ pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path
         waited();
         let mut function = Bootstrap::start(&path, name, &vars).await;
         let event = events.next().expect("an event for each invocation");
-        invoke(&mut function, event).await;
+        invoke(&mut function, event, check).await;
         let cold = function.since_spawn();
         let init = function.init_duration().await;
         figures.cold.push(cold);
@@ -118,18 +119,25 @@ pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path
     }
     let mut function = Bootstrap::start(&path, name, &vars).await;
     function.init_duration().await;
-    invoke(&mut function, events.next().expect("an event")).await;
-    let proxy = scenario.services.first().map(|(_, proxy)| proxy);
+    invoke(&mut function, events.next().expect("an event"), check).await;
+    let proxy = scenario
+        .services
+        .iter()
+        .find(|(service, _)| *service == "DynamoDB")
+        .map(|(_, proxy)| proxy);
     waited();
     for event in events.by_ref().take(warm) {
-        let took = invoke(&mut function, event).await;
+        let took = invoke(&mut function, event, check).await;
         figures.warm.push(took);
     }
     figures.warm_requests = proxy.map(|p| per_invocation(p.take(), warm));
     if !scenario.rejected.is_empty() {
         let rejected = scenario.rejected.len();
         for (n, event) in scenario.rejected.into_iter().enumerate() {
-            invoke(&mut function, (n, event)).await;
+            invoke(&mut function, (n, event), |answer| {
+                answer["statusCode"] == 422
+            })
+            .await;
         }
         figures.rejected_requests = proxy.map(|p| p.take().len() as f64 / rejected as f64);
     }

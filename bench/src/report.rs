@@ -3,6 +3,7 @@
 //! criterion benchmarks' estimates.
 
 use crate::measure::Figures;
+use frontdesk_tests::load::percentile;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,14 +16,6 @@ pub const COLD_START_RATIO: f64 = 1.25;
 pub const PEAK_RSS_MIB: f64 = 16.0;
 /// Zipped bootstrap, under.
 pub const ZIP_MIB: f64 = 5.0;
-
-/// The value below which a share `p` of the samples fall.
-pub fn percentile(samples: &[Duration], p: f64) -> Duration {
-    let mut sorted = samples.to_vec();
-    sorted.sort();
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
 
 /// Milliseconds, to the hundredth.
 pub fn ms(d: Duration) -> String {

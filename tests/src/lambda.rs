@@ -99,14 +99,11 @@ impl Bootstrap {
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(answer))
             .with_state(api);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let address = listener.local_addr().expect("address");
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let endpoint = crate::proxy::serve(app).await;
+        let address = endpoint.trim_start_matches("http://");
         let mut command = Command::new(path);
         command
-            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_RUNTIME_API", address)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -239,9 +236,7 @@ impl HttpEvent<'_> {
         }
         event
     }
-}
 
-impl HttpEvent<'_> {
     /// The request `lambda_http` makes of this event, built directly, so the
     /// same request can go through the router in-process: the method, path
     /// and query, the headers, and the body decoded from base64.
@@ -352,8 +347,12 @@ impl GatewayAnswer {
     /// The answer with every occurrence of each of `values` (a reference, an
     /// ETag: whatever differs by store or time and not by code) replaced by
     /// its label, so two stores' answers compare.
-    pub fn masked(mut self, values: &[(&str, &str)]) -> Self {
-        for (value, label) in values.iter().filter(|(value, _)| !value.is_empty()) {
+    pub fn masked<S: AsRef<str>>(mut self, values: &[(S, &str)]) -> Self {
+        for (value, label) in values {
+            let value = value.as_ref();
+            if value.is_empty() {
+                continue;
+            }
             for text in self.headers.values_mut().chain([&mut self.body]) {
                 *text = text.replace(value, label);
             }

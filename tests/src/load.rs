@@ -69,9 +69,12 @@ impl Plan {
     /// The planned requests, interleaved in a fixed pseudo-random order with
     /// each resend at least a whole concurrency window after its original.
     pub fn requests(&self) -> Vec<Planned> {
-        let share = |percent: usize| self.total * percent / 100;
-        let (resent, invalid, limited) = (share(10), share(5), share(5));
-        let new = self.total - resent - invalid - limited;
+        let Mix {
+            new,
+            resent,
+            invalid,
+            limited,
+        } = self.mix();
         // Normal traffic comes from as many addresses as requests in flight,
         // each far under the limit.
         let sources = self.concurrency.max(1);
@@ -127,10 +130,30 @@ impl Plan {
     /// How many bookings the store must hold after the plan: every new one,
     /// and as many of the burst as the limit lets through.
     pub fn expected_stored(&self) -> usize {
-        let share = |percent: usize| self.total * percent / 100;
-        let new = self.total - share(10) - share(5) - share(5);
-        new + share(5).min(self.limit_per_hour)
+        let mix = self.mix();
+        mix.new + mix.limited.min(self.limit_per_hour)
     }
+
+    /// How many requests of each kind: 10% resent, 5% invalid, 5% from the
+    /// burst source, the rest new.
+    fn mix(&self) -> Mix {
+        let share = |percent: usize| self.total * percent / 100;
+        let (resent, invalid, limited) = (share(10), share(5), share(5));
+        Mix {
+            new: self.total - resent - invalid - limited,
+            resent,
+            invalid,
+            limited,
+        }
+    }
+}
+
+/// A plan's requests counted by kind.
+struct Mix {
+    new: usize,
+    resent: usize,
+    invalid: usize,
+    limited: usize,
 }
 
 /// A fixed pseudo-random permutation (a linear congruential generator):
@@ -207,10 +230,8 @@ impl Report {
 
     /// The latency below which a share `p` of the requests were answered.
     pub fn latency(&self, p: f64) -> Duration {
-        let mut took: Vec<Duration> = self.answers.iter().map(|a| a.took).collect();
-        took.sort();
-        let rank = ((p * took.len() as f64).ceil() as usize).clamp(1, took.len().max(1));
-        took.get(rank - 1).copied().unwrap_or_default()
+        let took: Vec<Duration> = self.answers.iter().map(|a| a.took).collect();
+        percentile(&took, p)
     }
 
     /// The run as a Markdown paragraph and table.
@@ -238,27 +259,19 @@ impl Report {
 }
 
 /// `frontdesk serve`'s application over `tables` on a loopback port, with
-/// the client's address taken from the connection as `serve` does; `vars`
-/// configure it. Returns its address.
-pub async fn serve_over_dynamodb(tables: &DynamoTables, vars: &[(&str, &str)]) -> String {
-    let mut all = vec![
+/// the client's address taken from the connection as `serve` does and the
+/// plan's rate limit. Returns its address.
+pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
+    let limit = plan.limit_per_hour.to_string();
+    let config = crate::test_config(&[
         ("BOOKINGS_TABLE", tables.bookings.as_str()),
         ("GUARDS_TABLE", tables.guards.as_str()),
-    ];
-    all.extend_from_slice(vars);
-    let config = crate::test_config(&all);
+        ("RATE_LIMIT_PER_HOUR", limit.as_str()),
+    ]);
     let store = DynamoBookingStore::new(tables.client.clone(), &tables.bookings, &tables.guards);
-    serve_over(Arc::new(store), config).await
-}
-
-/// `frontdesk serve`'s application over any booking store.
-pub async fn serve_over(
-    store: Arc<dyn frontdesk_shared::store::BookingStore>,
-    config: frontdesk_shared::BookingConfig,
-) -> String {
     let content = crate::content::ContentHandle::create(crate::Backend::Embedded).await;
     let app = frontdesk_cli::serve::app(
-        store,
+        Arc::new(store),
         config,
         content.port(),
         &frontdesk_shared::ContentConfig::from_lookup(|_| None).expect("content defaults"),
@@ -356,4 +369,13 @@ async fn send(client: &reqwest::Client, url: &str, planned: Planned, retry: bool
             took: started.elapsed(),
         };
     }
+}
+
+/// The value below which a share `p` of `samples` fall (zero for none):
+/// the load's latencies and the bench's timings.
+pub fn percentile(samples: &[Duration], p: f64) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied().unwrap_or_default()
 }

@@ -62,9 +62,7 @@ async fn two_thousand_bookings_at_fifty_at_once_store_exactly_the_valid_unique_o
     let tables = DynamoTables::create().await;
     let mut stream = StreamReader::open(&tables.inspect, &tables.bookings).await;
     let plan = Plan::standard();
-    let limit = plan.limit_per_hour.to_string();
-    let endpoint =
-        load::serve_over_dynamodb(&tables, &[("RATE_LIMIT_PER_HOUR", limit.as_str())]).await;
+    let endpoint = load::serve_over_dynamodb(&tables, &plan).await;
 
     let report = load::run(&endpoint, &plan).await;
     println!("{}", report.markdown(&plan));
@@ -161,9 +159,7 @@ async fn dynamodb_local_killed_and_restarted_mid_load_loses_and_duplicates_nothi
         retry_unavailable: true,
         ..Plan::standard()
     };
-    let limit = plan.limit_per_hour.to_string();
-    let endpoint =
-        load::serve_over_dynamodb(&tables, &[("RATE_LIMIT_PER_HOUR", limit.as_str())]).await;
+    let endpoint = load::serve_over_dynamodb(&tables, &plan).await;
     let run = tokio::spawn(async move { load::run(&endpoint, &plan).await });
 
     // DynamoDB Local is killed with requests in flight, and comes back on
