@@ -2,6 +2,7 @@
 //! and a real mailer (the SES v2 emulator, or an outbox folder).
 
 use crate::StoreHandle;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::mail::Mailer;
@@ -94,4 +95,71 @@ pub fn notifier_over(
         Arc::new(notifier_config(vars)),
         clock,
     )
+}
+
+/// The template's stream event source: records per batch.
+pub const STREAM_BATCH_SIZE: usize = 10;
+/// The template's stream event source: deliveries of a failing batch after
+/// the first, before its records go to the failure queue.
+pub const STREAM_MAX_RETRIES: usize = 10;
+
+/// How a stream's records reached the notifier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deliveries {
+    /// Invocations in all.
+    pub invocations: usize,
+    /// Of those, deliveries again from a batch's earliest reported record.
+    pub redeliveries: usize,
+}
+
+/// Delivers `records` to the notifier's handler as the template's event
+/// source mapping does: in order, in batches of `STREAM_BATCH_SIZE`; a
+/// batch that reports records (or fails as a whole) is delivered again from
+/// its earliest reported record after `pause`. Panics when one batch fails
+/// more than `STREAM_MAX_RETRIES` times, since Lambda would then hand its
+/// records to the failure queue.
+pub async fn deliver_as_lambda(
+    notifier: &Notifier,
+    records: &[EventRecord],
+    pause: Duration,
+) -> Deliveries {
+    let mut deliveries = Deliveries::default();
+    let mut cursor = 0;
+    let mut retries = 0;
+    while cursor < records.len() {
+        let batch = &records[cursor..(cursor + STREAM_BATCH_SIZE).min(records.len())];
+        let mut event = Event::default();
+        event.records = batch.to_vec();
+        deliveries.invocations += 1;
+        let earliest_failed = match frontdesk_notifier::handle(notifier, event).await {
+            Ok(answer) => answer
+                .batch_item_failures
+                .iter()
+                .filter_map(|f| {
+                    batch.iter().position(|r| {
+                        r.change.sequence_number.is_some()
+                            && r.change.sequence_number == f.item_identifier
+                    })
+                })
+                .min(),
+            Err(_) => Some(0),
+        };
+        match earliest_failed {
+            None => {
+                cursor += batch.len();
+                retries = 0;
+            }
+            Some(index) => {
+                cursor += index;
+                retries = if index == 0 { retries + 1 } else { 1 };
+                assert!(
+                    retries <= STREAM_MAX_RETRIES,
+                    "the batch from record {cursor} failed {retries} times: Lambda gives up"
+                );
+                deliveries.redeliveries += 1;
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+    deliveries
 }

@@ -66,6 +66,17 @@ pub struct Call {
     /// From its arrival to its answer leaving: the time a caller spent
     /// waiting on the service (and on the proxy).
     pub took: std::time::Duration,
+    /// The status answered: the service's, or 502 when it could not be reached.
+    pub status: StatusCode,
+    /// The request's body, for a test to see what was asked (SES's recipients).
+    pub body: Bytes,
+}
+
+impl Call {
+    /// Whether the service accepted the request (a 2xx answer).
+    pub fn succeeded(&self) -> bool {
+        self.status.is_success()
+    }
 }
 
 #[derive(Clone)]
@@ -89,12 +100,22 @@ async fn count(
         .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
         .unwrap_or_else(|| format!("{method} {}", uri.path()));
     let at = std::time::Instant::now();
-    let answer = forward(&proxy.client, &proxy.upstream, method, &uri, &headers, body).await;
+    let answer = forward(
+        &proxy.client,
+        &proxy.upstream,
+        method,
+        &uri,
+        &headers,
+        body.clone(),
+    )
+    .await;
     let took = at.elapsed();
     proxy.calls.lock().expect("lock").push(Call {
         operation,
         at,
         took,
+        status: answer.status(),
+        body,
     });
     answer
 }
@@ -124,9 +145,19 @@ impl CountingProxy {
         self.endpoint.clone()
     }
 
-    /// The calls made so far, in order, and forgets them.
+    /// The calls made so far, in the order they were answered, and forgets them.
     pub fn take(&self) -> Vec<Call> {
         std::mem::take(&mut *self.calls.lock().expect("lock"))
+    }
+
+    /// How many calls so far the service accepted.
+    pub fn succeeded(&self) -> usize {
+        self.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|c| c.succeeded())
+            .count()
     }
 }
 

@@ -2,16 +2,19 @@
 //! application over DynamoDB Local: 2,000 requests, 50 at once, 10% resent
 //! with the same key, 5% invalid, 5% from one source past its limit. Then
 //! the notifier over the table's real stream: one staff and one patient
-//! email per stored booking, no more.
+//! email per stored booking, no more. And the same with faults: DynamoDB
+//! Local killed mid-load, the SES emulator killed mid-notification.
 
-use aws_lambda_events::event::dynamodb::Event;
+use frontdesk_shared::notify::{Notice, Notifier};
 use frontdesk_tests::load::{self, Kind, Plan};
-use frontdesk_tests::notifier::{notifier_over, ses_mailer, STAFF_INBOX};
+use frontdesk_tests::notifier::{deliver_as_lambda, notifier_over, ses_mailer, STAFF_INBOX};
+use frontdesk_tests::proxy::CountingProxy;
 use frontdesk_tests::ses::{emails, SesEmulator};
 use frontdesk_tests::stream::StreamReader;
 use frontdesk_tests::{DynamoTables, StoreHandle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Asserts that the table holds exactly the bookings answered 201, each
 /// once, and as many as the plan lets through; returns the store and them.
@@ -108,31 +111,44 @@ async fn two_thousand_bookings_at_fifty_at_once_store_exactly_the_valid_unique_o
     let event = stream.next_inserts(plan.expected_stored()).await;
     let ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
-    let notifier = notifier_over(
-        &store,
-        Arc::new(ses_mailer(&endpoint).await),
+    let notifier = load_notifier(&store, &endpoint).await;
+    let deliveries = deliver_as_lambda(&notifier, &event.records, Duration::ZERO).await;
+    assert_eq!(deliveries.redeliveries, 0, "{deliveries:?}");
+    let sent: Vec<(Vec<String>, String)> = emails(&endpoint, "")
+        .await
+        .into_iter()
+        .map(|email| (email.to, email.subject))
+        .collect();
+    assert_one_staff_and_one_patient_email_each(&sent, &references);
+}
+
+/// The notifier as the template configures it, over `store` and the SES
+/// endpoint `ses`.
+async fn load_notifier(store: &StoreHandle, ses: &str) -> Notifier {
+    notifier_over(
+        store,
+        Arc::new(ses_mailer(ses).await),
         &[("STAFF_INBOX_ROUTES", ""), ("MAIL_TIMEOUT_MS", "5000")],
         frontdesk_shared::time_source::Clock::system(),
-    );
-    for batch in event.records.chunks(10) {
-        let mut event = Event::default();
-        event.records = batch.to_vec();
-        let answer = frontdesk_notifier::handle(&notifier, event)
-            .await
-            .expect("handled");
-        assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
-    }
-    let sent = emails(&endpoint, "").await;
+    )
+}
+
+/// Asserts that `sent` (each email's recipients and subject) is exactly
+/// one email to staff and one to the patient for each of `references`.
+fn assert_one_staff_and_one_patient_email_each(
+    sent: &[(Vec<String>, String)],
+    references: &BTreeSet<String>,
+) {
     let mut per_booking: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for email in &sent {
+    for (to, subject) in sent {
         let reference = references
             .iter()
-            .find(|r| email.subject.contains(r.as_str()))
-            .unwrap_or_else(|| panic!("an email for no stored booking: {}", email.subject));
+            .find(|r| subject.contains(r.as_str()))
+            .unwrap_or_else(|| panic!("an email for no stored booking: {subject}"));
         per_booking
             .entry(reference)
             .or_default()
-            .extend(email.to.iter().map(String::as_str));
+            .extend(to.iter().map(String::as_str));
     }
     assert_eq!(sent.len(), 2 * references.len());
     let emailed: BTreeSet<&str> = per_booking.keys().copied().collect();
@@ -148,11 +164,91 @@ async fn two_thousand_bookings_at_fifty_at_once_store_exactly_the_valid_unique_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ses_emulator_killed_mid_notification_sends_every_email_exactly_once_after_it_returns()
+{
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let tables = DynamoTables::create().await;
+    let mut stream = StreamReader::open(&tables.inspect, &tables.bookings).await;
+    let plan = Plan {
+        total: 600,
+        ..Plan::standard()
+    };
+    let endpoint = load::serve_over_dynamodb(&tables, &plan).await;
+    let report = load::run(&endpoint, &plan).await;
+    let (store, references) = assert_stored_exactly(&report, &plan, &tables).await;
+    let event = stream.next_inserts(plan.expected_stored()).await;
+
+    // The notifier sends through a proxy that records what SES accepted:
+    // the emulator's own store is lost when it is killed.
+    let mut ses = SesEmulator::start().await;
+    let proxy = CountingProxy::start(&ses.endpoint()).await;
+    let notifier = load_notifier(&store, &proxy.endpoint()).await;
+    let lambda = tokio::spawn(async move {
+        deliver_as_lambda(&notifier, &event.records, Duration::from_millis(500)).await
+    });
+
+    // Killed with a third of the emails sent and sends in flight; back a
+    // second later on the same port.
+    while proxy.succeeded() < 2 * references.len() / 3 {
+        assert!(
+            !lambda.is_finished(),
+            "the notifier finished before the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    ses.stop();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let resumed = std::time::Instant::now();
+    ses.resume().await;
+    let deliveries = lambda.await.expect("the stream was delivered");
+
+    let calls = proxy.take();
+    let refused = calls.iter().filter(|c| !c.succeeded()).count();
+    assert!(refused > 0, "the outage was felt");
+    assert!(deliveries.redeliveries > 0, "{deliveries:?}");
+    let sent: Vec<(Vec<String>, String)> = calls
+        .iter()
+        .filter(|c| c.succeeded())
+        .map(|c| {
+            let request: serde_json::Value =
+                serde_json::from_slice(&c.body).expect("a SendEmail request");
+            let to = serde_json::from_value(request["Destination"]["ToAddresses"].clone())
+                .expect("recipients");
+            let subject = request["Content"]["Simple"]["Subject"]["Data"]
+                .as_str()
+                .expect("a subject")
+                .to_owned();
+            (to, subject)
+        })
+        .collect();
+    assert_one_staff_and_one_patient_email_each(&sent, &references);
+
+    // Every email is marked sent, and the emulator since its restart holds
+    // exactly the ones accepted after it.
+    let since_restart = calls
+        .iter()
+        .filter(|c| c.succeeded() && c.at >= resumed)
+        .count();
+    assert!(since_restart > 0, "sending went on after the restart");
+    println!(
+        "SES outage: {refused} sends refused, {} of {} deliveries again, {since_restart} of {} emails sent after the restart",
+        deliveries.redeliveries,
+        deliveries.invocations,
+        sent.len()
+    );
+    for reference in &references {
+        for notice in Notice::ALL {
+            let state = store.notice(reference, notice).await;
+            assert!(state.sent_at.is_some(), "{reference} {notice}: {state:?}");
+        }
+    }
+    assert_eq!(emails(&ses.endpoint(), "").await.len(), since_restart);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_local_killed_and_restarted_mid_load_loses_and_duplicates_nothing() {
     let _turn = ONE_AT_A_TIME.lock().await;
     use frontdesk_tests::dynamodb_local::DynamoDbLocal;
-    use std::time::Duration;
-
     let mut local = DynamoDbLocal::start().await;
     let tables = DynamoTables::create_at(&local.endpoint(), Duration::from_secs(1)).await;
     let plan = Plan {
