@@ -2,16 +2,18 @@
 //! port, the embedded store in a data directory; and `frontdesk notify`,
 //! which sends what the server could not.
 
+use frontdesk_tests::logs::{self, Watched};
 use frontdesk_tests::outbox::{self, OutboxEmail};
-use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 struct Server {
     child: Child,
     url: String,
     data_dir: PathBuf,
-    stdout: Option<Lines<BufReader<ChildStdout>>>,
+    /// Everything it prints, each line held to the log check as it comes.
+    output: Watched,
 }
 
 impl Drop for Server {
@@ -19,6 +21,7 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        self.output.finish();
     }
 }
 
@@ -53,18 +56,24 @@ fn start_in(data_dir: PathBuf, vars: &[(&str, &str)]) -> Server {
         .env_remove("FRONTDESK_STORE")
         .env_remove("STAFF_INBOX_ROUTES")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("frontdesk starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("text");
+    let output = logs::watch("frontdesk serve", &mut child);
+    let next = || {
+        output
+            .lines()
+            .recv_timeout(Duration::from_secs(30))
+            .expect("frontdesk prints its start-up lines")
+    };
+    let first = next();
     let url = first
         .rsplit(' ')
         .next()
         .expect("the URL ends the first line")
         .to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    let rest: Vec<String> = lines.by_ref().take(4).map(|l| l.expect("text")).collect();
+    let rest: Vec<String> = (0..4).map(|_| next()).collect();
     assert!(
         rest.iter().any(|l| l.contains("frontdesk.sqlite3")),
         "{rest:?}"
@@ -84,13 +93,14 @@ fn start_in(data_dir: PathBuf, vars: &[(&str, &str)]) -> Server {
         child,
         url,
         data_dir,
-        stdout: Some(lines),
+        output,
     }
 }
 
 impl Server {
     /// Posts a booking as JSON; it must be stored. Returns its reference.
     async fn book(&self, body: serde_json::Value) -> String {
+        logs::submitted_json(&body);
         let response = reqwest::Client::new()
             .post(format!("{}/v1/bookings", self.url))
             .json(&body)
@@ -102,24 +112,17 @@ impl Server {
         body["reference"].as_str().expect("a reference").to_owned()
     }
 
-    /// Reads whatever the server prints from now on, so a busy server never
-    /// blocks on a full pipe.
-    fn drain(&mut self) {
-        if let Some(lines) = self.stdout.take() {
-            std::thread::spawn(move || lines.for_each(drop));
-        }
-    }
-
     /// The next `count` lines the server prints that `keep` picks.
-    fn printed(&mut self, count: usize, keep: impl Fn(&str) -> bool) -> Vec<String> {
-        self.stdout
-            .as_mut()
-            .expect("the server's output")
-            .by_ref()
-            .map(|l| l.expect("text"))
-            .filter(|l| keep(l))
-            .take(count)
-            .collect()
+    fn printed(&self, count: usize, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        std::iter::from_fn(|| {
+            self.output
+                .lines()
+                .recv_timeout(Duration::from_secs(30))
+                .ok()
+        })
+        .filter(|l| keep(l))
+        .take(count)
+        .collect()
     }
 }
 
@@ -136,11 +139,13 @@ fn frontdesk(args: &[&str], vars: &[(&str, &str)]) -> (bool, String, String) {
         .envs(vars.iter().copied())
         .output()
         .expect("frontdesk runs");
-    (
-        output.status.success(),
+    let (stdout, stderr) = (
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    );
+    logs::check_output(&format!("frontdesk {}", args.join(" ")), &stdout);
+    logs::check_output(&format!("frontdesk {}", args.join(" ")), &stderr);
+    (output.status.success(), stdout, stderr)
 }
 
 #[tokio::test]
@@ -154,6 +159,7 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
         "first_name=Fixture&last_name=Patient&email=fixture%40example.com&phone=020+8247+3351\
         &date_of_birth=1980-01-01&specialty=not_sure&payment=self_pay&contact_method=phone\
         &booking_for=someone_else&consent_contact=on&consent_version=2026-01&website=";
+    logs::submitted_body(form.as_bytes());
     let response = client
         .post(format!("{}/v1/bookings", server.url))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -186,7 +192,7 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
 
 #[tokio::test]
 async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
-    let mut server = start("outbox");
+    let server = start("outbox");
     let reference = server
         .book(serde_json::json!({
             "first_name": "Fixture", "last_name": "Patient",
@@ -497,7 +503,6 @@ async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answere
         "sigkill",
         &[("FRONTDESK_MAILER", "outbox"), ("RATE_LIMIT_PER_HOUR", "0")],
     );
-    server.drain();
     let url = format!("{}/v1/bookings", server.url);
     let created = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut writers = tokio::task::JoinSet::new();
@@ -542,11 +547,10 @@ async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answere
     drop(store);
 
     // And the server starts on it again and takes bookings.
-    let mut restarted = start_in(
+    let restarted = start_in(
         server.data_dir.clone(),
         &[("FRONTDESK_MAILER", "outbox"), ("RATE_LIMIT_PER_HOUR", "0")],
     );
-    restarted.drain();
     restarted.book(frontdesk_tests::nth_booking(999_999)).await;
     println!(
         "{} bookings answered 201 before SIGKILL, all stored",

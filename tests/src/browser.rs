@@ -232,6 +232,7 @@ impl Browser {
 
     /// Types `value` into the field `css` selects, after clearing it.
     pub async fn fill(&self, css: &str, value: &str) {
+        submitted(css, value);
         let element = self.find(css).await;
         element.clear().await;
         element.type_text(value).await;
@@ -240,6 +241,7 @@ impl Browser {
     /// Sets a field's value as a date picker or a drop-down list does: by
     /// value, with the input and change events a page listens for.
     pub async fn set_value(&self, css: &str, value: &str) {
+        submitted(css, value);
         self.execute(
             "const e = document.querySelector(arguments[0]); e.value = arguments[1];\
              e.dispatchEvent(new Event('input', {bubbles: true}));\
@@ -387,5 +389,13 @@ impl Element<'_> {
             .await
             .as_str()
             .map(str::to_owned)
+    }
+}
+
+/// Registers a value typed into a form field picked by its id (`#phone`)
+/// for the log check.
+fn submitted(css: &str, value: &str) {
+    if let Some(field) = css.strip_prefix('#') {
+        crate::logs::submitted(field, value);
     }
 }

@@ -103,6 +103,7 @@ pub enum ContentHandle {
 impl ContentHandle {
     /// A fresh, empty content store of the given kind.
     pub async fn create(backend: Backend) -> Self {
+        crate::logs::capture();
         match backend {
             Backend::Embedded => Self::Embedded(EmbeddedBookingStore::in_memory().expect("sqlite")),
             Backend::DynamoDb => {

@@ -66,6 +66,7 @@ async fn answer(
 /// A function's bootstrap running under the loopback Runtime API.
 pub struct Bootstrap {
     child: Child,
+    output: crate::logs::Watched,
     events: mpsc::Sender<(String, Value)>,
     answers: mpsc::Receiver<(String, Value)>,
     spawned_at: Instant,
@@ -74,15 +75,19 @@ pub struct Bootstrap {
 }
 
 impl Drop for Bootstrap {
+    /// Stops the function, then fails the test if anything it logged held
+    /// personal data.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.output.finish();
     }
 }
 
 impl Bootstrap {
     /// Starts the binary at `path` as the function `name`, with `vars` set.
     pub async fn start(path: &str, name: &str, vars: &[(&str, &str)]) -> Self {
+        crate::logs::capture();
         let (event_tx, event_rx) = mpsc::channel(16);
         let (answer_tx, answer_rx) = mpsc::channel(16);
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -109,15 +114,17 @@ impl Bootstrap {
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (name, value) in vars {
             command.env(name, value);
         }
         let spawned_at = Instant::now();
-        let child = command.spawn().expect("the bootstrap starts");
+        let mut child = command.spawn().expect("the bootstrap starts");
+        let output = crate::logs::watch(&format!("the {name} bootstrap"), &mut child);
         Self {
             child,
+            output,
             events: event_tx,
             answers: answer_rx,
             spawned_at,
@@ -233,15 +240,27 @@ impl HttpEvent<'_> {
         }
         if let Some((body, _)) = self.body {
             event["body"] = Value::from(body);
+            crate::logs::submitted_body(&self.decoded_body());
         }
         event
+    }
+
+    /// The body as the function reads it, decoded from base64 if it is.
+    fn decoded_body(&self) -> Vec<u8> {
+        use base64::Engine;
+        match self.body {
+            Some((body, true)) => base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .expect("a base64 body"),
+            Some((body, false)) => body.as_bytes().to_vec(),
+            None => Vec::new(),
+        }
     }
 
     /// The request `lambda_http` makes of this event, built directly, so the
     /// same request can go through the router in-process: the method, path
     /// and query, the headers, and the body decoded from base64.
     pub fn request(&self) -> http::Request<axum::body::Body> {
-        use base64::Engine;
         let uri = if self.query.is_empty() {
             self.path.to_owned()
         } else {
@@ -251,13 +270,7 @@ impl HttpEvent<'_> {
         for (name, value) in self.headers {
             builder = builder.header(*name, *value);
         }
-        let body = match self.body {
-            Some((body, true)) => base64::engine::general_purpose::STANDARD
-                .decode(body)
-                .expect("a base64 body"),
-            Some((body, false)) => body.as_bytes().to_vec(),
-            None => Vec::new(),
-        };
+        let body = self.decoded_body();
         builder
             .body(axum::body::Body::from(body))
             .expect("a request")

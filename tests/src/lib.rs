@@ -9,6 +9,7 @@ pub mod content;
 pub mod dynamodb_local;
 pub mod lambda;
 pub mod load;
+pub mod logs;
 pub mod notifier;
 pub mod outbox;
 pub mod proxy;
@@ -172,6 +173,7 @@ impl DynamoTables {
     /// As `create`, on the DynamoDB at `endpoint` (one a test runs itself),
     /// with `timeout` as the store's bound on a call.
     pub async fn create_at(endpoint: &str, timeout: Duration) -> Self {
+        logs::capture();
         let sdk = frontdesk_shared::aws::load(timeout).await;
         let counter = RequestCounter::default();
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
@@ -265,6 +267,7 @@ pub enum StoreHandle {
 impl StoreHandle {
     /// A fresh, empty store of the given kind.
     pub async fn create(backend: Backend) -> Self {
+        logs::capture();
         match backend {
             Backend::Embedded => Self::Embedded(EmbeddedBookingStore::in_memory().expect("sqlite")),
             Backend::DynamoDb => Self::Dynamo(DynamoTables::create().await),
@@ -372,10 +375,6 @@ impl TestApp {
 
     /// The app with some configuration variables set.
     pub async fn with_env(backend: Backend, vars: &[(&str, &str)]) -> Self {
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .try_init();
         let store = StoreHandle::create(backend).await;
         let config = test_config(vars);
         let clock = TestClock::new();
@@ -445,8 +444,16 @@ impl TestApp {
     }
 }
 
-/// Sends a request through a router as it comes from `from`, reading the answer whole.
-pub async fn call(router: &Router, mut request: Request<Body>, from: IpAddr) -> TestResponse {
+/// Sends a request through a router as it comes from `from`, reading the
+/// answer whole. The body's personal data is registered for the log check.
+pub async fn call(router: &Router, request: Request<Body>, from: IpAddr) -> TestResponse {
+    logs::capture();
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("a request body");
+    logs::submitted_body(&body);
+    let mut request = Request::from_parts(parts, Body::from(body));
     request.extensions_mut().insert(ClientAddr(from));
     let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
@@ -509,9 +516,10 @@ pub fn json_request(body: &Value) -> Request<Body> {
         .expect("request")
 }
 
-/// A complete, valid booking. Fixture data: no real person.
+/// A complete, valid booking. Fixture data: no real person. Its personal
+/// data is registered for the log check.
 pub fn valid_booking() -> Value {
-    json!({
+    let booking = json!({
         "first_name": "Fixture",
         "last_name": "Patient",
         "email": "fixture.patient@example.com",
@@ -532,7 +540,9 @@ pub fn valid_booking() -> Value {
         "marketing_email": true,
         "marketing_sms": false,
         "website": ""
-    })
+    });
+    logs::submitted_json(&booking);
+    booking
 }
 
 /// `valid_booking` with one field changed (or removed, for `Value::Null`).
@@ -543,6 +553,7 @@ pub fn booking_with(field: &str, value: Value) -> Value {
     } else {
         body[field] = value;
     }
+    logs::submitted_json(&body);
     body
 }
 
@@ -551,13 +562,16 @@ pub fn nth_booking(n: usize) -> Value {
     booking_with("email", json!(format!("fixture.patient+{n}@example.com")))
 }
 
-/// The same booking as a plain HTML form would send it.
+/// The same booking as a plain HTML form would send it, registered for
+/// the log check.
 pub fn valid_form() -> String {
-    "first_name=Fixture&last_name=Patient&email=fixture.patient%40example.com&phone=07700+900123\
+    let form = "first_name=Fixture&last_name=Patient&email=fixture.patient%40example.com&phone=07700+900123\
      &date_of_birth=1970-03-31&specialty=neuroendocrine-tumours&consultant=fixture-consultant\
      &payment=insured&insurer=Fixture+Insurance&policy_number=FX-123456&gp_referral=on\
      &contact_method=email&preferred_times=Weekday+mornings\
      &message=Fixture+message%3A+please+call+after+10am.&booking_for=self&consent_contact=on\
      &consent_version=2026-01&marketing_email=on&website="
-        .to_owned()
+        .to_owned();
+    logs::submitted_body(form.as_bytes());
+    form
 }

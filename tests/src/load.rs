@@ -262,6 +262,7 @@ impl Report {
 /// the client's address taken from the connection as `serve` does and the
 /// plan's rate limit. Returns its address.
 pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
+    crate::logs::capture();
     let limit = plan.limit_per_hour.to_string();
     let config = crate::test_config(&[
         ("BOOKINGS_TABLE", tables.bookings.as_str()),
@@ -292,6 +293,9 @@ pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
 /// once, each from its planned loopback address.
 pub async fn run(endpoint: &str, plan: &Plan) -> Report {
     let requests = plan.requests();
+    for planned in &requests {
+        crate::logs::submitted_json(&planned.body);
+    }
     let sources: BTreeSet<Ipv4Addr> = requests.iter().map(|r| r.source).collect();
     let clients: BTreeMap<Ipv4Addr, reqwest::Client> = sources
         .into_iter()

@@ -41,6 +41,7 @@ pub fn notifier_config(vars: &[(&str, &str)]) -> NotifierConfig {
 
 /// An SES mailer on the emulator at `endpoint`.
 pub async fn ses_mailer(endpoint: &str) -> SesMailer {
+    crate::logs::capture();
     let sdk = frontdesk_shared::aws::load(Duration::from_secs(2)).await;
     let client = aws_sdk_sesv2::Client::from_conf(
         aws_sdk_sesv2::config::Builder::from(&sdk)
@@ -58,6 +59,7 @@ pub fn outbox_dir(name: &str) -> PathBuf {
 
 /// An outbox mailer in a fresh folder.
 pub fn outbox_mailer(name: &str) -> OutboxMailer {
+    crate::logs::capture();
     OutboxMailer::new(outbox_dir(name))
 }
 
@@ -89,6 +91,7 @@ pub fn notifier_over(
     vars: &[(&str, &str)],
     clock: Clock,
 ) -> Notifier {
+    crate::logs::capture();
     Notifier::new(
         store.ledger(),
         mailer,

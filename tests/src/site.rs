@@ -35,6 +35,7 @@ impl SiteServer {
     /// The server with the site's origin, `http://localhost:<port>`, allowed
     /// to call the API.
     pub async fn start() -> Self {
+        crate::logs::capture();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");

@@ -538,7 +538,11 @@ async fn every_booking_answer_is_documented_and_every_documented_answer_happens(
         app.post_json(&json!({})).await,
         app.post(
             json,
-            booking_with("message", json!("another body")).to_string(),
+            booking_with(
+                "message",
+                json!("Fixture message, changed before it was sent again."),
+            )
+            .to_string(),
             &[("idempotency-key", "openapi-1")],
         )
         .await,
