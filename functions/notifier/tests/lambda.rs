@@ -94,16 +94,24 @@ async fn the_lambda_sends_each_new_bookings_emails_once_and_reports_what_to_retr
 
 /// A batch as the stream delivers it: each new booking's INSERT, then a
 /// MODIFY of the first (the kind a sent mark causes) and an INSERT whose
-/// image is no booking, each with a sequence number of its own.
+/// image is no booking: the first's, with its phone number stored as a
+/// number, so that reading it fails on a value that is personal data. Each
+/// has a sequence number of its own.
 fn batch(inserts: &Event) -> Value {
     let mut records = inserts.records.clone();
     let mut modify = records[0].clone();
     modify.event_name = "MODIFY".into();
     let mut broken = records[0].clone();
-    broken.change.new_image = serde_dynamo::Item::from(std::collections::HashMap::<
-        String,
-        serde_dynamo::AttributeValue,
-    >::new());
+    let mut image: std::collections::HashMap<String, serde_dynamo::AttributeValue> =
+        broken.change.new_image.clone().into();
+    let Some(serde_dynamo::AttributeValue::S(phone)) = image.get("phone").cloned() else {
+        panic!("a stored phone number: {image:?}");
+    };
+    image.insert(
+        "phone".into(),
+        serde_dynamo::AttributeValue::N(phone.trim_start_matches('+').to_owned()),
+    );
+    broken.change.new_image = serde_dynamo::Item::from(image);
     for (record, suffix) in [(&mut modify, "1"), (&mut broken, "2")] {
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
         record.change.sequence_number = Some(format!("{sequence}{suffix}"));
