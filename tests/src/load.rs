@@ -262,7 +262,6 @@ impl Report {
 /// the client's address taken from the connection as `serve` does and the
 /// plan's rate limit. Returns its address.
 pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
-    crate::logs::capture();
     let limit = plan.limit_per_hour.to_string();
     let config = crate::test_config(&[
         ("BOOKINGS_TABLE", tables.bookings.as_str()),

@@ -11,6 +11,7 @@
 //! (a spawned task's, say).
 
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -100,23 +101,17 @@ impl<'a> Line<'a> {
 }
 
 /// The values looked for.
-static SUBMITTED: Mutex<Vec<Needle>> = Mutex::new(Vec::new());
+static SUBMITTED: Mutex<BTreeSet<Needle>> = Mutex::new(BTreeSet::new());
 static LEAKS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static CHECKED: AtomicUsize = AtomicUsize::new(0);
 
 /// Registers `value`, submitted as the booking field `field`, if that
 /// field is personal data.
 pub fn submitted(field: &str, value: &str) {
-    let needles = needles_of(field, value);
-    if needles.is_empty() {
-        return;
-    }
-    let mut submitted = SUBMITTED.lock().unwrap_or_else(|e| e.into_inner());
-    for needle in needles {
-        if !submitted.contains(&needle) {
-            submitted.push(needle);
-        }
-    }
+    SUBMITTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(needles_of(field, value));
 }
 
 /// What to look for when `value` was submitted as `field`: nothing unless
@@ -167,7 +162,8 @@ pub fn submitted_body(body: &[u8]) {
     }
 }
 
-/// The fields of a form body, decoded.
+/// The fields of a form body, decoded leniently (a bad escape is kept as
+/// it is), so the values of a body the service refuses are still looked for.
 fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     let decode = |text: &[u8]| {
         let text = String::from_utf8_lossy(text).replace('+', " ");

@@ -91,7 +91,6 @@ pub fn notifier_over(
     vars: &[(&str, &str)],
     clock: Clock,
 ) -> Notifier {
-    crate::logs::capture();
     Notifier::new(
         store.ledger(),
         mailer,

@@ -131,6 +131,28 @@ impl Drop for SesEmulator {
     }
 }
 
+/// What a SendEmail request asks SES to send, read from its JSON body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendEmailRequest {
+    /// The To addresses.
+    pub to: Vec<String>,
+    /// The subject of a simple message.
+    pub subject: String,
+}
+
+impl SendEmailRequest {
+    /// Reads a SendEmail body; `None` when it is no such request.
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        let request: Value = serde_json::from_slice(body).ok()?;
+        Some(Self {
+            to: serde_json::from_value(request["Destination"]["ToAddresses"].clone()).ok()?,
+            subject: request["Content"]["Simple"]["Subject"]["Data"]
+                .as_str()?
+                .to_owned(),
+        })
+    }
+}
+
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
@@ -145,9 +167,8 @@ async fn reject_or_forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let to: Vec<String> = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| serde_json::from_value(v["Destination"]["ToAddresses"].clone()).ok())
+    let to = SendEmailRequest::parse(&body)
+        .map(|request| request.to)
         .unwrap_or_default();
     if to.iter().any(|address| proxy.rejected.contains(address)) {
         return (

@@ -9,7 +9,7 @@ use frontdesk_shared::notify::{Notice, Notifier};
 use frontdesk_tests::load::{self, Kind, Plan};
 use frontdesk_tests::notifier::{deliver_as_lambda, notifier_over, ses_mailer, STAFF_INBOX};
 use frontdesk_tests::proxy::CountingProxy;
-use frontdesk_tests::ses::{emails, SesEmulator};
+use frontdesk_tests::ses::{emails, SendEmailRequest, SesEmulator};
 use frontdesk_tests::stream::StreamReader;
 use frontdesk_tests::{DynamoTables, StoreHandle};
 use std::collections::{BTreeMap, BTreeSet};
@@ -210,15 +210,8 @@ async fn the_ses_emulator_killed_mid_notification_sends_every_email_exactly_once
         .iter()
         .filter(|c| c.succeeded())
         .map(|c| {
-            let request: serde_json::Value =
-                serde_json::from_slice(&c.body).expect("a SendEmail request");
-            let to = serde_json::from_value(request["Destination"]["ToAddresses"].clone())
-                .expect("recipients");
-            let subject = request["Content"]["Simple"]["Subject"]["Data"]
-                .as_str()
-                .expect("a subject")
-                .to_owned();
-            (to, subject)
+            let request = SendEmailRequest::parse(&c.body).expect("a SendEmail request");
+            (request.to, request.subject)
         })
         .collect();
     assert_one_staff_and_one_patient_email_each(&sent, &references);
