@@ -243,9 +243,9 @@ async fn run_notify(args: NotifyArgs) -> Result<(), String> {
     let notifier =
         notify::notifier(args.mailer, &args.data_dir, store.notices, notifier_config).await;
     let older_than = std::time::Duration::from_secs(args.older_than_minutes.saturating_mul(60));
-    let owed = notifier.owed(older_than).await.map_err(|e| e.to_string())?;
     if args.dry_run {
-        for booking in &owed {
+        let owed = notifier.owed(older_than).await.map_err(|e| e.to_string())?;
+        for booking in &owed.bookings {
             println!(
                 "  {}: received {}",
                 booking.reference,
@@ -254,16 +254,25 @@ async fn run_notify(args: NotifyArgs) -> Result<(), String> {
         }
         println!(
             "{} booking(s) owe emails; nothing sent (dry run)",
-            owed.len()
+            owed.bookings.len()
         );
+        if owed.unreadable > 0 {
+            println!(
+                "{} stored booking(s) could not be read; their references are in the log",
+                owed.unreadable
+            );
+        }
         return Ok(());
     }
-    let done = notify::sweep(&notifier, &owed).await;
+    let done = notify::sweep(&notifier, older_than)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("{done}");
-    if done.still_owed > 0 {
+    if done.owed_after() > 0 {
         return Err(format!(
-            "{} email(s) still owed; run frontdesk notify again later",
-            done.still_owed
+            "{} email(s) still owed ({} held by the account or its set-up); run frontdesk notify again later",
+            done.owed_after(),
+            done.held
         ));
     }
     Ok(())

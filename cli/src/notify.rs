@@ -9,7 +9,7 @@ use frontdesk_shared::booking::{Booking, Reference};
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::mail::Mailer;
-use frontdesk_shared::notify::{NoticeLedger, Notifier, Outcome, Report};
+use frontdesk_shared::notify::{NoticeLedger, Notifier, Outcome, Report, Sweep};
 use frontdesk_shared::store::{BookingStore, InsertOutcome, NewBooking, StoreError};
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::NotifierConfig;
@@ -114,6 +114,9 @@ fn print_report(reference: &Reference, report: &Report) {
             Outcome::Deferred { reason } => {
                 println!("  {reference}: {notice} email deferred ({reason}); will try again")
             }
+            Outcome::Held { code } => println!(
+                "  {reference}: {notice} email held ({code}): the account or its set-up needs an operator; it stays owed"
+            ),
             Outcome::InProgress { until } => println!(
                 "  {reference}: {notice} email claimed by another attempt until {}",
                 rfc3339(*until)
@@ -123,58 +126,15 @@ fn print_report(reference: &Reference, report: &Report) {
     }
 }
 
-/// What `frontdesk notify` did, in emails.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Sweep {
-    /// Bookings that owed an email.
-    pub bookings: usize,
-    /// Emails sent now.
-    pub sent: usize,
-    /// Emails refused for good now (recorded on the booking).
-    pub refused: usize,
-    /// Emails still owed: deferred, claimed by another attempt, or not
-    /// reached because the store failed.
-    pub still_owed: usize,
-}
-
-impl std::fmt::Display for Sweep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} booking(s) owed emails: {} sent, {} refused, {} still owed",
-            self.bookings, self.sent, self.refused, self.still_owed
-        )
-    }
-}
-
-/// Sends every email the given bookings still owe, once each, printing
-/// where each went. A store failure on one booking leaves its emails owed
-/// and goes on with the next.
-pub async fn sweep(notifier: &Notifier, owed: &[Booking]) -> Sweep {
-    let mut done = Sweep {
-        bookings: owed.len(),
-        ..Sweep::default()
-    };
-    for booking in owed {
-        let report = match notifier.notify(booking).await {
-            Ok(report) => report,
-            Err(error) => {
-                eprintln!("  {}: the store failed ({error})", booking.reference);
-                done.still_owed += 2;
-                continue;
-            }
-        };
-        print_report(&booking.reference, &report);
-        for (_, outcome) in report.outcomes() {
-            match outcome {
-                Outcome::Sent(_) => done.sent += 1,
-                Outcome::Failed { .. } => done.refused += 1,
-                Outcome::Deferred { .. } | Outcome::InProgress { .. } => done.still_owed += 1,
-                Outcome::AlreadySent | Outcome::AlreadyFailed { .. } | Outcome::BookingGone => {}
-            }
-        }
-    }
-    done
+/// Runs the owed-email sweep (`frontdesk notify`), printing where each email
+/// went.
+pub async fn sweep(notifier: &Notifier, older_than: Duration) -> Result<Sweep, StoreError> {
+    notifier
+        .sweep(older_than, |booking, report| match report {
+            Ok(report) => print_report(&booking.reference, report),
+            Err(error) => eprintln!("  {}: the store failed ({error})", booking.reference),
+        })
+        .await
 }
 
 #[async_trait]

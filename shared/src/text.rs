@@ -45,6 +45,14 @@ pub fn clean(raw: &str, max_chars: usize, lines: Lines) -> Result<String, String
     })
 }
 
+/// Reads back text that was `clean` when it was stored, refusing only what
+/// no field can hold (nothing at all, or control characters a single-line
+/// field must never carry) and no bound: a limit tightened since the text
+/// was stored must not make it unreadable.
+pub fn stored(raw: &str, lines: Lines) -> Result<String, String> {
+    clean(raw, usize::MAX, lines)
+}
+
 /// Bidirectional overrides and similar characters that change how text looks
 /// without being visible themselves.
 fn is_invisible_format(c: char) -> bool {

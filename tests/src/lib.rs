@@ -306,6 +306,44 @@ impl StoreHandle {
         }
     }
 
+    /// Rewrites a stored booking as `edit` changes its stored form (a JSON
+    /// object of the record's attributes), unchecked: data as an earlier
+    /// version's rules stored it, or damaged.
+    pub async fn overwrite(&self, reference: &str, edit: impl FnOnce(&mut Value)) {
+        let reference = Reference::parse(reference).expect("a reference");
+        match self {
+            Self::Embedded(store) => {
+                let record = store
+                    .record(&reference)
+                    .await
+                    .expect("record")
+                    .expect("stored");
+                let mut json = serde_json::to_value(&record).expect("json");
+                edit(&mut json);
+                store
+                    .overwrite_record(&reference, json.to_string())
+                    .await
+                    .expect("overwrite");
+            }
+            Self::Dynamo(t) => {
+                let item = t.item(reference.as_str()).await.expect("stored");
+                let mut json: Value = serde_dynamo::from_item(item).expect("json");
+                edit(&mut json);
+                let item: std::collections::HashMap<
+                    String,
+                    aws_sdk_dynamodb::types::AttributeValue,
+                > = serde_dynamo::to_item(json).expect("an item");
+                t.inspect
+                    .put_item()
+                    .table_name(&t.bookings)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .expect("put item");
+            }
+        }
+    }
+
     /// DynamoDB requests sent so far (`None` for the embedded store).
     pub fn requests(&self) -> Option<usize> {
         match self {

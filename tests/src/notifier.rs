@@ -52,6 +52,20 @@ pub async fn ses_mailer(endpoint: &str) -> SesMailer {
     SesMailer::new(client, Some("frontdesk-test".into()))
 }
 
+/// An SES mailer at `endpoint` whose client never retries, so each send is
+/// one request and its error is the service's own answer.
+pub async fn ses_mailer_without_retries(endpoint: &str) -> SesMailer {
+    crate::logs::capture();
+    let sdk = frontdesk_shared::aws::load(Duration::from_secs(2)).await;
+    let client = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&sdk)
+            .endpoint_url(endpoint)
+            .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    SesMailer::new(client, Some("frontdesk-test".into()))
+}
+
 /// A fresh, empty outbox folder under the system's temporary directory.
 pub fn outbox_dir(name: &str) -> PathBuf {
     crate::unique_temp_path(&format!("outbox-{name}"))

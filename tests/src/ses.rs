@@ -1,6 +1,6 @@
 //! The SES v2 emulator (`aws-ses-v2-local`): the one `scripts/test` started,
 //! private instances a test can stop and start again, and a fault proxy that
-//! answers SES's permanent errors for chosen recipients.
+//! answers SES's real error bodies to chosen SendEmail calls.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -153,44 +154,139 @@ impl SendEmailRequest {
     }
 }
 
+/// An error answer as SES sends it: the status, the `x-amzn-ErrorType`
+/// header (with the suffix the service appends) and a JSON `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SesError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The error code.
+    pub code: &'static str,
+    /// The service's explanation, as it words it.
+    pub message: &'static str,
+}
+
+impl SesError {
+    fn answer(&self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let error_type = format!(
+            "{}:http://internal.amazon.com/coral/com.amazonaws.sesv2/",
+            self.code
+        );
+        (
+            status,
+            [
+                ("x-amzn-errortype", error_type),
+                (
+                    "x-amzn-requestid",
+                    "2f5f6bf3-6c8e-4c9b-9c2e-0f6e9a3c1d42".to_owned(),
+                ),
+                ("content-type", "application/json".to_owned()),
+            ],
+            serde_json::json!({ "message": self.message }).to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// SES refusing one address: permanent, about this recipient.
+pub const SUPPRESSED: SesError = SesError {
+    status: 400,
+    code: "MessageRejected",
+    message: "Email address is on the suppression list for your account.",
+};
+
+/// SES with sending paused for the account: held until an operator resumes it.
+pub const SENDING_PAUSED: SesError = SesError {
+    status: 400,
+    code: "SendingPausedException",
+    message: "Sending is paused for this account. For more information, please check the AWS SES Developer Guide.",
+};
+
+/// Which SendEmail calls a fault proxy answers with its error.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Every email to one of these addresses.
+    Recipients(Vec<String>),
+    /// The first this many SendEmail calls, whoever they are to.
+    First(usize),
+}
+
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
-    rejected: Arc<Vec<String>>,
+    fault: Fault,
+    error: SesError,
+    refused: Arc<AtomicUsize>,
     client: reqwest::Client,
 }
 
-async fn reject_or_forward(
+async fn refuse_or_forward(
     State(proxy): State<Proxy>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let to = SendEmailRequest::parse(&body)
-        .map(|request| request.to)
-        .unwrap_or_default();
-    if to.iter().any(|address| proxy.rejected.contains(address)) {
-        return (
-            StatusCode::BAD_REQUEST,
-            [
-                ("x-amzn-errortype", "MessageRejected"),
-                ("content-type", "application/json"),
-            ],
-            r#"{"message":"Email address is on the suppression list for your account."}"#,
-        )
-            .into_response();
+    if let Some(request) = SendEmailRequest::parse(&body) {
+        let refuse = match &proxy.fault {
+            Fault::Recipients(refused) => request.to.iter().any(|to| refused.contains(to)),
+            Fault::First(n) => proxy
+                .refused
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |done| {
+                    (done < *n).then_some(done + 1)
+                })
+                .is_ok(),
+        };
+        if refuse {
+            if matches!(proxy.fault, Fault::Recipients(_)) {
+                proxy.refused.fetch_add(1, Ordering::SeqCst);
+            }
+            return proxy.error.answer();
+        }
     }
     crate::proxy::forward(&proxy.client, &proxy.upstream, method, &uri, &headers, body).await
+}
+
+/// A loopback proxy in front of an SES endpoint that answers `error` to the
+/// SendEmail calls `fault` names and forwards everything else.
+pub struct FaultProxy {
+    endpoint: String,
+    refused: Arc<AtomicUsize>,
+}
+
+impl FaultProxy {
+    /// Starts one in front of `upstream`.
+    pub async fn start(upstream: String, fault: Fault, error: SesError) -> Self {
+        let refused = Arc::new(AtomicUsize::new(0));
+        let proxy = Proxy {
+            upstream,
+            fault,
+            error,
+            refused: Arc::clone(&refused),
+            client: reqwest::Client::new(),
+        };
+        let endpoint =
+            crate::proxy::serve(Router::new().fallback(refuse_or_forward).with_state(proxy)).await;
+        Self { endpoint, refused }
+    }
+
+    /// Where to point an SES client.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// How many SendEmail calls it has answered with its error.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
+    }
 }
 
 /// A loopback proxy in front of an emulator that answers `MessageRejected`
 /// (SES's permanent refusal) for any email to one of `rejected`.
 pub async fn rejecting_proxy(upstream: String, rejected: &[&str]) -> String {
-    let proxy = Proxy {
-        upstream,
-        rejected: Arc::new(rejected.iter().map(|s| s.to_string()).collect()),
-        client: reqwest::Client::new(),
-    };
-    crate::proxy::serve(Router::new().fallback(reject_or_forward).with_state(proxy)).await
+    let fault = Fault::Recipients(rejected.iter().map(|s| s.to_string()).collect());
+    FaultProxy::start(upstream, fault, SUPPRESSED)
+        .await
+        .endpoint()
 }

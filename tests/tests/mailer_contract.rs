@@ -4,9 +4,13 @@
 
 use frontdesk_shared::booking::Email;
 use frontdesk_shared::mail::outbox::OutboxMailer;
+use frontdesk_shared::mail::ses::{Fixer, ERRORS};
 use frontdesk_shared::mail::{HeaderText, MailError, Mailer, OutgoingEmail, Sender};
-use frontdesk_tests::notifier::{outbox_mailer, ses_mailer};
-use frontdesk_tests::ses::{emails, rejecting_proxy, ses_endpoint, SesEmulator};
+use frontdesk_tests::notifier::{outbox_mailer, ses_mailer, ses_mailer_without_retries};
+use frontdesk_tests::ses::{
+    emails, rejecting_proxy, ses_endpoint, Fault, FaultProxy, SesEmulator, SesError,
+    SENDING_PAUSED, SUPPRESSED,
+};
 
 /// What a mailer delivered, read back from where it went.
 #[derive(Debug, PartialEq, Eq)]
@@ -178,6 +182,201 @@ async fn ses_refusing_an_address_is_a_permanent_failure_with_its_code() {
     match error {
         MailError::Permanent { code, .. } => assert_eq!(code, "MessageRejected"),
         other => panic!("expected a permanent failure, got {other:?}"),
+    }
+}
+
+/// SES's error answers, each with the class it must get. Statuses, codes
+/// and wording as the service sends them (the SES v2 API reference's error
+/// list, and what the service answers for the sandbox and for credentials).
+const SES_ANSWERS: &[(SesError, Fixer)] = &[
+    (
+        SesError {
+            status: 400,
+            code: "MessageRejected",
+            message: "Email address is not verified. The following identities failed the check in region EU-WEST-2: fixture.patient@example.com",
+        },
+        Fixer::Account,
+    ),
+    (SUPPRESSED, Fixer::Message),
+    (
+        SesError {
+            status: 400,
+            code: "BadRequestException",
+            message: "Missing final '@domain'",
+        },
+        Fixer::Message,
+    ),
+    (SENDING_PAUSED, Fixer::Account),
+    (
+        SesError {
+            status: 400,
+            code: "AccountSuspendedException",
+            message: "Your account has been suspended and is unable to send email.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 400,
+            code: "MailFromDomainNotVerifiedException",
+            message: "The MAIL FROM domain is not verified.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 404,
+            code: "NotFoundException",
+            message: "Configuration set <frontdesk-test> does not exist.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 400,
+            code: "LimitExceededException",
+            message: "Daily message quota exceeded.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 403,
+            code: "AccessDeniedException",
+            message: "User: arn:aws:sts::123456789012:assumed-role/frontdesk-notifier/fn is not authorized to perform: ses:SendEmail",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 403,
+            code: "UnrecognizedClientException",
+            message: "The security token included in the request is invalid.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 403,
+            code: "InvalidClientTokenId",
+            message: "The security token included in the request is invalid.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 403,
+            code: "InvalidSignatureException",
+            message: "The request signature we calculated does not match the signature you provided.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 403,
+            code: "MissingAuthenticationTokenException",
+            message: "Missing Authentication Token",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 403,
+            code: "ExpiredTokenException",
+            message: "The security token included in the request is expired",
+        },
+        Fixer::Moment,
+    ),
+    (
+        SesError {
+            status: 429,
+            code: "TooManyRequestsException",
+            message: "Maximum sending rate exceeded.",
+        },
+        Fixer::Moment,
+    ),
+    (
+        SesError {
+            status: 400,
+            code: "ThrottlingException",
+            message: "Rate exceeded",
+        },
+        Fixer::Moment,
+    ),
+    (
+        SesError {
+            status: 400,
+            code: "Throttling",
+            message: "Rate exceeded",
+        },
+        Fixer::Moment,
+    ),
+    (
+        SesError {
+            status: 500,
+            code: "InternalFailure",
+            message: "The request processing has failed because of an unknown error.",
+        },
+        Fixer::Moment,
+    ),
+    (
+        SesError {
+            status: 503,
+            code: "ServiceUnavailable",
+            message: "Service is unavailable.",
+        },
+        Fixer::Moment,
+    ),
+    // Codes nobody listed: a 4xx waits for an operator, a 5xx for time.
+    (
+        SesError {
+            status: 400,
+            code: "SomeFutureException",
+            message: "Something new went wrong.",
+        },
+        Fixer::Account,
+    ),
+    (
+        SesError {
+            status: 502,
+            code: "BadGateway",
+            message: "Bad gateway.",
+        },
+        Fixer::Moment,
+    ),
+];
+
+#[tokio::test]
+async fn every_ses_error_is_sorted_by_who_can_fix_it_through_the_real_client() {
+    for (error, expected) in SES_ANSWERS {
+        let proxy = FaultProxy::start(ses_endpoint(), Fault::First(usize::MAX), *error).await;
+        let got = ses_mailer_without_retries(&proxy.endpoint())
+            .await
+            .send(&email("Sorted", "fixture.patient@example.com"))
+            .await
+            .unwrap_err();
+        assert_eq!(proxy.refused(), 1, "{error:?}: one request");
+        let (class, code) = match &got {
+            MailError::Permanent { code, .. } => (Fixer::Message, Some(code.as_str())),
+            MailError::Held { code, .. } => (Fixer::Account, Some(code.as_str())),
+            MailError::Transient(_) => (Fixer::Moment, None),
+            MailError::Refused { .. } => panic!("{error:?}: refused before sending: {got:?}"),
+        };
+        assert_eq!(class, *expected, "{error:?} -> {got:?}");
+        if let Some(code) = code {
+            assert_eq!(code, error.code, "the code is kept for the booking");
+        }
+    }
+    // Every row of the code's table has a case here.
+    for (code, phrase, fixer) in ERRORS {
+        assert!(
+            SES_ANSWERS
+                .iter()
+                .any(|(answer, expected)| answer.code == *code
+                    && expected == fixer
+                    && phrase.is_none_or(|p| answer.message.to_lowercase().contains(p))),
+            "no case for {code} {phrase:?}"
+        );
     }
 }
 

@@ -205,8 +205,12 @@ async fn owed_lists_bookings_with_an_unsettled_email(backend: Backend) {
     let late = booked(&app, 16).await;
     let now = app.clock.now();
 
-    let references = |owed: Vec<frontdesk_shared::booking::Booking>| {
-        owed.into_iter().map(|b| b.reference).collect::<Vec<_>>()
+    let references = |owed: frontdesk_shared::notify::Owed| {
+        assert_eq!(owed.unreadable, 0);
+        owed.bookings
+            .into_iter()
+            .map(|b| b.reference)
+            .collect::<Vec<_>>()
     };
     // Settled emails (sent, or failed for good) are not owed; a claim in
     // progress is, and so is an email never tried. Oldest first.
@@ -221,7 +225,112 @@ async fn owed_lists_bookings_with_an_unsettled_email(backend: Backend) {
     // Past their retention, bookings owe nothing.
     let after_retention = now + Duration::days(400);
     let owed = ledger.owed(after_retention, after_retention).await.unwrap();
-    assert!(owed.is_empty(), "{owed:?}");
+    assert!(owed.bookings.is_empty(), "{owed:?}");
+}
+
+async fn a_held_email_stays_owed_until_it_is_sent(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let reference = booked(&app, 21).await;
+    let now = app.clock.now();
+    let until = now + Duration::minutes(2);
+    let token = ClaimToken::new();
+    ledger
+        .claim(&reference, Notice::Staff, &token, now, until)
+        .await
+        .unwrap();
+    ledger
+        .hold(
+            &reference,
+            Notice::Staff,
+            &token,
+            "SendingPausedException",
+            now,
+        )
+        .await
+        .unwrap();
+    let state = ledger
+        .state(&reference, Notice::Staff)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.held.as_deref(), Some("SendingPausedException"));
+    assert!(state.held_at.is_some() && state.failed.is_none() && state.sent_at.is_none());
+    assert_eq!(state.claimed_until, None, "holding ends the claim");
+    let owed = ledger.owed(now + Duration::seconds(1), now).await.unwrap();
+    assert_eq!(owed.bookings.len(), 1, "a held email is owed");
+
+    // Claimed again at once, sent, and the hold is gone.
+    let again = ClaimToken::new();
+    assert_eq!(
+        ledger
+            .claim(&reference, Notice::Staff, &again, now, until)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    ledger
+        .mark_sent(&reference, Notice::Staff, "message", now)
+        .await
+        .unwrap();
+    let state = ledger
+        .state(&reference, Notice::Staff)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.held, state.held_at), (None, None));
+    assert!(state.sent_at.is_some());
+}
+
+async fn the_sweep_reads_old_bookings_and_skips_unreadable_ones(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (old, broken, fine) = (
+        booked(&app, 31).await,
+        booked(&app, 32).await,
+        booked(&app, 33).await,
+    );
+    // Stored by earlier, looser rules: longer than today's bounds, a name
+    // with digits, a number from abroad.
+    app.store
+        .overwrite(old.as_str(), |record| {
+            record["first_name"] = "Fixture 2nd".into();
+            record["policy_number"] = "P".repeat(80).into();
+            record["payment"] = "insured".into();
+            record["insurer"] = "Fixture Insurer".into();
+            record["message"] = "m".repeat(3_000).into();
+            record["phone"] = "+33142685300".into();
+        })
+        .await;
+    // Damaged: the phone stored as a number, which no booking can hold.
+    app.store
+        .overwrite(broken.as_str(), |record| {
+            record["phone"] = serde_json::json!(447700900123_u64);
+        })
+        .await;
+    app.clock.advance(Duration::minutes(20));
+    let mailer = outbox_mailer("sweep-old");
+    let notifier = notifier_over(&app.store, Arc::new(mailer.clone()), &[], app.clock.clock());
+    let done = notifier
+        .sweep(std::time::Duration::from_secs(60), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(done.unreadable, 1, "{done:?}");
+    assert_eq!(
+        (done.bookings, done.sent, done.owed_after()),
+        (2, 4, 0),
+        "{done:?}"
+    );
+    for reference in [&old, &fine] {
+        for notice in Notice::ALL {
+            assert!(app
+                .store
+                .notice(reference.as_str(), notice)
+                .await
+                .sent_at
+                .is_some());
+        }
+    }
+    let _ = std::fs::remove_dir_all(mailer.dir());
 }
 
 for_each_backend!(
@@ -230,4 +339,6 @@ for_each_backend!(
     a_missing_booking_is_never_claimed,
     notify_sends_each_email_once,
     owed_lists_bookings_with_an_unsettled_email,
+    a_held_email_stays_owed_until_it_is_sent,
+    the_sweep_reads_old_bookings_and_skips_unreadable_ones,
 );

@@ -104,6 +104,7 @@ async fn handle_record(notifier: &Notifier, record: EventRecord) -> Verdict {
                     Outcome::Failed { .. } => "failed permanently",
                     Outcome::AlreadyFailed { .. } => "failed permanently before",
                     Outcome::Deferred { .. } => "deferred",
+                    Outcome::Held { .. } => "held",
                     Outcome::InProgress { .. } => "in progress elsewhere",
                     Outcome::BookingGone => "booking gone",
                 };

@@ -7,7 +7,10 @@ use aws_lambda_events::event::dynamodb::Event;
 use frontdesk_notifier::handle;
 use frontdesk_shared::notify::{Notice, Notifier};
 use frontdesk_tests::notifier::{notifier_over, ses_mailer, MAIL_FROM, NET_INBOX, STAFF_INBOX};
-use frontdesk_tests::ses::{emails, rejecting_proxy, ses_endpoint, SesEmulator, StoredEmail};
+use frontdesk_tests::ses::{
+    emails, rejecting_proxy, ses_endpoint, Fault, FaultProxy, SesEmulator, StoredEmail,
+    SENDING_PAUSED,
+};
 use frontdesk_tests::stream::StreamReader;
 use frontdesk_tests::{booking_with, nth_booking, valid_booking, Backend, StoreHandle, TestApp};
 use serde_json::{json, Value};
@@ -274,6 +277,85 @@ async fn a_permanent_error_on_the_patient_address_is_recorded_and_not_retried() 
     let response = handle(&notifier, event).await.unwrap();
     assert!(failures(&response).is_empty());
     assert_eq!(emails(&endpoint, &reference).await.len(), 1);
+}
+
+/// Both emails of a booking are sent once, neither ever marked failed, and no hold is left.
+async fn sent_once_never_failed(setup: &Setup, endpoint: &str, reference: &str) {
+    split(&emails(endpoint, reference).await);
+    for notice in Notice::ALL {
+        let state = setup.app.store.notice(reference, notice).await;
+        assert!(state.sent_at.is_some(), "{notice}: {state:?}");
+        assert_eq!((state.failed, state.held), (None, None), "{notice}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_paused_holds_the_emails_through_stream_retries_until_it_works() {
+    let mut setup = Setup::new().await;
+    let reference = setup.book(&nth_booking(41)).await;
+    let endpoint = ses_endpoint();
+    // Paused for the first two deliveries' sends (both emails each time).
+    let paused = FaultProxy::start(endpoint.clone(), Fault::First(4), SENDING_PAUSED).await;
+    let notifier = setup.notifier(&paused.endpoint()).await;
+    let event = setup.stream.next_event(1).await;
+
+    for delivery in 1..=2 {
+        let response = handle(&notifier, event.clone()).await.unwrap();
+        assert_eq!(
+            failures(&response),
+            sequence_numbers(&event),
+            "delivery {delivery}: a held booking's record is retried"
+        );
+        for notice in Notice::ALL {
+            let state = setup.app.store.notice(&reference, notice).await;
+            assert_eq!(state.held.as_deref(), Some("SendingPausedException"));
+            assert_eq!(
+                (state.failed, state.sent_at),
+                (None, None),
+                "never given up"
+            );
+        }
+    }
+    assert_eq!(paused.refused(), 4);
+    assert!(emails(&endpoint, &reference).await.is_empty());
+
+    // The account works again: the next delivery sends each email once.
+    let response = handle(&notifier, event.clone()).await.unwrap();
+    assert!(failures(&response).is_empty());
+    handle(&notifier, event).await.unwrap();
+    sent_once_never_failed(&setup, &endpoint, &reference).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emails_held_past_the_stream_retries_are_sent_once_by_the_sweep() {
+    let mut setup = Setup::new().await;
+    let reference = setup.book(&nth_booking(42)).await;
+    let endpoint = ses_endpoint();
+    // Paused through every delivery Lambda makes (the first and ten retries);
+    // then the record is in the failure queue, and only a sweep is left.
+    let paused = FaultProxy::start(endpoint.clone(), Fault::First(22), SENDING_PAUSED).await;
+    let notifier = setup.notifier(&paused.endpoint()).await;
+    let event = setup.stream.next_event(1).await;
+    for _ in 0..11 {
+        let response = handle(&notifier, event.clone()).await.unwrap();
+        assert_eq!(failures(&response).len(), 1);
+    }
+    assert_eq!(paused.refused(), 22);
+
+    setup.app.clock.advance(time::Duration::minutes(20));
+    let sweep = |notifier: Notifier| async move {
+        notifier
+            .sweep(std::time::Duration::from_secs(15 * 60), |_, _| {})
+            .await
+            .unwrap()
+    };
+    let done = sweep(notifier.clone()).await;
+    assert_eq!((done.bookings, done.sent, done.held), (1, 2, 0), "{done:?}");
+    sent_once_never_failed(&setup, &endpoint, &reference).await;
+    // A second sweep finds nothing owed.
+    let again = sweep(notifier).await;
+    assert_eq!((again.bookings, again.sent), (0, 0));
+    assert_eq!(emails(&endpoint, &reference).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! Who the booking is about: name, email, UK phone number and date of birth.
 
-use crate::text::{clean, Lines};
+use crate::text::{clean, stored, Lines};
 use serde::Serialize;
 use time::{macros::format_description, Date};
 use validator::ValidateEmail;
@@ -25,6 +25,12 @@ impl PersonName {
             );
         }
         Ok(Self(name))
+    }
+
+    /// Reads back a stored name: it was checked when it came in, so only
+    /// what no name can be (empty, control characters) is refused.
+    pub fn from_stored(raw: &str) -> Result<Self, String> {
+        stored(raw, Lines::Single).map(Self)
     }
 
     /// The name.
@@ -52,6 +58,20 @@ impl Email {
             return Err(MESSAGE.into());
         }
         Ok(Self(address))
+    }
+
+    /// Reads back a stored address: checked when it came in, it is refused
+    /// only when it could not be sent to at all (no `local@domain` shape, or
+    /// spaces or controls that would break a header).
+    pub fn from_stored(raw: &str) -> Result<Self, String> {
+        let text = stored(raw, Lines::Single)?;
+        let shaped = text
+            .rsplit_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+        if !shaped || text.chars().any(char::is_whitespace) {
+            return Err("not an email address".into());
+        }
+        Ok(Self(text))
     }
 
     /// The address.
@@ -105,14 +125,30 @@ impl UkPhone {
         Ok(Self(format!("+44{national}")))
     }
 
+    /// Reads back a stored number: any E.164 number (`+` and 6 to 15
+    /// digits), so that a rule for UK numbers tightened since it was stored
+    /// does not make it unreadable.
+    pub fn from_stored(raw: &str) -> Result<Self, String> {
+        let digits = raw.strip_prefix('+').unwrap_or("");
+        if (6..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("not an E.164 number".into())
+        }
+    }
+
     /// The number in E.164 form.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The number as a person in the UK would dial it (`07700900123`).
+    /// The number as a person in the UK would dial it (`07700900123`); a
+    /// stored number from outside the UK stays in E.164 form.
     pub fn national(&self) -> String {
-        format!("0{}", &self.0[3..])
+        match self.0.strip_prefix("+44") {
+            Some(rest) => format!("0{rest}"),
+            None => self.0.clone(),
+        }
     }
 }
 

@@ -131,6 +131,10 @@ impl From<&Booking> for BookingRecord {
     }
 }
 
+/// Reading a stored booking trusts what was stored (every value was checked
+/// when it came in, by the rules of that day) and refuses only what a
+/// `Booking` cannot represent: a later, stricter rule never makes an old
+/// booking unreadable.
 impl TryFrom<BookingRecord> for Booking {
     type Error = CorruptRecord;
 
@@ -144,11 +148,11 @@ impl TryFrom<BookingRecord> for Booking {
             PaymentKind::Insured => Payment::Insured {
                 insurer: field(
                     "insurer",
-                    Insurer::parse(r.insurer.as_deref().unwrap_or("")),
+                    Insurer::from_stored(r.insurer.as_deref().unwrap_or("")),
                 )?,
                 policy_number: field(
                     "policy_number",
-                    PolicyNumber::parse(r.policy_number.as_deref().unwrap_or("")),
+                    PolicyNumber::from_stored(r.policy_number.as_deref().unwrap_or("")),
                 )?,
             },
         };
@@ -159,10 +163,10 @@ impl TryFrom<BookingRecord> for Booking {
             reference: field("reference", Reference::parse(&r.reference))?,
             received_at,
             details: BookingDetails {
-                first_name: field("first_name", PersonName::parse(&r.first_name))?,
-                last_name: field("last_name", PersonName::parse(&r.last_name))?,
-                email: field("email", Email::parse(&r.email))?,
-                phone: field("phone", UkPhone::parse(&r.phone))?,
+                first_name: field("first_name", PersonName::from_stored(&r.first_name))?,
+                last_name: field("last_name", PersonName::from_stored(&r.last_name))?,
+                email: field("email", Email::from_stored(&r.email))?,
+                phone: field("phone", UkPhone::from_stored(&r.phone))?,
                 date_of_birth: field("date_of_birth", DateOfBirth::from_stored(&r.date_of_birth))?,
                 specialty: field("specialty", Specialty::from_stored(&r.specialty))?,
                 consultant: r
@@ -177,19 +181,19 @@ impl TryFrom<BookingRecord> for Booking {
                 preferred_times: r
                     .preferred_times
                     .as_deref()
-                    .map(PreferredTimes::parse)
+                    .map(PreferredTimes::from_stored)
                     .transpose()
                     .map_err(|e| CorruptRecord(format!("preferred_times: {e}")))?,
                 message: r
                     .message
                     .as_deref()
-                    .map(Message::parse)
+                    .map(Message::from_stored)
                     .transpose()
                     .map_err(|e| CorruptRecord(format!("message: {e}")))?,
                 booking_for: field("booking_for", BookingFor::parse(&r.booking_for))?,
                 consent_version: field(
                     "consent_version",
-                    ConsentVersion::parse(&r.consent_version),
+                    ConsentVersion::from_stored(&r.consent_version),
                 )?,
                 marketing_email: r.marketing_email,
                 marketing_sms: r.marketing_sms,

@@ -1,6 +1,6 @@
 //! Free-text fields with their bounds: each type can only hold clean text.
 
-use crate::text::{clean, Lines};
+use crate::text::{clean, stored, Lines};
 use serde::Serialize;
 
 macro_rules! text_field {
@@ -17,6 +17,11 @@ macro_rules! text_field {
             /// Parses text typed by a patient: trimmed, bounded, no control characters.
             pub fn parse(raw: &str) -> Result<Self, String> {
                 clean(raw, Self::MAX_CHARS, $lines).map(Self)
+            }
+
+            /// Reads back stored text: no bound, only what the field can never hold is refused.
+            pub fn from_stored(raw: &str) -> Result<Self, String> {
+                stored(raw, $lines).map(Self)
             }
 
             /// The text.
@@ -65,6 +70,11 @@ impl PolicyNumber {
         }
     }
 
+    /// Reads back a stored number: only what no field can hold is refused.
+    pub fn from_stored(raw: &str) -> Result<Self, String> {
+        stored(raw, Lines::Single).map(Self)
+    }
+
     /// The number as given.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -90,6 +100,11 @@ impl ConsentVersion {
         } else {
             Err("The consent wording's version is missing or not recognised; please reload the form.".into())
         }
+    }
+
+    /// Reads back a stored version: only what no field can hold is refused.
+    pub fn from_stored(raw: &str) -> Result<Self, String> {
+        stored(raw, Lines::Single).map(Self)
     }
 
     /// The version.

@@ -140,19 +140,32 @@ pub struct Sent {
     pub receipt: String,
 }
 
-/// Why an email was not sent.
+/// Why an email was not sent, sorted by who can fix it, which decides what
+/// becomes of the email.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
-    /// Worth trying again later: throttling, a server error, a timeout, no connection.
+    /// The moment: throttling, a server error, a timeout, no connection.
+    /// Tried again soon; nobody needs to act.
     #[error("mail service unavailable: {0}")]
     Transient(String),
-    /// Will fail the same way every time: the address or message is refused,
-    /// the sender is not verified, sending is paused or the account suspended.
+    /// The account or set-up: sending paused, the account suspended, a sender
+    /// or recipient not verified, access or credentials refused, a missing
+    /// configuration set. An operator can fix it, so the email is *held*:
+    /// it stays owed, is tried again, and an alarm fires.
+    #[error("mail held ({code}): {message}")]
+    Held {
+        /// The service's error code, kept on the booking while it is held.
+        code: String,
+        /// The service's explanation (it may quote an address: never logged).
+        message: String,
+    },
+    /// This message or recipient: it will fail the same way every time, so
+    /// it is recorded on the booking and never tried again.
     #[error("mail refused ({code}): {message}")]
     Permanent {
         /// The service's error code (`MessageRejected`...), kept on the booking.
         code: String,
-        /// The service's explanation.
+        /// The service's explanation (it may quote an address: never logged).
         message: String,
     },
     /// A header value was refused before anything was sent.
@@ -166,18 +179,23 @@ pub enum MailError {
 }
 
 impl MailError {
-    /// The code recorded on a booking when this error ends an email's attempts.
+    /// The code recorded on a booking when this error ends or holds an email's attempts.
     pub fn code(&self) -> &str {
         match self {
             Self::Transient(_) => "Transient",
-            Self::Permanent { code, .. } => code,
+            Self::Held { code, .. } | Self::Permanent { code, .. } => code,
             Self::Refused { .. } => "HeaderRefused",
         }
     }
 
-    /// Whether trying again later may succeed.
+    /// Whether trying again soon may succeed without anyone acting.
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transient(_))
+    }
+
+    /// Whether the email waits for an operator, and must never be given up.
+    pub fn is_held(&self) -> bool {
+        matches!(self, Self::Held { .. })
     }
 }
 

@@ -37,30 +37,67 @@ fn utf8(data: &str) -> Result<Content, MailError> {
         })
 }
 
-/// Error codes that fail the same way on every attempt.
-const PERMANENT: &[&str] = &[
-    "MessageRejected",
-    "MailFromDomainNotVerifiedException",
-    "SendingPausedException",
-    "AccountSuspendedException",
-    "BadRequestException",
+/// Who can fix an SES error, which decides what becomes of the email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixer {
+    /// Nobody: this message or recipient is refused and always will be.
+    /// Recorded on the booking, never retried.
+    Message,
+    /// An operator: the account or its set-up. Held: owed, retried, alarmed.
+    Account,
+    /// Time: throttling, a server error. Retried.
+    Moment,
+}
+
+/// Every SES error frontdesk knows, by code and, where one code means more
+/// than one thing, by a phrase of its message (matched without case). The
+/// first row that matches decides. A code not listed is held when it is a
+/// 4xx (an operator may fix what nobody foresaw; nothing is given up) and
+/// retried when it is a 5xx or 429.
+pub const ERRORS: &[(&str, Option<&str>, Fixer)] = &[
+    // The sandbox refuses unverified recipients, and SES refuses an
+    // unverified sender, both as MessageRejected: set-up, not the message.
+    ("MessageRejected", Some("not verified"), Fixer::Account),
+    ("MessageRejected", None, Fixer::Message),
+    ("BadRequestException", None, Fixer::Message),
+    ("SendingPausedException", None, Fixer::Account),
+    ("AccountSuspendedException", None, Fixer::Account),
+    ("MailFromDomainNotVerifiedException", None, Fixer::Account),
+    // A configuration set or identity that does not exist.
+    ("NotFoundException", None, Fixer::Account),
+    // The daily sending quota: an operator raises it, or it resets.
+    ("LimitExceededException", None, Fixer::Account),
+    ("AccessDeniedException", None, Fixer::Account),
+    ("UnrecognizedClientException", None, Fixer::Account),
+    ("InvalidClientTokenId", None, Fixer::Account),
+    ("InvalidSignatureException", None, Fixer::Account),
+    ("MissingAuthenticationTokenException", None, Fixer::Account),
+    // Temporary credentials expire and the SDK fetches new ones.
+    ("ExpiredTokenException", None, Fixer::Moment),
+    ("TooManyRequestsException", None, Fixer::Moment),
+    ("ThrottlingException", None, Fixer::Moment),
+    ("Throttling", None, Fixer::Moment),
+    ("InternalFailure", None, Fixer::Moment),
+    ("ServiceUnavailable", None, Fixer::Moment),
 ];
 
-/// Error codes that a later attempt may get past (throttling, quotas, and
-/// set-up an operator can fix without the email being lost).
-const TRANSIENT: &[&str] = &[
-    "TooManyRequestsException",
-    "LimitExceededException",
-    "ThrottlingException",
-    "Throttling",
-    "NotFoundException",
-    "AccessDeniedException",
-    "UnrecognizedClientException",
-    "InvalidSignatureException",
-    "ExpiredTokenException",
-];
+/// Who can fix an SES error with this code, message and HTTP status.
+pub fn fixer(code: &str, message: &str, status: u16) -> Fixer {
+    let message = message.to_ascii_lowercase();
+    ERRORS
+        .iter()
+        .find(|(known, phrase, _)| {
+            *known == code && phrase.is_none_or(|phrase| message.contains(phrase))
+        })
+        .map(|(_, _, fixer)| *fixer)
+        .unwrap_or(if status >= 500 || status == 429 {
+            Fixer::Moment
+        } else {
+            Fixer::Account
+        })
+}
 
-/// Sorts an SES failure into "try again" and "recorded, never retried".
+/// Sorts an SES failure by who can fix it.
 fn classify<E>(error: &SdkError<E, HttpResponse>) -> MailError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -70,12 +107,10 @@ where
             let status = service_status(error);
             let code = service.err().code().unwrap_or("Unknown").to_owned();
             let message = service.err().message().unwrap_or("").to_owned();
-            if PERMANENT.contains(&code.as_str()) {
-                MailError::Permanent { code, message }
-            } else if TRANSIENT.contains(&code.as_str()) || status >= 500 || status == 429 {
-                MailError::Transient(format!("{code} ({status}): {message}"))
-            } else {
-                MailError::Permanent { code, message }
+            match fixer(&code, &message, status) {
+                Fixer::Message => MailError::Permanent { code, message },
+                Fixer::Account => MailError::Held { code, message },
+                Fixer::Moment => MailError::Transient(format!("{code} ({status}): {message}")),
             }
         }
         other => MailError::Transient(aws_sdk_sesv2::error::DisplayErrorContext(other).to_string()),

@@ -145,8 +145,10 @@ impl Emails {
     }
 }
 
+/// A template that cannot render is the code's fault, not the booking's: the
+/// email is held until a deploy fixes it, never given up.
 fn template_error(e: askama::Error) -> MailError {
-    MailError::Permanent {
+    MailError::Held {
         code: "TemplateError".into(),
         message: e.to_string(),
     }

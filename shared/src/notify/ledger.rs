@@ -95,6 +95,11 @@ pub struct NoticeState {
     pub failed_at: Option<String>,
     /// The expiry of a claim in progress (seconds since the epoch).
     pub claimed_until: Option<i64>,
+    /// The code of the account or set-up error the email waits on; it is
+    /// still owed, and cleared when it is sent.
+    pub held: Option<String>,
+    /// When it was last held.
+    pub held_at: Option<String>,
 }
 
 impl NoticeState {
@@ -116,6 +121,28 @@ impl NoticeState {
     }
 }
 
+/// What a search for owed emails found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Owed {
+    /// The bookings that owe an email, oldest first.
+    pub bookings: Vec<Booking>,
+    /// Stored items that owe an email but could not be read as a booking;
+    /// each is logged by its reference (never its content) and skipped.
+    pub unreadable: usize,
+}
+
+impl Owed {
+    /// Counts a stored item that could not be read, logging its reference
+    /// alone: what made it unreadable may be personal data.
+    pub fn skip_unreadable(&mut self, reference: &str) {
+        self.unreadable += 1;
+        let reference = Reference::parse(reference)
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_else(|_| "(unreadable)".into());
+        tracing::error!(reference = %reference, "stored booking unreadable; skipped by the sweep");
+    }
+}
+
 /// Claims and marks for each email of a booking, kept with the booking.
 #[async_trait]
 pub trait NoticeLedger: Send + Sync {
@@ -130,7 +157,7 @@ pub trait NoticeLedger: Send + Sync {
         until: OffsetDateTime,
     ) -> Result<Claim, StoreError>;
 
-    /// Records that `notice` was sent, ending its claim.
+    /// Records that `notice` was sent, ending its claim and any hold.
     async fn mark_sent(
         &self,
         reference: &Reference,
@@ -139,11 +166,22 @@ pub trait NoticeLedger: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
-    /// Records that `notice` failed permanently with `code`, ending its claim.
+    /// Records that `notice` failed permanently with `code`, ending its claim and any hold.
     async fn mark_failed(
         &self,
         reference: &Reference,
         notice: Notice,
+        code: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up the claim `token` holds and records that the email waits on
+    /// an operator (`code`, at `at`); it stays owed, so a later attempt sends it.
+    async fn hold(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
         code: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
@@ -165,11 +203,11 @@ pub trait NoticeLedger: Send + Sync {
 
     /// The bookings received before `received_before` and still within
     /// their retention at `now` that owe an email (one neither sent nor
-    /// failed), oldest first: what a sweep sends when stream records were
+    /// failed; a held one is owed), oldest first: what a sweep sends when stream records were
     /// lost to the failure queue or a local retry gave up.
     async fn owed(
         &self,
         received_before: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<Vec<Booking>, StoreError>;
+    ) -> Result<Owed, StoreError>;
 }

@@ -11,23 +11,58 @@ pub const NAMESPACE: &str = "frontdesk";
 /// The metric counting emails that will never be sent.
 pub const PERMANENT_FAILURES: &str = "EmailPermanentFailures";
 
+/// The metric counting attempts held by an account or set-up error: the
+/// email is still owed, and waits for an operator.
+pub const HELD: &str = "EmailsHeld";
+
 /// The line recording one email that failed permanently. It names the booking
 /// and the error code, and holds no personal data.
 pub fn permanent_failure(at: OffsetDateTime, reference: &str, notice: &str, code: &str) -> String {
+    email_metric(
+        PERMANENT_FAILURES,
+        at,
+        reference,
+        notice,
+        code,
+        "email failed permanently; it is recorded on the booking and will not be retried",
+    )
+}
+
+/// The line recording one attempt held by the account or its set-up.
+pub fn held(at: OffsetDateTime, reference: &str, notice: &str, code: &str) -> String {
+    email_metric(
+        HELD,
+        at,
+        reference,
+        notice,
+        code,
+        "email held by the account or its set-up; it stays owed and is tried again",
+    )
+}
+
+/// One count of `metric` for one email, by email kind.
+fn email_metric(
+    metric: &str,
+    at: OffsetDateTime,
+    reference: &str,
+    notice: &str,
+    code: &str,
+    message: &str,
+) -> String {
     json!({
         "_aws": {
             "Timestamp": at.unix_timestamp() * 1000,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [["Email"]],
-                "Metrics": [{ "Name": PERMANENT_FAILURES, "Unit": "Count" }]
+                "Metrics": [{ "Name": metric, "Unit": "Count" }]
             }]
         },
         "Email": notice,
-        PERMANENT_FAILURES: 1,
+        metric: 1,
         "reference": reference,
         "code": code,
-        "message": "email failed permanently; it is recorded on the booking and will not be retried"
+        "message": message
     })
     .to_string()
 }
@@ -49,5 +84,18 @@ mod tests {
         assert_eq!(value[PERMANENT_FAILURES], 1);
         assert_eq!(value["Email"], "patient");
         assert!(!line.contains('\n'));
+        let held: serde_json::Value = serde_json::from_str(&held(
+            at,
+            "CCL-7K3M-9Q2X",
+            "staff",
+            "SendingPausedException",
+        ))
+        .unwrap();
+        assert_eq!(
+            held["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            HELD
+        );
+        assert_eq!(held[HELD], 1);
+        assert_eq!(held["code"], "SendingPausedException");
     }
 }

@@ -5,9 +5,11 @@
 //! expiry), sent, then marked sent, so a redelivered stream record or a
 //! second invocation finds it claimed or sent and does not send it again,
 //! and a crashed attempt's claim expires so the email is never lost. A
-//! transient mail failure releases the claim and asks for a retry; a
-//! permanent one is recorded on the booking, logged as a metric line that an
-//! alarm watches, and never retried.
+//! transient mail failure releases the claim and asks for a retry; one the
+//! account or its set-up causes (sending paused, a sender not verified) holds
+//! the email: it stays owed, is retried, and is logged as a metric line that
+//! an alarm watches; one about this message or recipient is recorded on the
+//! booking, logged as another metric line, and never retried.
 //!
 //! One window remains, by design: if an email is sent but the sent mark
 //! cannot be written, the claim expires and a retry sends it a second time.
@@ -16,9 +18,11 @@
 pub mod emails;
 pub mod ledger;
 pub mod metric;
+pub mod sweep;
 
 pub use emails::Emails;
-pub use ledger::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
+pub use ledger::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState, Owed};
+pub use sweep::Sweep;
 
 use crate::booking::Booking;
 use crate::config::NotifierConfig;
@@ -50,6 +54,12 @@ pub enum Outcome {
         /// Why, for the logs.
         reason: String,
     },
+    /// Not sent: the account or its set-up refuses it until an operator acts.
+    /// It stays owed, with this code recorded on the booking.
+    Held {
+        /// The mailer's error code.
+        code: String,
+    },
     /// Another attempt holds the email's claim; it may be sending it now.
     InProgress {
         /// When that claim expires.
@@ -62,7 +72,10 @@ pub enum Outcome {
 impl Outcome {
     /// Whether the email still needs a later attempt.
     pub fn must_retry(&self) -> bool {
-        matches!(self, Self::Deferred { .. } | Self::InProgress { .. })
+        matches!(
+            self,
+            Self::Deferred { .. } | Self::Held { .. } | Self::InProgress { .. }
+        )
     }
 }
 
@@ -135,7 +148,7 @@ impl Notifier {
     /// The bookings received more than `older_than` ago that still owe an
     /// email, oldest first. Younger ones are left to the stream (or the
     /// local server's retries), which is most likely handling them now.
-    pub async fn owed(&self, older_than: std::time::Duration) -> Result<Vec<Booking>, StoreError> {
+    pub async fn owed(&self, older_than: std::time::Duration) -> Result<Owed, StoreError> {
         let now = self.clock.now();
         let older_than = time::Duration::try_from(older_than).unwrap_or(time::Duration::ZERO);
         self.ledger.owed(now - older_than, now).await
@@ -177,6 +190,20 @@ impl Notifier {
                 Ok(Outcome::Deferred {
                     reason: error.to_string(),
                 })
+            }
+            Err(error) if error.is_held() => {
+                let code = error.code().to_owned();
+                let at = self.clock.now();
+                self.ledger
+                    .hold(reference, notice, &token, &code, at)
+                    .await?;
+                // The code only: a service's message may quote the address.
+                tracing::error!(reference = %reference, email = %notice, code = %code, "email held");
+                println!(
+                    "{}",
+                    metric::held(at, reference.as_str(), notice.as_str(), &code)
+                );
+                Ok(Outcome::Held { code })
             }
             Err(error) => {
                 let code = error.code().to_owned();

@@ -4,8 +4,8 @@
 
 use super::{booking_item, booking_of_item, classify, n, s};
 use crate::booking::record::rfc3339;
-use crate::booking::{Booking, Reference};
-use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
+use crate::booking::Reference;
+use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState, Owed};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -32,6 +32,8 @@ struct Names {
     message_id: String,
     failed: String,
     failed_at: String,
+    held: String,
+    held_at: String,
 }
 
 impl Names {
@@ -44,6 +46,8 @@ impl Names {
             message_id: format!("{prefix}_message_id"),
             failed: format!("{prefix}_failed"),
             failed_at: format!("{prefix}_failed_at"),
+            held: format!("{prefix}_held"),
+            held_at: format!("{prefix}_held_at"),
         }
     }
 
@@ -61,6 +65,8 @@ impl Names {
                 Some(AttributeValue::N(v)) => v.parse().ok(),
                 _ => None,
             },
+            held: text(&self.held),
+            held_at: text(&self.held_at),
         }
     }
 }
@@ -78,7 +84,7 @@ impl DynamoNoticeLedger {
         booking_item(&self.client, &self.bookings_table, reference).await
     }
 
-    /// Sets an email's two closing attributes and ends its claim, in one write.
+    /// Sets an email's two closing attributes and ends its claim and any hold, in one write.
     async fn settle(
         &self,
         reference: &Reference,
@@ -88,12 +94,16 @@ impl DynamoNoticeLedger {
         let [(first, first_value), (second, second_value)] = set;
         let result = self
             .update(reference)
-            .update_expression("SET #first = :first, #second = :second REMOVE #claim, #until")
+            .update_expression(
+                "SET #first = :first, #second = :second REMOVE #claim, #until, #held, #held_at",
+            )
             .condition_expression("attribute_exists(#reference)")
             .expression_attribute_names("#first", first)
             .expression_attribute_names("#second", second)
             .expression_attribute_names("#claim", &names.claim)
             .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_names("#held", &names.held)
+            .expression_attribute_names("#held_at", &names.held_at)
             .expression_attribute_values(":first", first_value)
             .expression_attribute_values(":second", second_value)
             .send()
@@ -226,6 +236,36 @@ impl NoticeLedger for DynamoNoticeLedger {
         .await
     }
 
+    async fn hold(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+        code: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let names = Names::of(notice);
+        let result = self
+            .update(reference)
+            .update_expression("SET #held = :code, #held_at = :at REMOVE #claim, #until")
+            .condition_expression("attribute_exists(#reference) AND #claim = :token")
+            .expression_attribute_names("#claim", &names.claim)
+            .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_names("#held", &names.held)
+            .expression_attribute_names("#held_at", &names.held_at)
+            .expression_attribute_values(":token", s(token.as_str()))
+            .expression_attribute_values(":code", s(code))
+            .expression_attribute_values(":at", s(&rfc3339(at)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours any more, or no booking: the attempt that holds it now records its own.
+            Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
     async fn release(
         &self,
         reference: &Reference,
@@ -265,7 +305,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         &self,
         received_before: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<Vec<Booking>, StoreError> {
+    ) -> Result<Owed, StoreError> {
         let [staff, patient] = Notice::ALL.map(Names::of);
         // An operator's sweep, not a request path: one consistent scan of
         // the table, filtered by the service.
@@ -287,14 +327,21 @@ impl NoticeLedger for DynamoNoticeLedger {
             .expression_attribute_values(":now", n(now.unix_timestamp()))
             .into_paginator()
             .send();
-        let mut owed = Vec::new();
+        let mut owed = Owed::default();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify(&e))?;
             for item in page.items.unwrap_or_default() {
-                owed.push(booking_of_item(item)?);
+                let reference = match item.get("reference") {
+                    Some(AttributeValue::S(reference)) => reference.clone(),
+                    _ => String::new(),
+                };
+                match booking_of_item(item) {
+                    Ok(booking) => owed.bookings.push(booking),
+                    Err(_) => owed.skip_unreadable(&reference),
+                }
             }
         }
-        owed.sort_by_key(|booking| booking.received_at);
+        owed.bookings.sort_by_key(|booking| booking.received_at);
         Ok(owed)
     }
 }

@@ -3,8 +3,8 @@
 
 use super::{booking_of_record, parse_record, unavailable, EmbeddedBookingStore};
 use crate::booking::record::rfc3339;
-use crate::booking::{Booking, Reference};
-use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState};
+use crate::booking::Reference;
+use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState, Owed};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -25,7 +25,7 @@ fn booking_exists(conn: &Connection, reference: &str) -> Result<bool, StoreError
 fn read_state(conn: &Connection, reference: &str, notice: &str) -> Result<NoticeState, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT sent_at, message_id, failed, failed_at, claim_until
+            "SELECT sent_at, message_id, failed, failed_at, claim_until, held, held_at
              FROM notices WHERE reference = ?1 AND notice = ?2",
             [reference, notice],
             |row| {
@@ -35,6 +35,8 @@ fn read_state(conn: &Connection, reference: &str, notice: &str) -> Result<Notice
                     failed: row.get(2)?,
                     failed_at: row.get(3)?,
                     claimed_until: row.get(4)?,
+                    held: row.get(5)?,
+                    held_at: row.get(6)?,
                 })
             },
         )
@@ -53,7 +55,7 @@ enum Settled {
 }
 
 impl EmbeddedBookingStore {
-    /// Records when and how an email ended, and ends its claim.
+    /// Records when and how an email ended, and ends its claim and any hold.
     async fn settle(
         &self,
         reference: &Reference,
@@ -65,11 +67,13 @@ impl EmbeddedBookingStore {
         let reference = reference.as_str().to_owned();
         let sql = match how {
             Settled::Sent => {
-                "UPDATE notices SET sent_at = ?3, message_id = ?4, claim = NULL, claim_until = NULL
+                "UPDATE notices SET sent_at = ?3, message_id = ?4, claim = NULL, claim_until = NULL,
+                 held = NULL, held_at = NULL
                  WHERE reference = ?1 AND notice = ?2"
             }
             Settled::Failed => {
-                "UPDATE notices SET failed_at = ?3, failed = ?4, claim = NULL, claim_until = NULL
+                "UPDATE notices SET failed_at = ?3, failed = ?4, claim = NULL, claim_until = NULL,
+                 held = NULL, held_at = NULL
                  WHERE reference = ?1 AND notice = ?2"
             }
         };
@@ -151,6 +155,30 @@ impl NoticeLedger for EmbeddedBookingStore {
         .await
     }
 
+    async fn hold(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+        code: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let reference = reference.as_str().to_owned();
+        let token = token.as_str().to_owned();
+        let code = code.to_owned();
+        let at = rfc3339(at);
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE notices SET claim = NULL, claim_until = NULL, held = ?4, held_at = ?5
+                 WHERE reference = ?1 AND notice = ?2 AND claim = ?3",
+                params![reference, notice.as_str(), token, code, at],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn release(
         &self,
         reference: &Reference,
@@ -190,7 +218,7 @@ impl NoticeLedger for EmbeddedBookingStore {
         &self,
         received_before: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Result<Vec<Booking>, StoreError> {
+    ) -> Result<Owed, StoreError> {
         let before = rfc3339(received_before);
         let now = now.unix_timestamp();
         let records = self
@@ -199,7 +227,7 @@ impl NoticeLedger for EmbeddedBookingStore {
                 // has fewer than two settled notices.
                 let mut query = conn
                     .prepare(
-                        "SELECT b.record FROM bookings b
+                        "SELECT b.reference, b.record FROM bookings b
                          WHERE b.received_at < ?1 AND b.expires_at > ?2
                            AND (SELECT COUNT(*) FROM notices n
                                 WHERE n.reference = b.reference
@@ -208,14 +236,20 @@ impl NoticeLedger for EmbeddedBookingStore {
                     )
                     .map_err(unavailable)?;
                 let rows = query
-                    .query_map(params![before, now], |row| row.get::<_, String>(0))
+                    .query_map(params![before, now], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
                     .map_err(unavailable)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
             })
             .await?;
-        records
-            .iter()
-            .map(|json| parse_record(json).and_then(booking_of_record))
-            .collect()
+        let mut owed = Owed::default();
+        for (reference, json) in &records {
+            match parse_record(json).and_then(booking_of_record) {
+                Ok(booking) => owed.bookings.push(booking),
+                Err(_) => owed.skip_unreadable(reference),
+            }
+        }
+        Ok(owed)
     }
 }

@@ -1,0 +1,92 @@
+//! The owed-email sweep: every email that stored bookings still owe, sent
+//! once each through the same core as the stream. `frontdesk notify` runs it
+//! by hand; in Lambda a schedule runs it, so nothing held or lost to the
+//! failure queue waits for a person.
+
+use super::{Notifier, Outcome, Report};
+use crate::booking::Booking;
+use crate::store::StoreError;
+
+/// What one sweep did, in emails.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    /// Bookings that owed an email.
+    pub bookings: usize,
+    /// Emails sent now.
+    pub sent: usize,
+    /// Emails refused for good now (recorded on the booking).
+    pub refused: usize,
+    /// Emails held by the account or its set-up: still owed, and alarmed.
+    pub held: usize,
+    /// Emails still owed for another reason: deferred, claimed by another
+    /// attempt, or not reached because the store failed.
+    pub still_owed: usize,
+    /// Stored items that owe an email but could not be read (logged by reference).
+    pub unreadable: usize,
+}
+
+impl Sweep {
+    /// Emails that remain owed after this sweep.
+    pub fn owed_after(&self) -> usize {
+        self.held + self.still_owed
+    }
+
+    fn count(&mut self, report: &Report) {
+        for (_, outcome) in report.outcomes() {
+            match outcome {
+                Outcome::Sent(_) => self.sent += 1,
+                Outcome::Failed { .. } => self.refused += 1,
+                Outcome::Held { .. } => self.held += 1,
+                Outcome::Deferred { .. } | Outcome::InProgress { .. } => self.still_owed += 1,
+                Outcome::AlreadySent | Outcome::AlreadyFailed { .. } | Outcome::BookingGone => {}
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Sweep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} booking(s) owed emails: {} sent, {} refused, {} held, {} still owed",
+            self.bookings, self.sent, self.refused, self.held, self.still_owed
+        )?;
+        if self.unreadable > 0 {
+            write!(f, "; {} unreadable booking(s) skipped", self.unreadable)?;
+        }
+        Ok(())
+    }
+}
+
+impl Notifier {
+    /// Sends every email owed by bookings received more than `older_than`
+    /// ago, held ones included, and tells `each` how each booking went. A
+    /// store failure on one booking leaves its emails owed and goes on with
+    /// the next; only failing to find the owed bookings at all is an error.
+    pub async fn sweep(
+        &self,
+        older_than: std::time::Duration,
+        mut each: impl FnMut(&Booking, Result<&Report, &StoreError>),
+    ) -> Result<Sweep, StoreError> {
+        let owed = self.owed(older_than).await?;
+        let mut done = Sweep {
+            bookings: owed.bookings.len(),
+            unreadable: owed.unreadable,
+            ..Sweep::default()
+        };
+        for booking in &owed.bookings {
+            match self.notify(booking).await {
+                Ok(report) => {
+                    done.count(&report);
+                    each(booking, Ok(&report));
+                }
+                Err(error) => {
+                    done.still_owed += 2;
+                    tracing::warn!(reference = %booking.reference, error = %error, "sweep: store unavailable");
+                    each(booking, Err(&error));
+                }
+            }
+        }
+        Ok(done)
+    }
+}
