@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alarms;
 pub mod content;
 pub mod notify;
 pub mod serve;

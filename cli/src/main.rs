@@ -32,6 +32,12 @@ enum Command {
     /// Send the emails stored bookings still owe: after the notifier's
     /// failure queue alarm, or when the local server gave up retrying.
     Notify(NotifyArgs),
+    /// Check a deployment's alarms (`alarms smoke-test` prints how to prove
+    /// that one reaches a person).
+    Alarms {
+        #[command(subcommand)]
+        command: AlarmsCommand,
+    },
     /// Manage DynamoDB tables (for DynamoDB Local: `tables create`).
     Tables {
         #[command(subcommand)]
@@ -60,6 +66,20 @@ enum ContentCommand {
         /// Where the embedded store keeps its data.
         #[arg(long, env = "FRONTDESK_DATA_DIR", default_value = ".frontdesk")]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlarmsCommand {
+    /// Print the commands that confirm the alarm subscription and set one
+    /// alarm off, so an operator sees an alarm arrive.
+    SmokeTest {
+        /// The stack's name, as deployed (`sam deploy`'s stack name).
+        #[arg(long, default_value = "frontdesk")]
+        stack: String,
+        /// The template's `Stage` parameter, as deployed.
+        #[arg(long, default_value = "prod")]
+        stage: String,
     },
 }
 
@@ -144,6 +164,11 @@ async fn main() -> ExitCode {
                 },
         }) => push_content(&dir, store, &data_dir).await,
         Some(Command::Notify(args)) => run_notify(args).await,
+        Some(Command::Alarms {
+            command: AlarmsCommand::SmokeTest { stack, stage },
+        }) => frontdesk_cli::alarms::smoke_test(&stack, &stage)
+            .map(|steps| print!("{steps}"))
+            .map_err(|e| e.to_string()),
         Some(Command::Tables {
             command: TablesCommand::Create,
         }) => create_tables().await,
@@ -188,7 +213,10 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         Arc::clone(&notifier_config),
     )
     .await;
-    let bookings = Arc::new(NotifyingStore::new(store.bookings, notifier));
+    let bookings = Arc::new(NotifyingStore::new(
+        store.bookings,
+        notify::Announcer::start(notifier),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("listening on {}: {e}", args.listen))?;

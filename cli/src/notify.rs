@@ -1,7 +1,7 @@
 //! Notifications outside Lambda, through the same `notify` core: the local
-//! server's, right after each booking is stored, and `frontdesk notify`'s
-//! sweep of the emails stored bookings still owe; through the outbox folder
-//! (or SES), printing where each email went.
+//! server's announcer, which sends what stored bookings owe (woken after
+//! each insert), and `frontdesk notify`'s sweep, the same pass by hand;
+//! through the outbox folder (or SES), printing where each email went.
 
 use async_trait::async_trait;
 use frontdesk_shared::booking::record::rfc3339;
@@ -16,6 +16,7 @@ use frontdesk_shared::NotifierConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Where `serve` sends emails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,7 +62,8 @@ async fn open_mailer(
     }
 }
 
-/// How often, and after how long, `serve` tries a deferred email again.
+/// After a pass that left emails owed, how long the announcer waits before
+/// the next (the last repeats until nothing is owed); an insert wakes it at once.
 const RETRY_DELAYS: [Duration; 5] = [
     Duration::from_secs(1),
     Duration::from_secs(5),
@@ -70,38 +72,66 @@ const RETRY_DELAYS: [Duration; 5] = [
     Duration::from_secs(300),
 ];
 
-/// A booking store that notifies each booking it stores, in the background,
+/// The local server's announcer: it tells staff and patients about bookings
+/// the way the stream does in Lambda, from the store. One loop sends
+/// whatever stored bookings owe: at start, when woken after an insert, and
+/// again while anything is still owed. So a cancelled request, a crash or a
+/// restart can delay an email, never lose it.
+#[derive(Clone)]
+pub struct Announcer {
+    wake: Arc<Notify>,
+}
+
+impl Announcer {
+    /// Starts the loop over `notifier`; its first pass runs at once.
+    pub fn start(notifier: Notifier) -> Self {
+        let wake = Arc::new(Notify::new());
+        tokio::spawn(announce(notifier, Arc::clone(&wake)));
+        Self { wake }
+    }
+
+    /// Asks for a pass now (or right after the one running).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+async fn announce(notifier: Notifier, wake: Arc<Notify>) {
+    let mut retries = 0;
+    loop {
+        let owed = match sweep(&notifier, Duration::ZERO).await {
+            Ok(done) => done.owed_after(),
+            Err(error) => {
+                eprintln!("  the store is unavailable ({error}); trying again");
+                1
+            }
+        };
+        if owed == 0 {
+            retries = 0;
+            wake.notified().await;
+            continue;
+        }
+        let delay = RETRY_DELAYS[retries.min(RETRY_DELAYS.len() - 1)];
+        retries += 1;
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// A booking store that wakes the announcer after each booking it stores,
 /// so the patient's answer never waits for email.
 pub struct NotifyingStore {
     inner: Arc<dyn BookingStore>,
-    notifier: Notifier,
+    announcer: Announcer,
 }
 
 impl NotifyingStore {
-    /// Wraps `inner`; each newly stored booking is handed to `notifier`.
-    pub fn new(inner: Arc<dyn BookingStore>, notifier: Notifier) -> Self {
-        Self { inner, notifier }
+    /// Wraps `inner`; each newly stored booking wakes `announcer`.
+    pub fn new(inner: Arc<dyn BookingStore>, announcer: Announcer) -> Self {
+        Self { inner, announcer }
     }
-}
-
-/// Notifies one booking, trying deferred emails again a few times.
-pub async fn notify_with_retries(notifier: Notifier, booking: Booking) {
-    let reference = booking.reference.clone();
-    for delay in std::iter::once(Duration::ZERO).chain(RETRY_DELAYS) {
-        tokio::time::sleep(delay).await;
-        match notifier.notify(&booking).await {
-            Ok(report) => {
-                print_report(&reference, &report);
-                if !report.must_retry() {
-                    return;
-                }
-            }
-            Err(error) => {
-                eprintln!("  {reference}: the store is unavailable ({error}); trying again")
-            }
-        }
-    }
-    eprintln!("  {reference}: emails still not sent; `frontdesk notify` sends them");
 }
 
 fn print_report(reference: &Reference, report: &Report) {
@@ -140,12 +170,20 @@ pub async fn sweep(notifier: &Notifier, older_than: Duration) -> Result<Sweep, S
 #[async_trait]
 impl BookingStore for NotifyingStore {
     async fn insert(&self, new: NewBooking) -> Result<InsertOutcome, StoreError> {
-        let booking = new.booking.clone();
-        let outcome = self.inner.insert(new).await?;
-        if outcome == InsertOutcome::Stored {
-            tokio::spawn(notify_with_retries(self.notifier.clone(), booking));
-        }
-        Ok(outcome)
+        let inner = Arc::clone(&self.inner);
+        let announcer = self.announcer.clone();
+        // On a task of its own, so a request dropped mid-way (the client
+        // gone) cannot stop between the write and the wake; the announcer's
+        // pass at start covers a crash in between.
+        tokio::spawn(async move {
+            let outcome = inner.insert(new).await;
+            if matches!(outcome, Ok(InsertOutcome::Stored)) {
+                announcer.wake();
+            }
+            outcome
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the insert's task failed: {e}")))?
     }
 
     async fn get(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {

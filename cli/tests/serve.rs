@@ -391,7 +391,7 @@ async fn notify_sends_the_emails_the_server_could_not() {
     );
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("1 booking(s) owed emails: 2 sent, 0 refused, 0 still owed"),
+        out.contains("1 booking(s) owed emails: 2 sent, 0 refused, 0 held, 0 still owed"),
         "{out}"
     );
     let mut subjects: Vec<String> = outbox::files(&outbox)
@@ -490,6 +490,95 @@ fn a_site_api_that_is_not_a_url_stops_start_up() {
     );
     assert!(!ok);
     assert!(stderr.contains("--site-api"), "{stderr}");
+}
+
+/// Waits until the outbox holds `count` emails naming `reference`, and returns them.
+fn outbox_emails(server: &Server, reference: &str, count: usize) -> Vec<OutboxEmail> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let found: Vec<OutboxEmail> = outbox::files(&server.data_dir.join("outbox"))
+            .iter()
+            .map(|file| outbox::read(file))
+            .filter(|email| email.subject.contains(reference))
+            .collect();
+        if found.len() >= count || std::time::Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_client_hangs_up_at_once_still_sends_both_emails() {
+    use tokio::io::AsyncWriteExt;
+    let server = start("hang-up");
+    let body = frontdesk_tests::nth_booking(4_242);
+    logs::submitted_json(&body);
+    let body = body.to_string();
+    let address = server.url.trim_start_matches("http://").to_owned();
+    // The whole request, then the connection closed without reading the
+    // answer, as a browser does with the first request of a double click.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /v1/bookings HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    drop(stream);
+
+    let sent = server.printed(2, |l| l.contains("email -> "));
+    assert_eq!(
+        sent.len(),
+        2,
+        "both emails, though nobody read the answer: {sent:?}"
+    );
+    let reference = sent[0]
+        .split(':')
+        .next()
+        .expect("the reference starts the line")
+        .trim()
+        .to_owned();
+    assert!(sent.iter().all(|l| l.contains(&reference)), "{sent:?}");
+    assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_before_it_could_send_sends_both_emails_once_when_restarted() {
+    let dir = data_dir("restart-owed");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A file where the outbox folder goes: every send fails for now.
+    let outbox = dir.join("outbox");
+    std::fs::write(&outbox, b"not a folder").unwrap();
+    let mut server = start_in(dir.clone(), &[("FRONTDESK_MAILER", "outbox")]);
+    let reference = server.book(frontdesk_tests::nth_booking(4_343)).await;
+    let deferred = server.printed(2, |l| l.contains(&reference) && l.contains("deferred"));
+    assert_eq!(deferred.len(), 2, "{deferred:?}");
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("the server is gone");
+
+    // Restarted with the outbox fixed: its first pass sends what is owed.
+    std::fs::remove_file(&outbox).unwrap();
+    let restarted = start_in(dir.clone(), &[("FRONTDESK_MAILER", "outbox")]);
+    let sent = restarted.printed(2, |l| l.contains(&reference) && l.contains("email -> "));
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(outbox_emails(&restarted, &reference, 2).len(), 2);
+
+    // Once each: the booking owes nothing more.
+    let (ok, out, _) = frontdesk(
+        &[
+            "notify",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--older-than-minutes",
+            "0",
+            "--dry-run",
+        ],
+        &[],
+    );
+    assert!(ok && out.contains("0 booking(s) owe emails"), "{out}");
+    assert_eq!(outbox::files(&outbox).len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -299,3 +299,155 @@ fn the_notifier_reads_new_bookings_with_partial_failures_and_a_failure_queue() {
         "encrypted"
     );
 }
+
+/// What keeps an alarm from reaching the topic's subscribers: the topic's key
+/// must be the template's own, and its policy must let CloudWatch use it.
+fn alarm_delivery_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let resources = &template["Resources"];
+    let key = target(&resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]);
+    if resources[key.as_str()]["Type"].as_str() != Some("AWS::KMS::Key") {
+        problems.push(format!(
+            "AlarmTopic is encrypted with {key}, not a key of this template"
+        ));
+        return problems;
+    }
+    let statements = resources[key.as_str()]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    let cloudwatch_may = |action: &str| {
+        statements.iter().any(|s| {
+            s["Effect"].as_str() == Some("Allow")
+                && strings(&s["Principal"]["Service"]).contains(&"cloudwatch.amazonaws.com".into())
+                && strings(&s["Action"]).iter().any(|a| a == action)
+        })
+    };
+    for action in ["kms:Decrypt", "kms:GenerateDataKey*"] {
+        if !cloudwatch_may(action) {
+            problems.push(format!("{key}'s policy does not let CloudWatch {action}"));
+        }
+    }
+    for (id, alarm) in resources_of(template, "AWS::CloudWatch::Alarm") {
+        let actions = alarm["Properties"]["AlarmActions"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        if !actions.iter().any(|a| target(a) == "AlarmTopic") {
+            problems.push(format!("{id} does not notify AlarmTopic"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_alarm_reaches_a_topic_whose_key_lets_cloudwatch_publish() {
+    let template = template();
+    assert_eq!(alarm_delivery_problems(&template), Vec::<String>::new());
+
+    // The AWS-managed SNS key: alarms would fire into nothing.
+    let mut managed = template.clone();
+    managed["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"] =
+        Value::String("alias/aws/sns".into());
+    assert!(!alarm_delivery_problems(&managed).is_empty());
+
+    // Our key, but CloudWatch left out of its policy.
+    let mut closed = template.clone();
+    let policy = &mut closed["Resources"]["AlarmKey"]["Properties"]["KeyPolicy"]["Statement"];
+    let kept: Vec<Value> = policy
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Sid"].as_str() != Some("CloudWatchAlarmsPublish"))
+        .cloned()
+        .collect();
+    *policy = Value::Sequence(kept);
+    assert_eq!(alarm_delivery_problems(&closed).len(), 2);
+
+    // An alarm that tells nobody.
+    let mut silent = template.clone();
+    silent["Resources"]["EmailsHeldAlarm"]["Properties"]["AlarmActions"] =
+        Value::Sequence(Vec::new());
+    assert_eq!(
+        alarm_delivery_problems(&silent),
+        ["EmailsHeldAlarm does not notify AlarmTopic"]
+    );
+}
+
+/// The custom metrics some alarm watches, by name.
+fn watched_metrics(template: &Value) -> Vec<String> {
+    resources_of(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .flat_map(|(_, alarm)| {
+            let props = &alarm["Properties"];
+            let mut names = Vec::new();
+            if props["Namespace"].as_str() == Some(frontdesk_shared::metric::NAMESPACE) {
+                names.extend(strings(&props["MetricName"]));
+            }
+            for query in props["Metrics"].as_sequence().cloned().unwrap_or_default() {
+                let metric = &query["MetricStat"]["Metric"];
+                if metric["Namespace"].as_str() == Some(frontdesk_shared::metric::NAMESPACE) {
+                    names.extend(strings(&metric["MetricName"]));
+                }
+            }
+            names
+        })
+        .collect()
+}
+
+#[test]
+fn every_metric_the_code_emits_has_an_alarm_and_the_bookings_route_its_5xx() {
+    use frontdesk_shared::metric::{BOOKINGS_NOT_STORED, HELD, PERMANENT_FAILURES};
+    let template = template();
+    let watched = watched_metrics(&template);
+    for metric in [PERMANENT_FAILURES, HELD, BOOKINGS_NOT_STORED] {
+        assert!(watched.iter().any(|m| m == metric), "no alarm on {metric}");
+    }
+    let route_5xx = resources_of(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .find(|(_, a)| a["Properties"]["MetricName"].as_str() == Some("5xx"))
+        .expect("an alarm on the API's 5xx");
+    let dimensions: Vec<(String, String)> = route_5xx.1["Properties"]["Dimensions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["Name"].as_str().unwrap_or_default().to_owned(),
+                d["Value"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| target(&d["Value"])),
+            )
+        })
+        .collect();
+    for expected in [
+        ("ApiId", "HttpApi"),
+        ("Method", "POST"),
+        ("Resource", "/v1/bookings"),
+    ] {
+        assert!(
+            dimensions.contains(&(expected.0.into(), expected.1.into())),
+            "{dimensions:?}"
+        );
+    }
+    assert_eq!(
+        template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+            ["DetailedMetricsEnabled"]
+            .as_bool(),
+        Some(true),
+        "route-level metrics are off, so the route's 5xx metric never exists"
+    );
+}
+
+#[test]
+fn the_smoke_test_names_the_alarm_as_deployed() {
+    let steps = frontdesk_cli::alarms::smoke_test("frontdesk", "prod").unwrap();
+    assert!(
+        steps.contains("aws cloudwatch set-alarm-state --alarm-name frontdesk-prod-emails-held")
+    );
+    assert!(steps.contains("--stack-name frontdesk"));
+    assert!(steps.contains("AlarmTopicArn"));
+    let outputs = &template()["Outputs"];
+    assert_eq!(target(&outputs["AlarmTopicArn"]["Value"]), "AlarmTopic");
+}

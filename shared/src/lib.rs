@@ -16,6 +16,7 @@ pub mod fields;
 #[cfg(feature = "lambda-logs")]
 pub mod logs;
 pub mod mail;
+pub mod metric;
 pub mod notify;
 #[cfg(feature = "http")]
 pub mod problem;

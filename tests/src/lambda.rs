@@ -161,6 +161,20 @@ impl Bootstrap {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// The next line the function prints (stdout or stderr) that `keep`
+    /// picks, waiting up to 20 seconds for it.
+    pub fn printed(&self, keep: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.output.lines().recv_timeout(left) {
+                Ok(line) if keep(&line) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// Invokes the function with an event and returns its response.
     pub async fn invoke(&mut self, id: &str, event: Value) -> Value {
         self.events

@@ -78,7 +78,10 @@ impl SiteServer {
         let database = EmbeddedBookingStore::open(&serve::database_path(data_dir.path()))
             .expect("the database");
         let app = serve::app(
-            Arc::new(NotifyingStore::new(store.bookings, notifier)),
+            Arc::new(NotifyingStore::new(
+                store.bookings,
+                notify::Announcer::start(notifier),
+            )),
             config,
             store.content,
             &content_config,

@@ -46,6 +46,36 @@ impl Bootstrap {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_the_store_could_not_take_is_a_503_and_a_metric_line_for_its_alarm() {
+    let tables = DynamoTables::create().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut lambda = Bootstrap::start(
+        &tables,
+        &[
+            ("AWS_ENDPOINT_URL_DYNAMODB", &nowhere),
+            ("STORE_TIMEOUT_MS", "500"),
+        ],
+    )
+    .await;
+    let answer = lambda.invoke("req-1", &nth_booking(3), "203.0.113.9").await;
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    let line = lambda
+        .0
+        .printed(|l| l.contains("BookingsNotStored"))
+        .expect("a metric line for the 503");
+    let metric: Value = serde_json::from_str(&line).expect("one JSON object");
+    assert_eq!(metric["BookingsNotStored"], 1);
+    assert_eq!(metric["Outcome"], "unavailable");
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "frontdesk"
+    );
+    assert_eq!(tables.count().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_stores_a_booking_and_limits_by_api_gateway_source_ip() {
     let tables = DynamoTables::create().await;
     let mut lambda = Bootstrap::start(&tables, &[("RATE_LIMIT_PER_HOUR", "1")]).await;

@@ -204,10 +204,12 @@ impl Intake {
                     return Err(match e {
                         StoreError::Unavailable(why) => {
                             tracing::warn!(outcome = "store_unavailable", error = %why, "booking not stored");
+                            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
                             BookingError::Unavailable
                         }
                         StoreError::Misconfigured(why) | StoreError::Corrupt(why) => {
                             tracing::error!(outcome = "store_error", error = %why, "booking not stored");
+                            println!("{}", crate::metric::booking_not_stored(now, "internal"));
                             BookingError::Internal
                         }
                     });

@@ -201,7 +201,7 @@ pub trait NoticeLedger: Send + Sync {
         notice: Notice,
     ) -> Result<Option<NoticeState>, StoreError>;
 
-    /// The bookings received before `received_before` and still within
+    /// The bookings received at or before `received_before` and still within
     /// their retention at `now` that owe an email (one neither sent nor
     /// failed; a held one is owed), oldest first: what a sweep sends when stream records were
     /// lost to the failure queue or a local retry gave up.

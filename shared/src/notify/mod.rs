@@ -17,7 +17,6 @@
 
 pub mod emails;
 pub mod ledger;
-pub mod metric;
 pub mod sweep;
 
 pub use emails::Emails;
@@ -27,6 +26,7 @@ pub use sweep::Sweep;
 use crate::booking::Booking;
 use crate::config::NotifierConfig;
 use crate::mail::{Mailer, Sent};
+use crate::metric;
 use crate::store::StoreError;
 use crate::time_source::Clock;
 use std::sync::Arc;

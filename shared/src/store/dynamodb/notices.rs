@@ -315,7 +315,7 @@ impl NoticeLedger for DynamoNoticeLedger {
             .table_name(&self.bookings_table)
             .consistent_read(true)
             .filter_expression(
-                "received_at < :before AND expires_at > :now AND (\
+                "received_at <= :before AND expires_at > :now AND (\
                  (attribute_not_exists(#staff_sent) AND attribute_not_exists(#staff_failed)) OR \
                  (attribute_not_exists(#patient_sent) AND attribute_not_exists(#patient_failed)))",
             )

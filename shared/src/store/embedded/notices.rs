@@ -228,7 +228,7 @@ impl NoticeLedger for EmbeddedBookingStore {
                 let mut query = conn
                     .prepare(
                         "SELECT b.reference, b.record FROM bookings b
-                         WHERE b.received_at < ?1 AND b.expires_at > ?2
+                         WHERE b.received_at <= ?1 AND b.expires_at > ?2
                            AND (SELECT COUNT(*) FROM notices n
                                 WHERE n.reference = b.reference
                                   AND (n.sent_at IS NOT NULL OR n.failed IS NOT NULL)) < 2

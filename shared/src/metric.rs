@@ -15,6 +15,30 @@ pub const PERMANENT_FAILURES: &str = "EmailPermanentFailures";
 /// email is still owed, and waits for an operator.
 pub const HELD: &str = "EmailsHeld";
 
+/// The metric counting booking requests answered without being stored
+/// because the store failed (a 503, or a 500): requests staff never hear of.
+pub const BOOKINGS_NOT_STORED: &str = "BookingsNotStored";
+
+/// The line recording one booking request that could not be stored;
+/// `outcome` is `unavailable` (answered 503) or `internal` (answered 500).
+/// It holds no personal data and no reference (there is none yet).
+pub fn booking_not_stored(at: OffsetDateTime, outcome: &str) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": at.unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Outcome"]],
+                "Metrics": [{ "Name": BOOKINGS_NOT_STORED, "Unit": "Count" }]
+            }]
+        },
+        "Outcome": outcome,
+        BOOKINGS_NOT_STORED: 1,
+        "message": "booking request not stored; the client was told to send it again"
+    })
+    .to_string()
+}
+
 /// The line recording one email that failed permanently. It names the booking
 /// and the error code, and holds no personal data.
 pub fn permanent_failure(at: OffsetDateTime, reference: &str, notice: &str, code: &str) -> String {
@@ -97,5 +121,13 @@ mod tests {
         );
         assert_eq!(held[HELD], 1);
         assert_eq!(held["code"], "SendingPausedException");
+        let lost: serde_json::Value =
+            serde_json::from_str(&booking_not_stored(at, "unavailable")).unwrap();
+        assert_eq!(
+            lost["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "Outcome"
+        );
+        assert_eq!(lost[BOOKINGS_NOT_STORED], 1);
+        assert_eq!(lost["Outcome"], "unavailable");
     }
 }
