@@ -105,7 +105,7 @@ struct NotifyArgs {
     mailer: MailerKind,
     /// Leave bookings younger than this many minutes to the stream, which
     /// is most likely notifying them now.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = frontdesk_shared::notify::sweep::SWEEP_AFTER_MINUTES)]
     older_than_minutes: u64,
     /// List the bookings that owe emails, and send nothing.
     #[arg(long)]

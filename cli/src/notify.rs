@@ -160,7 +160,7 @@ fn print_report(reference: &Reference, report: &Report) {
 /// went.
 pub async fn sweep(notifier: &Notifier, older_than: Duration) -> Result<Sweep, StoreError> {
     notifier
-        .sweep(older_than, |booking, report| match report {
+        .sweep(older_than, None, |booking, report| match report {
             Ok(report) => print_report(&booking.reference, report),
             Err(error) => eprintln!("  {}: the store failed ({error})", booking.reference),
         })

@@ -66,7 +66,7 @@ fn target(value: &Value) -> String {
 fn no_function_policy_grants_every_action_or_every_resource() {
     let template = template();
     let roles = resources_of(&template, "AWS::IAM::Role");
-    assert_eq!(roles.len(), 3, "a role per function");
+    assert_eq!(roles.len(), 4, "a role per function, and the schedule's");
     for (id, role) in &roles {
         for statement in statements(role) {
             assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{id}");
@@ -135,6 +135,15 @@ fn each_function_can_do_only_its_own_work() {
     assert_eq!(content_tables, ["ContentTable"]);
     let notifier = actions(&role("NotifierRole"));
     assert!(notifier.contains(&"ses:SendEmail".to_owned()));
+    assert!(
+        notifier.contains(&"dynamodb:Scan".to_owned()),
+        "the scheduled sweep scans"
+    );
+    // The schedule may only invoke the notifier.
+    let schedule = statements(&role("OwedEmailSweepRole"));
+    assert_eq!(schedule.len(), 1);
+    assert_eq!(strings(&schedule[0]["Action"]), ["lambda:InvokeFunction"]);
+    assert_eq!(target(&schedule[0]["Resource"]), "NotifierFunction");
     assert!(!notifier.contains(&"dynamodb:PutItem".to_owned()));
     let send = statements(&role("NotifierRole"))
         .into_iter()

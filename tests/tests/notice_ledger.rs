@@ -311,7 +311,7 @@ async fn the_sweep_reads_old_bookings_and_skips_unreadable_ones(backend: Backend
     let mailer = outbox_mailer("sweep-old");
     let notifier = notifier_over(&app.store, Arc::new(mailer.clone()), &[], app.clock.clock());
     let done = notifier
-        .sweep(std::time::Duration::from_secs(60), |_, _| {})
+        .sweep(std::time::Duration::from_secs(60), None, |_, _| {})
         .await
         .unwrap();
     assert_eq!(done.unreadable, 1, "{done:?}");

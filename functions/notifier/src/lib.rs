@@ -1,6 +1,9 @@
 //! The notifier Lambda's handler: a batch of DynamoDB stream records in,
 //! the bookings' emails out through the shared `Notifier`, and a partial
-//! batch response naming the records that must be delivered again.
+//! batch response naming the records that must be delivered again. A
+//! schedule also invokes it with `{"sweep": {}}`, to send what stored
+//! bookings still owe (held emails once the account works, and records lost
+//! to the failure queue) without a person.
 //!
 //! Only INSERT records are new bookings; the MODIFY records that the claims
 //! and sent marks themselves cause, and TTL's REMOVE records, are skipped.
@@ -8,8 +11,11 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use frontdesk_shared::booking::record::BookingRecord;
-use frontdesk_shared::notify::{Notifier, Outcome};
+use frontdesk_shared::notify::sweep::SWEEP_AFTER;
+use frontdesk_shared::notify::{Notifier, Outcome, Sweep};
 use frontdesk_shared::Booking;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Why a whole batch must be delivered again.
@@ -21,6 +27,86 @@ pub enum HandlerError {
         /// The record's event ID.
         event_id: String,
     },
+    /// The sweep could not find the owed bookings (the store failed); the
+    /// next scheduled sweep tries again.
+    #[error("sweep: {0}")]
+    Sweep(String),
+}
+
+/// What the function is invoked with.
+#[derive(Debug)]
+pub enum Invocation {
+    /// The schedule's event: sweep what stored bookings owe.
+    Sweep {
+        /// The schedule's settings (none yet: `{}`).
+        sweep: SweepRequest,
+    },
+    /// A batch of the bookings table's stream records.
+    Stream(Event),
+}
+
+/// Read as JSON first, then as the one shape its keys name: an untagged
+/// enum would buffer the stream event through serde's generic content,
+/// which the stream types' own deserializers are not written for.
+impl<'de> Deserialize<'de> for Invocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut value = serde_json::Value::deserialize(deserializer)?;
+        match value.get_mut("sweep").map(serde_json::Value::take) {
+            Some(sweep) => Ok(Self::Sweep {
+                sweep: serde_json::from_value(sweep).map_err(D::Error::custom)?,
+            }),
+            None => serde_json::from_value(value)
+                .map(Self::Stream)
+                .map_err(D::Error::custom),
+        }
+    }
+}
+
+/// The schedule's `sweep` object.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRequest {}
+
+/// What the function answers.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// For a stream batch: the records to deliver again.
+    Stream(DynamoDbEventResponse),
+    /// For a sweep: what it did, in emails (no personal data).
+    Sweep(Sweep),
+}
+
+/// Handles one invocation; `time_left` is what remains of the function's
+/// timeout, which a sweep stops starting new bookings well before.
+pub async fn invoke(
+    notifier: &Notifier,
+    invocation: Invocation,
+    time_left: Duration,
+    per_booking: Duration,
+) -> Result<Answer, HandlerError> {
+    match invocation {
+        Invocation::Stream(event) => handle(notifier, event).await.map(Answer::Stream),
+        Invocation::Sweep { sweep: _ } => {
+            let deadline = tokio::time::Instant::now() + time_left.saturating_sub(per_booking);
+            let done = notifier
+                .sweep(SWEEP_AFTER, Some(deadline), |_, _| {})
+                .await
+                .map_err(|e| HandlerError::Sweep(e.to_string()))?;
+            tracing::info!(
+                bookings = done.bookings,
+                sent = done.sent,
+                refused = done.refused,
+                held = done.held,
+                still_owed = done.still_owed,
+                not_reached = done.not_reached,
+                unreadable = done.unreadable,
+                "sweep of owed emails"
+            );
+            Ok(Answer::Sweep(done))
+        }
+    }
 }
 
 /// What became of one record.

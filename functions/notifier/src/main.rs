@@ -1,7 +1,7 @@
 //! The notifier Lambda: configuration and the SDK clients built once, then
 //! the stream handler behind `lambda_runtime`.
 
-use aws_lambda_events::event::dynamodb::Event;
+use frontdesk_notifier::Invocation;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::notify::Notifier;
 use frontdesk_shared::store::dynamodb::DynamoNoticeLedger;
@@ -9,6 +9,7 @@ use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::{aws, NotifierConfig};
 use lambda_runtime::{service_fn, LambdaEvent};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -22,12 +23,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         aws::sesv2_client_on(&sdk, config.mail_timeout),
         config.configuration_set.clone(),
     );
+    // One booking's worst case in a sweep: a claim, a send and a mark.
+    let per_booking = 2 * config.store_timeout + config.mail_timeout + Duration::from_secs(1);
     let notifier = Notifier::new(Arc::new(ledger), Arc::new(mailer), config, Clock::system());
     let notifier = &notifier;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        frontdesk_notifier::handle(notifier, event.payload)
-            .await
-            .map_err(lambda_runtime::Error::from)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Invocation>| async move {
+            let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+            let time_left = deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            frontdesk_notifier::invoke(notifier, event.payload, time_left, per_booking)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        },
+    ))
     .await
 }

@@ -238,3 +238,84 @@ async fn the_lambda_answers_a_batch_as_the_handler_does_in_process_and_shares_it
         assert_eq!(emails(&endpoint, reference).await.len(), 2, "{reference}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schedules_sweep_sends_what_older_bookings_owe_once_and_leaves_new_ones_to_the_stream()
+{
+    let app = TestApp::spawn(Backend::DynamoDb).await;
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB app")
+    };
+    let mut references = Vec::new();
+    for n in 51..=52 {
+        let answer = app.post_json(&nth_booking(n)).await;
+        assert_eq!(answer.status, 201);
+        references.push(answer.json()["reference"].as_str().unwrap().to_owned());
+    }
+    // The first was stored twenty minutes ago and its stream record lost;
+    // the second a minute ago (the function's clock is the system's).
+    let (old, new) = (&references[0], &references[1]);
+    let now = time::OffsetDateTime::now_utc();
+    for (reference, ago) in [(old, 20), (new, 1)] {
+        let at = frontdesk_shared::booking::record::rfc3339(now - time::Duration::minutes(ago));
+        app.store
+            .overwrite(reference, |record| record["received_at"] = at.into())
+            .await;
+    }
+
+    let ses = SesEmulator::start().await;
+    let endpoint = ses.endpoint();
+    let mut lambda = Bootstrap::start(
+        env!("CARGO_BIN_EXE_notifier"),
+        "notifier",
+        &[
+            ("BOOKINGS_TABLE", tables.bookings.as_str()),
+            ("MAIL_FROM", MAIL_FROM),
+            ("STAFF_INBOX", STAFF_INBOX),
+            ("AWS_ENDPOINT_URL_SESV2", endpoint.as_str()),
+            ("MAIL_TIMEOUT_MS", "1000"),
+        ],
+    )
+    .await;
+    // EventBridge Scheduler's input, as the template sets it.
+    let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
+    let answer = lambda.invoke("sweep-1", input.clone()).await;
+    assert_eq!(
+        (&answer["bookings"], &answer["sent"], &answer["held"]),
+        (&Value::from(1), &Value::from(2), &Value::from(0)),
+        "{answer}"
+    );
+    assert_eq!(emails(&endpoint, old).await.len(), 2);
+    assert!(
+        emails(&endpoint, new).await.is_empty(),
+        "left to the stream"
+    );
+
+    // The next run finds nothing more to send.
+    let answer = lambda.invoke("sweep-2", input).await;
+    assert_eq!(
+        (&answer["bookings"], &answer["sent"]),
+        (&Value::from(0), &Value::from(0))
+    );
+    assert_eq!(emails(&endpoint, old).await.len(), 2);
+}
+
+/// The schedule's input in `infra/template.yaml`.
+const SWEEP_INPUT: &str = r#"{"sweep":{}}"#;
+
+#[test]
+fn the_template_schedules_the_sweep_with_the_input_the_function_reads() {
+    let template: serde_norway::Value =
+        serde_norway::from_str(frontdesk_cli::tables::TEMPLATE).unwrap();
+    let schedule = &template["Resources"]["OwedEmailSweepSchedule"]["Properties"];
+    assert_eq!(
+        schedule["ScheduleExpression"].as_str(),
+        Some("rate(5 minutes)")
+    );
+    let input: Value = serde_json::from_str(schedule["Target"]["Input"].as_str().unwrap()).unwrap();
+    assert_eq!(input, serde_json::from_str::<Value>(SWEEP_INPUT).unwrap());
+    assert!(matches!(
+        serde_json::from_value::<frontdesk_notifier::Invocation>(input),
+        Ok(frontdesk_notifier::Invocation::Sweep { .. })
+    ));
+}

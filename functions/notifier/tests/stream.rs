@@ -345,7 +345,11 @@ async fn emails_held_past_the_stream_retries_are_sent_once_by_the_sweep() {
     setup.app.clock.advance(time::Duration::minutes(20));
     let sweep = |notifier: Notifier| async move {
         notifier
-            .sweep(std::time::Duration::from_secs(15 * 60), |_, _| {})
+            .sweep(
+                frontdesk_shared::notify::sweep::SWEEP_AFTER,
+                None,
+                |_, _| {},
+            )
             .await
             .unwrap()
     };

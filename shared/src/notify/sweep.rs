@@ -6,9 +6,17 @@
 use super::{Notifier, Outcome, Report};
 use crate::booking::Booking;
 use crate::store::StoreError;
+use std::time::Duration;
+
+/// How old a booking must be before a sweep takes it, in minutes: younger
+/// ones are most likely being notified by the stream right now.
+pub const SWEEP_AFTER_MINUTES: u64 = 15;
+
+/// `SWEEP_AFTER_MINUTES` as a duration.
+pub const SWEEP_AFTER: Duration = Duration::from_secs(SWEEP_AFTER_MINUTES * 60);
 
 /// What one sweep did, in emails.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Sweep {
     /// Bookings that owed an email.
     pub bookings: usize,
@@ -23,12 +31,14 @@ pub struct Sweep {
     pub still_owed: usize,
     /// Stored items that owe an email but could not be read (logged by reference).
     pub unreadable: usize,
+    /// Bookings left for the next sweep because this one ran out of time.
+    pub not_reached: usize,
 }
 
 impl Sweep {
-    /// Emails that remain owed after this sweep.
+    /// Emails that remain owed after this sweep (at most two per booking not reached).
     pub fn owed_after(&self) -> usize {
-        self.held + self.still_owed
+        self.held + self.still_owed + 2 * self.not_reached
     }
 
     fn count(&mut self, report: &Report) {
@@ -51,6 +61,13 @@ impl std::fmt::Display for Sweep {
             "{} booking(s) owed emails: {} sent, {} refused, {} held, {} still owed",
             self.bookings, self.sent, self.refused, self.held, self.still_owed
         )?;
+        if self.not_reached > 0 {
+            write!(
+                f,
+                "; {} booking(s) left for the next sweep",
+                self.not_reached
+            )?;
+        }
         if self.unreadable > 0 {
             write!(f, "; {} unreadable booking(s) skipped", self.unreadable)?;
         }
@@ -63,9 +80,12 @@ impl Notifier {
     /// ago, held ones included, and tells `each` how each booking went. A
     /// store failure on one booking leaves its emails owed and goes on with
     /// the next; only failing to find the owed bookings at all is an error.
+    /// With a `deadline`, no booking is started after it (a Lambda's time
+    /// left, less one booking's worst case): the rest wait for the next sweep.
     pub async fn sweep(
         &self,
-        older_than: std::time::Duration,
+        older_than: Duration,
+        deadline: Option<tokio::time::Instant>,
         mut each: impl FnMut(&Booking, Result<&Report, &StoreError>),
     ) -> Result<Sweep, StoreError> {
         let owed = self.owed(older_than).await?;
@@ -74,7 +94,11 @@ impl Notifier {
             unreadable: owed.unreadable,
             ..Sweep::default()
         };
-        for booking in &owed.bookings {
+        for (index, booking) in owed.bookings.iter().enumerate() {
+            if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+                done.not_reached = owed.bookings.len() - index;
+                break;
+            }
             match self.notify(booking).await {
                 Ok(report) => {
                     done.count(&report);
