@@ -460,3 +460,29 @@ fn the_smoke_test_names_the_alarm_as_deployed() {
     let outputs = &template()["Outputs"];
     assert_eq!(target(&outputs["AlarmTopicArn"]["Value"]), "AlarmTopic");
 }
+
+#[test]
+fn the_sender_domain_gets_aligned_spf_and_the_records_to_publish() {
+    let template = template();
+    let identity = &template["Resources"]["MailIdentity"]["Properties"];
+    let mail_from = &identity["MailFromAttributes"];
+    assert!(
+        matches!(&mail_from["MailFromDomain"], Value::Tagged(t) if t.value.as_str() == Some("${MailFromSubdomain}.${SenderDomain}")),
+        "{mail_from:?}"
+    );
+    assert_eq!(
+        mail_from["BehaviorOnMxFailure"].as_str(),
+        Some("USE_DEFAULT_VALUE"),
+        "a missing MX record must not stop the emails"
+    );
+    let outputs = &template["Outputs"];
+    let text = |id: &str| match &outputs[id]["Value"] {
+        Value::Tagged(t) => t.value.as_str().unwrap_or_default().to_owned(),
+        other => panic!("{id}: {other:?}"),
+    };
+    let mail_from_records = text("MailFromRecords");
+    assert!(mail_from_records.contains("MX 10 feedback-smtp.${AWS::Region}.amazonses.com"));
+    assert!(mail_from_records.contains("v=spf1 include:amazonses.com ~all"));
+    assert!(text("DmarcRecord").starts_with("_dmarc.${SenderDomain} TXT \"v=DMARC1;"));
+    assert!(!outputs["DkimRecords"].is_null());
+}

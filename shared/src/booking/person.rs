@@ -62,13 +62,15 @@ impl Email {
 
     /// Reads back a stored address: checked when it came in, it is refused
     /// only when it could not be sent to at all (no `local@domain` shape, or
-    /// spaces or controls that would break a header).
+    /// spaces, controls, `,`, `;`, `<` or `>`, which could break a header or
+    /// name a second recipient).
     pub fn from_stored(raw: &str) -> Result<Self, String> {
         let text = stored(raw, Lines::Single)?;
         let shaped = text
             .rsplit_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
-        if !shaped || text.chars().any(char::is_whitespace) {
+        let breaks_a_header = |c: char| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>');
+        if !shaped || text.chars().any(breaks_a_header) {
             return Err("not an email address".into());
         }
         Ok(Self(text))

@@ -157,7 +157,11 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             |row| row.get(0),
         )?;
         if !present {
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))?;
+            match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT")) {
+                // Another process (`serve` and `notify` at once) added it first.
+                Err(e) if e.to_string().contains("duplicate column name") => {}
+                other => other?,
+            }
         }
     }
     Ok(())
