@@ -509,42 +509,6 @@ fn outbox_emails(server: &Server, reference: &str, count: usize) -> Vec<OutboxEm
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_whose_client_hangs_up_at_once_still_sends_both_emails() {
-    use tokio::io::AsyncWriteExt;
-    let server = start("hang-up");
-    let body = frontdesk_tests::nth_booking(4_242);
-    logs::submitted_json(&body);
-    let body = body.to_string();
-    let address = server.url.trim_start_matches("http://").to_owned();
-    // The whole request, then the connection closed without reading the
-    // answer, as a browser does with the first request of a double click.
-    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let request = format!(
-        "POST /v1/bookings HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    stream.shutdown().await.unwrap();
-    drop(stream);
-
-    let sent = server.printed(2, |l| l.contains("email -> "));
-    assert_eq!(
-        sent.len(),
-        2,
-        "both emails, though nobody read the answer: {sent:?}"
-    );
-    let reference = sent[0]
-        .split(':')
-        .next()
-        .expect("the reference starts the line")
-        .trim()
-        .to_owned();
-    assert!(sent.iter().all(|l| l.contains(&reference)), "{sent:?}");
-    assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_before_it_could_send_sends_both_emails_once_when_restarted() {
     let dir = data_dir("restart-owed");
     std::fs::create_dir_all(&dir).unwrap();
