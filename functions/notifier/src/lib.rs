@@ -10,7 +10,7 @@
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use frontdesk_shared::booking::record::BookingRecord;
+use frontdesk_shared::booking::record::{BookingRecord, CorruptRecord};
 use frontdesk_shared::notify::sweep::SWEEP_AFTER;
 use frontdesk_shared::notify::{Notifier, Outcome, Sweep};
 use frontdesk_shared::Booking;
@@ -167,7 +167,7 @@ pub async fn handle(
 /// Reads a stream record's new image back into a booking.
 pub fn booking_of(record: &EventRecord) -> Result<Booking, String> {
     let stored: BookingRecord = serde_dynamo::from_item(record.change.new_image.clone())
-        .map_err(|e| format!("new image is not a booking: {e}"))?;
+        .map_err(|_| CorruptRecord::unshaped().to_string())?;
     Booking::try_from(stored).map_err(|e| e.to_string())
 }
 

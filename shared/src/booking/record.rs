@@ -17,6 +17,19 @@ use time::OffsetDateTime;
 #[error("stored booking is unreadable: {0}")]
 pub struct CorruptRecord(pub String);
 
+impl CorruptRecord {
+    /// A stored item that does not even have a record's shape. The
+    /// deserialiser's own message is not kept: it quotes the value it
+    /// refused (`invalid type: integer 447700900123`), which may be
+    /// personal data, and this error is logged.
+    pub fn unshaped() -> Self {
+        Self(
+            "the stored item is not a booking record (a field is missing or has the wrong type)"
+                .into(),
+        )
+    }
+}
+
 /// One booking as stored: every field of the request, the consent's time,
 /// and `expires_at` (seconds since the epoch) for the retention TTL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

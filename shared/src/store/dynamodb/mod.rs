@@ -13,7 +13,7 @@ pub use content::DynamoContentStore;
 pub use notices::DynamoNoticeLedger;
 
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
-use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord};
+use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -169,8 +169,8 @@ async fn booking_item(
 /// A booking item read back as the booking it holds (its email claims and
 /// marks aside).
 fn booking_of_item(item: HashMap<String, AttributeValue>) -> Result<Booking, StoreError> {
-    let record: BookingRecord =
-        serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let record: BookingRecord = serde_dynamo::from_item(item)
+        .map_err(|_| StoreError::Corrupt(CorruptRecord::unshaped().0))?;
     Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
 }
 

@@ -8,7 +8,7 @@ mod content;
 mod notices;
 
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
-use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord};
+use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -288,7 +288,7 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
 
 /// A booking's stored JSON read back as its record.
 fn parse_record(json: &str) -> Result<BookingRecord, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::from_str(json).map_err(|_| StoreError::Corrupt(CorruptRecord::unshaped().0))
 }
 
 /// A record as the booking it holds.
