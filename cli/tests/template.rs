@@ -209,39 +209,104 @@ fn timeout(function: &Value) -> std::time::Duration {
     )
 }
 
-#[test]
-fn each_timeout_covers_its_slowest_path_and_outlasts_no_claim() {
+/// Where a function's `Timeout` falls short of its slowest path, or the
+/// notifier's claim does not fit its timeout, computed from the same
+/// settings and defaults the code reads.
+fn timeout_problems(template: &Value) -> Vec<String> {
     use frontdesk_shared::{BookingConfig, ContentConfig, NotifierConfig};
     use std::time::Duration;
-    let template = template();
     let function = |id: &str| template["Resources"][id].clone();
     // Room for a cold start on the CPU share of a small function.
     let init = Duration::from_secs(2);
+    let mut problems = Vec::new();
+    let mut at_least = |id: &str, timeout: Duration, needed: Duration, path: &str| {
+        if timeout < needed {
+            problems.push(format!(
+                "{id}'s Timeout {timeout:?} is under its slowest path, {path}: {needed:?}"
+            ));
+        }
+    };
 
-    // A booking is one transaction, bounded with its retries by the store timeout.
+    // A booking's whole store call (every conflict and reference retry) is
+    // bounded by one deadline, the store timeout.
     let booking = function("BookingFunction");
     let config = BookingConfig::from_lookup(environment(&booking)).unwrap();
-    assert!(timeout(&booking) >= config.store_timeout + init);
+    at_least(
+        "BookingFunction",
+        timeout(&booking),
+        config.store_timeout + init,
+        "one store call",
+    );
 
     // A content request is at most one Query.
     let content = function("ContentFunction");
     let config = ContentConfig::from_lookup(environment(&content)).unwrap();
-    assert!(timeout(&content) >= config.store_timeout + init);
+    at_least(
+        "ContentFunction",
+        timeout(&content),
+        config.store_timeout + init,
+        "one Query",
+    );
 
     // A batch's records and each booking's two emails run at once; an email
-    // is a claim, a send and a mark.
+    // is a claim, a send and a mark. A sweep starts no booking it could not
+    // finish in the same time.
     let notifier = function("NotifierFunction");
     let config = NotifierConfig::from_lookup(environment(&notifier)).unwrap();
-    let slowest = config.store_timeout * 2 + config.mail_timeout;
-    assert!(timeout(&notifier) >= slowest + init);
-    // A claim must outlive the invocation that holds it, or a slow send
-    // could be claimed and sent again by a retry while it is still going.
-    assert!(
-        config.claim_for > timeout(&notifier),
-        "NOTIFY_CLAIM_SECONDS ({:?}) must exceed the notifier's Timeout ({:?})",
-        config.claim_for,
-        timeout(&notifier)
+    let timeout = timeout(&notifier);
+    at_least(
+        "NotifierFunction",
+        timeout,
+        config.store_timeout * 2 + config.mail_timeout + init,
+        "a claim, a send and a mark",
     );
+    // A claim must outlive the invocation that holds it, or a slow send
+    // could be claimed and sent again by a retry while it is still going;
+    // and lapse soon after, or a crashed invocation's retries are spent
+    // finding it "in progress" before it lapses.
+    if config.claim_for <= timeout {
+        problems.push(format!(
+            "NOTIFY_CLAIM_SECONDS ({:?}) must exceed the notifier's Timeout ({timeout:?})",
+            config.claim_for
+        ));
+    }
+    if config.claim_for > timeout * 2 {
+        problems.push(format!(
+            "NOTIFY_CLAIM_SECONDS ({:?}) holds a crashed invocation's emails for more than twice the notifier's Timeout ({timeout:?})",
+            config.claim_for
+        ));
+    }
+    problems
+}
+
+#[test]
+fn each_timeout_covers_its_slowest_path_and_the_claim_fits_the_notifiers() {
+    let template = template();
+    assert_eq!(timeout_problems(&template), Vec::<String>::new());
+
+    let with = |id: &str, edit: &dyn Fn(&mut Value)| {
+        let mut mutated = template.clone();
+        edit(&mut mutated["Resources"][id]["Properties"]);
+        timeout_problems(&mutated)
+    };
+    let short = |seconds: u64| move |p: &mut Value| p["Timeout"] = Value::from(seconds);
+    assert_eq!(with("BookingFunction", &short(4)).len(), 1);
+    assert_eq!(with("ContentFunction", &short(4)).len(), 1);
+    // Under its slowest path, and now less than half the claim.
+    assert_eq!(with("NotifierFunction", &short(12)).len(), 2);
+    // A longer store timeout on the booking function needs a longer Timeout.
+    let slow_store = |p: &mut Value| {
+        p["Environment"]["Variables"]["STORE_TIMEOUT_MS"] = Value::from("9000");
+    };
+    assert_eq!(with("BookingFunction", &slow_store).len(), 1);
+    // A claim shorter than the notifier's Timeout, and one far longer.
+    let claim = |seconds: &'static str| {
+        move |p: &mut Value| {
+            p["Environment"]["Variables"]["NOTIFY_CLAIM_SECONDS"] = Value::from(seconds);
+        }
+    };
+    assert_eq!(with("NotifierFunction", &claim("25")).len(), 1);
+    assert_eq!(with("NotifierFunction", &claim("120")).len(), 1);
 }
 
 #[test]

@@ -20,7 +20,8 @@ pub const HELD: &str = "EmailsHeld";
 pub const BOOKINGS_NOT_STORED: &str = "BookingsNotStored";
 
 /// The line recording one booking request that could not be stored;
-/// `outcome` is `unavailable` (answered 503) or `internal` (answered 500).
+/// `outcome` is `unavailable` (answered 503, nothing written), `unconfirmed`
+/// (answered 503, the write may have happened) or `internal` (answered 500).
 /// It holds no personal data and no reference (there is none yet).
 pub fn booking_not_stored(at: OffsetDateTime, outcome: &str) -> String {
     json!({

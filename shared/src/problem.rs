@@ -134,6 +134,15 @@ impl From<&BookingError> for Problem {
                     "Your request was not saved. Please try again in a moment or telephone the clinic.",
                 )
             },
+            BookingError::Unconfirmed => Problem {
+                retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "urn:frontdesk:problem:unconfirmed",
+                    "Not confirmed",
+                    "We could not confirm your request was saved. Sending the form again is safe: it will not make a second request.",
+                )
+            },
             BookingError::Internal => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "about:blank",

@@ -180,3 +180,76 @@ pub fn waited(calls: &[Call]) -> std::time::Duration {
     }
     total + covered.map_or(std::time::Duration::ZERO, |(from, to)| to - from)
 }
+
+#[derive(Clone)]
+struct Holding {
+    upstream: String,
+    operation: &'static str,
+    client: reqwest::Client,
+    applied: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+async fn hold(
+    State(proxy): State<Holding>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let held = headers
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .is_some_and(|t| t.rsplit('.').next() == Some(proxy.operation));
+    let answer = forward(&proxy.client, &proxy.upstream, method, &uri, &headers, body).await;
+    if held {
+        proxy.applied.notify_one();
+        proxy.release.notified().await;
+    }
+    answer
+}
+
+/// A proxy in front of DynamoDB that forwards everything, but holds back
+/// DynamoDB's answer to one operation (`TransactWriteItems`) once it has
+/// been applied, until the test releases it: a write that happened and
+/// whose answer is late, or never read.
+pub struct HoldingProxy {
+    endpoint: String,
+    applied: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl HoldingProxy {
+    /// Starts one in front of `upstream`, holding the answers to `operation`.
+    pub async fn start(upstream: &str, operation: &'static str) -> Self {
+        let holding = Holding {
+            upstream: upstream.to_owned(),
+            operation,
+            client: reqwest::Client::new(),
+            applied: Arc::new(tokio::sync::Notify::new()),
+            release: Arc::new(tokio::sync::Notify::new()),
+        };
+        let (applied, release) = (Arc::clone(&holding.applied), Arc::clone(&holding.release));
+        let endpoint = serve(Router::new().fallback(hold).with_state(holding)).await;
+        Self {
+            endpoint,
+            applied,
+            release,
+        }
+    }
+
+    /// Where to point a client.
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
+    }
+
+    /// Waits until a held operation has been applied upstream.
+    pub async fn applied(&self) {
+        self.applied.notified().await;
+    }
+
+    /// Lets the answer held now go (or the next one, if none is held yet).
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+}

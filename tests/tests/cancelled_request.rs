@@ -4,76 +4,25 @@
 //! gets both emails, because the insert runs on a task of its own and the
 //! announcer sends from the store.
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, Request, Uri};
-use axum::response::Response;
-use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
 use frontdesk_booking::ClientAddr;
 use frontdesk_cli::notify::{Announcer, NotifyingStore};
 use frontdesk_shared::notify::{Notice, Notifier};
 use frontdesk_shared::store::dynamodb::DynamoBookingStore;
 use frontdesk_shared::time_source::Clock;
 use frontdesk_tests::notifier::{notifier_config, outbox_mailer};
+use frontdesk_tests::proxy::HoldingProxy;
 use frontdesk_tests::{dynamodb_client_at, dynamodb_endpoint, nth_booking, DynamoTables, CLIENT};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tower::ServiceExt;
-
-/// Forwards to DynamoDB; a transaction's answer is held back, once it has
-/// committed, until the test lets it go.
-#[derive(Clone)]
-struct Holding {
-    upstream: String,
-    client: reqwest::Client,
-    committed: Arc<Notify>,
-    release: Arc<Notify>,
-}
-
-async fn hold_transactions(
-    State(proxy): State<Holding>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let transaction = headers
-        .get("x-amz-target")
-        .and_then(|t| t.to_str().ok())
-        .is_some_and(|t| t.ends_with(".TransactWriteItems"));
-    let answer = frontdesk_tests::proxy::forward(
-        &proxy.client,
-        &proxy.upstream,
-        method,
-        &uri,
-        &headers,
-        body,
-    )
-    .await;
-    if transaction {
-        proxy.committed.notify_one();
-        proxy.release.notified().await;
-    }
-    answer
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_emails() {
     let tables = DynamoTables::create().await;
-    let holding = Holding {
-        upstream: dynamodb_endpoint(),
-        client: reqwest::Client::new(),
-        committed: Arc::new(Notify::new()),
-        release: Arc::new(Notify::new()),
-    };
-    let endpoint = frontdesk_tests::proxy::serve(
-        Router::new()
-            .fallback(hold_transactions)
-            .with_state(holding.clone()),
-    )
-    .await;
-    let client = dynamodb_client_at(endpoint, Duration::from_secs(10)).await;
+    let holding = HoldingProxy::start(&dynamodb_endpoint(), "TransactWriteItems").await;
+    let client = dynamodb_client_at(holding.endpoint(), Duration::from_secs(10)).await;
     let store = DynamoBookingStore::new(client, &tables.bookings, &tables.guards);
     let mailer = outbox_mailer("cancelled");
     let notifier = Notifier::new(
@@ -110,9 +59,9 @@ async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_e
     // as hyper drops it when the client hangs up.
     tokio::select! {
         answered = app.oneshot(request) => panic!("answered while the transaction was held: {answered:?}"),
-        () = holding.committed.notified() => {}
+        () = holding.applied() => {}
     }
-    holding.release.notify_one();
+    holding.release();
 
     // Stored once, and both emails arrive.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

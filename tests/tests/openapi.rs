@@ -235,6 +235,7 @@ fn booking_error_statuses() -> BTreeSet<String> {
             retry_after_secs: 1,
         },
         BookingError::Unavailable,
+        BookingError::Unconfirmed,
         BookingError::Internal,
     ];
     for error in &errors {
@@ -246,6 +247,7 @@ fn booking_error_statuses() -> BTreeSet<String> {
             | BookingError::KeyReused
             | BookingError::RateLimited { .. }
             | BookingError::Unavailable
+            | BookingError::Unconfirmed
             | BookingError::Internal => {}
         }
     }

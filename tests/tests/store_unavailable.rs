@@ -1,9 +1,15 @@
 //! DynamoDB down, silent or throttling: the booking API answers 503 with
 //! `Retry-After` within the configured timeout, never hangs, never a 500.
+//! Where the write may have happened (no answer in time), the 503 says so,
+//! and sending the request again is safe.
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use frontdesk_tests::{call, json_request, router_over_dynamodb_at, valid_booking, CLIENT};
+use frontdesk_tests::proxy::HoldingProxy;
+use frontdesk_tests::{
+    call, dynamodb_endpoint, json_request, nth_booking, router_over_dynamodb_at, valid_booking,
+    DynamoTables, CLIENT,
+};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
@@ -24,6 +30,27 @@ async fn post_against(endpoint: String) -> (frontdesk_tests::TestResponse, Durat
     (response, started.elapsed())
 }
 
+/// A 503 that says the request was not saved (`not saved`), or that it may
+/// have been (`could not confirm`).
+fn assert_503_saying(response: &frontdesk_tests::TestResponse, says: &str) {
+    assert_eq!(
+        response.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert_eq!(response.header("retry-after"), Some("5"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(
+        response.json()["detail"].as_str().unwrap().contains(says),
+        "{}",
+        response.json()
+    );
+}
+
 fn assert_unavailable(response: &frontdesk_tests::TestResponse) {
     assert_eq!(
         response.status,
@@ -36,10 +63,14 @@ fn assert_unavailable(response: &frontdesk_tests::TestResponse) {
         response.header("content-type"),
         Some("application/problem+json")
     );
-    assert!(response.json()["detail"]
-        .as_str()
-        .unwrap()
-        .contains("not saved"));
+    // "Not saved" when the SDK knows nothing was sent; "could not confirm"
+    // when its retries ended at its deadline, which cannot tell a refused
+    // connection from a lost answer. Both are true; neither claims a save.
+    let detail = response.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("not saved") || detail.contains("could not confirm"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]
@@ -63,7 +94,9 @@ async fn a_store_that_never_answers_times_out_into_503() {
         }
     });
     let (response, elapsed) = post_against(format!("http://127.0.0.1:{port}")).await;
-    assert_unavailable(&response);
+    // The request went out and nothing came back: it may have been applied.
+    assert_503_saying(&response, "could not confirm");
+    assert_eq!(response.json()["type"], "urn:frontdesk:problem:unconfirmed");
     assert!(
         elapsed >= Duration::from_millis(TIMEOUT_MS / 2),
         "answered in {elapsed:?}: the timeout, not something else, should end the wait"
@@ -87,4 +120,45 @@ async fn throttling_answers_503() {
     let (response, _) = post_against(format!("http://127.0.0.1:{port}")).await;
     assert_unavailable(&response);
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_comes_too_late_is_unconfirmed_and_the_same_key_returns_it() {
+    let tables = DynamoTables::create().await;
+    let holding = HoldingProxy::start(&dynamodb_endpoint(), "TransactWriteItems").await;
+    let timeout = TIMEOUT_MS.to_string();
+    let app = router_over_dynamodb_at(
+        holding.endpoint(),
+        &[
+            ("STORE_TIMEOUT_MS", &timeout),
+            ("BOOKINGS_TABLE", &tables.bookings),
+            ("GUARDS_TABLE", &tables.guards),
+        ],
+    )
+    .await;
+    let key = "6f1d2c3b-4a59-4e68-9f7a-8b9c0d1e2f3a";
+    let request = || {
+        let mut request = json_request(&nth_booking(61));
+        request
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        request
+    };
+    let first = call(&app, request(), CLIENT.into()).await;
+    assert_503_saying(&first, "could not confirm");
+    assert!(first.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("again is safe"));
+    assert_eq!(tables.count().await, 1, "DynamoDB applied it");
+    holding.release();
+
+    // Sent again with the same key: the booking that was stored, once.
+    holding.release();
+    let again = call(&app, request(), CLIENT.into()).await;
+    assert_eq!(again.status, 201, "{:?}", again.json());
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let reference = again.json()["reference"].as_str().unwrap().to_owned();
+    assert!(tables.item(&reference).await.is_some());
+    assert_eq!(tables.count().await, 1);
 }

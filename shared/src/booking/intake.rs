@@ -4,7 +4,8 @@
 
 use super::request::{ParseContext, FIELDS};
 use super::{
-    Booking, BookingRequest, DecodeError, Fingerprint, IdempotencyKey, MediaType, Reference,
+    Booking, BookingDetails, BookingRequest, DecodeError, Fingerprint, IdempotencyKey, MediaType,
+    Reference,
 };
 use crate::config::BookingConfig;
 use crate::fields::FieldErrors;
@@ -71,6 +72,10 @@ pub enum BookingError {
     /// The store cannot be reached now; nothing was written.
     #[error("store unavailable")]
     Unavailable,
+    /// The store did not confirm the write in time: it may have happened.
+    /// Sending the same request again is safe (its guards make it a replay).
+    #[error("store did not confirm")]
+    Unconfirmed,
     /// Something that retrying will not fix; nothing was written.
     #[error("internal error")]
     Internal,
@@ -145,6 +150,27 @@ impl Intake {
         });
         let expires_at = now + Duration::days(i64::from(self.config.retention_days));
 
+        // One deadline for the whole store call, every conflict retry and
+        // reference retry included, so the answer comes inside the function's
+        // timeout; past it the write may have happened.
+        let stored = self.store_new(details, fingerprint, key, rate, now, expires_at);
+        match tokio::time::timeout(self.config.store_timeout, stored).await {
+            Ok(result) => result,
+            Err(_) => Err(unconfirmed(now, "the store call's deadline passed")),
+        }
+    }
+
+    /// Stores a parsed booking under a fresh reference, trying another
+    /// reference on the (rare) collision.
+    async fn store_new(
+        &self,
+        details: BookingDetails,
+        fingerprint: Fingerprint,
+        key: Option<IdempotencyKey>,
+        rate: Option<RateCharge>,
+        now: time::OffsetDateTime,
+        expires_at: time::OffsetDateTime,
+    ) -> Result<Receipt, BookingError> {
         for _ in 0..REFERENCE_ATTEMPTS {
             let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
             let new = NewBooking {
@@ -207,6 +233,7 @@ impl Intake {
                             println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
                             BookingError::Unavailable
                         }
+                        StoreError::Unconfirmed(why) => unconfirmed(now, &why),
                         StoreError::Misconfigured(why) | StoreError::Corrupt(why) => {
                             tracing::error!(outcome = "store_error", error = %why, "booking not stored");
                             println!("{}", crate::metric::booking_not_stored(now, "internal"));
@@ -219,6 +246,13 @@ impl Intake {
         tracing::error!(outcome = "reference_exhausted", "no free reference found");
         Err(BookingError::Internal)
     }
+}
+
+/// The answer when the store did not confirm the write within the deadline.
+fn unconfirmed(now: time::OffsetDateTime, why: &str) -> BookingError {
+    tracing::warn!(outcome = "store_unconfirmed", error = %why, "booking not confirmed");
+    println!("{}", crate::metric::booking_not_stored(now, "unconfirmed"));
+    BookingError::Unconfirmed
 }
 
 /// Logs which known fields were wrong (names only: never a value, and never

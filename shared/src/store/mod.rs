@@ -149,9 +149,14 @@ pub enum InsertOutcome {
 /// A store failure: the caller answers 503 and nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The store is unreachable, slow or throttling: worth retrying later.
+    /// The store is unreachable or throttling: nothing was written, worth
+    /// retrying later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The store did not answer in time, or its answer was lost on the way:
+    /// a write may have happened. Retrying with the same guards is safe.
+    #[error("store did not confirm: {0}")]
+    Unconfirmed(String),
     /// The store refuses the request as configured (missing table, no permission).
     #[error("store misconfigured: {0}")]
     Misconfigured(String),

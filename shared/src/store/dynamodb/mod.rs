@@ -228,6 +228,11 @@ where
                 _ => StoreError::Unavailable(message),
             }
         }
+        // Sent, then no answer in time, or an answer that could not be read:
+        // DynamoDB may have applied it.
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Unconfirmed(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+        }
         other => {
             StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string())
         }
