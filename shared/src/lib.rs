@@ -25,5 +25,5 @@ pub mod text;
 pub mod time_source;
 
 pub use booking::Booking;
-pub use config::{BookingConfig, ConfigError, ContentConfig, NotifierConfig};
+pub use config::{BookingConfig, ConfigError, ContentConfig, MailEventsConfig, NotifierConfig};
 pub use fields::{FieldError, FieldErrors};

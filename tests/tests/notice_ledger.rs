@@ -333,6 +333,121 @@ async fn the_sweep_reads_old_bookings_and_skips_unreadable_ones(backend: Backend
     let _ = std::fs::remove_dir_all(mailer.dir());
 }
 
+async fn delivery_only_moves_forward_and_only_for_the_sent_message(backend: Backend) {
+    use frontdesk_shared::notify::{Delivery, Recorded};
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let reference = booked(&app, 22).await;
+    let now = app.clock.now();
+    let record = |notice, id: &'static str, delivery, detail: Option<&'static str>| {
+        let (ledger, reference) = (ledger.clone(), reference.clone());
+        async move {
+            ledger
+                .record_delivery(&reference, notice, id, delivery, detail, now)
+                .await
+                .unwrap()
+        }
+    };
+    // Before its sent mark, an event is early.
+    assert_eq!(
+        record(Notice::Staff, "m-1", Delivery::Delivered, None).await,
+        Recorded::NotYetSent
+    );
+    let token = ClaimToken::new();
+    ledger
+        .claim(
+            &reference,
+            Notice::Staff,
+            &token,
+            now,
+            now + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    ledger
+        .mark_sent(&reference, Notice::Staff, "m-1", now)
+        .await
+        .unwrap();
+    let state = || {
+        let (ledger, reference) = (ledger.clone(), reference.clone());
+        async move {
+            let s = ledger
+                .state(&reference, Notice::Staff)
+                .await
+                .unwrap()
+                .unwrap();
+            (s.delivery, s.delivery_detail)
+        }
+    };
+    for (delivery, detail, expected, now_is) in [
+        (Delivery::Sent, None, Recorded::Applied, "sent"),
+        (Delivery::Delivered, None, Recorded::Applied, "delivered"),
+        // Replayed, and late: nothing moves back.
+        (Delivery::Delivered, None, Recorded::Unchanged, "delivered"),
+        (Delivery::Delayed, None, Recorded::Unchanged, "delivered"),
+        (Delivery::Sent, None, Recorded::Unchanged, "delivered"),
+        // A later bounce may follow a delivery; then nothing replaces it.
+        (
+            Delivery::Bounced,
+            Some("Permanent/General"),
+            Recorded::Applied,
+            "bounced",
+        ),
+        (
+            Delivery::Complained,
+            Some("abuse"),
+            Recorded::Unchanged,
+            "bounced",
+        ),
+    ] {
+        assert_eq!(
+            record(Notice::Staff, "m-1", delivery, detail).await,
+            expected,
+            "{delivery}"
+        );
+        assert_eq!(state().await.0.as_deref(), Some(now_is), "after {delivery}");
+    }
+    assert_eq!(state().await.1.as_deref(), Some("Permanent/General"));
+    // An event about another message (a superseded send) changes nothing.
+    let patient = ClaimToken::new();
+    ledger
+        .claim(
+            &reference,
+            Notice::Patient,
+            &patient,
+            now,
+            now + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    ledger
+        .mark_sent(&reference, Notice::Patient, "p-2", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        record(Notice::Patient, "p-1", Delivery::Bounced, None).await,
+        Recorded::Unchanged
+    );
+    assert_eq!(
+        ledger
+            .state(&reference, Notice::Patient)
+            .await
+            .unwrap()
+            .unwrap()
+            .delivery,
+        None
+    );
+    // No such booking: nothing to change.
+    let gone = Reference::parse("CCL-0000-0000").unwrap();
+    assert_eq!(
+        ledger
+            .record_delivery(&gone, Notice::Staff, "m-1", Delivery::Delivered, None, now)
+            .await
+            .unwrap(),
+        Recorded::Unchanged
+    );
+}
+
 for_each_backend!(
     claims_exclude_each_other_until_they_expire,
     marks_settle_an_email,
@@ -341,4 +456,5 @@ for_each_backend!(
     owed_lists_bookings_with_an_unsettled_email,
     a_held_email_stays_owed_until_it_is_sent,
     the_sweep_reads_old_bookings_and_skips_unreadable_ones,
+    delivery_only_moves_forward_and_only_for_the_sent_message,
 );

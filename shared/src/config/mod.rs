@@ -3,10 +3,12 @@
 
 mod booking;
 mod content;
+mod mail_events;
 mod notifier;
 
 pub use booking::BookingConfig;
 pub use content::ContentConfig;
+pub use mail_events::MailEventsConfig;
 pub use notifier::NotifierConfig;
 
 /// A variable that is set but unusable.

@@ -69,6 +69,42 @@ impl Sender {
     }
 }
 
+/// A name and value the mailer attaches to a message so that the service's
+/// events about it (SES message tags) say which email of which booking
+/// they are about. Values are references and kinds, never personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailTag {
+    name: &'static str,
+    value: String,
+}
+
+impl MailTag {
+    /// A tag; SES allows letters, digits, `_`, `-`, `.` and `@`, up to 256.
+    pub fn new(name: &'static str, value: &str) -> Result<Self, MailError> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@');
+        if value.is_empty() || value.len() > 256 || !value.chars().all(allowed) {
+            return Err(MailError::Refused {
+                field: "tag",
+                message: format!("{name} is not a valid tag value"),
+            });
+        }
+        Ok(Self {
+            name,
+            value: value.to_owned(),
+        })
+    }
+
+    /// The tag's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The tag's value.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
 /// One email, ready to send: a plain-text and an HTML part of the same message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
@@ -78,6 +114,7 @@ pub struct OutgoingEmail {
     subject: HeaderText,
     text: String,
     html: String,
+    tags: Vec<MailTag>,
 }
 
 impl OutgoingEmail {
@@ -97,7 +134,19 @@ impl OutgoingEmail {
             reply_to,
             text,
             html,
+            tags: Vec::new(),
         })
+    }
+
+    /// The same email with `tag` attached.
+    pub fn tagged(mut self, tag: MailTag) -> Self {
+        self.tags.push(tag);
+        self
+    }
+
+    /// The tags the service is to copy into its events about this email.
+    pub fn tags(&self) -> &[MailTag] {
+        &self.tags
     }
 
     /// The sender.
@@ -138,6 +187,9 @@ pub struct Sent {
     pub message_id: String,
     /// Where it went, for a person to read (`SES message 0100…`, a file path).
     pub receipt: String,
+    /// Whether the mailer itself put it where its reader reads it (an
+    /// outbox file), so no later event will report its delivery.
+    pub delivered: bool,
 }
 
 /// Why an email was not sent, sorted by who can fix it, which decides what

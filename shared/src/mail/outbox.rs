@@ -85,6 +85,8 @@ impl Mailer for OutboxMailer {
         tokio::fs::write(&partial, &bytes).await.map_err(io)?;
         tokio::fs::rename(&partial, &path).await.map_err(io)?;
         Ok(Sent {
+            // Written to the folder a mail client reads: that is delivery.
+            delivered: true,
             message_id: format!("{stem}.eml"),
             receipt: path.display().to_string(),
         })

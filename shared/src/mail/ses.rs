@@ -5,7 +5,7 @@ use super::{MailError, Mailer, OutgoingEmail, Sent};
 use async_trait::async_trait;
 use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 use aws_sdk_sesv2::Client;
 
 /// Sends through Amazon SES v2 on a client that `main` builds once.
@@ -136,9 +136,24 @@ impl Mailer for SesMailer {
                     .build(),
             )
             .build();
+        let tags = email
+            .tags()
+            .iter()
+            .map(|tag| {
+                MessageTag::builder()
+                    .name(tag.name())
+                    .value(tag.value())
+                    .build()
+                    .map_err(|e| MailError::Refused {
+                        field: "tag",
+                        message: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let output = self
             .client
             .send_email()
+            .set_email_tags((!tags.is_empty()).then_some(tags))
             .from_email_address(email.from().mailbox())
             .destination(
                 Destination::builder()
@@ -154,6 +169,8 @@ impl Mailer for SesMailer {
         let message_id = output.message_id().unwrap_or_default().to_owned();
         Ok(Sent {
             receipt: format!("SES message {message_id}"),
+            // SES reports delivery later, through its events.
+            delivered: false,
             message_id,
         })
     }

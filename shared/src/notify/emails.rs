@@ -7,10 +7,11 @@
 //! message, no date of birth, in the body or the subject. Others may read a
 //! patient's mailbox.
 
+use super::delivery::{EMAIL_TAG, REFERENCE_TAG};
 use super::Notice;
 use crate::booking::{Booking, BookingFor, ContactMethod, Payment, Specialty};
 use crate::config::NotifierConfig;
-use crate::mail::{MailError, OutgoingEmail};
+use crate::mail::{MailError, MailTag, OutgoingEmail};
 use askama::Template;
 use std::sync::Arc;
 use time::macros::format_description;
@@ -84,11 +85,16 @@ impl Emails {
     }
 
     /// The email `notice` of `booking`, both parts rendered.
+    /// Each is tagged with the booking's reference and its kind, which SES
+    /// copies into every event about it.
     pub fn render(&self, notice: Notice, booking: &Booking) -> Result<OutgoingEmail, MailError> {
-        match notice {
+        let email = match notice {
             Notice::Staff => self.staff(booking),
             Notice::Patient => self.patient(booking),
-        }
+        }?;
+        Ok(email
+            .tagged(MailTag::new(REFERENCE_TAG, booking.reference.as_str())?)
+            .tagged(MailTag::new(EMAIL_TAG, notice.as_str())?))
     }
 
     fn staff(&self, booking: &Booking) -> Result<OutgoingEmail, MailError> {

@@ -21,6 +21,11 @@ impl Notice {
     /// Both emails, staff first.
     pub const ALL: [Notice; 2] = [Notice::Staff, Notice::Patient];
 
+    /// The email a stored or tagged name (`staff`, `patient`) names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|notice| notice.as_str() == name)
+    }
+
     /// The name used in stored attributes, logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -100,6 +105,13 @@ pub struct NoticeState {
     pub held: Option<String>,
     /// When it was last held.
     pub held_at: Option<String>,
+    /// What SES last reported of it (`delivered`, `bounced`...), once sent.
+    pub delivery: Option<String>,
+    /// When that happened, as SES reports it.
+    pub delivery_at: Option<String>,
+    /// SES's classification of a bounce or complaint (`Permanent/General`),
+    /// never an address.
+    pub delivery_detail: Option<String>,
 }
 
 impl NoticeState {
@@ -185,6 +197,19 @@ pub trait NoticeLedger: Send + Sync {
         code: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+
+    /// Records what SES reported of the sent message `message_id`: the
+    /// email's state moves to `delivery` only from a lower rank and only
+    /// for the message the sent mark names.
+    async fn record_delivery(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        message_id: &str,
+        delivery: crate::notify::Delivery,
+        detail: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<crate::notify::Recorded, StoreError>;
 
     /// Gives up the claim `token` holds, so a retry need not wait for its expiry.
     async fn release(

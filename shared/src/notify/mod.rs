@@ -15,10 +15,12 @@
 //! cannot be written, the claim expires and a retry sends it a second time.
 //! A duplicate is better than a lost email.
 
+pub mod delivery;
 pub mod emails;
 pub mod ledger;
 pub mod sweep;
 
+pub use delivery::{Delivery, Recorded};
 pub use emails::Emails;
 pub use ledger::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState, Owed};
 pub use sweep::Sweep;
@@ -178,6 +180,23 @@ impl Notifier {
                 self.ledger
                     .mark_sent(reference, notice, &sent.message_id, self.clock.now())
                     .await?;
+                if sent.delivered {
+                    let delivered = self
+                        .ledger
+                        .record_delivery(
+                            reference,
+                            notice,
+                            &sent.message_id,
+                            Delivery::Delivered,
+                            None,
+                            self.clock.now(),
+                        )
+                        .await;
+                    if let Err(error) = delivered {
+                        // The email is sent and marked; only its delivery state is missing.
+                        tracing::warn!(reference = %reference, email = %notice, error = %error, "could not record delivery");
+                    }
+                }
                 tracing::info!(reference = %reference, email = %notice, message_id = %sent.message_id, "email sent");
                 Ok(Outcome::Sent(sent))
             }

@@ -5,7 +5,9 @@
 use super::{booking_item, booking_of_item, classify, n, s};
 use crate::booking::record::rfc3339;
 use crate::booking::Reference;
-use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState, Owed};
+use crate::notify::{
+    Claim, ClaimToken, Delivery, Notice, NoticeLedger, NoticeState, Owed, Recorded,
+};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -34,6 +36,10 @@ struct Names {
     failed_at: String,
     held: String,
     held_at: String,
+    delivery: String,
+    delivery_rank: String,
+    delivery_at: String,
+    delivery_detail: String,
 }
 
 impl Names {
@@ -48,6 +54,10 @@ impl Names {
             failed_at: format!("{prefix}_failed_at"),
             held: format!("{prefix}_held"),
             held_at: format!("{prefix}_held_at"),
+            delivery: format!("{prefix}_delivery"),
+            delivery_rank: format!("{prefix}_delivery_rank"),
+            delivery_at: format!("{prefix}_delivery_at"),
+            delivery_detail: format!("{prefix}_delivery_detail"),
         }
     }
 
@@ -67,6 +77,9 @@ impl Names {
             },
             held: text(&self.held),
             held_at: text(&self.held_at),
+            delivery: text(&self.delivery),
+            delivery_at: text(&self.delivery_at),
+            delivery_detail: text(&self.delivery_detail),
         }
     }
 }
@@ -262,6 +275,69 @@ impl NoticeLedger for DynamoNoticeLedger {
             Ok(_) => Ok(()),
             // Not ours any more, or no booking: the attempt that holds it now records its own.
             Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    /// One `UpdateItem` on the way an event usually comes (after its sent
+    /// mark, in order). When its condition fails, a second, writing
+    /// nothing, tells "not sent yet" from "nothing to change" without
+    /// reading the item, so the role needs no read of personal data.
+    async fn record_delivery(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        message_id: &str,
+        delivery: Delivery,
+        detail: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Recorded, StoreError> {
+        let names = Names::of(notice);
+        let mut update = self
+            .update(reference)
+            .condition_expression(
+                "attribute_exists(#reference) AND #message_id = :message_id \
+                 AND (attribute_not_exists(#rank) OR #rank < :rank)",
+            )
+            .expression_attribute_names("#message_id", &names.message_id)
+            .expression_attribute_names("#delivery", &names.delivery)
+            .expression_attribute_names("#rank", &names.delivery_rank)
+            .expression_attribute_names("#at", &names.delivery_at)
+            .expression_attribute_names("#detail", &names.delivery_detail)
+            .expression_attribute_values(":message_id", s(message_id))
+            .expression_attribute_values(":delivery", s(delivery.as_str()))
+            .expression_attribute_values(":rank", n(i64::from(delivery.rank())))
+            .expression_attribute_values(":at", s(&rfc3339(at)));
+        update = match detail {
+            Some(detail) => update
+                .update_expression(
+                    "SET #delivery = :delivery, #rank = :rank, #at = :at, #detail = :detail",
+                )
+                .expression_attribute_values(":detail", s(detail)),
+            None => update.update_expression(
+                "SET #delivery = :delivery, #rank = :rank, #at = :at REMOVE #detail",
+            ),
+        };
+        match update.send().await {
+            Ok(_) => return Ok(Recorded::Applied),
+            Err(e) if condition_failed(&e).is_some() => {}
+            Err(e) => return Err(classify(&e)),
+        }
+        // Changes nothing either way: no sent mark yet means the detail
+        // attribute cannot exist.
+        let probe = self
+            .update(reference)
+            .update_expression("REMOVE #detail")
+            .condition_expression(
+                "attribute_exists(#reference) AND attribute_not_exists(#message_id)",
+            )
+            .expression_attribute_names("#message_id", &names.message_id)
+            .expression_attribute_names("#detail", &names.delivery_detail)
+            .send()
+            .await;
+        match probe {
+            Ok(_) => Ok(Recorded::NotYetSent),
+            Err(e) if condition_failed(&e).is_some() => Ok(Recorded::Unchanged),
             Err(e) => Err(classify(&e)),
         }
     }

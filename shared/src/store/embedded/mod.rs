@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS notices (
     failed_at   TEXT,
     held        TEXT,
     held_at     TEXT,
+    delivery    TEXT,
+    delivery_rank INTEGER,
+    delivery_at TEXT,
+    delivery_detail TEXT,
     PRIMARY KEY (reference, notice)
 );
 CREATE TABLE IF NOT EXISTS content (
@@ -146,18 +150,25 @@ impl EmbeddedBookingStore {
 }
 
 /// Columns added since the first schema, added to a data folder made before them.
-const ADDED_COLUMNS: &[(&str, &str)] = &[("notices", "held"), ("notices", "held_at")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("notices", "held", "TEXT"),
+    ("notices", "held_at", "TEXT"),
+    ("notices", "delivery", "TEXT"),
+    ("notices", "delivery_rank", "INTEGER"),
+    ("notices", "delivery_at", "TEXT"),
+    ("notices", "delivery_detail", "TEXT"),
+];
 
 /// Brings a database made by an earlier version up to `SCHEMA`.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    for (table, column) in ADDED_COLUMNS {
+    for (table, column, kind) in ADDED_COLUMNS {
         let present: bool = conn.query_row(
             "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
             [table, column],
             |row| row.get(0),
         )?;
         if !present {
-            match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT")) {
+            match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")) {
                 // Another process (`serve` and `notify` at once) added it first.
                 Err(e) if e.to_string().contains("duplicate column name") => {}
                 other => other?,

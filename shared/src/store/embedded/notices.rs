@@ -4,7 +4,9 @@
 use super::{booking_of_record, parse_record, unavailable, EmbeddedBookingStore};
 use crate::booking::record::rfc3339;
 use crate::booking::Reference;
-use crate::notify::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState, Owed};
+use crate::notify::{
+    Claim, ClaimToken, Delivery, Notice, NoticeLedger, NoticeState, Owed, Recorded,
+};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -25,7 +27,8 @@ fn booking_exists(conn: &Connection, reference: &str) -> Result<bool, StoreError
 fn read_state(conn: &Connection, reference: &str, notice: &str) -> Result<NoticeState, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT sent_at, message_id, failed, failed_at, claim_until, held, held_at
+            "SELECT sent_at, message_id, failed, failed_at, claim_until, held, held_at,
+                    delivery, delivery_at, delivery_detail
              FROM notices WHERE reference = ?1 AND notice = ?2",
             [reference, notice],
             |row| {
@@ -37,6 +40,9 @@ fn read_state(conn: &Connection, reference: &str, notice: &str) -> Result<Notice
                     claimed_until: row.get(4)?,
                     held: row.get(5)?,
                     held_at: row.get(6)?,
+                    delivery: row.get(7)?,
+                    delivery_at: row.get(8)?,
+                    delivery_detail: row.get(9)?,
                 })
             },
         )
@@ -175,6 +181,60 @@ impl NoticeLedger for EmbeddedBookingStore {
             )
             .map_err(unavailable)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn record_delivery(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        message_id: &str,
+        delivery: Delivery,
+        detail: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Recorded, StoreError> {
+        let reference = reference.as_str().to_owned();
+        let message_id = message_id.to_owned();
+        let detail = detail.map(str::to_owned);
+        let at = rfc3339(at);
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            if !booking_exists(&tx, &reference)? {
+                return Ok(Recorded::Unchanged);
+            }
+            let (stored_id, rank): (Option<String>, Option<i64>) = tx
+                .query_row(
+                    "SELECT message_id, delivery_rank FROM notices WHERE reference = ?1 AND notice = ?2",
+                    params![reference, notice.as_str()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .unwrap_or((None, None));
+            let Some(stored_id) = stored_id else {
+                return Ok(Recorded::NotYetSent);
+            };
+            if stored_id != message_id || rank.is_some_and(|r| r >= i64::from(delivery.rank())) {
+                return Ok(Recorded::Unchanged);
+            }
+            tx.execute(
+                "UPDATE notices SET delivery = ?3, delivery_rank = ?4, delivery_at = ?5, delivery_detail = ?6
+                 WHERE reference = ?1 AND notice = ?2",
+                params![
+                    reference,
+                    notice.as_str(),
+                    delivery.as_str(),
+                    i64::from(delivery.rank()),
+                    at,
+                    detail
+                ],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(Recorded::Applied)
         })
         .await
     }
