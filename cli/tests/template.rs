@@ -66,7 +66,7 @@ fn target(value: &Value) -> String {
 fn no_function_policy_grants_every_action_or_every_resource() {
     let template = template();
     let roles = resources_of(&template, "AWS::IAM::Role");
-    assert_eq!(roles.len(), 4, "a role per function, and the schedule's");
+    assert_eq!(roles.len(), 5, "a role per function, and the schedule's");
     for (id, role) in &roles {
         for statement in statements(role) {
             assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{id}");
@@ -139,6 +139,44 @@ fn each_function_can_do_only_its_own_work() {
         notifier.contains(&"dynamodb:Scan".to_owned()),
         "the scheduled sweep scans"
     );
+    // Mail events may only update a booking's email-state attributes.
+    let events = statements(&role("MailEventsRole"));
+    let update = events
+        .iter()
+        .find(|s| strings(&s["Action"]) == ["dynamodb:UpdateItem"])
+        .expect("an UpdateItem statement");
+    assert_eq!(target(&update["Resource"]), "BookingsTable");
+    let mut allowed =
+        strings(&update["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
+    allowed.sort();
+    let mut expected = vec!["reference".to_owned()];
+    for notice in frontdesk_shared::notify::Notice::ALL {
+        for suffix in [
+            "message_id",
+            "delivery",
+            "delivery_rank",
+            "delivery_at",
+            "delivery_detail",
+        ] {
+            expected.push(format!("{notice}_email_{suffix}"));
+        }
+    }
+    expected.sort();
+    assert_eq!(
+        allowed, expected,
+        "the attributes the ledger's record_delivery names"
+    );
+    let mut event_actions = actions(&role("MailEventsRole"));
+    event_actions.sort();
+    assert_eq!(
+        event_actions,
+        [
+            "dynamodb:UpdateItem",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sqs:SendMessage"
+        ]
+    );
     // The schedule may only invoke the notifier.
     let schedule = statements(&role("OwedEmailSweepRole"));
     assert_eq!(schedule.len(), 1);
@@ -184,7 +222,7 @@ fn the_functions_run_as_lambda_builds_them_and_keep_their_logs() {
         assert!(!group["Properties"]["RetentionInDays"].is_null(), "{id}");
     }
     binaries.sort();
-    assert_eq!(binaries, ["booking", "content", "notifier"]);
+    assert_eq!(binaries, ["booking", "content", "mail-events", "notifier"]);
 }
 
 /// A function's settings as the template sets them: its plain-string
@@ -246,6 +284,16 @@ fn timeout_problems(template: &Value) -> Vec<String> {
         timeout(&content),
         config.store_timeout + init,
         "one Query",
+    );
+
+    // An SES event is at most two UpdateItem calls.
+    let events = function("MailEventsFunction");
+    let config = frontdesk_shared::MailEventsConfig::from_lookup(environment(&events)).unwrap();
+    at_least(
+        "MailEventsFunction",
+        timeout(&events),
+        config.store_timeout * 2 + init,
+        "two UpdateItem calls",
     );
 
     // A batch's records and each booking's two emails run at once; an email

@@ -27,7 +27,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 Ok(Handled::Ignored(why)) => tracing::info!(why, "event ignored"),
                 Err(error) => {
                     tracing::warn!(error = %error, "event not recorded; it will be tried again");
-                    return Err(lambda_runtime::Error::from(error));
+                    // Its words, not its Debug form, reach the runtime's log.
+                    return Err(lambda_runtime::Error::from(error.to_string()));
                 }
             }
             Ok::<(), lambda_runtime::Error>(())
