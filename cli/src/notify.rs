@@ -56,7 +56,7 @@ async fn open_mailer(
             let sdk = frontdesk_shared::aws::load(config.mail_timeout).await;
             Arc::new(SesMailer::new(
                 frontdesk_shared::aws::sesv2_client_on(&sdk, config.mail_timeout),
-                config.configuration_set.clone(),
+                config.configuration_sets.clone(),
             ))
         }
     }

@@ -191,6 +191,34 @@ fn each_function_can_do_only_its_own_work() {
         !send["Condition"]["StringEquals"]["ses:FromAddress"].is_null(),
         "sends only from the one address"
     );
+    // Through either configuration set, both named by the function's settings.
+    let sends_through: Vec<String> = match &send["Resource"] {
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Tagged(t) => t.value.as_str().map(str::to_owned),
+                _ => None,
+            })
+            .collect(),
+        other => panic!("{other:?}"),
+    };
+    for set in ["${MailConfigurationSet}", "${StaffMailConfigurationSet}"] {
+        assert!(
+            sends_through
+                .iter()
+                .any(|r| r.ends_with(&format!("configuration-set/{set}"))),
+            "{sends_through:?}"
+        );
+    }
+    let variables = &role("NotifierFunction")["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        target(&variables["SES_CONFIGURATION_SET"]),
+        "MailConfigurationSet"
+    );
+    assert_eq!(
+        target(&variables["SES_STAFF_CONFIGURATION_SET"]),
+        "StaffMailConfigurationSet"
+    );
 }
 
 #[test]
@@ -519,10 +547,17 @@ fn watched_metrics(template: &Value) -> Vec<String> {
 
 #[test]
 fn every_metric_the_code_emits_has_an_alarm_and_the_bookings_route_its_5xx() {
-    use frontdesk_shared::metric::{BOOKINGS_NOT_STORED, HELD, PERMANENT_FAILURES};
+    use frontdesk_shared::metric::{
+        BOOKINGS_NOT_STORED, HELD, PERMANENT_FAILURES, STAFF_UNDELIVERED,
+    };
     let template = template();
     let watched = watched_metrics(&template);
-    for metric in [PERMANENT_FAILURES, HELD, BOOKINGS_NOT_STORED] {
+    for metric in [
+        PERMANENT_FAILURES,
+        HELD,
+        BOOKINGS_NOT_STORED,
+        STAFF_UNDELIVERED,
+    ] {
         assert!(watched.iter().any(|m| m == metric), "no alarm on {metric}");
     }
     let route_5xx = resources_of(&template, "AWS::CloudWatch::Alarm")

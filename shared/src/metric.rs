@@ -40,6 +40,30 @@ pub fn booking_not_stored(at: OffsetDateTime, outcome: &str) -> String {
     .to_string()
 }
 
+/// The metric counting staff emails that did not reach the staff inbox.
+pub const STAFF_UNDELIVERED: &str = "StaffEmailUndelivered";
+
+/// The line recording one staff email that did not reach the staff inbox;
+/// `why` is `bounced`, `complained`, `rejected` or `late` (no delivery
+/// reported in time).
+pub fn staff_undelivered(at: OffsetDateTime, reference: &str, why: &str) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": at.unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Why"]],
+                "Metrics": [{ "Name": STAFF_UNDELIVERED, "Unit": "Count" }]
+            }]
+        },
+        "Why": why,
+        STAFF_UNDELIVERED: 1,
+        "reference": reference,
+        "message": "the staff email did not reach the staff inbox; the fallback inbox is sent it if one is set"
+    })
+    .to_string()
+}
+
 /// The line recording one email that failed permanently. It names the booking
 /// and the error code, and holds no personal data.
 pub fn permanent_failure(at: OffsetDateTime, reference: &str, notice: &str, code: &str) -> String {

@@ -49,7 +49,7 @@ pub async fn ses_mailer(endpoint: &str) -> SesMailer {
             .timeout_config(frontdesk_shared::aws::timeouts(Duration::from_secs(2)))
             .build(),
     );
-    SesMailer::new(client, Some("frontdesk-test".into()))
+    SesMailer::new(client, test_configuration_sets())
 }
 
 /// An SES mailer at `endpoint` whose client never retries, so each send is
@@ -63,7 +63,15 @@ pub async fn ses_mailer_without_retries(endpoint: &str) -> SesMailer {
             .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
             .build(),
     );
-    SesMailer::new(client, Some("frontdesk-test".into()))
+    SesMailer::new(client, test_configuration_sets())
+}
+
+/// The configuration sets of the tests' SES mailers.
+pub fn test_configuration_sets() -> frontdesk_shared::mail::ConfigurationSets {
+    frontdesk_shared::mail::ConfigurationSets {
+        patient: Some("frontdesk-test".into()),
+        staff: Some("frontdesk-test-staff".into()),
+    }
 }
 
 /// A fresh, empty outbox folder under the system's temporary directory.

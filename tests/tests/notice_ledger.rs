@@ -448,6 +448,95 @@ async fn delivery_only_moves_forward_and_only_for_the_sent_message(backend: Back
     );
 }
 
+async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_settles(
+    backend: Backend,
+) {
+    use frontdesk_shared::notify::Delivery;
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let now = app.clock.now();
+    let sent = |reference: Reference, notice, at| {
+        let ledger = ledger.clone();
+        async move {
+            let token = ClaimToken::new();
+            ledger
+                .claim(&reference, notice, &token, at, at + Duration::minutes(2))
+                .await
+                .unwrap();
+            ledger.mark_sent(&reference, notice, "m", at).await.unwrap();
+        }
+    };
+    let (bounced, late, delivered, unsent, recent) = (
+        booked(&app, 91).await,
+        booked(&app, 92).await,
+        booked(&app, 93).await,
+        booked(&app, 94).await,
+        booked(&app, 95).await,
+    );
+    for (reference, at) in [
+        (&bounced, now),
+        (&late, now - Duration::minutes(30)),
+        (&delivered, now - Duration::minutes(30)),
+        (&recent, now - Duration::minutes(5)),
+    ] {
+        sent(reference.clone(), Notice::Staff, at).await;
+    }
+    for (reference, delivery) in [
+        (&bounced, Delivery::Bounced),
+        (&delivered, Delivery::Delivered),
+        (&late, Delivery::Delayed),
+    ] {
+        ledger
+            .record_delivery(reference, Notice::Staff, "m", delivery, None, now)
+            .await
+            .unwrap();
+    }
+    let listed = || {
+        let ledger = ledger.clone();
+        async move {
+            let found = ledger
+                .staff_undelivered(now - Duration::minutes(15), now)
+                .await
+                .unwrap();
+            let mut refs: Vec<Reference> =
+                found.bookings.into_iter().map(|b| b.reference).collect();
+            refs.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            refs
+        }
+    };
+    let mut expected = vec![bounced.clone(), late.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(
+        listed().await,
+        expected,
+        "not {unsent:?}, {delivered:?} or {recent:?}"
+    );
+    // Once the fallback is sent (or refused), the booking is settled.
+    sent(bounced.clone(), Notice::StaffFallback, now).await;
+    let token = ClaimToken::new();
+    ledger
+        .claim(
+            &late,
+            Notice::StaffFallback,
+            &token,
+            now,
+            now + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    ledger
+        .mark_failed(&late, Notice::StaffFallback, "NoFallbackInbox", now)
+        .await
+        .unwrap();
+    assert!(listed().await.is_empty());
+    // The fallback is no email every booking owes: the owed sweep ignores it.
+    let owed = ledger.owed(now + Duration::seconds(1), now).await.unwrap();
+    assert!(
+        owed.bookings.iter().any(|b| b.reference == bounced),
+        "its patient email is owed"
+    );
+}
+
 for_each_backend!(
     claims_exclude_each_other_until_they_expire,
     marks_settle_an_email,
@@ -457,4 +546,5 @@ for_each_backend!(
     a_held_email_stays_owed_until_it_is_sent,
     the_sweep_reads_old_bookings_and_skips_unreadable_ones,
     delivery_only_moves_forward_and_only_for_the_sent_message,
+    staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_settles,
 );

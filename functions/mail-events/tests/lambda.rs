@@ -273,32 +273,81 @@ async fn each_ses_event_moves_its_emails_state_forward_once_with_one_update() {
 }
 
 #[test]
-fn the_template_routes_ses_events_from_the_configuration_set_to_the_function() {
+fn the_template_routes_ses_events_from_both_configuration_sets_to_the_function() {
     let template: serde_norway::Value =
         serde_norway::from_str(frontdesk_cli::tables::TEMPLATE).unwrap();
     let resources = &template["Resources"];
-    let destination = &resources["MailEventsDestination"]["Properties"]["EventDestination"];
-    let mut types: Vec<&str> = destination["MatchingEventTypes"]
+    let target = |value: &serde_norway::Value| match value {
+        serde_norway::Value::Tagged(tagged) => tagged.value.as_str().unwrap_or_default().to_owned(),
+        other => format!("{other:?}"),
+    };
+    let mut destination_sets = Vec::new();
+    for id in ["MailEventsDestination", "StaffMailEventsDestination"] {
+        let properties = &resources[id]["Properties"];
+        destination_sets.push(target(&properties["ConfigurationSetName"]));
+        let destination = &properties["EventDestination"];
+        let mut types: Vec<&str> = destination["MatchingEventTypes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect();
+        types.sort_unstable();
+        assert_eq!(
+            types,
+            [
+                "BOUNCE",
+                "COMPLAINT",
+                "DELIVERY",
+                "DELIVERY_DELAY",
+                "REJECT",
+                "SEND"
+            ],
+            "{id}"
+        );
+        assert!(!destination["EventBridgeDestination"]["EventBusArn"].is_null());
+    }
+    destination_sets.sort();
+    assert_eq!(
+        destination_sets,
+        ["MailConfigurationSet", "StaffMailConfigurationSet"]
+    );
+    let rule = &resources["MailEventsFunction"]["Properties"]["Events"]["SesEvents"];
+    assert_eq!(rule["Type"].as_str(), Some("EventBridgeRule"));
+    let pattern = &rule["Properties"]["Pattern"];
+    assert_eq!(pattern["source"][0].as_str(), Some("aws.ses"));
+    let mut sets: Vec<String> = pattern["detail"]["mail"]["tags"]["ses:configuration-set"]
         .as_sequence()
         .unwrap()
         .iter()
-        .filter_map(|t| t.as_str())
+        .map(target)
         .collect();
-    types.sort_unstable();
+    sets.sort();
+    assert_eq!(sets, destination_sets, "the rule takes both sets' events");
+
+    // The patient set keeps suppression; the staff set suppresses nothing
+    // (an empty list, not a missing one, which means the account's list).
+    let suppressed = |id: &str| -> Option<Vec<String>> {
+        resources[id]["Properties"]["SuppressionOptions"]["SuppressedReasons"]
+            .as_sequence()
+            .map(|reasons| {
+                reasons
+                    .iter()
+                    .filter_map(|r| r.as_str().map(str::to_owned))
+                    .collect()
+            })
+    };
     assert_eq!(
-        types,
-        [
-            "BOUNCE",
-            "COMPLAINT",
-            "DELIVERY",
-            "DELIVERY_DELAY",
-            "REJECT",
-            "SEND"
-        ]
+        suppressed("MailConfigurationSet").unwrap(),
+        ["BOUNCE", "COMPLAINT"]
     );
-    assert!(!destination["EventBridgeDestination"]["EventBusArn"].is_null());
-    let rule = &resources["MailEventsFunction"]["Properties"]["Events"]["SesEvents"];
-    assert_eq!(rule["Type"].as_str(), Some("EventBridgeRule"));
-    let sources = &rule["Properties"]["Pattern"]["source"];
-    assert_eq!(sources[0].as_str(), Some("aws.ses"));
+    assert_eq!(suppressed("StaffMailConfigurationSet"), Some(Vec::new()));
+    // The identity's default stays the patient set.
+    assert_eq!(
+        target(
+            &resources["MailIdentity"]["Properties"]["ConfigurationSetAttributes"]
+                ["ConfigurationSetName"]
+        ),
+        "MailConfigurationSet"
+    );
 }

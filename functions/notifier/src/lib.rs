@@ -3,7 +3,8 @@
 //! batch response naming the records that must be delivered again. A
 //! schedule also invokes it with `{"sweep": {}}`, to send what stored
 //! bookings still owe (held emails once the account works, and records lost
-//! to the failure queue) without a person.
+//! to the failure queue) without a person, and to alarm on staff emails
+//! that did not reach the staff inbox, sending them to the fallback inbox.
 //!
 //! Only INSERT records are new bookings; the MODIFY records that the claims
 //! and sent marks themselves cause, and TTL's REMOVE records, are skipped.
@@ -11,7 +12,7 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use frontdesk_shared::booking::record::{BookingRecord, CorruptRecord};
-use frontdesk_shared::notify::sweep::SWEEP_AFTER;
+use frontdesk_shared::notify::sweep::{DeliveryCheck, SWEEP_AFTER};
 use frontdesk_shared::notify::{Notifier, Outcome, Sweep};
 use frontdesk_shared::Booking;
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,18 @@ pub enum Answer {
     /// For a stream batch: the records to deliver again.
     Stream(DynamoDbEventResponse),
     /// For a sweep: what it did, in emails (no personal data).
-    Sweep(Sweep),
+    Sweep(Swept),
+}
+
+/// What a scheduled run did: the owed-email sweep, then the check that
+/// staff emails reached the staff inbox.
+#[derive(Debug, Serialize)]
+pub struct Swept {
+    /// The owed-email sweep.
+    #[serde(flatten)]
+    pub sweep: Sweep,
+    /// The staff emails' delivery check.
+    pub staff_delivery: DeliveryCheck,
 }
 
 /// Handles one invocation; `time_left` is what remains of the function's
@@ -104,7 +116,21 @@ pub async fn invoke(
                 unreadable = done.unreadable,
                 "sweep of owed emails"
             );
-            Ok(Answer::Sweep(done))
+            let staff_delivery = notifier
+                .check_staff_delivery()
+                .await
+                .map_err(|e| HandlerError::Sweep(e.to_string()))?;
+            tracing::info!(
+                undelivered = staff_delivery.undelivered,
+                fallback_sent = staff_delivery.fallback_sent,
+                fallback_owed = staff_delivery.fallback_owed,
+                no_fallback = staff_delivery.no_fallback,
+                "staff delivery check"
+            );
+            Ok(Answer::Sweep(Swept {
+                sweep: done,
+                staff_delivery,
+            }))
         }
     }
 }

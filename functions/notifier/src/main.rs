@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ledger = DynamoNoticeLedger::new(aws::dynamodb_client_on(&sdk), &config.bookings_table);
     let mailer = SesMailer::new(
         aws::sesv2_client_on(&sdk, config.mail_timeout),
-        config.configuration_set.clone(),
+        config.configuration_sets.clone(),
     );
     // One booking's worst case in a sweep: a claim, a send and a mark.
     let per_booking = 2 * config.store_timeout + config.mail_timeout + Duration::from_secs(1);

@@ -319,3 +319,136 @@ fn the_template_schedules_the_sweep_with_the_input_the_function_reads() {
         Ok(frontdesk_notifier::Invocation::Sweep { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_email_bounced_or_late_alarms_and_goes_to_the_fallback_inbox_once() {
+    use frontdesk_shared::booking::Reference;
+    use frontdesk_shared::notify::{ClaimToken, Delivery, Notice};
+    let app = TestApp::spawn(Backend::DynamoDb).await;
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB app")
+    };
+    let ledger = app.store.ledger();
+    let now = time::OffsetDateTime::now_utc();
+    // Four bookings whose emails were sent; SES then reported the staff
+    // email bounced, left it undelivered for twenty minutes, delivered it,
+    // and (the last) left it undelivered for five minutes only.
+    let mut references = Vec::new();
+    for (n, sent_ago, delivery) in [
+        (61, 1, Some(Delivery::Bounced)),
+        (62, 20, Some(Delivery::Sent)),
+        (63, 1, Some(Delivery::Delivered)),
+        (64, 5, None),
+    ] {
+        let answer = app.post_json(&nth_booking(n)).await;
+        assert_eq!(answer.status, 201);
+        let reference = Reference::parse(answer.json()["reference"].as_str().unwrap()).unwrap();
+        let sent_at = now - time::Duration::minutes(sent_ago);
+        for notice in Notice::ALL {
+            let id = format!("{reference}-{notice}");
+            ledger
+                .claim(
+                    &reference,
+                    notice,
+                    &ClaimToken::new(),
+                    sent_at,
+                    now + time::Duration::minutes(2),
+                )
+                .await
+                .unwrap();
+            ledger
+                .mark_sent(&reference, notice, &id, sent_at)
+                .await
+                .unwrap();
+            if let (Notice::Staff, Some(delivery)) = (notice, delivery) {
+                ledger
+                    .record_delivery(&reference, notice, &id, delivery, None, sent_at)
+                    .await
+                    .unwrap();
+            }
+        }
+        references.push(reference);
+    }
+    let fallback = "fallback.desk@clinic-other.example";
+
+    let ses = SesEmulator::start().await;
+    let endpoint = ses.endpoint();
+    let start = |vars: &[(&'static str, String)]| {
+        let mut all = vec![
+            ("BOOKINGS_TABLE", tables.bookings.clone()),
+            ("MAIL_FROM", MAIL_FROM.to_owned()),
+            ("STAFF_INBOX", STAFF_INBOX.to_owned()),
+            ("AWS_ENDPOINT_URL_SESV2", endpoint.clone()),
+            ("MAIL_TIMEOUT_MS", "1000".to_owned()),
+        ];
+        all.extend(vars.iter().cloned());
+        async move {
+            let vars: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            Bootstrap::start(env!("CARGO_BIN_EXE_notifier"), "notifier", &vars).await
+        }
+    };
+    let mut lambda = start(&[("STAFF_FALLBACK_INBOX", fallback.to_owned())]).await;
+    let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
+    let answer = lambda.invoke("check-1", input.clone()).await;
+    let check = &answer["staff_delivery"];
+    assert_eq!(
+        (&check["undelivered"], &check["fallback_sent"]),
+        (&Value::from(2), &Value::from(2)),
+        "{answer}"
+    );
+    let mut whys = Vec::new();
+    for _ in 0..2 {
+        let line = lambda
+            .printed(|l| l.contains("StaffEmailUndelivered"))
+            .expect("a metric line per undelivered staff email");
+        let metric: Value = serde_json::from_str(&line).unwrap();
+        whys.push(metric["Why"].as_str().unwrap().to_owned());
+    }
+    whys.sort();
+    assert_eq!(whys, ["bounced", "late"]);
+    let [bounced, late, delivered, recent] = <[Reference; 4]>::try_from(references).unwrap();
+    for (reference, expected) in [(&bounced, 1), (&late, 1), (&delivered, 0), (&recent, 0)] {
+        let sent = emails(&endpoint, &format!("{reference} (not delivered")).await;
+        assert_eq!(sent.len(), expected, "{reference}: {sent:?}");
+        if expected == 1 {
+            assert_eq!(sent[0].to, [fallback]);
+        }
+    }
+    // Once: the next run finds nothing.
+    let answer = lambda.invoke("check-2", input.clone()).await;
+    assert_eq!(answer["staff_delivery"]["undelivered"], 0, "{answer}");
+    assert_eq!(
+        emails(&endpoint, &format!("{bounced} (not delivered"))
+            .await
+            .len(),
+        1
+    );
+    drop(lambda);
+
+    // Without a fallback inbox the alarm still fires, once.
+    ledger
+        .record_delivery(
+            &delivered,
+            Notice::Staff,
+            &format!("{delivered}-staff"),
+            Delivery::Complained,
+            Some("abuse"),
+            now,
+        )
+        .await
+        .unwrap();
+    let mut lambda = start(&[]).await;
+    let answer = lambda.invoke("check-3", input.clone()).await;
+    let check = &answer["staff_delivery"];
+    assert_eq!(
+        (&check["undelivered"], &check["no_fallback"]),
+        (&Value::from(1), &Value::from(1)),
+        "{answer}"
+    );
+    let line = lambda
+        .printed(|l| l.contains("StaffEmailUndelivered"))
+        .unwrap();
+    assert!(line.contains("\"Why\":\"complained\""), "{line}");
+    let answer = lambda.invoke("check-4", input).await;
+    assert_eq!(answer["staff_delivery"]["undelivered"], 0, "{answer}");
+}

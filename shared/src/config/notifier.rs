@@ -22,8 +22,15 @@ pub struct NotifierConfig {
     /// `STAFF_INBOX_ROUTES`: `slug=address` pairs, comma-separated, routing staff
     /// emails by the booking's specialty (`not_sure` may be routed too).
     pub staff_routes: Vec<(String, Email)>,
-    /// `SES_CONFIGURATION_SET`: the SES configuration set every email is sent with.
-    pub configuration_set: Option<String>,
+    /// `SES_CONFIGURATION_SET` (patients' emails) and
+    /// `SES_STAFF_CONFIGURATION_SET` (staff notices; the patient one when unset).
+    pub configuration_sets: crate::mail::ConfigurationSets,
+    /// `STAFF_FALLBACK_INBOX`: where the staff notice goes again when the
+    /// staff inbox bounced it, complained of it, or did not take it in time.
+    pub staff_fallback_inbox: Option<Email>,
+    /// `STAFF_DELIVERY_ALARM_MINUTES`: how long after it was sent a staff
+    /// email may go without SES reporting its delivery before it alarms.
+    pub staff_delivery_alarm_after: Duration,
     /// `MAIL_TIMEOUT_MS`: the most one send may take, retries included.
     pub mail_timeout: Duration,
     /// `STORE_TIMEOUT_MS`: the most one store call may take, retries included.
@@ -119,9 +126,30 @@ impl NotifierConfig {
             clinic_phone_e164,
             staff_inbox: address("STAFF_INBOX", &required("STAFF_INBOX")?)?,
             staff_routes: routes(get("STAFF_INBOX_ROUTES").as_deref().unwrap_or(""))?,
-            configuration_set: get("SES_CONFIGURATION_SET")
-                .map(|name| configuration_set(name.trim()))
+            configuration_sets: {
+                let set = |variable: &'static str| {
+                    get(variable)
+                        .map(|name| configuration_set(variable, name.trim()))
+                        .transpose()
+                };
+                let patient = set("SES_CONFIGURATION_SET")?;
+                crate::mail::ConfigurationSets {
+                    staff: set("SES_STAFF_CONFIGURATION_SET")?.or_else(|| patient.clone()),
+                    patient,
+                }
+            },
+            staff_fallback_inbox: get("STAFF_FALLBACK_INBOX")
+                .map(|raw| address("STAFF_FALLBACK_INBOX", raw.trim()))
                 .transpose()?,
+            staff_delivery_alarm_after: Duration::from_secs(
+                60 * number(
+                    "STAFF_DELIVERY_ALARM_MINUTES",
+                    get("STAFF_DELIVERY_ALARM_MINUTES"),
+                    15,
+                    1,
+                    1440,
+                )?,
+            ),
             mail_timeout,
             store_timeout: store_timeout(get("STORE_TIMEOUT_MS"))?,
             claim_for,
@@ -161,7 +189,7 @@ fn routes(raw: &str) -> Result<Vec<(String, Email)>, ConfigError> {
         .collect()
 }
 
-fn configuration_set(name: &str) -> Result<String, ConfigError> {
+fn configuration_set(variable: &'static str, name: &str) -> Result<String, ConfigError> {
     let ok = (1..=64).contains(&name.len())
         && name
             .bytes()
@@ -170,7 +198,7 @@ fn configuration_set(name: &str) -> Result<String, ConfigError> {
         Ok(name.to_owned())
     } else {
         Err(ConfigError {
-            variable: "SES_CONFIGURATION_SET",
+            variable,
             message: format!("{name:?} is not a configuration set name (1-64 of A-Z a-z 0-9 - _)"),
         })
     }
@@ -244,6 +272,37 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.sender.name.as_str(), "Cancer Centre London");
         assert_eq!(c.clinic_phone, "020 8247 3351");
-        assert_eq!(c.configuration_set, None);
+        assert_eq!(
+            c.configuration_sets,
+            crate::mail::ConfigurationSets::default()
+        );
+        assert_eq!(c.staff_fallback_inbox, None);
+        assert_eq!(c.staff_delivery_alarm_after, Duration::from_secs(15 * 60));
+    }
+
+    #[test]
+    fn staff_notices_use_the_patient_set_unless_they_have_their_own() {
+        let one = config(&[("SES_CONFIGURATION_SET", "frontdesk-prod")]).unwrap();
+        assert_eq!(
+            one.configuration_sets.staff.as_deref(),
+            Some("frontdesk-prod")
+        );
+        let two = config(&[
+            ("SES_CONFIGURATION_SET", "frontdesk-prod"),
+            ("SES_STAFF_CONFIGURATION_SET", "frontdesk-prod-staff"),
+        ])
+        .unwrap();
+        assert_eq!(
+            two.configuration_sets.patient.as_deref(),
+            Some("frontdesk-prod")
+        );
+        assert_eq!(
+            two.configuration_sets.staff.as_deref(),
+            Some("frontdesk-prod-staff")
+        );
+        let bad = config(&[("SES_STAFF_CONFIGURATION_SET", "no spaces")]).unwrap_err();
+        assert_eq!(bad.variable, "SES_STAFF_CONFIGURATION_SET");
+        let bad = config(&[("STAFF_FALLBACK_INBOX", "nobody")]).unwrap_err();
+        assert_eq!(bad.variable, "STAFF_FALLBACK_INBOX");
     }
 }

@@ -48,6 +48,18 @@ impl HeaderText {
     }
 }
 
+/// The SES configuration sets emails are sent through: where TLS is
+/// required, events are published, and suppression is decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigurationSets {
+    /// For patients' emails, and any email that is no staff notice: keeps
+    /// SES's suppression of addresses that bounced or complained.
+    pub patient: Option<String>,
+    /// For staff notices: suppresses nothing, so one bounce or "spam" click
+    /// never silences the staff inbox; bounces alarm instead.
+    pub staff: Option<String>,
+}
+
 /// Who an email is from: the clinic's name and its sending address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sender {
@@ -115,6 +127,7 @@ pub struct OutgoingEmail {
     text: String,
     html: String,
     tags: Vec<MailTag>,
+    about: Option<crate::notify::Notice>,
 }
 
 impl OutgoingEmail {
@@ -135,7 +148,21 @@ impl OutgoingEmail {
             text,
             html,
             tags: Vec::new(),
+            about: None,
         })
+    }
+
+    /// The same email, marked as the booking's email `notice`, which decides
+    /// how the mailer sends it (SES: through the staff or the patient
+    /// configuration set).
+    pub fn about(mut self, notice: crate::notify::Notice) -> Self {
+        self.about = Some(notice);
+        self
+    }
+
+    /// Which of a booking's emails this is, when it is one.
+    pub fn notice(&self) -> Option<crate::notify::Notice> {
+        self.about
     }
 
     /// The same email with `tag` attached.

@@ -1,7 +1,7 @@
 //! The SES v2 mailer: `SendEmail` with simple content (a text and an HTML
 //! part), the configured configuration set, and Reply-To.
 
-use super::{MailError, Mailer, OutgoingEmail, Sent};
+use super::{ConfigurationSets, MailError, Mailer, OutgoingEmail, Sent};
 use async_trait::async_trait;
 use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
@@ -12,16 +12,20 @@ use aws_sdk_sesv2::Client;
 #[derive(Debug, Clone)]
 pub struct SesMailer {
     client: Client,
-    configuration_set: Option<String>,
+    sets: ConfigurationSets,
 }
 
 impl SesMailer {
-    /// A mailer over `client`, tagging every email with `configuration_set`
-    /// (which is where TLS is required and events are published).
-    pub fn new(client: Client, configuration_set: Option<String>) -> Self {
-        Self {
-            client,
-            configuration_set,
+    /// A mailer over `client`, sending each email through its configuration set.
+    pub fn new(client: Client, sets: ConfigurationSets) -> Self {
+        Self { client, sets }
+    }
+
+    fn set_for(&self, email: &OutgoingEmail) -> Option<String> {
+        use crate::notify::Notice;
+        match email.notice() {
+            Some(Notice::Staff | Notice::StaffFallback) => self.sets.staff.clone(),
+            Some(Notice::Patient) | None => self.sets.patient.clone(),
         }
     }
 }
@@ -162,7 +166,7 @@ impl Mailer for SesMailer {
             )
             .reply_to_addresses(email.reply_to().as_str())
             .content(EmailContent::builder().simple(message).build())
-            .set_configuration_set_name(self.configuration_set.clone())
+            .set_configuration_set_name(self.set_for(email))
             .send()
             .await
             .map_err(|e| classify(&e))?;

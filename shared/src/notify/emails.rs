@@ -9,7 +9,7 @@
 
 use super::delivery::{EMAIL_TAG, REFERENCE_TAG};
 use super::Notice;
-use crate::booking::{Booking, BookingFor, ContactMethod, Payment, Specialty};
+use crate::booking::{Booking, BookingFor, ContactMethod, Email, Payment, Specialty};
 use crate::config::NotifierConfig;
 use crate::mail::{MailError, MailTag, OutgoingEmail};
 use askama::Template;
@@ -81,6 +81,10 @@ impl Emails {
         match notice {
             Notice::Staff => format!("New appointment request {}", booking.reference),
             Notice::Patient => format!("Your appointment request {}", booking.reference),
+            Notice::StaffFallback => format!(
+                "New appointment request {} (not delivered to the staff inbox)",
+                booking.reference
+            ),
         }
     }
 
@@ -88,16 +92,35 @@ impl Emails {
     /// Each is tagged with the booking's reference and its kind, which SES
     /// copies into every event about it.
     pub fn render(&self, notice: Notice, booking: &Booking) -> Result<OutgoingEmail, MailError> {
+        let d = &booking.details;
         let email = match notice {
-            Notice::Staff => self.staff(booking),
+            Notice::Staff => self.staff(
+                booking,
+                notice,
+                self.config.staff_inbox_for(d.specialty.as_str()),
+            ),
+            Notice::StaffFallback => match &self.config.staff_fallback_inbox {
+                Some(inbox) => self.staff(booking, notice, inbox),
+                None => Err(MailError::Permanent {
+                    code: "NoFallbackInbox".into(),
+                    message: "STAFF_FALLBACK_INBOX is not set".into(),
+                }),
+            },
             Notice::Patient => self.patient(booking),
         }?;
         Ok(email
+            .about(notice)
             .tagged(MailTag::new(REFERENCE_TAG, booking.reference.as_str())?)
             .tagged(MailTag::new(EMAIL_TAG, notice.as_str())?))
     }
 
-    fn staff(&self, booking: &Booking) -> Result<OutgoingEmail, MailError> {
+    /// The staff email of `booking` to `to`: the staff inbox, or the fallback.
+    fn staff(
+        &self,
+        booking: &Booking,
+        notice: Notice,
+        to: &Email,
+    ) -> Result<OutgoingEmail, MailError> {
         let d = &booking.details;
         let view = StaffView {
             clinic: self.config.sender.name.as_str().to_owned(),
@@ -117,9 +140,9 @@ impl Emails {
         let html = StaffHtml { v: &view }.render().map_err(template_error)?;
         OutgoingEmail::new(
             self.config.sender.clone(),
-            self.config.staff_inbox_for(d.specialty.as_str()).clone(),
+            to.clone(),
             d.email.clone(),
-            &Self::subject(Notice::Staff, booking),
+            &Self::subject(notice, booking),
             text,
             html,
         )

@@ -15,15 +15,22 @@ pub enum Notice {
     Staff,
     /// To the patient: the reference and what happens next.
     Patient,
+    /// The staff email again, to `STAFF_FALLBACK_INBOX`, when the staff
+    /// inbox bounced it, complained of it, or did not take it in time. Not
+    /// one of the emails every booking owes: only a failed staff email
+    /// makes it due.
+    StaffFallback,
 }
 
 impl Notice {
-    /// Both emails, staff first.
+    /// The two emails every booking owes, staff first.
     pub const ALL: [Notice; 2] = [Notice::Staff, Notice::Patient];
 
     /// The email a stored or tagged name (`staff`, `patient`) names.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|notice| notice.as_str() == name)
+        [Self::Staff, Self::Patient, Self::StaffFallback]
+            .into_iter()
+            .find(|notice| notice.as_str() == name)
     }
 
     /// The name used in stored attributes, logs and metrics.
@@ -31,6 +38,7 @@ impl Notice {
         match self {
             Self::Staff => "staff",
             Self::Patient => "patient",
+            Self::StaffFallback => "fallback",
         }
     }
 }
@@ -210,6 +218,16 @@ pub trait NoticeLedger: Send + Sync {
         detail: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<crate::notify::Recorded, StoreError>;
+
+    /// The bookings still within their retention at `now` whose staff email
+    /// did not reach the staff inbox: bounced, complained of or rejected,
+    /// or sent at or before `sent_before` and not delivered since; and
+    /// whose fallback is not settled (neither sent nor refused).
+    async fn staff_undelivered(
+        &self,
+        sent_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Owed, StoreError>;
 
     /// Gives up the claim `token` holds, so a retry need not wait for its expiry.
     async fn release(

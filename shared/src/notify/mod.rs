@@ -113,6 +113,7 @@ pub struct Notifier {
     emails: Emails,
     clock: Clock,
     claim_for: time::Duration,
+    config: Arc<NotifierConfig>,
 }
 
 impl Notifier {
@@ -128,9 +129,10 @@ impl Notifier {
         Self {
             ledger,
             mailer,
-            emails: Emails::new(config),
+            emails: Emails::new(Arc::clone(&config)),
             clock,
             claim_for,
+            config,
         }
     }
 

@@ -3,8 +3,9 @@
 //! by hand; in Lambda a schedule runs it, so nothing held or lost to the
 //! failure queue waits for a person.
 
-use super::{Notifier, Outcome, Report};
+use super::{Delivery, Notice, Notifier, Outcome, Report};
 use crate::booking::Booking;
+use crate::metric;
 use crate::store::StoreError;
 use std::time::Duration;
 
@@ -109,6 +110,84 @@ impl Notifier {
                     tracing::warn!(reference = %booking.reference, error = %error, "sweep: store unavailable");
                     each(booking, Err(&error));
                 }
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// What one check of the staff emails' delivery did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryCheck {
+    /// Staff emails that did not reach the staff inbox (bounced, complained
+    /// of, rejected, or not delivered in time), each alarmed.
+    pub undelivered: usize,
+    /// Fallback notices sent now.
+    pub fallback_sent: usize,
+    /// Fallback notices still owed (deferred, held, or in progress).
+    pub fallback_owed: usize,
+    /// Undelivered staff emails with no fallback inbox to send to.
+    pub no_fallback: usize,
+    /// Stored items that could not be read (logged by reference).
+    pub unreadable: usize,
+}
+
+impl Notifier {
+    /// Finds staff emails that did not reach the staff inbox: bounced,
+    /// complained of or rejected, or sent `STAFF_DELIVERY_ALARM_MINUTES`
+    /// ago with no delivery reported. Each is alarmed (a metric line) and
+    /// its booking's staff notice sent to `STAFF_FALLBACK_INBOX`, once;
+    /// without a fallback inbox, the fallback is recorded as refused
+    /// (`NoFallbackInbox`) so the alarm fires once per email.
+    pub async fn check_staff_delivery(&self) -> Result<DeliveryCheck, StoreError> {
+        let now = self.clock.now();
+        let late = time::Duration::try_from(self.config.staff_delivery_alarm_after)
+            .unwrap_or(time::Duration::minutes(15));
+        let found = self.ledger.staff_undelivered(now - late, now).await?;
+        let mut done = DeliveryCheck {
+            unreadable: found.unreadable,
+            ..DeliveryCheck::default()
+        };
+        for booking in &found.bookings {
+            let reference = &booking.reference;
+            let staff = self.ledger.state(reference, Notice::Staff).await?;
+            let why = staff
+                .and_then(|state| state.delivery)
+                .as_deref()
+                .and_then(Delivery::parse)
+                .filter(|delivery| delivery.is_bad())
+                .map_or("late", Delivery::as_str);
+            done.undelivered += 1;
+            tracing::error!(reference = %reference, why, "staff email did not reach the staff inbox");
+            println!(
+                "{}",
+                metric::staff_undelivered(now, reference.as_str(), why)
+            );
+            if self.config.staff_fallback_inbox.is_none() {
+                let token = super::ClaimToken::new();
+                if self
+                    .ledger
+                    .claim(
+                        reference,
+                        Notice::StaffFallback,
+                        &token,
+                        now,
+                        now + self.claim_for,
+                    )
+                    .await?
+                    == super::Claim::Claimed
+                {
+                    self.ledger
+                        .mark_failed(reference, Notice::StaffFallback, "NoFallbackInbox", now)
+                        .await?;
+                }
+                done.no_fallback += 1;
+                continue;
+            }
+            match self.one(booking, Notice::StaffFallback).await? {
+                Outcome::Sent(_) => done.fallback_sent += 1,
+                outcome if outcome.must_retry() => done.fallback_owed += 1,
+                _ => {}
             }
         }
         Ok(done)

@@ -142,6 +142,30 @@ impl DynamoNoticeLedger {
     }
 }
 
+/// Every booking a filtered scan finds, oldest first; unreadable items are
+/// skipped and counted.
+async fn scan_bookings(
+    scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+) -> Result<Owed, StoreError> {
+    let mut pages = scan.into_paginator().send();
+    let mut owed = Owed::default();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| classify(&e))?;
+        for item in page.items.unwrap_or_default() {
+            let reference = match item.get("reference") {
+                Some(AttributeValue::S(reference)) => reference.clone(),
+                _ => String::new(),
+            };
+            match booking_of_item(item) {
+                Ok(booking) => owed.bookings.push(booking),
+                Err(_) => owed.skip_unreadable(&reference),
+            }
+        }
+    }
+    owed.bookings.sort_by_key(|booking| booking.received_at);
+    Ok(owed)
+}
+
 fn condition_failed(
     error: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> Option<Option<Item>> {
@@ -342,6 +366,37 @@ impl NoticeLedger for DynamoNoticeLedger {
         }
     }
 
+    async fn staff_undelivered(
+        &self,
+        sent_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Owed, StoreError> {
+        let (staff, fallback) = (Names::of(Notice::Staff), Names::of(Notice::StaffFallback));
+        let scan = self
+            .client
+            .scan()
+            .table_name(&self.bookings_table)
+            .consistent_read(true)
+            .filter_expression(
+                "expires_at > :now AND attribute_exists(#sent) \
+                 AND attribute_not_exists(#fallback_sent) AND attribute_not_exists(#fallback_failed) \
+                 AND (#delivery IN (:bounced, :complained, :rejected) \
+                      OR (#sent <= :before AND (attribute_not_exists(#delivery) OR #delivery IN (:sent, :delayed))))",
+            )
+            .expression_attribute_names("#sent", &staff.sent_at)
+            .expression_attribute_names("#delivery", &staff.delivery)
+            .expression_attribute_names("#fallback_sent", &fallback.sent_at)
+            .expression_attribute_names("#fallback_failed", &fallback.failed)
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .expression_attribute_values(":before", s(&rfc3339(sent_before)))
+            .expression_attribute_values(":bounced", s(Delivery::Bounced.as_str()))
+            .expression_attribute_values(":complained", s(Delivery::Complained.as_str()))
+            .expression_attribute_values(":rejected", s(Delivery::Rejected.as_str()))
+            .expression_attribute_values(":sent", s(Delivery::Sent.as_str()))
+            .expression_attribute_values(":delayed", s(Delivery::Delayed.as_str()));
+        scan_bookings(scan).await
+    }
+
     async fn release(
         &self,
         reference: &Reference,
@@ -385,7 +440,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         let [staff, patient] = Notice::ALL.map(Names::of);
         // An operator's sweep, not a request path: one consistent scan of
         // the table, filtered by the service.
-        let mut pages = self
+        let scan = self
             .client
             .scan()
             .table_name(&self.bookings_table)
@@ -400,24 +455,7 @@ impl NoticeLedger for DynamoNoticeLedger {
             .expression_attribute_names("#patient_sent", &patient.sent_at)
             .expression_attribute_names("#patient_failed", &patient.failed)
             .expression_attribute_values(":before", s(&rfc3339(received_before)))
-            .expression_attribute_values(":now", n(now.unix_timestamp()))
-            .into_paginator()
-            .send();
-        let mut owed = Owed::default();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify(&e))?;
-            for item in page.items.unwrap_or_default() {
-                let reference = match item.get("reference") {
-                    Some(AttributeValue::S(reference)) => reference.clone(),
-                    _ => String::new(),
-                };
-                match booking_of_item(item) {
-                    Ok(booking) => owed.bookings.push(booking),
-                    Err(_) => owed.skip_unreadable(&reference),
-                }
-            }
-        }
-        owed.bookings.sort_by_key(|booking| booking.received_at);
-        Ok(owed)
+            .expression_attribute_values(":now", n(now.unix_timestamp()));
+        scan_bookings(scan).await
     }
 }

@@ -92,6 +92,19 @@ impl EmbeddedBookingStore {
     }
 }
 
+/// The bookings of stored records (reference, JSON), skipping and counting
+/// the unreadable ones.
+fn owed_of(records: &[(String, String)]) -> Owed {
+    let mut owed = Owed::default();
+    for (reference, json) in records {
+        match parse_record(json).and_then(booking_of_record) {
+            Ok(booking) => owed.bookings.push(booking),
+            Err(_) => owed.skip_unreadable(reference),
+        }
+    }
+    owed
+}
+
 #[async_trait]
 impl NoticeLedger for EmbeddedBookingStore {
     async fn claim(
@@ -239,6 +252,38 @@ impl NoticeLedger for EmbeddedBookingStore {
         .await
     }
 
+    async fn staff_undelivered(
+        &self,
+        sent_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Owed, StoreError> {
+        let before = rfc3339(sent_before);
+        let now = now.unix_timestamp();
+        let records = self
+            .with_conn(move |conn| {
+                let mut query = conn
+                    .prepare(
+                        "SELECT b.reference, b.record FROM bookings b
+                         JOIN notices s ON s.reference = b.reference AND s.notice = 'staff'
+                         LEFT JOIN notices f ON f.reference = b.reference AND f.notice = 'fallback'
+                         WHERE b.expires_at > ?2 AND s.sent_at IS NOT NULL
+                           AND f.sent_at IS NULL AND f.failed IS NULL
+                           AND (s.delivery IN ('bounced', 'complained', 'rejected')
+                                OR (s.sent_at <= ?1 AND (s.delivery IS NULL OR s.delivery IN ('sent', 'delayed'))))
+                         ORDER BY b.received_at, b.reference",
+                    )
+                    .map_err(unavailable)?;
+                let rows = query
+                    .query_map(params![before, now], |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await?;
+        Ok(owed_of(&records))
+    }
+
     async fn release(
         &self,
         reference: &Reference,
@@ -290,7 +335,7 @@ impl NoticeLedger for EmbeddedBookingStore {
                         "SELECT b.reference, b.record FROM bookings b
                          WHERE b.received_at <= ?1 AND b.expires_at > ?2
                            AND (SELECT COUNT(*) FROM notices n
-                                WHERE n.reference = b.reference
+                                WHERE n.reference = b.reference AND n.notice IN ('staff', 'patient')
                                   AND (n.sent_at IS NOT NULL OR n.failed IS NOT NULL)) < 2
                          ORDER BY b.received_at, b.reference",
                     )
@@ -303,13 +348,6 @@ impl NoticeLedger for EmbeddedBookingStore {
                 rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
             })
             .await?;
-        let mut owed = Owed::default();
-        for (reference, json) in &records {
-            match parse_record(json).and_then(booking_of_record) {
-                Ok(booking) => owed.bookings.push(booking),
-                Err(_) => owed.skip_unreadable(reference),
-            }
-        }
-        Ok(owed)
+        Ok(owed_of(&records))
     }
 }
