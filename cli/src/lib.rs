@@ -13,4 +13,5 @@ pub mod content;
 pub mod notify;
 pub mod serve;
 pub mod site;
+pub mod status;
 pub mod tables;

@@ -110,6 +110,15 @@ struct NotifyArgs {
     /// List the bookings that owe emails, and send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Send nothing; list every email of the last `--days` days that is
+    /// owed, held, failed, bounced, complained of, rejected or undelivered
+    /// (reference, kind, state, time; nothing personal), and exit 1 when
+    /// any staff email is among them.
+    #[arg(long, conflicts_with = "dry_run")]
+    status: bool,
+    /// How many days back `--status` looks.
+    #[arg(long, default_value_t = 30, requires = "status")]
+    days: u32,
 }
 
 #[derive(Debug, Parser)]
@@ -258,7 +267,52 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
     serve::run(listener, app).await.map_err(|e| e.to_string())
 }
 
+async fn report_status(args: &NotifyArgs) -> Result<(), String> {
+    // Only the grace period (STAFF_DELIVERY_ALARM_MINUTES) is read: no
+    // mail is sent, so no sender or inbox is needed.
+    let config = NotifierConfig::local_from_env().map_err(|e| e.to_string())?;
+    let grace =
+        time::Duration::try_from(config.staff_delivery_alarm_after).map_err(|e| e.to_string())?;
+    let (_, _, store) = open(args.store, &args.data_dir).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let states = store
+        .notices
+        .email_states(now - time::Duration::days(i64::from(args.days)), now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let lines = frontdesk_cli::status::report(&states, now, grace);
+    for line in &lines {
+        println!(
+            "  {}  {:<8} {:<40} since {}",
+            line.reference,
+            line.notice.as_str(),
+            line.trouble.to_string(),
+            line.at
+        );
+    }
+    let staff = lines
+        .iter()
+        .filter(|l| l.notice == frontdesk_shared::notify::Notice::Staff)
+        .count();
+    println!(
+        "{} booking(s) over the last {} days: {} email(s) need attention, {} of them to staff",
+        states.len(),
+        args.days,
+        lines.len(),
+        staff
+    );
+    if staff > 0 {
+        return Err(format!(
+            "{staff} staff email(s) did not reach the staff inbox: staff may not know of those requests"
+        ));
+    }
+    Ok(())
+}
+
 async fn run_notify(args: NotifyArgs) -> Result<(), String> {
+    if args.status {
+        return report_status(&args).await;
+    }
     // Real mail must come from the deployment's own settings, never from
     // the local defaults, which SES would refuse for good.
     let notifier_config = match args.mailer {

@@ -546,6 +546,65 @@ async fn a_server_killed_before_it_could_send_sends_both_emails_once_when_restar
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_status_lists_emails_in_a_bad_state_and_fails_for_a_staff_one() {
+    use frontdesk_shared::booking::Reference;
+    use frontdesk_shared::notify::{Delivery, Notice, NoticeLedger};
+    use frontdesk_shared::store::embedded::EmbeddedBookingStore;
+    let mut server = start("status");
+    let reference = server.book(frontdesk_tests::nth_booking(4_545)).await;
+    let sent = server.printed(2, |l| l.contains(&reference) && l.contains("email -> "));
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let dir = server.data_dir.to_str().unwrap().to_owned();
+    let status = || frontdesk(&["notify", "--status", "--data-dir", &dir], &[]);
+
+    // The outbox delivered both: nothing needs attention.
+    let (ok, out, err) = status();
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("1 booking(s) over the last 30 days: 0 email(s) need attention"),
+        "{out}"
+    );
+
+    // SES reports the staff email bounced: listed, and the command fails.
+    let store = EmbeddedBookingStore::open(&frontdesk_cli::serve::database_path(&server.data_dir))
+        .expect("the store");
+    let parsed = Reference::parse(&reference).unwrap();
+    let staff = store.state(&parsed, Notice::Staff).await.unwrap().unwrap();
+    let id = staff.message_id.expect("a message id");
+    // A bounce ranks above the outbox's "delivered", as a late bounce does.
+    store
+        .record_delivery(
+            &parsed,
+            Notice::Staff,
+            &id,
+            Delivery::Bounced,
+            Some("Permanent/General"),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let (ok, out, err) = status();
+    assert!(!ok, "a staff email in a bad state fails the command: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&reference))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("staff") && line.contains("bounced (Permanent/General)"),
+        "{line}"
+    );
+    assert_eq!(
+        out.matches(&reference).count(),
+        1,
+        "the patient's email is fine: {out}"
+    );
+    assert!(err.contains("1 staff email(s)"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answered_201() {
     use frontdesk_shared::booking::Reference;
     use frontdesk_shared::store::embedded::EmbeddedBookingStore;

@@ -537,6 +537,92 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
     );
 }
 
+async fn email_states_reads_each_bookings_emails_and_nothing_else(backend: Backend) {
+    use frontdesk_shared::notify::Delivery;
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let first = booked(&app, 96).await;
+    app.clock.advance(Duration::seconds(1));
+    let second = booked(&app, 97).await;
+    let now = app.clock.now();
+    let token = ClaimToken::new();
+    ledger
+        .claim(
+            &first,
+            Notice::Staff,
+            &token,
+            now,
+            now + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    ledger
+        .mark_sent(&first, Notice::Staff, "m-1", now)
+        .await
+        .unwrap();
+    ledger
+        .record_delivery(
+            &first,
+            Notice::Staff,
+            "m-1",
+            Delivery::Bounced,
+            Some("Permanent/General"),
+            now,
+        )
+        .await
+        .unwrap();
+    ledger
+        .claim(
+            &second,
+            Notice::Patient,
+            &token,
+            now,
+            now + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    ledger
+        .hold(
+            &second,
+            Notice::Patient,
+            &token,
+            "SendingPausedException",
+            now,
+        )
+        .await
+        .unwrap();
+
+    let states = ledger
+        .email_states(now - Duration::days(1), now)
+        .await
+        .unwrap();
+    let references: Vec<&Reference> = states.iter().map(|s| &s.reference).collect();
+    assert_eq!(references, [&first, &second], "oldest first");
+    assert_eq!(states[0].staff.delivery.as_deref(), Some("bounced"));
+    assert_eq!(
+        states[0].staff.delivery_detail.as_deref(),
+        Some("Permanent/General")
+    );
+    assert_eq!(states[0].staff.message_id.as_deref(), Some("m-1"));
+    assert_eq!(states[0].patient, Default::default());
+    assert_eq!(
+        states[1].patient.held.as_deref(),
+        Some("SendingPausedException")
+    );
+    // Only bookings received since the cut, and within their retention.
+    assert!(ledger
+        .email_states(now + Duration::seconds(1), now)
+        .await
+        .unwrap()
+        .is_empty());
+    let later = now + Duration::days(400);
+    assert!(ledger
+        .email_states(now - Duration::days(1), later)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 for_each_backend!(
     claims_exclude_each_other_until_they_expire,
     marks_settle_an_email,
@@ -547,4 +633,5 @@ for_each_backend!(
     the_sweep_reads_old_bookings_and_skips_unreadable_ones,
     delivery_only_moves_forward_and_only_for_the_sent_message,
     staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_settles,
+    email_states_reads_each_bookings_emails_and_nothing_else,
 );

@@ -163,6 +163,20 @@ impl Owed {
     }
 }
 
+/// Where a booking's emails stand, without anything personal: what an
+/// operator's status report reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailStates {
+    /// The booking.
+    pub reference: Reference,
+    /// When it was received.
+    pub received_at: OffsetDateTime,
+    /// The staff email's state.
+    pub staff: NoticeState,
+    /// The patient's email's state.
+    pub patient: NoticeState,
+}
+
 /// Claims and marks for each email of a booking, kept with the booking.
 #[async_trait]
 pub trait NoticeLedger: Send + Sync {
@@ -228,6 +242,15 @@ pub trait NoticeLedger: Send + Sync {
         sent_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Owed, StoreError>;
+
+    /// Where the emails of every booking received at or after
+    /// `received_after`, and still within its retention at `now`, stand,
+    /// oldest first; reads no personal data.
+    async fn email_states(
+        &self,
+        received_after: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<EmailStates>, StoreError>;
 
     /// Gives up the claim `token` holds, so a retry need not wait for its expiry.
     async fn release(

@@ -22,7 +22,7 @@ pub mod sweep;
 
 pub use delivery::{Delivery, Recorded};
 pub use emails::Emails;
-pub use ledger::{Claim, ClaimToken, Notice, NoticeLedger, NoticeState, Owed};
+pub use ledger::{Claim, ClaimToken, EmailStates, Notice, NoticeLedger, NoticeState, Owed};
 pub use sweep::Sweep;
 
 use crate::booking::Booking;

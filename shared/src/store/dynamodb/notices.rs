@@ -3,10 +3,11 @@
 //! conditional `UpdateItem`.
 
 use super::{booking_item, booking_of_item, classify, n, s};
+use crate::booking::record::parse_rfc3339;
 use crate::booking::record::rfc3339;
 use crate::booking::Reference;
 use crate::notify::{
-    Claim, ClaimToken, Delivery, Notice, NoticeLedger, NoticeState, Owed, Recorded,
+    Claim, ClaimToken, Delivery, EmailStates, Notice, NoticeLedger, NoticeState, Owed, Recorded,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -395,6 +396,76 @@ impl NoticeLedger for DynamoNoticeLedger {
             .expression_attribute_values(":sent", s(Delivery::Sent.as_str()))
             .expression_attribute_values(":delayed", s(Delivery::Delayed.as_str()));
         scan_bookings(scan).await
+    }
+
+    async fn email_states(
+        &self,
+        received_after: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<EmailStates>, StoreError> {
+        let [staff, patient] = Notice::ALL.map(Names::of);
+        // Only the key, the time and the email-state attributes are read.
+        let mut names: Vec<String> = vec!["reference".into(), "received_at".into()];
+        for n in [&staff, &patient] {
+            names.extend([
+                n.sent_at.clone(),
+                n.message_id.clone(),
+                n.failed.clone(),
+                n.failed_at.clone(),
+                n.claim_until.clone(),
+                n.held.clone(),
+                n.held_at.clone(),
+                n.delivery.clone(),
+                n.delivery_at.clone(),
+                n.delivery_detail.clone(),
+            ]);
+        }
+        let mut scan = self
+            .client
+            .scan()
+            .table_name(&self.bookings_table)
+            .consistent_read(true)
+            .filter_expression("#received_at >= :after AND #expires_at > :now")
+            .expression_attribute_names("#expires_at", "expires_at")
+            .expression_attribute_values(":after", s(&rfc3339(received_after)))
+            .expression_attribute_values(":now", n(now.unix_timestamp()));
+        let mut projection = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let placeholder = match name.as_str() {
+                "received_at" => "#received_at".to_owned(),
+                _ => format!("#p{i}"),
+            };
+            scan = scan.expression_attribute_names(&placeholder, name);
+            projection.push(placeholder);
+        }
+        let mut pages = scan
+            .projection_expression(projection.join(", "))
+            .into_paginator()
+            .send();
+        let mut states = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for item in page.items.unwrap_or_default() {
+                let text = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(v)) => Some(v.as_str()),
+                    _ => None,
+                };
+                let (Some(Ok(reference)), Some(Ok(received_at))) = (
+                    text("reference").map(Reference::parse),
+                    text("received_at").map(parse_rfc3339),
+                ) else {
+                    continue;
+                };
+                states.push(EmailStates {
+                    reference,
+                    received_at,
+                    staff: staff.state(&item),
+                    patient: patient.state(&item),
+                });
+            }
+        }
+        states.sort_by_key(|s| s.received_at);
+        Ok(states)
     }
 
     async fn release(

@@ -2,10 +2,11 @@
 //! changed inside immediate transactions, with DynamoDB's semantics.
 
 use super::{booking_of_record, parse_record, unavailable, EmbeddedBookingStore};
+use crate::booking::record::parse_rfc3339;
 use crate::booking::record::rfc3339;
 use crate::booking::Reference;
 use crate::notify::{
-    Claim, ClaimToken, Delivery, Notice, NoticeLedger, NoticeState, Owed, Recorded,
+    Claim, ClaimToken, Delivery, EmailStates, Notice, NoticeLedger, NoticeState, Owed, Recorded,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -282,6 +283,46 @@ impl NoticeLedger for EmbeddedBookingStore {
             })
             .await?;
         Ok(owed_of(&records))
+    }
+
+    async fn email_states(
+        &self,
+        received_after: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<EmailStates>, StoreError> {
+        let after = rfc3339(received_after);
+        let now = now.unix_timestamp();
+        self.with_conn(move |conn| {
+            let rows: Vec<(String, String)> = {
+                let mut query = conn
+                    .prepare(
+                        "SELECT reference, received_at FROM bookings
+                         WHERE received_at >= ?1 AND expires_at > ?2
+                         ORDER BY received_at, reference",
+                    )
+                    .map_err(unavailable)?;
+                let rows = query
+                    .query_map(params![after, now], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(unavailable)?;
+                rows.collect::<Result<_, _>>().map_err(unavailable)?
+            };
+            let mut states = Vec::with_capacity(rows.len());
+            for (reference, received_at) in rows {
+                let (Ok(parsed), Ok(received_at)) =
+                    (Reference::parse(&reference), parse_rfc3339(&received_at))
+                else {
+                    continue;
+                };
+                states.push(EmailStates {
+                    staff: read_state(conn, &reference, Notice::Staff.as_str())?,
+                    patient: read_state(conn, &reference, Notice::Patient.as_str())?,
+                    reference: parsed,
+                    received_at,
+                });
+            }
+            Ok(states)
+        })
+        .await
     }
 
     async fn release(
