@@ -18,7 +18,7 @@ use std::path::PathBuf;
 #[command(name = "frontdesk-bench", about)]
 struct Args {
     /// The folder holding the release binaries `booking`, `content`,
-    /// `notifier` and `baseline`.
+    /// `notifier`, `mail-events` and `baseline`.
     #[arg(long, default_value = "target/release")]
     bootstraps: PathBuf,
     /// Cold starts per bootstrap; the median is reported.
@@ -74,6 +74,7 @@ async fn main() {
         scenario::booking(count).await,
         scenario::content(count).await,
         scenario::notifier(count).await,
+        scenario::mail_events(count).await,
     ] {
         eprintln!("frontdesk-bench: {}", scenario.name);
         let figures = measure::measure(&path(scenario.name), scenario, args.starts, &zips).await;

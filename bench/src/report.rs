@@ -87,6 +87,19 @@ fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
                     met: rejected == 0.0,
                 });
             }
+            "mail-events" => {
+                let updates = f
+                    .warm_requests
+                    .as_ref()
+                    .and_then(|c| c.get("UpdateItem").copied())
+                    .unwrap_or(0.0);
+                let all = total(&f.warm_requests);
+                verdicts.push(Verdict {
+                    budget: "mail-events: one UpdateItem per event".into(),
+                    measured: format!("{updates:.2} UpdateItem, {all:.2} requests in all"),
+                    met: (updates - 1.0).abs() < f64::EPSILON && (all - 1.0).abs() < f64::EPSILON,
+                });
+            }
             "content" => {
                 let warm = total(&f.warm_requests);
                 verdicts.push(Verdict {

@@ -152,3 +152,61 @@ pub async fn notifier(count: usize) -> Scenario {
         services: vec![("DynamoDB", proxy), ("SES", ses)],
     }
 }
+
+/// Bookings whose staff email was sent, and one SES `Delivery` event for
+/// each, as EventBridge delivers them: every event is applied once.
+pub async fn mail_events(count: usize) -> Scenario {
+    use frontdesk_shared::booking::Reference;
+    use frontdesk_shared::notify::{ClaimToken, Notice};
+    let app = TestApp::with_env(Backend::DynamoDb, &[("RATE_LIMIT_PER_HOUR", "0")]).await;
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB app")
+    };
+    let ledger = app.store.ledger();
+    let now = app.clock.now();
+    let mut events = Vec::with_capacity(count);
+    for n in 0..count {
+        let answer = app.post_json(&nth_booking(n)).await;
+        assert_eq!(answer.status, 201, "booking {n}: {:?}", answer.body);
+        let reference = answer.json()["reference"]
+            .as_str()
+            .expect("a reference")
+            .to_owned();
+        let parsed = Reference::parse(&reference).expect("a reference");
+        let id = format!("0100018c-bench-{n}");
+        ledger
+            .claim(
+                &parsed,
+                Notice::Staff,
+                &ClaimToken::new(),
+                now,
+                now + time::Duration::minutes(2),
+            )
+            .await
+            .expect("a claim");
+        ledger
+            .mark_sent(&parsed, Notice::Staff, &id, now)
+            .await
+            .expect("a sent mark");
+        events.push(frontdesk_tests::ses::ses_event(
+            "Delivery",
+            &id,
+            &reference,
+            "staff",
+            "fixture.bench@example.com",
+        ));
+    }
+    let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
+    Scenario {
+        name: "mail-events",
+        vars: vec![
+            ("BOOKINGS_TABLE", tables.bookings.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
+        ],
+        events,
+        rejected: Vec::new(),
+        // The function answers null on success.
+        check: |answer| answer.is_null(),
+        services: vec![("DynamoDB", proxy)],
+    }
+}

@@ -290,3 +290,123 @@ pub async fn rejecting_proxy(upstream: String, rejected: &[&str]) -> String {
         .await
         .endpoint()
 }
+
+/// An SES event as EventBridge delivers it (SES developer guide, "Examples
+/// of event data that Amazon SES publishes to Amazon EventBridge"), for the
+/// message `message_id` tagged with `reference` and `kind`, sent to `to`.
+pub fn ses_event(
+    event_type: &str,
+    message_id: &str,
+    reference: &str,
+    kind: &str,
+    to: &str,
+) -> Value {
+    let detail_type = match event_type {
+        "Send" => "Email Sent",
+        "Delivery" => "Email Delivered",
+        "DeliveryDelay" => "Email Delivery Delayed",
+        "Bounce" => "Email Bounced",
+        "Complaint" => "Email Complaint Received",
+        "Reject" => "Email Rejected",
+        _ => "Email Opened",
+    };
+    let mut detail = serde_json::json!({
+        "eventType": event_type,
+        "mail": {
+            "timestamp": "2026-12-01T10:15:00.123Z",
+            "source": "Fixture Clinic <bookings@clinic.example>",
+            "sourceArn": "arn:aws:ses:eu-west-2:000000000000:identity/clinic.example",
+            "sendingAccountId": "000000000000",
+            "messageId": message_id,
+            "destination": [to],
+            "headersTruncated": false,
+            "headers": [
+                { "name": "From", "value": "Fixture Clinic <bookings@clinic.example>" },
+                { "name": "To", "value": to },
+                { "name": "Subject", "value": format!("Your appointment request {reference}") }
+            ],
+            "commonHeaders": {
+                "from": ["Fixture Clinic <bookings@clinic.example>"],
+                "to": [to],
+                "messageId": message_id,
+                "subject": format!("Your appointment request {reference}")
+            },
+            "tags": {
+                "ses:configuration-set": ["frontdesk-test"],
+                "ses:source-ip": ["192.0.2.0"],
+                "ses:from-domain": ["clinic.example"],
+                "ses:caller-identity": ["frontdesk-notifier"],
+                "reference": [reference],
+                "email": [kind]
+            }
+        }
+    });
+    let at = "2026-12-01T10:15:02.456Z";
+    let (key, body) = match event_type {
+        "Send" => ("send", serde_json::json!({})),
+        "Delivery" => (
+            "delivery",
+            serde_json::json!({
+                "timestamp": at,
+                "processingTimeMillis": 1234,
+                "recipients": [to],
+                "smtpResponse": "250 2.6.0 Message received",
+                "reportingMTA": "a8-30.smtp-out.amazonses.com"
+            }),
+        ),
+        "DeliveryDelay" => (
+            "deliveryDelay",
+            serde_json::json!({
+                "timestamp": at,
+                "delayType": "TransientCommunicationFailure",
+                "expirationTime": "2026-12-01T23:15:02.456Z",
+                "delayedRecipients": [{
+                    "emailAddress": to, "status": "4.4.1",
+                    "diagnosticCode": "smtp; 421 4.4.1 Unable to connect"
+                }]
+            }),
+        ),
+        "Bounce" => (
+            "bounce",
+            serde_json::json!({
+                "bounceType": "Permanent",
+                "bounceSubType": "General",
+                "bouncedRecipients": [{
+                    "emailAddress": to, "action": "failed", "status": "5.1.1",
+                    "diagnosticCode": format!("smtp; 550 5.1.1 <{to}>: user unknown")
+                }],
+                "timestamp": at,
+                "feedbackId": "0100018c-bounce",
+                "reportingMTA": "dsn; a8-30.smtp-out.amazonses.com"
+            }),
+        ),
+        "Complaint" => (
+            "complaint",
+            serde_json::json!({
+                "complainedRecipients": [{ "emailAddress": to }],
+                "timestamp": at,
+                "feedbackId": "0100018c-complaint",
+                "userAgent": "Mozilla/5.0",
+                "complaintFeedbackType": "abuse",
+                "arrivalDate": at
+            }),
+        ),
+        "Reject" => ("reject", serde_json::json!({ "reason": "Bad content" })),
+        _ => (
+            "open",
+            serde_json::json!({ "timestamp": at, "ipAddress": "192.0.2.1", "userAgent": "Mozilla/5.0" }),
+        ),
+    };
+    detail[key] = body;
+    serde_json::json!({
+        "version": "0",
+        "id": "5e3ab7c1-8f0d-4c2a-9d61-3b2f1e0a9c77",
+        "detail-type": detail_type,
+        "source": "aws.ses",
+        "account": "000000000000",
+        "time": "2026-12-01T10:15:03Z",
+        "region": "eu-west-2",
+        "resources": ["arn:aws:ses:eu-west-2:000000000000:configuration-set/frontdesk-test"],
+        "detail": detail
+    })
+}
