@@ -303,7 +303,7 @@ async fn report_status(args: &NotifyArgs) -> Result<(), String> {
     );
     if staff > 0 {
         return Err(format!(
-            "{staff} staff email(s) did not reach the staff inbox: staff may not know of those requests"
+            "{staff} staff email(s) need attention: staff may not know of those requests"
         ));
     }
     Ok(())

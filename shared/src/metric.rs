@@ -40,12 +40,34 @@ pub fn booking_not_stored(at: OffsetDateTime, outcome: &str) -> String {
     .to_string()
 }
 
+/// The metric counting stored bookings a sweep could not read: their
+/// emails may be owed, and no sweep can send them.
+pub const BOOKINGS_UNREADABLE: &str = "BookingsUnreadable";
+
+/// The line recording that a sweep skipped `count` unreadable bookings
+/// (their references are in the log line beside it).
+pub fn bookings_unreadable(at: OffsetDateTime, count: usize) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": at.unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[]],
+                "Metrics": [{ "Name": BOOKINGS_UNREADABLE, "Unit": "Count" }]
+            }]
+        },
+        BOOKINGS_UNREADABLE: count,
+        "message": "stored bookings could not be read; their emails may be owed"
+    })
+    .to_string()
+}
+
 /// The metric counting staff emails that did not reach the staff inbox.
 pub const STAFF_UNDELIVERED: &str = "StaffEmailUndelivered";
 
 /// The line recording one staff email that did not reach the staff inbox;
-/// `why` is `bounced`, `complained`, `rejected` or `late` (no delivery
-/// reported in time).
+/// `why` is `refused` (SES refused it for good), `bounced`, `complained`,
+/// `rejected` or `late` (no delivery reported in time).
 pub fn staff_undelivered(at: OffsetDateTime, reference: &str, why: &str) -> String {
     json!({
         "_aws": {

@@ -466,21 +466,40 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
             ledger.mark_sent(&reference, notice, "m", at).await.unwrap();
         }
     };
-    let (bounced, late, delivered, unsent, recent) = (
+    let (bounced, late, delivered, unsent, recent, old, refused) = (
         booked(&app, 91).await,
         booked(&app, 92).await,
         booked(&app, 93).await,
         booked(&app, 94).await,
         booked(&app, 95).await,
+        booked(&app, 98).await,
+        booked(&app, 99).await,
     );
     for (reference, at) in [
         (&bounced, now),
         (&late, now - Duration::minutes(30)),
         (&delivered, now - Duration::minutes(30)),
         (&recent, now - Duration::minutes(5)),
+        // Before the window: deploying the check never resends old bookings.
+        (&old, now - Duration::days(3)),
     ] {
         sent(reference.clone(), Notice::Staff, at).await;
     }
+    let token = ClaimToken::new();
+    ledger
+        .claim(
+            &refused,
+            Notice::Staff,
+            &token,
+            now,
+            now + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    ledger
+        .mark_failed(&refused, Notice::Staff, "MessageRejected", now)
+        .await
+        .unwrap();
     for (reference, delivery) in [
         (&bounced, Delivery::Bounced),
         (&delivered, Delivery::Delivered),
@@ -495,7 +514,7 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
         let ledger = ledger.clone();
         async move {
             let found = ledger
-                .staff_undelivered(now - Duration::minutes(15), now)
+                .staff_undelivered(now - Duration::days(2), now - Duration::minutes(15), now)
                 .await
                 .unwrap();
             let mut refs: Vec<Reference> =
@@ -504,12 +523,12 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
             refs
         }
     };
-    let mut expected = vec![bounced.clone(), late.clone()];
+    let mut expected = vec![bounced.clone(), late.clone(), refused.clone()];
     expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     assert_eq!(
         listed().await,
         expected,
-        "not {unsent:?}, {delivered:?} or {recent:?}"
+        "not {unsent:?}, {delivered:?}, {recent:?} or {old:?}"
     );
     // Once the fallback is sent (or refused), the booking is settled.
     sent(bounced.clone(), Notice::StaffFallback, now).await;
@@ -528,6 +547,7 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
         .mark_failed(&late, Notice::StaffFallback, "NoFallbackInbox", now)
         .await
         .unwrap();
+    sent(refused.clone(), Notice::StaffFallback, now).await;
     assert!(listed().await.is_empty());
     // The fallback is no email every booking owes: the owed sweep ignores it.
     let owed = ledger.owed(now + Duration::seconds(1), now).await.unwrap();

@@ -135,6 +135,15 @@ async fn each_ses_event_moves_its_emails_state_forward_once_with_one_update() {
         Some("delivered")
     );
 
+    // The fallback notice is tagged and recorded like the others; SES's
+    // Reject (a virus found after it accepted the email) ends it.
+    mark_sent(Notice::StaffFallback, "0100018c-fallback").await;
+    let reject = ses_event("Reject", "0100018c-fallback", &reference, "fallback", &to);
+    lambda.invoke("fallback-reject", reject).await;
+    let fallback = state(Notice::StaffFallback).await;
+    assert_eq!(fallback.delivery.as_deref(), Some("rejected"));
+    assert_eq!(fallback.delivery_detail.as_deref(), Some("Bad content"));
+
     // Malformed events are errors for the failure queue, and change nothing.
     for (n, malformed) in [
         json!({ "detail": { "eventType": "Bounce" } }),

@@ -117,7 +117,7 @@ pub async fn invoke(
                 "sweep of owed emails"
             );
             let staff_delivery = notifier
-                .check_staff_delivery()
+                .check_staff_delivery(Some(deadline))
                 .await
                 .map_err(|e| HandlerError::Sweep(e.to_string()))?;
             tracing::info!(

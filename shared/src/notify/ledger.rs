@@ -26,9 +26,12 @@ impl Notice {
     /// The two emails every booking owes, staff first.
     pub const ALL: [Notice; 2] = [Notice::Staff, Notice::Patient];
 
+    /// Every kind of email, the conditional fallback included.
+    pub const KINDS: [Notice; 3] = [Notice::Staff, Notice::Patient, Notice::StaffFallback];
+
     /// The email a stored or tagged name (`staff`, `patient`) names.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Staff, Self::Patient, Self::StaffFallback]
+        Self::KINDS
             .into_iter()
             .find(|notice| notice.as_str() == name)
     }
@@ -233,12 +236,14 @@ pub trait NoticeLedger: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<crate::notify::Recorded, StoreError>;
 
-    /// The bookings still within their retention at `now` whose staff email
-    /// did not reach the staff inbox: bounced, complained of or rejected,
-    /// or sent at or before `sent_before` and not delivered since; and
-    /// whose fallback is not settled (neither sent nor refused).
+    /// The bookings still within their retention at `now` whose staff email,
+    /// sent or refused at or after `since`, did not reach the staff inbox:
+    /// refused for good, bounced, complained of or rejected, or sent at or
+    /// before `sent_before` and not delivered since; and whose fallback is
+    /// not settled (neither sent nor refused).
     async fn staff_undelivered(
         &self,
+        since: OffsetDateTime,
         sent_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Owed, StoreError>;

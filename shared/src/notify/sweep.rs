@@ -90,6 +90,12 @@ impl Notifier {
         mut each: impl FnMut(&Booking, Result<&Report, &StoreError>),
     ) -> Result<Sweep, StoreError> {
         let owed = self.owed(older_than).await?;
+        if owed.unreadable > 0 {
+            println!(
+                "{}",
+                metric::bookings_unreadable(self.clock.now(), owed.unreadable)
+            );
+        }
         let mut done = Sweep {
             bookings: owed.bookings.len(),
             unreadable: owed.unreadable,
@@ -116,6 +122,11 @@ impl Notifier {
     }
 }
 
+/// How far back the staff delivery check looks: long enough for any
+/// bounce or delay SES reports, short enough that deploying it (or a long
+/// outage of SES's events) never resends old bookings wholesale.
+pub const STAFF_DELIVERY_WINDOW: time::Duration = time::Duration::days(2);
+
 /// What one check of the staff emails' delivery did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct DeliveryCheck {
@@ -133,30 +144,46 @@ pub struct DeliveryCheck {
 }
 
 impl Notifier {
-    /// Finds staff emails that did not reach the staff inbox: bounced,
-    /// complained of or rejected, or sent `STAFF_DELIVERY_ALARM_MINUTES`
-    /// ago with no delivery reported. Each is alarmed (a metric line) and
+    /// Finds staff emails that did not reach the staff inbox: refused for
+    /// good, bounced, complained of or rejected, or sent
+    /// `STAFF_DELIVERY_ALARM_MINUTES` ago with no delivery reported. Each is alarmed (a metric line) and
     /// its booking's staff notice sent to `STAFF_FALLBACK_INBOX`, once;
     /// without a fallback inbox, the fallback is recorded as refused
     /// (`NoFallbackInbox`) so the alarm fires once per email.
-    pub async fn check_staff_delivery(&self) -> Result<DeliveryCheck, StoreError> {
+    /// Only staff emails of the last `STAFF_DELIVERY_WINDOW` are looked
+    /// at, so a deploy does not alarm on (or resend) a year of bookings;
+    /// with a `deadline`, no booking is started after it.
+    pub async fn check_staff_delivery(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<DeliveryCheck, StoreError> {
         let now = self.clock.now();
         let late = time::Duration::try_from(self.config.staff_delivery_alarm_after)
             .unwrap_or(time::Duration::minutes(15));
-        let found = self.ledger.staff_undelivered(now - late, now).await?;
+        let found = self
+            .ledger
+            .staff_undelivered(now - STAFF_DELIVERY_WINDOW, now - late, now)
+            .await?;
         let mut done = DeliveryCheck {
             unreadable: found.unreadable,
             ..DeliveryCheck::default()
         };
         for booking in &found.bookings {
+            if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+                break;
+            }
             let reference = &booking.reference;
             let staff = self.ledger.state(reference, Notice::Staff).await?;
-            let why = staff
-                .and_then(|state| state.delivery)
-                .as_deref()
-                .and_then(Delivery::parse)
-                .filter(|delivery| delivery.is_bad())
-                .map_or("late", Delivery::as_str);
+            let why = match staff {
+                Some(state) if state.failed.is_some() => "refused",
+                Some(state) => state
+                    .delivery
+                    .as_deref()
+                    .and_then(Delivery::parse)
+                    .filter(|delivery| delivery.is_bad())
+                    .map_or("late", Delivery::as_str),
+                None => continue,
+            };
             done.undelivered += 1;
             tracing::error!(reference = %reference, why, "staff email did not reach the staff inbox");
             println!(

@@ -369,6 +369,7 @@ impl NoticeLedger for DynamoNoticeLedger {
 
     async fn staff_undelivered(
         &self,
+        since: OffsetDateTime,
         sent_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Owed, StoreError> {
@@ -379,12 +380,15 @@ impl NoticeLedger for DynamoNoticeLedger {
             .table_name(&self.bookings_table)
             .consistent_read(true)
             .filter_expression(
-                "expires_at > :now AND attribute_exists(#sent) \
+                "expires_at > :now \
                  AND attribute_not_exists(#fallback_sent) AND attribute_not_exists(#fallback_failed) \
-                 AND (#delivery IN (:bounced, :complained, :rejected) \
-                      OR (#sent <= :before AND (attribute_not_exists(#delivery) OR #delivery IN (:sent, :delayed))))",
+                 AND ((#failed_at >= :since) \
+                      OR (#sent >= :since AND (#delivery IN (:bounced, :complained, :rejected) \
+                          OR (#sent <= :before AND (attribute_not_exists(#delivery) OR #delivery IN (:sent, :delayed))))))",
             )
             .expression_attribute_names("#sent", &staff.sent_at)
+            .expression_attribute_names("#failed_at", &staff.failed_at)
+            .expression_attribute_values(":since", s(&rfc3339(since)))
             .expression_attribute_names("#delivery", &staff.delivery)
             .expression_attribute_names("#fallback_sent", &fallback.sent_at)
             .expression_attribute_names("#fallback_failed", &fallback.failed)

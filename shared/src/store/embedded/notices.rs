@@ -255,9 +255,11 @@ impl NoticeLedger for EmbeddedBookingStore {
 
     async fn staff_undelivered(
         &self,
+        since: OffsetDateTime,
         sent_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Owed, StoreError> {
+        let since = rfc3339(since);
         let before = rfc3339(sent_before);
         let now = now.unix_timestamp();
         let records = self
@@ -267,15 +269,17 @@ impl NoticeLedger for EmbeddedBookingStore {
                         "SELECT b.reference, b.record FROM bookings b
                          JOIN notices s ON s.reference = b.reference AND s.notice = 'staff'
                          LEFT JOIN notices f ON f.reference = b.reference AND f.notice = 'fallback'
-                         WHERE b.expires_at > ?2 AND s.sent_at IS NOT NULL
+                         WHERE b.expires_at > ?2
                            AND f.sent_at IS NULL AND f.failed IS NULL
-                           AND (s.delivery IN ('bounced', 'complained', 'rejected')
-                                OR (s.sent_at <= ?1 AND (s.delivery IS NULL OR s.delivery IN ('sent', 'delayed'))))
+                           AND (s.failed_at >= ?3
+                                OR (s.sent_at >= ?3
+                                    AND (s.delivery IN ('bounced', 'complained', 'rejected')
+                                         OR (s.sent_at <= ?1 AND (s.delivery IS NULL OR s.delivery IN ('sent', 'delayed'))))))
                          ORDER BY b.received_at, b.reference",
                     )
                     .map_err(unavailable)?;
                 let rows = query
-                    .query_map(params![before, now], |row| {
+                    .query_map(params![before, now, since], |row| {
                         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
                     })
                     .map_err(unavailable)?;
