@@ -605,6 +605,67 @@ async fn notify_status_lists_emails_in_a_bad_state_and_fails_for_a_staff_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_holds_emails_while_sending_is_paused_and_sends_them_once_when_it_is_not() {
+    use frontdesk_tests::ses::{emails, ses_endpoint, Fault, FaultProxy, SENDING_PAUSED};
+    let dir = data_dir("notify-paused");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The server cannot write its outbox, so the booking's emails stay owed.
+    std::fs::write(dir.join("outbox"), b"not a folder").unwrap();
+    let mut server = start_in(dir.clone(), &[("FRONTDESK_MAILER", "outbox")]);
+    let reference = server.book(frontdesk_tests::nth_booking(4_646)).await;
+    let deferred = server.printed(2, |l| l.contains(&reference) && l.contains("deferred"));
+    assert_eq!(deferred.len(), 2, "{deferred:?}");
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+
+    // SES, as the notifier function's settings reach it, paused for two sends.
+    let paused = FaultProxy::start(ses_endpoint(), Fault::First(2), SENDING_PAUSED).await;
+    let proxy = paused.endpoint();
+    let dir_text = dir.to_str().unwrap().to_owned();
+    let notify = || {
+        frontdesk(
+            &[
+                "notify",
+                "--data-dir",
+                &dir_text,
+                "--older-than-minutes",
+                "0",
+                "--mailer",
+                "ses",
+            ],
+            &[
+                ("MAIL_FROM", "bookings@clinic.example"),
+                ("STAFF_INBOX", "desk@clinic.example"),
+                ("AWS_ENDPOINT_URL_SESV2", &proxy),
+                ("AWS_ACCESS_KEY_ID", "frontdesktest"),
+                ("AWS_SECRET_ACCESS_KEY", "frontdesktest"),
+                ("AWS_REGION", "eu-west-2"),
+            ],
+        )
+    };
+    let (ok, out, err) = notify();
+    assert!(!ok, "held emails are still owed: {out}{err}");
+    assert!(
+        out.contains("0 sent, 0 refused, 2 held, 0 still owed"),
+        "{out}"
+    );
+    assert!(err.contains("2 held by the account or its set-up"), "{err}");
+    let (ok, out, err) = notify();
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("2 sent, 0 refused, 0 held, 0 still owed"),
+        "{out}"
+    );
+    assert_eq!(
+        emails(&ses_endpoint(), &reference).await.len(),
+        2,
+        "each once"
+    );
+    let (ok, out, _) = notify();
+    assert!(ok && out.contains("0 booking(s) owed emails"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answered_201() {
     use frontdesk_shared::booking::Reference;
     use frontdesk_shared::store::embedded::EmbeddedBookingStore;

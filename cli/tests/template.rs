@@ -637,3 +637,75 @@ fn the_sender_domain_gets_aligned_spf_and_the_records_to_publish() {
     assert!(text("DmarcRecord").starts_with("_dmarc.${SenderDomain} TXT \"v=DMARC1;"));
     assert!(!outputs["DkimRecords"].is_null());
 }
+
+/// The values of dimension `dimension` that the alarms on `metric` watch.
+fn alarmed_values(template: &Value, metric: &str, dimension: &str) -> Vec<String> {
+    let mut values: Vec<String> = resources_of(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .flat_map(|(_, alarm)| {
+            alarm["Properties"]["Metrics"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|query| query["MetricStat"]["Metric"]["MetricName"].as_str() == Some(metric))
+        .flat_map(|query| {
+            query["MetricStat"]["Metric"]["Dimensions"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|d| d["Name"].as_str() == Some(dimension))
+        .filter_map(|d| d["Value"].as_str().map(str::to_owned))
+        .collect();
+    values.sort();
+    values.dedup();
+    values
+}
+
+#[test]
+fn each_alarm_watches_every_dimension_value_its_metric_is_written_with() {
+    use frontdesk_shared::metric::{
+        BOOKINGS_NOT_STORED, HELD, NOT_STORED_OUTCOMES, PERMANENT_FAILURES, STAFF_UNDELIVERED,
+        UNDELIVERED_REASONS,
+    };
+    use frontdesk_shared::notify::Notice;
+    let template = template();
+    let sorted = |values: &[&str]| {
+        let mut values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        values.sort();
+        values
+    };
+    let kinds: Vec<&str> = Notice::KINDS.iter().map(|n| n.as_str()).collect();
+    for metric in [PERMANENT_FAILURES, HELD] {
+        assert_eq!(
+            alarmed_values(&template, metric, "Email"),
+            sorted(&kinds),
+            "{metric}"
+        );
+    }
+    assert_eq!(
+        alarmed_values(&template, BOOKINGS_NOT_STORED, "Outcome"),
+        sorted(&NOT_STORED_OUTCOMES)
+    );
+    assert_eq!(
+        alarmed_values(&template, STAFF_UNDELIVERED, "Why"),
+        sorted(&UNDELIVERED_REASONS)
+    );
+
+    // A value left out of its alarm is caught.
+    let mut partial = template.clone();
+    let queries = &mut partial["Resources"]["BookingsNotStoredAlarm"]["Properties"]["Metrics"];
+    let kept: Vec<Value> = queries
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|q| q["Id"].as_str() != Some("unconfirmed"))
+        .cloned()
+        .collect();
+    *queries = Value::Sequence(kept);
+    assert_ne!(
+        alarmed_values(&partial, BOOKINGS_NOT_STORED, "Outcome"),
+        sorted(&NOT_STORED_OUTCOMES)
+    );
+}

@@ -19,6 +19,9 @@ pub const HELD: &str = "EmailsHeld";
 /// because the store failed (a 503, or a 500): requests staff never hear of.
 pub const BOOKINGS_NOT_STORED: &str = "BookingsNotStored";
 
+/// Every `Outcome` a `BookingsNotStored` line names: its alarm must watch each.
+pub const NOT_STORED_OUTCOMES: [&str; 3] = ["unavailable", "unconfirmed", "internal"];
+
 /// The line recording one booking request that could not be stored;
 /// `outcome` is `unavailable` (answered 503, nothing written), `unconfirmed`
 /// (answered 503, the write may have happened) or `internal` (answered 500).
@@ -64,6 +67,9 @@ pub fn bookings_unreadable(at: OffsetDateTime, count: usize) -> String {
 
 /// The metric counting staff emails that did not reach the staff inbox.
 pub const STAFF_UNDELIVERED: &str = "StaffEmailUndelivered";
+
+/// Every `Why` a `StaffEmailUndelivered` line names: its alarm must watch each.
+pub const UNDELIVERED_REASONS: [&str; 5] = ["refused", "bounced", "complained", "rejected", "late"];
 
 /// The line recording one staff email that did not reach the staff inbox;
 /// `why` is `refused` (SES refused it for good), `bounced`, `complained`,

@@ -67,7 +67,13 @@ async fn a_booking_the_store_could_not_take_is_a_503_and_a_metric_line_for_its_a
         .expect("a metric line for the 503");
     let metric: Value = serde_json::from_str(&line).expect("one JSON object");
     assert_eq!(metric["BookingsNotStored"], 1);
-    assert_eq!(metric["Outcome"], "unavailable");
+    // Refused at once ("unavailable"), or ended by the SDK's deadline while
+    // it retried ("unconfirmed": it cannot tell a refusal from a lost answer).
+    let outcome = metric["Outcome"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        ["unavailable", "unconfirmed"].contains(&outcome.as_str()),
+        "{metric}"
+    );
     assert_eq!(
         metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
         "frontdesk"

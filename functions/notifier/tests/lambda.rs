@@ -452,3 +452,76 @@ async fn a_staff_email_bounced_or_late_alarms_and_goes_to_the_fallback_inbox_onc
     let answer = lambda.invoke("check-4", input).await;
     assert_eq!(answer["staff_delivery"]["undelivered"], 0, "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_paused_holds_the_emails_in_a_scheduled_sweep_and_the_next_sends_them_once() {
+    use frontdesk_shared::notify::Notice;
+    use frontdesk_tests::ses::{Fault, FaultProxy, SENDING_PAUSED};
+    let app = TestApp::spawn(Backend::DynamoDb).await;
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB app")
+    };
+    let answer = app.post_json(&nth_booking(71)).await;
+    assert_eq!(answer.status, 201);
+    let reference = answer.json()["reference"].as_str().unwrap().to_owned();
+    // Its stream record went to the failure queue twenty minutes ago.
+    let at = frontdesk_shared::booking::record::rfc3339(
+        time::OffsetDateTime::now_utc() - time::Duration::minutes(20),
+    );
+    app.store
+        .overwrite(&reference, |record| record["received_at"] = at.into())
+        .await;
+    let ses = SesEmulator::start().await;
+    let endpoint = ses.endpoint();
+    // The account is paused for the first run's two sends.
+    let paused = FaultProxy::start(endpoint.clone(), Fault::First(2), SENDING_PAUSED).await;
+    let proxy = paused.endpoint();
+    let mut lambda = Bootstrap::start(
+        env!("CARGO_BIN_EXE_notifier"),
+        "notifier",
+        &[
+            ("BOOKINGS_TABLE", tables.bookings.as_str()),
+            ("MAIL_FROM", MAIL_FROM),
+            ("STAFF_INBOX", STAFF_INBOX),
+            ("AWS_ENDPOINT_URL_SESV2", proxy.as_str()),
+            ("MAIL_TIMEOUT_MS", "1000"),
+        ],
+    )
+    .await;
+    let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
+    let first = lambda.invoke("paused", input.clone()).await;
+    assert_eq!(
+        (&first["held"], &first["sent"]),
+        (&Value::from(2), &Value::from(0)),
+        "{first}"
+    );
+    assert!(
+        lambda.printed(|l| l.contains("EmailsHeld")).is_some(),
+        "the held alarm's line"
+    );
+    for notice in Notice::ALL {
+        let state = app.store.notice(&reference, notice).await;
+        assert_eq!(state.held.as_deref(), Some("SendingPausedException"));
+        assert_eq!(
+            (state.failed, state.sent_at),
+            (None, None),
+            "never given up"
+        );
+    }
+    let second = lambda.invoke("resumed", input).await;
+    assert_eq!(
+        (&second["held"], &second["sent"]),
+        (&Value::from(0), &Value::from(2)),
+        "{second}"
+    );
+    assert_eq!(
+        emails(&endpoint, &reference).await.len(),
+        2,
+        "each email once"
+    );
+    for notice in Notice::ALL {
+        let state = app.store.notice(&reference, notice).await;
+        assert!(state.sent_at.is_some());
+        assert_eq!((state.failed, state.held), (None, None));
+    }
+}
