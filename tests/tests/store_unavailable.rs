@@ -30,43 +30,34 @@ async fn post_against(endpoint: String) -> (frontdesk_tests::TestResponse, Durat
     (response, started.elapsed())
 }
 
+/// A 503 problem with `Retry-After`; its detail.
+fn assert_503(response: &frontdesk_tests::TestResponse) -> String {
+    assert_eq!(
+        response.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert_eq!(response.header("retry-after"), Some("5"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
+    response.json()["detail"].as_str().unwrap().to_owned()
+}
+
 /// A 503 that says the request was not saved (`not saved`), or that it may
 /// have been (`could not confirm`).
 fn assert_503_saying(response: &frontdesk_tests::TestResponse, says: &str) {
-    assert_eq!(
-        response.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    assert_eq!(response.header("retry-after"), Some("5"));
-    assert_eq!(
-        response.header("content-type"),
-        Some("application/problem+json")
-    );
-    assert!(
-        response.json()["detail"].as_str().unwrap().contains(says),
-        "{}",
-        response.json()
-    );
+    let detail = assert_503(response);
+    assert!(detail.contains(says), "{detail}");
 }
 
+/// A 503 that claims no save: "not saved" when the SDK knows nothing was
+/// sent; "could not confirm" when its retries ended at its deadline, which
+/// cannot tell a refused connection from a lost answer. Both are true.
 fn assert_unavailable(response: &frontdesk_tests::TestResponse) {
-    assert_eq!(
-        response.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    assert_eq!(response.header("retry-after"), Some("5"));
-    assert_eq!(
-        response.header("content-type"),
-        Some("application/problem+json")
-    );
-    // "Not saved" when the SDK knows nothing was sent; "could not confirm"
-    // when its retries ended at its deadline, which cannot tell a refused
-    // connection from a lost answer. Both are true; neither claims a save.
-    let detail = response.json()["detail"].as_str().unwrap().to_owned();
+    let detail = assert_503(response);
     assert!(
         detail.contains("not saved") || detail.contains("could not confirm"),
         "{detail}"

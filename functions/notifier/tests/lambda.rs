@@ -10,6 +10,20 @@ use frontdesk_tests::stream::StreamReader;
 use frontdesk_tests::{nth_booking, Backend, StoreHandle, TestApp};
 use serde_json::Value;
 
+/// The notifier bootstrap on the bookings table `bookings`, sending
+/// through the SES endpoint `ses`, with `vars` besides.
+async fn notifier_bootstrap(bookings: &str, ses: &str, vars: &[(&str, &str)]) -> Bootstrap {
+    let mut all = vec![
+        ("BOOKINGS_TABLE", bookings),
+        ("MAIL_FROM", MAIL_FROM),
+        ("STAFF_INBOX", STAFF_INBOX),
+        ("AWS_ENDPOINT_URL_SESV2", ses),
+        ("MAIL_TIMEOUT_MS", "1000"),
+    ];
+    all.extend_from_slice(vars);
+    Bootstrap::start(env!("CARGO_BIN_EXE_notifier"), "notifier", &all).await
+}
+
 /// The sequence numbers the function asks Lambda to deliver again.
 fn failures(answer: &Value) -> Vec<String> {
     answer["batchItemFailures"]
@@ -48,18 +62,7 @@ async fn the_lambda_sends_each_new_bookings_emails_once_and_reports_what_to_retr
 
     let mut ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
-    let mut lambda = Bootstrap::start(
-        env!("CARGO_BIN_EXE_notifier"),
-        "notifier",
-        &[
-            ("BOOKINGS_TABLE", tables.bookings.as_str()),
-            ("MAIL_FROM", MAIL_FROM),
-            ("STAFF_INBOX", STAFF_INBOX),
-            ("AWS_ENDPOINT_URL_SESV2", endpoint.as_str()),
-            ("MAIL_TIMEOUT_MS", "1000"),
-        ],
-    )
-    .await;
+    let mut lambda = notifier_bootstrap(&tables.bookings, &endpoint, &[]).await;
 
     // SES is down: both records go back to Lambda, nothing is marked sent.
     ses.stop();
@@ -265,18 +268,7 @@ async fn the_schedules_sweep_sends_what_older_bookings_owe_once_and_leaves_new_o
 
     let ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
-    let mut lambda = Bootstrap::start(
-        env!("CARGO_BIN_EXE_notifier"),
-        "notifier",
-        &[
-            ("BOOKINGS_TABLE", tables.bookings.as_str()),
-            ("MAIL_FROM", MAIL_FROM),
-            ("STAFF_INBOX", STAFF_INBOX),
-            ("AWS_ENDPOINT_URL_SESV2", endpoint.as_str()),
-            ("MAIL_TIMEOUT_MS", "1000"),
-        ],
-    )
-    .await;
+    let mut lambda = notifier_bootstrap(&tables.bookings, &endpoint, &[]).await;
     // EventBridge Scheduler's input, as the template sets it.
     let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
     let answer = lambda.invoke("sweep-1", input.clone()).await;
@@ -373,21 +365,12 @@ async fn a_staff_email_bounced_or_late_alarms_and_goes_to_the_fallback_inbox_onc
 
     let ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
-    let start = |vars: &[(&'static str, String)]| {
-        let mut all = vec![
-            ("BOOKINGS_TABLE", tables.bookings.clone()),
-            ("MAIL_FROM", MAIL_FROM.to_owned()),
-            ("STAFF_INBOX", STAFF_INBOX.to_owned()),
-            ("AWS_ENDPOINT_URL_SESV2", endpoint.clone()),
-            ("MAIL_TIMEOUT_MS", "1000".to_owned()),
-        ];
-        all.extend(vars.iter().cloned());
-        async move {
-            let vars: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            Bootstrap::start(env!("CARGO_BIN_EXE_notifier"), "notifier", &vars).await
-        }
-    };
-    let mut lambda = start(&[("STAFF_FALLBACK_INBOX", fallback.to_owned())]).await;
+    let mut lambda = notifier_bootstrap(
+        &tables.bookings,
+        &endpoint,
+        &[("STAFF_FALLBACK_INBOX", fallback)],
+    )
+    .await;
     let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
     let answer = lambda.invoke("check-1", input.clone()).await;
     let check = &answer["staff_delivery"];
@@ -437,7 +420,7 @@ async fn a_staff_email_bounced_or_late_alarms_and_goes_to_the_fallback_inbox_onc
         )
         .await
         .unwrap();
-    let mut lambda = start(&[]).await;
+    let mut lambda = notifier_bootstrap(&tables.bookings, &endpoint, &[]).await;
     let answer = lambda.invoke("check-3", input.clone()).await;
     let check = &answer["staff_delivery"];
     assert_eq!(
@@ -476,18 +459,7 @@ async fn sending_paused_holds_the_emails_in_a_scheduled_sweep_and_the_next_sends
     // The account is paused for the first run's two sends.
     let paused = FaultProxy::start(endpoint.clone(), Fault::First(2), SENDING_PAUSED).await;
     let proxy = paused.endpoint();
-    let mut lambda = Bootstrap::start(
-        env!("CARGO_BIN_EXE_notifier"),
-        "notifier",
-        &[
-            ("BOOKINGS_TABLE", tables.bookings.as_str()),
-            ("MAIL_FROM", MAIL_FROM),
-            ("STAFF_INBOX", STAFF_INBOX),
-            ("AWS_ENDPOINT_URL_SESV2", proxy.as_str()),
-            ("MAIL_TIMEOUT_MS", "1000"),
-        ],
-    )
-    .await;
+    let mut lambda = notifier_bootstrap(&tables.bookings, &proxy, &[]).await;
     let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
     let first = lambda.invoke("paused", input.clone()).await;
     assert_eq!(
