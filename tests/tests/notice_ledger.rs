@@ -3,7 +3,7 @@
 //! missing booking is said to be missing.
 
 use frontdesk_shared::booking::Reference;
-use frontdesk_shared::notify::{Claim, ClaimToken, Notice, Notifier, Outcome};
+use frontdesk_shared::notify::{Claim, ClaimToken, Notice, NoticeLedger, Notifier, Outcome};
 use frontdesk_tests::notifier::{notifier_over, outbox_mailer};
 use frontdesk_tests::{for_each_backend, nth_booking, valid_booking, Backend, TestApp};
 use std::sync::Arc;
@@ -13,6 +13,41 @@ async fn booked(app: &TestApp, n: usize) -> Reference {
     let answer = app.post_json(&nth_booking(n)).await;
     assert_eq!(answer.status, 201);
     Reference::parse(answer.json()["reference"].as_str().unwrap()).unwrap()
+}
+
+/// Claims `notice` at `at` and marks it sent as message `id`.
+async fn settle_sent(
+    ledger: &Arc<dyn NoticeLedger>,
+    reference: &Reference,
+    notice: Notice,
+    id: &str,
+    at: time::OffsetDateTime,
+) {
+    let token = ClaimToken::new();
+    ledger
+        .claim(reference, notice, &token, at, at + Duration::minutes(2))
+        .await
+        .unwrap();
+    ledger.mark_sent(reference, notice, id, at).await.unwrap();
+}
+
+/// Claims `notice` at `at` and marks it refused for good with `code`.
+async fn settle_failed(
+    ledger: &Arc<dyn NoticeLedger>,
+    reference: &Reference,
+    notice: Notice,
+    code: &str,
+    at: time::OffsetDateTime,
+) {
+    let token = ClaimToken::new();
+    ledger
+        .claim(reference, notice, &token, at, at + Duration::minutes(2))
+        .await
+        .unwrap();
+    ledger
+        .mark_failed(reference, notice, code, at)
+        .await
+        .unwrap();
 }
 
 async fn claims_exclude_each_other_until_they_expire(backend: Backend) {
@@ -455,17 +490,6 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
     let app = TestApp::spawn(backend).await;
     let ledger = app.store.ledger();
     let now = app.clock.now();
-    let sent = |reference: Reference, notice, at| {
-        let ledger = ledger.clone();
-        async move {
-            let token = ClaimToken::new();
-            ledger
-                .claim(&reference, notice, &token, at, at + Duration::minutes(2))
-                .await
-                .unwrap();
-            ledger.mark_sent(&reference, notice, "m", at).await.unwrap();
-        }
-    };
     let (bounced, late, delivered, unsent, recent, old, refused) = (
         booked(&app, 91).await,
         booked(&app, 92).await,
@@ -483,23 +507,9 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
         // Before the window: deploying the check never resends old bookings.
         (&old, now - Duration::days(3)),
     ] {
-        sent(reference.clone(), Notice::Staff, at).await;
+        settle_sent(&ledger, reference, Notice::Staff, "m", at).await;
     }
-    let token = ClaimToken::new();
-    ledger
-        .claim(
-            &refused,
-            Notice::Staff,
-            &token,
-            now,
-            now + Duration::minutes(2),
-        )
-        .await
-        .unwrap();
-    ledger
-        .mark_failed(&refused, Notice::Staff, "MessageRejected", now)
-        .await
-        .unwrap();
+    settle_failed(&ledger, &refused, Notice::Staff, "MessageRejected", now).await;
     for (reference, delivery) in [
         (&bounced, Delivery::Bounced),
         (&delivered, Delivery::Delivered),
@@ -531,23 +541,16 @@ async fn staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_
         "not {unsent:?}, {delivered:?}, {recent:?} or {old:?}"
     );
     // Once the fallback is sent (or refused), the booking is settled.
-    sent(bounced.clone(), Notice::StaffFallback, now).await;
-    let token = ClaimToken::new();
-    ledger
-        .claim(
-            &late,
-            Notice::StaffFallback,
-            &token,
-            now,
-            now + Duration::minutes(2),
-        )
-        .await
-        .unwrap();
-    ledger
-        .mark_failed(&late, Notice::StaffFallback, "NoFallbackInbox", now)
-        .await
-        .unwrap();
-    sent(refused.clone(), Notice::StaffFallback, now).await;
+    settle_sent(&ledger, &bounced, Notice::StaffFallback, "m", now).await;
+    settle_failed(
+        &ledger,
+        &late,
+        Notice::StaffFallback,
+        "NoFallbackInbox",
+        now,
+    )
+    .await;
+    settle_sent(&ledger, &refused, Notice::StaffFallback, "m", now).await;
     assert!(listed().await.is_empty());
     // The fallback is no email every booking owes: the owed sweep ignores it.
     let owed = ledger.owed(now + Duration::seconds(1), now).await.unwrap();
