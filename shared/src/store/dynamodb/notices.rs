@@ -130,6 +130,40 @@ impl DynamoNoticeLedger {
         }
     }
 
+    /// Ends the claim `token` holds, if it still holds it; with `held`, also
+    /// records the code and time the email waits on. Not ours any more (it
+    /// expired and another attempt took it), or no booking: nothing to do,
+    /// and the attempt holding it now records its own.
+    async fn give_up_claim(
+        &self,
+        reference: &Reference,
+        notice: Notice,
+        token: &ClaimToken,
+        held: Option<(&str, OffsetDateTime)>,
+    ) -> Result<(), StoreError> {
+        let names = Names::of(notice);
+        let mut update = self
+            .update(reference)
+            .condition_expression("attribute_exists(#reference) AND #claim = :token")
+            .expression_attribute_names("#claim", &names.claim)
+            .expression_attribute_names("#until", &names.claim_until)
+            .expression_attribute_values(":token", s(token.as_str()));
+        update = match held {
+            Some((code, at)) => update
+                .update_expression("SET #held = :code, #held_at = :at REMOVE #claim, #until")
+                .expression_attribute_names("#held", &names.held)
+                .expression_attribute_names("#held_at", &names.held_at)
+                .expression_attribute_values(":code", s(code))
+                .expression_attribute_values(":at", s(&rfc3339(at))),
+            None => update.update_expression("REMOVE #claim, #until"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
     /// An update of one booking's item, conditional on the item existing.
     fn update(
         &self,
@@ -282,26 +316,8 @@ impl NoticeLedger for DynamoNoticeLedger {
         code: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let names = Names::of(notice);
-        let result = self
-            .update(reference)
-            .update_expression("SET #held = :code, #held_at = :at REMOVE #claim, #until")
-            .condition_expression("attribute_exists(#reference) AND #claim = :token")
-            .expression_attribute_names("#claim", &names.claim)
-            .expression_attribute_names("#until", &names.claim_until)
-            .expression_attribute_names("#held", &names.held)
-            .expression_attribute_names("#held_at", &names.held_at)
-            .expression_attribute_values(":token", s(token.as_str()))
-            .expression_attribute_values(":code", s(code))
-            .expression_attribute_values(":at", s(&rfc3339(at)))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours any more, or no booking: the attempt that holds it now records its own.
-            Err(e) if condition_failed(&e).is_some() => Ok(()),
-            Err(e) => Err(classify(&e)),
-        }
+        self.give_up_claim(reference, notice, token, Some((code, at)))
+            .await
     }
 
     /// One `UpdateItem` on the way an event usually comes (after its sent
@@ -478,22 +494,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         notice: Notice,
         token: &ClaimToken,
     ) -> Result<(), StoreError> {
-        let names = Names::of(notice);
-        let result = self
-            .update(reference)
-            .update_expression("REMOVE #claim, #until")
-            .condition_expression("attribute_exists(#reference) AND #claim = :token")
-            .expression_attribute_names("#claim", &names.claim)
-            .expression_attribute_names("#until", &names.claim_until)
-            .expression_attribute_values(":token", s(token.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours any more (it expired and another attempt took it), or no booking.
-            Err(e) if condition_failed(&e).is_some() => Ok(()),
-            Err(e) => Err(classify(&e)),
-        }
+        self.give_up_claim(reference, notice, token, None).await
     }
 
     async fn state(

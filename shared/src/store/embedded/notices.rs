@@ -93,17 +93,34 @@ impl EmbeddedBookingStore {
     }
 }
 
-/// The bookings of stored records (reference, JSON), skipping and counting
-/// the unreadable ones.
-fn owed_of(records: &[(String, String)]) -> Owed {
-    let mut owed = Owed::default();
-    for (reference, json) in records {
-        match parse_record(json).and_then(booking_of_record) {
-            Ok(booking) => owed.bookings.push(booking),
-            Err(_) => owed.skip_unreadable(reference),
+impl EmbeddedBookingStore {
+    /// The bookings a query of `(reference, record)` rows finds, in its
+    /// order, skipping and counting the unreadable ones.
+    async fn bookings_where(
+        &self,
+        sql: &'static str,
+        values: Vec<rusqlite::types::Value>,
+    ) -> Result<Owed, StoreError> {
+        let records = self
+            .with_conn(move |conn| {
+                let mut query = conn.prepare(sql).map_err(unavailable)?;
+                let rows = query
+                    .query_map(rusqlite::params_from_iter(values), |row| {
+                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    })
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await?;
+        let mut owed = Owed::default();
+        for (reference, json) in &records {
+            match parse_record(json).and_then(booking_of_record) {
+                Ok(booking) => owed.bookings.push(booking),
+                Err(_) => owed.skip_unreadable(reference),
+            }
         }
+        Ok(owed)
     }
-    owed
 }
 
 #[async_trait]
@@ -262,11 +279,8 @@ impl NoticeLedger for EmbeddedBookingStore {
         let since = rfc3339(since);
         let before = rfc3339(sent_before);
         let now = now.unix_timestamp();
-        let records = self
-            .with_conn(move |conn| {
-                let mut query = conn
-                    .prepare(
-                        "SELECT b.reference, b.record FROM bookings b
+        self.bookings_where(
+            "SELECT b.reference, b.record FROM bookings b
                          JOIN notices s ON s.reference = b.reference AND s.notice = 'staff'
                          LEFT JOIN notices f ON f.reference = b.reference AND f.notice = 'fallback'
                          WHERE b.expires_at > ?2
@@ -276,17 +290,9 @@ impl NoticeLedger for EmbeddedBookingStore {
                                     AND (s.delivery IN ('bounced', 'complained', 'rejected')
                                          OR (s.sent_at <= ?1 AND (s.delivery IS NULL OR s.delivery IN ('sent', 'delayed'))))))
                          ORDER BY b.received_at, b.reference",
-                    )
-                    .map_err(unavailable)?;
-                let rows = query
-                    .query_map(params![before, now, since], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                    })
-                    .map_err(unavailable)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
-            })
-            .await?;
-        Ok(owed_of(&records))
+            vec![before.into(), now.into(), since.into()],
+        )
+        .await
     }
 
     async fn email_states(
@@ -371,28 +377,18 @@ impl NoticeLedger for EmbeddedBookingStore {
     ) -> Result<Owed, StoreError> {
         let before = rfc3339(received_before);
         let now = now.unix_timestamp();
-        let records = self
-            .with_conn(move |conn| {
-                // Settled: sent or failed. A booking owes an email while it
-                // has fewer than two settled notices.
-                let mut query = conn
-                    .prepare(
-                        "SELECT b.reference, b.record FROM bookings b
+
+        // Settled: sent or failed. A booking owes an email while it
+        // has fewer than two settled notices.
+        self.bookings_where(
+            "SELECT b.reference, b.record FROM bookings b
                          WHERE b.received_at <= ?1 AND b.expires_at > ?2
                            AND (SELECT COUNT(*) FROM notices n
                                 WHERE n.reference = b.reference AND n.notice IN ('staff', 'patient')
                                   AND (n.sent_at IS NOT NULL OR n.failed IS NOT NULL)) < 2
                          ORDER BY b.received_at, b.reference",
-                    )
-                    .map_err(unavailable)?;
-                let rows = query
-                    .query_map(params![before, now], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                    })
-                    .map_err(unavailable)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
-            })
-            .await?;
-        Ok(owed_of(&records))
+            vec![before.into(), now.into()],
+        )
+        .await
     }
 }
