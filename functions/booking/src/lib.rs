@@ -94,12 +94,12 @@ fn cors(origins: &[String]) -> CorsLayer {
 
 /// How to answer: JSON for scripts, redirects for a plain HTML form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answer {
+enum ReplyAs {
     Json,
     Redirect,
 }
 
-impl Answer {
+impl ReplyAs {
     /// A urlencoded body is a plain form unless the client asks for JSON.
     fn for_request(media: Option<MediaType>, headers: &HeaderMap) -> Self {
         let wants_json = headers
@@ -133,7 +133,7 @@ async fn create_booking(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(MediaType::from_content_type);
-    let answer = Answer::for_request(media, &headers);
+    let answer = ReplyAs::for_request(media, &headers);
     let result = async {
         let media = media.ok_or(BookingError::UnsupportedMediaType)?;
         let bytes = read_body(body).await?;
@@ -168,10 +168,10 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, BookingError> {
     }
 }
 
-fn respond(state: &AppState, answer: Answer, result: Result<Receipt, BookingError>) -> Response {
+fn respond(state: &AppState, answer: ReplyAs, result: Result<Receipt, BookingError>) -> Response {
     let config = state.intake.config();
     match (answer, result) {
-        (Answer::Json, Ok(receipt)) => {
+        (ReplyAs::Json, Ok(receipt)) => {
             let body = Created {
                 reference: receipt.reference.as_str(),
                 status: "received",
@@ -185,16 +185,16 @@ fn respond(state: &AppState, answer: Answer, result: Result<Receipt, BookingErro
             }
             response
         }
-        (Answer::Redirect, Ok(receipt)) => see_other(&with_query(
+        (ReplyAs::Redirect, Ok(receipt)) => see_other(&with_query(
             &config.thank_you_url,
             "reference",
             receipt.reference.as_str(),
         )),
-        (Answer::Redirect, Err(BookingError::Invalid(errors))) => {
+        (ReplyAs::Redirect, Err(BookingError::Invalid(errors))) => {
             let fields: Vec<&str> = errors.as_slice().iter().map(|e| e.field.as_str()).collect();
             see_other(&with_query(&config.form_url, "errors", &fields.join(",")))
         }
-        (Answer::Redirect, Err(BookingError::KeyReused)) => {
+        (ReplyAs::Redirect, Err(BookingError::KeyReused)) => {
             see_other(&with_query(&config.form_url, "errors", "idempotency_key"))
         }
         (_, Err(error)) => error.into_response(),

@@ -10,14 +10,14 @@ use std::collections::HashMap;
 
 /// One answer's body and its strong ETag.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub struct Rendered {
     /// The JSON body.
     pub body: Bytes,
     /// `"<hash of the body>"`.
     pub etag: HeaderValue,
 }
 
-impl Answer {
+impl Rendered {
     fn of(value: &impl Serialize) -> Result<Self, serde_json::Error> {
         Ok(Self::from_bytes(Bytes::from(serde_json::to_vec(value)?)))
     }
@@ -33,15 +33,15 @@ impl Answer {
 /// Every answer the content API can give, by route.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    conditions: Answer,
-    condition: HashMap<String, Answer>,
-    consultants: Answer,
-    consultants_by_specialty: HashMap<String, Answer>,
-    no_consultants: Answer,
-    consultant: HashMap<String, Answer>,
-    support_services: Answer,
-    prices: Answer,
-    site: Option<Answer>,
+    conditions: Rendered,
+    condition: HashMap<String, Rendered>,
+    consultants: Rendered,
+    consultants_by_specialty: HashMap<String, Rendered>,
+    no_consultants: Rendered,
+    consultant: HashMap<String, Rendered>,
+    support_services: Rendered,
+    prices: Rendered,
+    site: Option<Rendered>,
     documents: usize,
 }
 
@@ -73,34 +73,34 @@ impl Catalog {
             }
         }
         Ok(Self {
-            conditions: Answer::of(&Conditions {
+            conditions: Rendered::of(&Conditions {
                 conditions: content.conditions.iter().map(|c| c.summary()).collect(),
             })?,
             condition: content
                 .conditions
                 .iter()
-                .map(|c| Ok((c.slug.as_str().to_owned(), Answer::of(c)?)))
+                .map(|c| Ok((c.slug.as_str().to_owned(), Rendered::of(c)?)))
                 .collect::<Result<_, serde_json::Error>>()?,
-            consultants: Answer::of(&Consultants {
+            consultants: Rendered::of(&Consultants {
                 consultants: content.consultants.iter().map(|c| c.summary()).collect(),
             })?,
             consultants_by_specialty: by_specialty
                 .into_iter()
-                .map(|(slug, consultants)| Ok((slug, Answer::of(&Consultants { consultants })?)))
+                .map(|(slug, consultants)| Ok((slug, Rendered::of(&Consultants { consultants })?)))
                 .collect::<Result<_, serde_json::Error>>()?,
-            no_consultants: Answer::of(&Consultants::<()> {
+            no_consultants: Rendered::of(&Consultants::<()> {
                 consultants: Vec::new(),
             })?,
             consultant: content
                 .consultants
                 .iter()
-                .map(|c| Ok((c.slug.as_str().to_owned(), Answer::of(c)?)))
+                .map(|c| Ok((c.slug.as_str().to_owned(), Rendered::of(c)?)))
                 .collect::<Result<_, serde_json::Error>>()?,
-            support_services: Answer::of(&SupportServices {
+            support_services: Rendered::of(&SupportServices {
                 support_services: &content.support_services,
             })?,
-            prices: Answer::of(&content.prices)?,
-            site: content.site.as_ref().map(Answer::of).transpose()?,
+            prices: Rendered::of(&content.prices)?,
+            site: content.site.as_ref().map(Rendered::of).transpose()?,
             documents: content.conditions.len()
                 + content.consultants.len()
                 + content.support_services.len()
@@ -110,17 +110,17 @@ impl Catalog {
     }
 
     /// `GET /v1/conditions`.
-    pub fn conditions(&self) -> &Answer {
+    pub fn conditions(&self) -> &Rendered {
         &self.conditions
     }
 
     /// `GET /v1/conditions/{slug}`.
-    pub fn condition(&self, slug: &str) -> Option<&Answer> {
+    pub fn condition(&self, slug: &str) -> Option<&Rendered> {
         self.condition.get(slug)
     }
 
     /// `GET /v1/consultants`, or only those who see patients for `specialty`.
-    pub fn consultants(&self, specialty: Option<&str>) -> &Answer {
+    pub fn consultants(&self, specialty: Option<&str>) -> &Rendered {
         match specialty {
             None => &self.consultants,
             Some(slug) => self
@@ -131,22 +131,22 @@ impl Catalog {
     }
 
     /// `GET /v1/consultants/{slug}`.
-    pub fn consultant(&self, slug: &str) -> Option<&Answer> {
+    pub fn consultant(&self, slug: &str) -> Option<&Rendered> {
         self.consultant.get(slug)
     }
 
     /// `GET /v1/support-services`.
-    pub fn support_services(&self) -> &Answer {
+    pub fn support_services(&self) -> &Rendered {
         &self.support_services
     }
 
     /// `GET /v1/prices`.
-    pub fn prices(&self) -> &Answer {
+    pub fn prices(&self) -> &Rendered {
         &self.prices
     }
 
     /// `GET /v1/site`.
-    pub fn site(&self) -> Option<&Answer> {
+    pub fn site(&self) -> Option<&Rendered> {
         self.site.as_ref()
     }
 

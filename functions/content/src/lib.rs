@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cache::ContentCache;
-use catalog::{Answer, Catalog};
+use catalog::{Catalog, Rendered};
 use frontdesk_shared::booking::Slug;
 use frontdesk_shared::content::ContentError;
 use frontdesk_shared::problem::Problem;
@@ -130,7 +130,7 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue) -> bool {
 }
 
 /// The answer as a response: 200 with the body, or 304 without it.
-fn respond(headers: &HeaderMap, answer: &Answer) -> Response {
+fn respond(headers: &HeaderMap, answer: &Rendered) -> Response {
     let mut response = if not_modified(headers, &answer.etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -154,7 +154,7 @@ fn respond(headers: &HeaderMap, answer: &Answer) -> Response {
 async fn answer(
     state: &AppState,
     headers: &HeaderMap,
-    pick: impl FnOnce(&Catalog) -> Result<&Answer, ContentError>,
+    pick: impl FnOnce(&Catalog) -> Result<&Rendered, ContentError>,
 ) -> Response {
     match state.cache.catalog().await {
         Ok(catalog) => match pick(&catalog) {
@@ -257,9 +257,9 @@ async fn prices(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 /// The OpenAPI document, served from the binary: it needs no store.
 async fn openapi(headers: HeaderMap) -> Response {
-    static ANSWER: std::sync::OnceLock<Answer> = std::sync::OnceLock::new();
-    let answer = ANSWER
-        .get_or_init(|| Answer::from_bytes(axum::body::Bytes::from_static(OPENAPI.as_bytes())));
+    static RENDERED: std::sync::OnceLock<Rendered> = std::sync::OnceLock::new();
+    let answer = RENDERED
+        .get_or_init(|| Rendered::from_bytes(axum::body::Bytes::from_static(OPENAPI.as_bytes())));
     respond(&headers, answer)
 }
 

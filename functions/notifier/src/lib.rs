@@ -72,7 +72,7 @@ pub struct SweepRequest {}
 /// What the function answers.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum Answer {
+pub enum Handled {
     /// For a stream batch: the records to deliver again.
     Stream(DynamoDbEventResponse),
     /// For a sweep: what it did, in emails (no personal data).
@@ -97,9 +97,9 @@ pub async fn invoke(
     invocation: Invocation,
     time_left: Duration,
     per_booking: Duration,
-) -> Result<Answer, HandlerError> {
+) -> Result<Handled, HandlerError> {
     match invocation {
-        Invocation::Stream(event) => handle(notifier, event).await.map(Answer::Stream),
+        Invocation::Stream(event) => handle(notifier, event).await.map(Handled::Stream),
         Invocation::Sweep { sweep: _ } => {
             let deadline = tokio::time::Instant::now() + time_left.saturating_sub(per_booking);
             let done = notifier
@@ -127,7 +127,7 @@ pub async fn invoke(
                 no_fallback = staff_delivery.no_fallback,
                 "staff delivery check"
             );
-            Ok(Answer::Sweep(Swept {
+            Ok(Handled::Sweep(Swept {
                 sweep: done,
                 staff_delivery,
             }))

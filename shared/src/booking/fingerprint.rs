@@ -14,32 +14,51 @@ pub struct Fingerprint(String);
 impl Fingerprint {
     /// The fingerprint of a request's details.
     pub fn of(details: &BookingDetails) -> Self {
-        let d = details;
+        // Every field is named, so that a new booking field does not compile
+        // until it is decided whether it makes two requests differ.
+        let BookingDetails {
+            first_name,
+            last_name,
+            email,
+            phone,
+            date_of_birth,
+            specialty,
+            consultant,
+            payment,
+            gp_referral,
+            contact_method,
+            preferred_times,
+            message,
+            booking_for,
+            consent_version,
+            marketing_email,
+            marketing_sms,
+        } = details;
         // A fixed-order array of the parsed values: canonical by construction.
         let canonical = serde_json::json!([
-            d.first_name.as_str(),
-            d.last_name.as_str(),
-            d.email.as_str(),
-            d.phone.as_str(),
-            d.date_of_birth.to_string(),
-            d.specialty.as_str(),
-            d.consultant.as_ref().map(|s| s.as_str()),
-            d.payment.kind(),
-            match &d.payment {
+            first_name.as_str(),
+            last_name.as_str(),
+            email.as_str(),
+            phone.as_str(),
+            date_of_birth.to_string(),
+            specialty.as_str(),
+            consultant.as_ref().map(|s| s.as_str()),
+            payment.kind(),
+            match payment {
                 super::Payment::Insured {
                     insurer,
                     policy_number,
                 } => Some([insurer.as_str(), policy_number.as_str()]),
                 super::Payment::SelfPay => None,
             },
-            d.gp_referral,
-            d.contact_method.as_str(),
-            d.preferred_times.as_ref().map(|t| t.as_str()),
-            d.message.as_ref().map(|m| m.as_str()),
-            d.booking_for.as_str(),
-            d.consent_version.as_str(),
-            d.marketing_email,
-            d.marketing_sms,
+            gp_referral,
+            contact_method.as_str(),
+            preferred_times.as_ref().map(|t| t.as_str()),
+            message.as_ref().map(|m| m.as_str()),
+            booking_for.as_str(),
+            consent_version.as_str(),
+            marketing_email,
+            marketing_sms,
         ]);
         Self(hex::encode(Sha256::digest(
             canonical.to_string().as_bytes(),

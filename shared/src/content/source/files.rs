@@ -1,7 +1,7 @@
 //! One reader per kind of content file: front matter fields to model values,
 //! with every problem at its line.
 
-use super::front_matter::{self, Fields, Layout, Problem};
+use super::front_matter::{self, Fields, Layout, LineError};
 use super::markdown;
 use crate::booking::{Slug, UkPhone};
 use crate::content::model::{
@@ -22,20 +22,20 @@ pub(crate) struct ConditionRef {
 
 /// What one readable file yields: its value (when it has no problems), the
 /// line of its slug, the condition references it makes and its problems.
-/// A file whose front matter cannot be read at all is one `Problem` instead.
+/// A file whose front matter cannot be read at all is one `LineError` instead.
 #[derive(Debug)]
 pub(crate) struct Read<T> {
     pub value: Option<T>,
     pub slug_line: usize,
     pub refs: Vec<ConditionRef>,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<LineError>,
 }
 
 /// Front matter fields and body of a file, or the problem that stops reading it.
 fn open<'a>(
     text: &'a str,
     allowed: &'static [&'static str],
-) -> Result<(Fields<'a>, &'a str, usize), Problem> {
+) -> Result<(Fields<'a>, &'a str, usize), LineError> {
     let split = front_matter::split(text)?;
     let map = front_matter::parse(&split)?;
     let layout = Layout::new(&split);
@@ -60,11 +60,11 @@ fn refs(field: &'static str, slugs: &[(usize, Slug)]) -> Vec<ConditionRef> {
 /// Every problem of a file, or its value.
 fn finish<T>(
     fields: Fields<'_>,
-    mut body_problems: Vec<Problem>,
+    mut body_problems: Vec<LineError>,
     slug_line: usize,
     refs: Vec<ConditionRef>,
     value: impl FnOnce() -> Option<T>,
-) -> Result<Read<T>, Problem> {
+) -> Result<Read<T>, LineError> {
     let mut problems = fields.finish();
     problems.append(&mut body_problems);
     let value = if problems.is_empty() { value() } else { None };
@@ -117,7 +117,7 @@ const CONDITION_FIELDS: &[&str] = &[
 ];
 
 /// A condition page: `conditions/<name>.md`.
-pub(crate) fn condition(text: &str) -> Result<Read<Condition>, Problem> {
+pub(crate) fn condition(text: &str) -> Result<Read<Condition>, LineError> {
     let (mut fields, body, body_line) = open(text, CONDITION_FIELDS)?;
     let slug_line = fields.layout().key("slug");
     let slug = fields.slug("slug");
@@ -176,7 +176,7 @@ pub(crate) fn condition(text: &str) -> Result<Read<Condition>, Problem> {
 const CONSULTANT_FIELDS: &[&str] = &["slug", "name", "role", "specialties", "gmc_number"];
 
 /// A consultant: `consultants/<name>.md`, the body their biography.
-pub(crate) fn consultant(text: &str) -> Result<Read<Consultant>, Problem> {
+pub(crate) fn consultant(text: &str) -> Result<Read<Consultant>, LineError> {
     let (mut fields, body, body_line) = open(text, CONSULTANT_FIELDS)?;
     let slug_line = fields.layout().key("slug");
     let slug = fields.slug("slug");
@@ -220,7 +220,7 @@ pub(crate) fn consultant(text: &str) -> Result<Read<Consultant>, Problem> {
 const SUPPORT_FIELDS: &[&str] = &["slug", "title", "summary", "audience"];
 
 /// A support service: `support-services/<name>.md`, the body its description.
-pub(crate) fn support_service(text: &str) -> Result<Read<SupportService>, Problem> {
+pub(crate) fn support_service(text: &str) -> Result<Read<SupportService>, LineError> {
     let (mut fields, body, body_line) = open(text, SUPPORT_FIELDS)?;
     let slug_line = fields.layout().key("slug");
     let slug = fields.slug("slug");
@@ -266,7 +266,7 @@ pub(crate) fn support_service(text: &str) -> Result<Read<SupportService>, Proble
 const PRICE_MAX_PENCE: u64 = 100_000_000;
 
 /// The price list: `prices.md`, its rows in the front matter.
-pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, Problem> {
+pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, LineError> {
     let (mut fields, body, body_line) = open(text, &["rows"])?;
     let mut refs = Vec::new();
     let rows = fields.items(
@@ -367,7 +367,7 @@ pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, Problem> {
 const SITE_FIELDS: &[&str] = &["name", "hospital", "phone", "email", "address"];
 
 /// The site's contact details: `site.md`, the body a short text about the clinic.
-pub(crate) fn site(text: &str) -> Result<Read<Site>, Problem> {
+pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
     let (mut fields, body, body_line) = open(text, SITE_FIELDS)?;
     let name = fields.text("name");
     let hospital = fields.text("hospital");

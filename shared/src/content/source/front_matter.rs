@@ -4,7 +4,7 @@
 use serde_norway::{Mapping, Value};
 
 /// A problem at a line of the file being read.
-pub(crate) type Problem = (usize, String);
+pub(crate) type LineError = (usize, String);
 
 /// A file split into its front matter and its body.
 #[derive(Debug)]
@@ -20,7 +20,7 @@ pub(crate) struct Split<'a> {
 }
 
 /// Splits `text` at its front matter: a first line `---`, then YAML, then `---`.
-pub(crate) fn split(text: &str) -> Result<Split<'_>, Problem> {
+pub(crate) fn split(text: &str) -> Result<Split<'_>, LineError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut offset = 0;
     let mut lines = text.split_inclusive('\n').enumerate();
@@ -140,7 +140,7 @@ impl<'a> Layout<'a> {
 }
 
 /// Parses the front matter as a YAML mapping.
-pub(crate) fn parse(split: &Split<'_>) -> Result<Mapping, Problem> {
+pub(crate) fn parse(split: &Split<'_>) -> Result<Mapping, LineError> {
     let value: Value = serde_norway::from_str(split.yaml).map_err(|e| yaml_problem(split, &e))?;
     match value {
         Value::Mapping(map) => Ok(map),
@@ -161,7 +161,7 @@ fn line_in(text: &str) -> Option<usize> {
 /// A YAML error at the line where the editor can fix it: where an unclosed
 /// construct began ("while parsing a flow sequence at line 2"), or where a
 /// key is given a second time.
-fn yaml_problem(split: &Split<'_>, error: &serde_norway::Error) -> Problem {
+fn yaml_problem(split: &Split<'_>, error: &serde_norway::Error) -> LineError {
     let text = error.to_string();
     let to_file = |yaml_line: usize| split.yaml_line + yaml_line.saturating_sub(1);
     let start = split.yaml_line - 1;
@@ -204,7 +204,7 @@ pub(crate) struct Fields<'a> {
     layout: Layout<'a>,
     allowed: &'static [&'static str],
     /// Every problem found so far.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<LineError>,
 }
 
 /// The most characters a one-line field may have.
@@ -379,7 +379,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Reports keys that are not fields of this kind of file.
-    pub fn finish(mut self) -> Vec<Problem> {
+    pub fn finish(mut self) -> Vec<LineError> {
         let unknown: Vec<String> = self
             .map
             .keys()

@@ -6,7 +6,7 @@
 //! `tel` or a relative address; `check` reports any other, and the renderer
 //! drops such a link and keeps its text.
 
-use super::front_matter::Problem;
+use super::front_matter::LineError;
 use crate::content::{RichText, Section};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use std::ops::Range;
@@ -66,7 +66,7 @@ fn line_at(text: &str, offset: usize, first_line: usize) -> usize {
 
 /// What an editor must fix in a Markdown body: `#` headings (a page's title
 /// is in its front matter) and links to anything but the web, mail or phone.
-pub(crate) fn problems(markdown: &str, first_line: usize) -> Vec<Problem> {
+pub(crate) fn problems(markdown: &str, first_line: usize) -> Vec<LineError> {
     let mut problems = Vec::new();
     for (event, range) in Parser::new_ext(markdown, options()).into_offset_iter() {
         let line = || line_at(markdown, range.start, first_line);
@@ -111,7 +111,7 @@ fn anchor(title: &str) -> String {
 /// Splits a page body at its `##` headings into sections, each rendered.
 /// Text before the first heading, an empty body, empty sections and two
 /// sections with the same anchor are problems.
-pub(crate) fn sections(body: &str, first_line: usize) -> Result<Vec<Section>, Vec<Problem>> {
+pub(crate) fn sections(body: &str, first_line: usize) -> Result<Vec<Section>, Vec<LineError>> {
     let mut headings: Vec<(Range<usize>, String)> = Vec::new();
     let mut current: Option<(usize, String)> = None;
     for (event, range) in Parser::new_ext(body, options()).into_offset_iter() {

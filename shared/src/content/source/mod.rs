@@ -56,7 +56,7 @@ pub fn load(dir: &Path) -> Result<Content, Vec<Diagnostic>> {
 }
 
 /// A reader of one kind of file.
-type Reader<T> = fn(&str) -> Result<Read<T>, front_matter::Problem>;
+type Reader<T> = fn(&str) -> Result<Read<T>, front_matter::LineError>;
 
 struct Loader<'a> {
     dir: &'a Path,
