@@ -18,6 +18,9 @@ use std::sync::Arc;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log at debug level: an AWS call's whole error chain, as the SDK gives it.
+    #[arg(long, short, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,14 +153,19 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    let cli = Cli::parse();
+    let filter = if cli.verbose {
+        tracing_subscriber::EnvFilter::new(
+            "info,frontdesk=debug,frontdesk_cli=debug,frontdesk_shared=debug",
         )
+    } else {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_target(false)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Serve(args)) => run_serve(args).await,
         None => run_serve(ServeArgs::parse_from(["serve"])).await,
@@ -409,16 +417,26 @@ async fn push_content(
 async fn create_tables() -> Result<(), String> {
     let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
     let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
-    let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
+    // Creating a table is slower than reading an item: on a busy machine
+    // DynamoDB Local can take seconds to answer a first CreateTable.
+    let client = frontdesk_shared::aws::dynamodb_client(tables::CONTROL_TIMEOUT).await;
+    // A table that differs is named and left alone, and the others are
+    // still made; any other error stops the command where it happened.
+    let mut differ = Vec::new();
     for (id, name) in [
         (tables::BOOKINGS, &config.bookings_table),
         (tables::GUARDS, &config.guards_table),
         (tables::CONTENT, &content_config.content_table),
     ] {
-        tables::create(&client, id, name)
-            .await
-            .map_err(|e| e.to_string())?;
-        println!("created {name} from {id} in infra/template.yaml");
+        match tables::ensure(&client, id, name).await {
+            Ok(ensured) => println!("{name} ({id} in infra/template.yaml): {ensured}"),
+            Err(e @ tables::TableError::Differs { .. }) => differ.push(e.to_string()),
+            Err(e) => return Err(e.to_string()),
+        }
     }
-    Ok(())
+    if differ.is_empty() {
+        Ok(())
+    } else {
+        Err(differ.join("\nfrontdesk: "))
+    }
 }

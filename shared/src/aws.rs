@@ -52,3 +52,50 @@ pub fn timeouts(operation_timeout: Duration) -> TimeoutConfig {
         .connect_timeout(operation_timeout.min(Duration::from_secs(1)))
         .build()
 }
+
+/// One line saying why an SDK call failed, for an operator or a log: the
+/// service's code and message, or what stopped the call (no connection, no
+/// answer in time) with the innermost cause. The SDK's whole error chain,
+/// which runs to many lines of its internals, is logged at debug level
+/// (`frontdesk --verbose` shows it).
+pub fn explain<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    tracing::debug!(
+        chain = ?error,
+        "AWS SDK error"
+    );
+    let what = match error {
+        SdkError::ServiceError(service) => return service.err().to_string(),
+        SdkError::TimeoutError(_) => "no answer in time",
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => "no answer in time",
+        SdkError::DispatchFailure(failure) if failure.is_io() => "could not connect",
+        SdkError::DispatchFailure(_) => "the request could not be sent",
+        SdkError::ResponseError(_) => "the answer could not be read",
+        SdkError::ConstructionFailure(_) => "the request could not be made",
+        _ => "the call failed",
+    };
+    match innermost(error) {
+        Some(cause) => format!("{what} ({cause})"),
+        None => what.to_owned(),
+    }
+}
+
+/// The last error in a chain of sources: the one that says what happened.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = error.source()?;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    Some(
+        cause
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}

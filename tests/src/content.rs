@@ -116,7 +116,7 @@ impl ContentHandle {
                         .build(),
                 );
                 let table = format!("content-{}-{}", std::process::id(), random_tag());
-                frontdesk_cli::tables::create(
+                frontdesk_cli::tables::ensure(
                     &Client::new(&sdk),
                     frontdesk_cli::tables::CONTENT,
                     &table,

@@ -191,10 +191,10 @@ impl DynamoTables {
         let tag = format!("{}-{n}-{}", std::process::id(), random_tag());
         let bookings = format!("bookings-{tag}");
         let guards = format!("guards-{tag}");
-        frontdesk_cli::tables::create(&inspect, frontdesk_cli::tables::BOOKINGS, &bookings)
+        frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::BOOKINGS, &bookings)
             .await
             .expect("bookings table");
-        frontdesk_cli::tables::create(&inspect, frontdesk_cli::tables::GUARDS, &guards)
+        frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::GUARDS, &guards)
             .await
             .expect("guards table");
         Self {

@@ -117,7 +117,7 @@ where
                 Fixer::Moment => MailError::Transient(format!("{code} ({status}): {message}")),
             }
         }
-        other => MailError::Transient(aws_sdk_sesv2::error::DisplayErrorContext(other).to_string()),
+        other => MailError::Transient(crate::aws::explain(other)),
     }
 }
 

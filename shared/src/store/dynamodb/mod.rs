@@ -212,7 +212,7 @@ fn conflicts(reasons: &[CancellationReason], slots: &Slots) -> Result<Conflicts,
 fn classify<E, R>(error: &SdkError<E, R>) -> StoreError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match error {
         SdkError::ServiceError(service) => {
@@ -231,11 +231,9 @@ where
         // Sent, then no answer in time, or an answer that could not be read:
         // DynamoDB may have applied it.
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            StoreError::Unconfirmed(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+            StoreError::Unconfirmed(crate::aws::explain(error))
         }
-        other => {
-            StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string())
-        }
+        other => StoreError::Unavailable(crate::aws::explain(other)),
     }
 }
 
