@@ -1,13 +1,22 @@
 //! The SAM template's promises, read from `infra/template.yaml` itself:
-//! least privilege (no `*` action or resource in any function's policy, and
-//! no SAM-made role with managed policies), the functions as Lambda runs
-//! them, and the notifier's stream settings.
+//! least privilege (each role allows exactly its function's actions, on
+//! resources of this template, and no SAM-made role with managed
+//! policies), every route served by its function, the functions as Lambda
+//! runs them, and the notifier's stream settings. Each rule is a function
+//! that lists what breaks it, and each is shown to refuse templates
+//! mutated to break it, so that no rule passes by reading nothing.
 
 use frontdesk_cli::tables::TEMPLATE;
 use serde_norway::Value;
+use std::collections::BTreeMap;
 
 fn template() -> Value {
     serde_norway::from_str(TEMPLATE).expect("the template parses")
+}
+
+/// A YAML value, tags and all (`!Sub "..."`), for a mutated template.
+fn yaml(text: &str) -> Value {
+    serde_norway::from_str(text).expect("a YAML value")
 }
 
 fn resources_of(template: &Value, kind: &str) -> Vec<(String, Value)> {
@@ -29,11 +38,54 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
+/// A value as the texts CloudFormation would make of it, with every
+/// reference left as `${...}`: `!Ref X` is `${X}`, `!GetAtt X.Arn` (or
+/// `[X, Arn]`) is `${X.Arn}`, `!Sub` is its string, `!Join` its parts
+/// joined; a list is each of its items. Anything else (a number, a
+/// mapping, an unknown tag) is shown as `?`, which no rule accepts.
+fn resolved(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(resolved).collect(),
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            match (tag.trim_start_matches('!'), &tagged.value) {
+                ("Ref", Value::String(id)) => vec![format!("${{{id}}}")],
+                ("GetAtt", Value::String(path)) => vec![format!("${{{path}}}")],
+                ("GetAtt", Value::Sequence(parts)) => vec![format!(
+                    "${{{}}}",
+                    strings(&Value::Sequence(parts.clone())).join(".")
+                )],
+                ("Sub", Value::String(text)) => vec![text.clone()],
+                ("Sub", Value::Sequence(parts)) => parts.first().map(resolved).unwrap_or_default(),
+                ("Join", Value::Sequence(parts)) if parts.len() == 2 => {
+                    let separator = parts[0].as_str().unwrap_or_default();
+                    vec![resolved(&parts[1]).join(separator)]
+                }
+                _ => vec!["?".into()],
+            }
+        }
+        _ => vec!["?".into()],
+    }
+}
+
+/// The ids a resolved text refers to (`${X}`, `${X.Arn}`), pseudo
+/// parameters (`AWS::...`) left out.
+fn references(text: &str) -> Vec<String> {
+    text.split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split('}').next())
+        .map(|reference| reference.split('.').next().unwrap_or_default().to_owned())
+        .filter(|id| !id.starts_with("AWS::"))
+        .collect()
+}
+
 /// Every statement of every inline policy of a role.
 fn statements(role: &Value) -> Vec<Value> {
     role["Properties"]["Policies"]
         .as_sequence()
-        .expect("inline policies")
+        .cloned()
+        .unwrap_or_default()
         .iter()
         .flat_map(|p| {
             p["PolicyDocument"]["Statement"]
@@ -45,100 +97,282 @@ fn statements(role: &Value) -> Vec<Value> {
 }
 
 fn actions(role: &Value) -> Vec<String> {
-    statements(role)
+    let mut actions: Vec<String> = statements(role)
         .iter()
-        .flat_map(|s| strings(&s["Action"]))
-        .collect()
+        .flat_map(|s| resolved(&s["Action"]))
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
 }
 
 /// The logical id a `!GetAtt X.Arn` (or `!Ref X`) names.
 fn target(value: &Value) -> String {
-    match value {
-        Value::Tagged(tagged) => match &tagged.value {
-            Value::String(s) => s.split('.').next().unwrap_or_default().to_owned(),
-            other => format!("{other:?}"),
-        },
-        other => format!("{other:?}"),
-    }
+    resolved(value)
+        .first()
+        .map(|text| references(text).join(","))
+        .unwrap_or_default()
 }
 
-#[test]
-fn no_function_policy_grants_every_action_or_every_resource() {
-    let template = template();
-    let roles = resources_of(&template, "AWS::IAM::Role");
-    assert_eq!(roles.len(), 5, "a role per function, and the schedule's");
-    for (id, role) in &roles {
-        for statement in statements(role) {
-            assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{id}");
-            for action in strings(&statement["Action"]) {
-                assert!(!action.contains('*'), "{id} allows {action}");
-            }
-            assert!(
-                !statement["Resource"].is_null(),
-                "{id} has a statement without Resource"
-            );
-            for resource in strings(&statement["Resource"]) {
-                assert_ne!(resource, "*", "{id} allows every resource");
-            }
-            assert!(statement.get("NotAction").is_none() && statement.get("NotResource").is_none());
-        }
-        assert!(
-            role["Properties"].get("ManagedPolicyArns").is_none(),
-            "{id}"
-        );
-    }
-    // A function without its own role would get SAM's, with managed
-    // policies that allow `*`.
-    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
-        assert!(
-            function["Properties"].get("Role").is_some(),
-            "{id} has its own role"
-        );
-        assert!(function["Properties"].get("Policies").is_none(), "{id}");
-    }
-}
-
-#[test]
-fn each_function_can_do_only_its_own_work() {
-    let template = template();
-    let role = |id: &str| template["Resources"][id].clone();
-    let mut booking = actions(&role("BookingRole"));
-    booking.sort();
-    assert_eq!(
-        booking,
-        [
+/// What each role may do: exactly these actions, on exactly these
+/// resources and parameters of the template (a table's streams included).
+const ROLES: &[(&str, &[&str], &[&str])] = &[
+    (
+        "BookingRole",
+        &[
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "logs:CreateLogStream",
-            "logs:PutLogEvents"
-        ]
-    );
-    let mut content = actions(&role("ContentRole"));
-    content.sort();
-    assert_eq!(
-        content,
-        [
+            "logs:PutLogEvents",
+        ],
+        &["BookingLogs", "BookingsTable", "GuardsTable"],
+    ),
+    (
+        "ContentRole",
+        &[
             "dynamodb:Query",
             "logs:CreateLogStream",
-            "logs:PutLogEvents"
-        ]
+            "logs:PutLogEvents",
+        ],
+        &["ContentLogs", "ContentTable"],
+    ),
+    (
+        "NotifierRole",
+        &[
+            "dynamodb:DescribeStream",
+            "dynamodb:GetItem",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "ses:SendEmail",
+            "sqs:SendMessage",
+        ],
+        &[
+            "BookingsTable",
+            "MailConfigurationSet",
+            "NotifierFailures",
+            "NotifierLogs",
+            "SenderDomain",
+            "StaffMailConfigurationSet",
+        ],
+    ),
+    (
+        "MailEventsRole",
+        &[
+            "dynamodb:UpdateItem",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sqs:SendMessage",
+        ],
+        &["BookingsTable", "MailEventsFailures", "MailEventsLogs"],
+    ),
+    (
+        "OwedEmailSweepRole",
+        &["lambda:InvokeFunction"],
+        &["NotifierFunction"],
+    ),
+];
+
+/// Where the template grants more than each function's own work: a role
+/// missing or unknown, an action outside its list, a `*` action, a
+/// resource that names nothing of this template or has a `*` other than
+/// a stream of one of its tables, `NotAction`/`NotResource`, managed
+/// policies, or a function without a role of its own.
+fn privilege_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let defined = |id: &str| {
+        template["Resources"].get(id).is_some() || template["Parameters"].get(id).is_some()
+    };
+    let roles = resources_of(template, "AWS::IAM::Role");
+    let expected: BTreeMap<&str, _> = ROLES.iter().map(|(id, a, t)| (*id, (*a, *t))).collect();
+    for (id, role) in &roles {
+        let Some((allowed, resources)) = expected.get(id.as_str()) else {
+            problems.push(format!("{id} is a role no rule here describes"));
+            continue;
+        };
+        if role["Properties"].get("ManagedPolicyArns").is_some() {
+            problems.push(format!("{id} has managed policies"));
+        }
+        let granted = actions(role);
+        if granted != *allowed {
+            problems.push(format!(
+                "{id} allows {granted:?}, its function needs {allowed:?}"
+            ));
+        }
+        let mut named = Vec::new();
+        for statement in statements(role) {
+            if statement["Effect"].as_str() != Some("Allow") {
+                problems.push(format!("{id} has a statement that is not Allow"));
+            }
+            if statement.get("NotAction").is_some() || statement.get("NotResource").is_some() {
+                problems.push(format!("{id} uses NotAction or NotResource"));
+            }
+            let actions = resolved(&statement["Action"]);
+            if actions.iter().any(|a| a.contains('*') || a == "?") {
+                problems.push(format!("{id} allows {actions:?}"));
+            }
+            let resources = resolved(&statement["Resource"]);
+            if statement["Resource"].is_null() || resources.is_empty() {
+                problems.push(format!("{id} has a statement without Resource"));
+            }
+            for resource in &resources {
+                let refs = references(resource);
+                if refs.is_empty() || refs.iter().any(|r| !defined(r)) {
+                    problems.push(format!(
+                        "{id} allows {resource}, which names nothing of this template"
+                    ));
+                }
+                let stream_of_ours = refs.first().is_some_and(|r| {
+                    resource.starts_with(&format!("${{{r}.Arn}}/stream/"))
+                        && !resource[r.len() + 7..].trim_end_matches('*').contains('*')
+                }) && resource.ends_with("/stream/*");
+                if resource.contains('*') && !stream_of_ours {
+                    problems.push(format!("{id} allows {resource}"));
+                }
+                named.extend(refs);
+            }
+        }
+        named.sort();
+        named.dedup();
+        if named != *resources {
+            problems.push(format!(
+                "{id} names {named:?}, its function uses {resources:?}"
+            ));
+        }
+    }
+    for id in expected.keys() {
+        if !roles.iter().any(|(role, _)| role == id) {
+            problems.push(format!("{id} is missing"));
+        }
+    }
+    // A function without its own role would get SAM's, with managed
+    // policies that allow `*`.
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        let role = target(&function["Properties"]["Role"]);
+        if !roles.iter().any(|(r, _)| *r == role) {
+            problems.push(format!("{id} has no role of its own"));
+        }
+        if function["Properties"].get("Policies").is_some() {
+            problems.push(format!("{id} has SAM policies"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn each_role_allows_exactly_its_functions_work_on_this_templates_resources() {
+    let template = template();
+    assert_eq!(privilege_problems(&template), Vec::<String>::new());
+
+    let statement = |role: &str, n: usize| {
+        format!("/Resources/{role}/Properties/Policies/0/PolicyDocument/Statement/{n}")
+    };
+    let with = |path: &str, key: &str, value: Value| {
+        let mut mutated = template.clone();
+        let mut at = &mut mutated;
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            at = match part.parse::<usize>() {
+                Ok(n) => &mut at[n],
+                Err(_) => &mut at[part],
+            };
+        }
+        at[key] = value;
+        privilege_problems(&mutated)
+    };
+    let refused = |problems: Vec<String>, what: &str| {
+        assert!(
+            problems.iter().any(|p| p.contains(what)),
+            "a mutated template must be refused for {what:?}: {problems:?}"
+        );
+    };
+    let bookings = statement("BookingRole", 0);
+    // Every table of the account, written as a Sub, a Join, or plainly.
+    refused(
+        with(
+            &bookings,
+            "Resource",
+            yaml(
+                "!Sub \"arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*\"",
+            ),
+        ),
+        "names nothing of this template",
     );
-    let content_tables: Vec<String> = statements(&role("ContentRole"))
-        .iter()
-        .filter(|s| {
-            strings(&s["Action"])
-                .iter()
-                .any(|a| a.starts_with("dynamodb:"))
-        })
-        .map(|s| target(&s["Resource"]))
-        .collect();
-    assert_eq!(content_tables, ["ContentTable"]);
-    let notifier = actions(&role("NotifierRole"));
-    assert!(notifier.contains(&"ses:SendEmail".to_owned()));
-    assert!(
-        notifier.contains(&"dynamodb:Scan".to_owned()),
-        "the scheduled sweep scans"
+    refused(
+        with(
+            &bookings,
+            "Resource",
+            yaml("!Join [\":\", [arn, aws, dynamodb, \"*\"]]"),
+        ),
+        "allows arn:aws:dynamodb:*",
     );
+    refused(with(&bookings, "Resource", Value::from("*")), "allows *");
+    refused(
+        with(
+            &bookings,
+            "Resource",
+            yaml("!Sub \"${BookingsTable.Arn}/*\""),
+        ),
+        "allows ${BookingsTable.Arn}/*",
+    );
+    refused(
+        with(&bookings, "Resource", yaml("!GetAtt ContentTable.Arn")),
+        "BookingRole names [\"BookingLogs\", \"ContentTable\"]",
+    );
+    refused(
+        with(
+            &bookings,
+            "Action",
+            yaml("[dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem]"),
+        ),
+        "BookingRole allows",
+    );
+    refused(
+        with(&bookings, "Action", Value::from("dynamodb:*")),
+        "allows [\"dynamodb:*\"]",
+    );
+    refused(
+        with(&bookings, "NotResource", Value::from("x")),
+        "NotResource",
+    );
+    refused(with(&bookings, "Effect", Value::from("Deny")), "not Allow");
+    refused(
+        with(
+            "/Resources/ContentRole/Properties",
+            "ManagedPolicyArns",
+            yaml("[arn:aws:iam::aws:policy/AdministratorAccess]"),
+        ),
+        "ContentRole has managed policies",
+    );
+    refused(
+        with(
+            &statement("OwedEmailSweepRole", 0),
+            "Resource",
+            yaml("!GetAtt BookingFunction.Arn"),
+        ),
+        "OwedEmailSweepRole names [\"BookingFunction\"]",
+    );
+    refused(
+        with("/Resources/BookingFunction/Properties", "Role", Value::Null),
+        "BookingFunction has no role of its own",
+    );
+    refused(
+        with(
+            "/Resources/NotifierFunction/Properties",
+            "Policies",
+            yaml("[AmazonDynamoDBFullAccess]"),
+        ),
+        "NotifierFunction has SAM policies",
+    );
+}
+
+#[test]
+fn the_mail_roles_touch_only_their_own_attributes_and_addresses() {
+    let template = template();
+    let role = |id: &str| template["Resources"][id].clone();
     // Mail events may only update a booking's email-state attributes.
     let events = statements(&role("MailEventsRole"));
     let update = events
@@ -168,23 +402,6 @@ fn each_function_can_do_only_its_own_work() {
         allowed, expected,
         "the attributes the ledger's record_delivery names"
     );
-    let mut event_actions = actions(&role("MailEventsRole"));
-    event_actions.sort();
-    assert_eq!(
-        event_actions,
-        [
-            "dynamodb:UpdateItem",
-            "logs:CreateLogStream",
-            "logs:PutLogEvents",
-            "sqs:SendMessage"
-        ]
-    );
-    // The schedule may only invoke the notifier.
-    let schedule = statements(&role("OwedEmailSweepRole"));
-    assert_eq!(schedule.len(), 1);
-    assert_eq!(strings(&schedule[0]["Action"]), ["lambda:InvokeFunction"]);
-    assert_eq!(target(&schedule[0]["Resource"]), "NotifierFunction");
-    assert!(!notifier.contains(&"dynamodb:PutItem".to_owned()));
     let send = statements(&role("NotifierRole"))
         .into_iter()
         .find(|s| strings(&s["Action"]) == ["ses:SendEmail"])
@@ -194,16 +411,7 @@ fn each_function_can_do_only_its_own_work() {
         "sends only from the one address"
     );
     // Through either configuration set, both named by the function's settings.
-    let sends_through: Vec<String> = match &send["Resource"] {
-        Value::Sequence(items) => items
-            .iter()
-            .filter_map(|item| match item {
-                Value::Tagged(t) => t.value.as_str().map(str::to_owned),
-                _ => None,
-            })
-            .collect(),
-        other => panic!("{other:?}"),
-    };
+    let sends_through = resolved(&send["Resource"]);
     for set in ["${MailConfigurationSet}", "${StaffMailConfigurationSet}"] {
         assert!(
             sends_through
@@ -387,11 +595,12 @@ fn each_timeout_covers_its_slowest_path_and_the_claim_fits_the_notifiers() {
     assert_eq!(with("NotifierFunction", &claim("120")).len(), 1);
 }
 
-#[test]
-fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
-    let template = template();
+/// Where the API's routes and the functions' routers disagree: a route no
+/// function serves, a function's route the API lacks, or one served by
+/// the wrong function or method.
+fn route_problems(template: &Value) -> Vec<String> {
     let mut routes = Vec::new();
-    for (id, function) in resources_of(&template, "AWS::Serverless::Function") {
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
         let events = function["Properties"]["Events"]
             .as_mapping()
             .cloned()
@@ -407,9 +616,8 @@ fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
             }
         }
     }
-    routes.sort();
     // Exactly the routes each function's router is built from.
-    let mut expected: Vec<String> = frontdesk_booking::ROUTES
+    let expected: Vec<String> = frontdesk_booking::ROUTES
         .iter()
         .map(|path| format!("BookingFunction POST {path}"))
         .chain(
@@ -418,8 +626,68 @@ fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
                 .map(|path| format!("ContentFunction GET {path}")),
         )
         .collect();
-    expected.sort();
-    assert_eq!(routes, expected);
+    let mut problems: Vec<String> = routes
+        .iter()
+        .filter(|r| !expected.contains(r))
+        .map(|r| format!("the API routes {r}, which that function does not serve"))
+        .collect();
+    problems.extend(
+        expected
+            .iter()
+            .filter(|r| !routes.contains(r))
+            .map(|r| format!("the API does not route {r}")),
+    );
+    problems
+}
+
+#[test]
+fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
+    let template = template();
+    assert_eq!(route_problems(&template), Vec::<String>::new());
+
+    let with = |function: &str, edit: &dyn Fn(&mut serde_norway::Mapping)| {
+        let mut mutated = template.clone();
+        let events = mutated["Resources"][function]["Properties"]["Events"]
+            .as_mapping_mut()
+            .expect("events");
+        edit(events);
+        route_problems(&mutated)
+    };
+    let first_http = |events: &serde_norway::Mapping| {
+        events
+            .iter()
+            .find(|(_, e)| e["Type"].as_str() == Some("HttpApi"))
+            .map(|(k, _)| k.clone())
+            .expect("an HttpApi event")
+    };
+    // A content route dropped from the API.
+    let dropped = with("ContentFunction", &|events| {
+        let key = first_http(events);
+        events.remove(&key);
+    });
+    assert!(
+        dropped
+            .iter()
+            .any(|p| p.starts_with("the API does not route ContentFunction GET")),
+        "{dropped:?}"
+    );
+    // A route the function does not serve.
+    let extra = with("BookingFunction", &|events| {
+        events.insert(
+            Value::from("Extra"),
+            yaml("{Type: HttpApi, Properties: {Method: POST, Path: /v1/extra, ApiId: !Ref Api}}"),
+        );
+    });
+    assert_eq!(
+        extra,
+        ["the API routes BookingFunction POST /v1/extra, which that function does not serve"]
+    );
+    // The bookings route sent to a function with the wrong method.
+    let wrong_method = with("BookingFunction", &|events| {
+        let key = first_http(events);
+        events[&key]["Properties"]["Method"] = Value::from("GET");
+    });
+    assert_eq!(wrong_method.len(), 2, "{wrong_method:?}");
 }
 
 #[test]
