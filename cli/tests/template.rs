@@ -616,14 +616,22 @@ fn route_problems(template: &Value) -> Vec<String> {
             }
         }
     }
-    // Exactly the routes each function's router is built from.
+    // Exactly the routes each function's router is built from, each by
+    // ANY so that the function answers its CORS preflights, HEAD and 405
+    // itself; the bookings route's POST also has its own route, for its
+    // route-level 5xx alarm.
     let expected: Vec<String> = frontdesk_booking::ROUTES
         .iter()
-        .map(|path| format!("BookingFunction POST {path}"))
+        .flat_map(|path| {
+            [
+                format!("BookingFunction POST {path}"),
+                format!("BookingFunction ANY {path}"),
+            ]
+        })
         .chain(
             frontdesk_content::ROUTES
                 .iter()
-                .map(|path| format!("ContentFunction GET {path}")),
+                .map(|path| format!("ContentFunction ANY {path}")),
         )
         .collect();
     let mut problems: Vec<String> = routes
@@ -668,7 +676,7 @@ fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
     assert!(
         dropped
             .iter()
-            .any(|p| p.starts_with("the API does not route ContentFunction GET")),
+            .any(|p| p.starts_with("the API does not route ContentFunction ANY")),
         "{dropped:?}"
     );
     // A route the function does not serve.
@@ -688,6 +696,41 @@ fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
         events[&key]["Properties"]["Method"] = Value::from("GET");
     });
     assert_eq!(wrong_method.len(), 2, "{wrong_method:?}");
+}
+
+/// Where API Gateway would answer CORS in the functions' place, or the
+/// booking function's origins are not the template's one list.
+fn cors_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, api) in resources_of(template, "AWS::Serverless::HttpApi") {
+        if api["Properties"].get("CorsConfiguration").is_some() {
+            problems.push(format!(
+                "{id} has a CorsConfiguration, which replaces the functions' CORS on every route"
+            ));
+        }
+    }
+    let origins = &template["Resources"]["BookingFunction"]["Properties"]["Environment"]
+        ["Variables"]["ALLOWED_ORIGINS"];
+    if resolved(origins) != ["${AllowedOrigins}"] || target(origins) != "AllowedOrigins" {
+        problems.push(
+            "the booking function's ALLOWED_ORIGINS is not the AllowedOrigins parameter".into(),
+        );
+    }
+    problems
+}
+
+#[test]
+fn the_functions_answer_cors_as_deployed_with_the_templates_origins() {
+    let template = template();
+    assert_eq!(cors_problems(&template), Vec::<String>::new());
+    let mut mutated = template.clone();
+    mutated["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"] =
+        yaml("{AllowOrigins: ['*']}");
+    assert_eq!(cors_problems(&mutated).len(), 1);
+    let mut mutated = template.clone();
+    mutated["Resources"]["BookingFunction"]["Properties"]["Environment"]["Variables"]
+        ["ALLOWED_ORIGINS"] = Value::from("*");
+    assert_eq!(cors_problems(&mutated).len(), 1);
 }
 
 #[test]
