@@ -3,7 +3,7 @@
 //! emulator that `scripts/bench` starts, beside a bare baseline bootstrap
 //! built with the same profile. It reports cold starts, warm durations,
 //! peak memory, zipped sizes and DynamoDB requests, holds them to the
-//! budgets in DESIGN.md, and writes the whole to `BENCHMARKS.md`.
+//! budgets in docs/ARCHITECTURE.md, and writes the whole to `BENCHMARKS.md`.
 
 mod measure;
 mod report;

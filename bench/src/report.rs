@@ -1,5 +1,5 @@
 //! The bench's findings as Markdown: each bootstrap's figures, their ratios
-//! to the bare baseline, the budgets of DESIGN.md met or missed, and the
+//! to the bare baseline, the budgets of docs/ARCHITECTURE.md met or missed, and the
 //! criterion benchmarks' estimates.
 
 use crate::measure::Figures;
@@ -165,7 +165,7 @@ pub fn bootstraps(
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "| budget (DESIGN.md) | measured | |");
+    let _ = writeln!(out, "| budget (docs/ARCHITECTURE.md) | measured | |");
     let _ = writeln!(out, "| --- | --- | --- |");
     for v in verdicts(functions, baseline) {
         let _ = writeln!(
