@@ -260,3 +260,32 @@ fn collect_estimates(root: &Path, dir: &Path, rows: &mut Vec<(String, Value)>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every budget `verdicts` holds is named in the architecture document,
+    /// with the figure this file holds it to.
+    #[test]
+    fn the_architecture_document_names_every_budget() {
+        let doc = include_str!("../../docs/ARCHITECTURE.md");
+        for named in [
+            format!("at most {COLD_START_RATIO}×"),
+            "`COLD_START_RATIO`".to_owned(),
+            format!("peak RSS under {PEAK_RSS_MIB} MiB"),
+            "`PEAK_RSS_MIB`".to_owned(),
+            format!("zipped bootstrap under {ZIP_MIB} MiB"),
+            "`ZIP_MIB`".to_owned(),
+            "booking: one DynamoDB request per accepted booking".to_owned(),
+            "booking: no DynamoDB request for a rejected one".to_owned(),
+            "content: no DynamoDB request on a warm cache".to_owned(),
+            "mail-events: one `UpdateItem` per event".to_owned(),
+        ] {
+            assert!(
+                doc.contains(&named),
+                "docs/ARCHITECTURE.md does not name {named:?}"
+            );
+        }
+    }
+}
