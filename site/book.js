@@ -185,12 +185,32 @@ async function offerConsultants() {
   }
 }
 
-const wanted = new URLSearchParams(location.search).get("specialty");
-if (wanted && [...form.elements.specialty.options].some((o) => o.value === wanted)) {
-  form.elements.specialty.value = wanted;
+// The conditions a patient may choose come from the content, as the
+// booking function accepts them; "I'm not sure" is always offered.
+async function offerSpecialties() {
+  const specialty = form.elements.specialty;
+  const notSure = [...specialty.options].find((o) => o.value === "not_sure");
+  try {
+    const response = await fetch(`${API}/v1/conditions`);
+    if (!response.ok) throw new Error(`conditions: ${response.status}`);
+    const { conditions } = await response.json();
+    for (const { slug, title } of conditions ?? []) {
+      specialty.add(new Option(title, slug), notSure);
+    }
+    form.dataset.specialties = "loaded";
+  } catch {
+    // "I'm not sure" still books; the clinic finds the right specialist.
+    form.dataset.specialties = "unavailable";
+  }
+  const wanted = new URLSearchParams(location.search).get("specialty");
+  if (wanted && [...specialty.options].some((o) => o.value === wanted)) {
+    specialty.value = wanted;
+  }
+  offerConsultants();
 }
+
 form.addEventListener("submit", send);
 form.elements.specialty.addEventListener("change", offerConsultants);
 for (const radio of form.elements.payment) radio.addEventListener("change", revealInsurance);
 revealInsurance();
-offerConsultants();
+offerSpecialties();

@@ -18,6 +18,12 @@ async fn enhanced(browser: &Browser) {
             .await,
         "book.js did not run"
     );
+    assert!(
+        browser
+            .wait_until("document.getElementById('booking-form').dataset.specialties === 'loaded'")
+            .await,
+        "the form did not offer the content's conditions"
+    );
 }
 
 /// Waits for the condition page to be drawn from the content API.
@@ -51,8 +57,18 @@ async fn fill_valid(browser: &Browser, email: &str) {
     browser.fill("#phone", "07700 900123").await;
     browser.find("#contact_method-email").await.click().await;
     browser.fill("#preferred_times", "Weekday mornings").await;
+    // The first condition the content offers (the script fills them in
+    // from /v1/conditions), or "not sure" when no script ran.
+    let specialty = browser
+        .execute(
+            "const o = [...document.getElementById('specialty').options]\
+               .find((o) => o.value && o.value !== 'not_sure');\
+             return o ? o.value : 'not_sure';",
+            json!([]),
+        )
+        .await;
     browser
-        .set_value("#specialty", "neuroendocrine-tumours")
+        .set_value("#specialty", specialty.as_str().expect("a specialty"))
         .await;
     browser.find("#payment-self_pay").await.click().await;
     browser.fill("#message", "Found through the website.").await;
