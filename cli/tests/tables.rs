@@ -51,6 +51,33 @@ async fn client(endpoint: &str, timeout: Duration) -> aws_sdk_dynamodb::Client {
     )
 }
 
+/// A `CreateTable` for an on-demand table with a hash key of `kind`.
+fn create_keyed(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    key: &str,
+    kind: ScalarAttributeType,
+) -> aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder {
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(kind)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+}
+
 #[tokio::test]
 async fn run_twice_it_creates_the_tables_then_keeps_them() {
     let names = names("twice");
@@ -77,57 +104,22 @@ async fn a_table_already_there_is_kept_or_its_difference_named() {
     let key = definition["KeySchema"][0]["AttributeName"]
         .as_str()
         .unwrap();
-    client
-        .create_table()
-        .table_name(&names[0])
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
+    let stream = aws_sdk_dynamodb::types::StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(
+            definition["StreamSpecification"]["StreamViewType"]
+                .as_str()
                 .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(key)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .stream_specification(
-            aws_sdk_dynamodb::types::StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(
-                    definition["StreamSpecification"]["StreamViewType"]
-                        .as_str()
-                        .unwrap(),
-                ))
-                .build()
-                .unwrap(),
-        )
+        ))
+        .build()
+        .unwrap();
+    create_keyed(&client, &names[0], key, ScalarAttributeType::S)
+        .stream_specification(stream)
         .send()
         .await
         .expect("a bookings table");
     // A guards table keyed on another attribute.
-    client
-        .create_table()
-        .table_name(&names[1])
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
+    create_keyed(&client, &names[1], "id", ScalarAttributeType::N)
         .send()
         .await
         .expect("a guards table");
