@@ -208,16 +208,14 @@ impl TableDefinition {
             billing.to_string(),
             self.billing_mode.to_string(),
         );
+        let show = |view: Option<&StreamViewType>| {
+            view.map_or("no stream".to_owned(), |v| format!("stream {v}"))
+        };
         let stream = table
             .stream_specification()
             .filter(|s| s.stream_enabled())
-            .and_then(|s| s.stream_view_type())
-            .map_or("no stream".to_owned(), |v| format!("stream {v}"));
-        let wanted_stream = self
-            .stream
-            .as_ref()
-            .map_or("no stream".to_owned(), |v| format!("stream {v}"));
-        differ("stream", stream, wanted_stream);
+            .and_then(|s| s.stream_view_type());
+        differ("stream", show(stream), show(self.stream.as_ref()));
         differences
     }
 }
@@ -269,13 +267,14 @@ pub async fn ensure(client: &Client, logical_id: &str, name: &str) -> Result<Ens
         .map_err(|e| dynamo("waiting for")(explain(&e)))?
         .table
         .ok_or_else(|| dynamo("reading")("DynamoDB described no table".into()))?;
+    let differs = |differences| TableError::Differs {
+        table: name.to_owned(),
+        resource: logical_id.to_owned(),
+        differences,
+    };
     let differences = definition.differences(&table);
     if !differences.is_empty() {
-        return Err(TableError::Differs {
-            table: name.to_owned(),
-            resource: logical_id.to_owned(),
-            differences,
-        });
+        return Err(differs(differences));
     }
     let ttl = client
         .describe_time_to_live()
@@ -316,15 +315,11 @@ pub async fn ensure(client: &Client, logical_id: &str, name: &str) -> Result<Ens
         (has, wants) => {
             let show =
                 |ttl: Option<&str>| ttl.map_or("no TTL".to_owned(), |a| format!("TTL on {a}"));
-            return Err(TableError::Differs {
-                table: name.to_owned(),
-                resource: logical_id.to_owned(),
-                differences: vec![format!(
-                    "ttl: table has {}, template has {}",
-                    show(has),
-                    show(wants.as_deref())
-                )],
-            });
+            return Err(differs(vec![format!(
+                "ttl: table has {}, template has {}",
+                show(has),
+                show(wants.as_deref())
+            )]));
         }
     }
     Ok(ensured)

@@ -226,10 +226,10 @@ fn privilege_problems(template: &Value) -> Vec<String> {
                         "{id} allows {resource}, which names nothing of this template"
                     ));
                 }
+                // The one wildcard allowed: every stream of one of its tables.
                 let stream_of_ours = refs.first().is_some_and(|r| {
-                    resource.starts_with(&format!("${{{r}.Arn}}/stream/"))
-                        && !resource[r.len() + 7..].trim_end_matches('*').contains('*')
-                }) && resource.ends_with("/stream/*");
+                    resource.strip_prefix(&format!("${{{r}.Arn}}/stream/")) == Some("*")
+                });
                 if resource.contains('*') && !stream_of_ours {
                     problems.push(format!("{id} allows {resource}"));
                 }
