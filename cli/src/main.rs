@@ -41,6 +41,16 @@ enum Command {
         #[command(subcommand)]
         command: AlarmsCommand,
     },
+    /// Print the OpenAPI document for a content folder, or write it
+    /// (`--out docs/openapi.json` is the checked-in copy, for the shipped content).
+    Openapi {
+        /// The content folder whose conditions are the bookable specialties.
+        #[arg(long, env = "FRONTDESK_CONTENT_DIR", default_value = "content")]
+        dir: PathBuf,
+        /// Write the document to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Manage DynamoDB tables (for DynamoDB Local: `tables create`).
     Tables {
         #[command(subcommand)]
@@ -186,6 +196,7 @@ async fn main() -> ExitCode {
         }) => frontdesk_cli::alarms::smoke_test(&stack, &stage)
             .map(|steps| print!("{steps}"))
             .map_err(|e| e.to_string()),
+        Some(Command::Openapi { dir, out }) => write_openapi(&dir, out.as_deref()),
         Some(Command::Tables {
             command: TablesCommand::Create,
         }) => create_tables().await,
@@ -392,6 +403,26 @@ fn report(problems: &[frontdesk_shared::content::source::Diagnostic]) -> String 
 fn check_content(dir: &std::path::Path) -> Result<(), String> {
     let loaded = content::check(dir).map_err(|problems| report(&problems))?;
     println!("{} is valid: {}", dir.display(), Summary(&loaded));
+    Ok(())
+}
+
+fn write_openapi(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<(), String> {
+    let loaded = content::check(dir).map_err(|problems| report(&problems))?;
+    let doc = frontdesk_shared::contract::for_content(&loaded);
+    let text = frontdesk_shared::contract::to_json(&doc)
+        .map_err(|e| format!("the OpenAPI document could not be written as JSON: {e}"))?;
+    match out {
+        None => print!("{text}"),
+        Some(path) => {
+            std::fs::write(path, text)
+                .map_err(|e| format!("could not write {}: {e}", path.display()))?;
+            println!(
+                "wrote {} for the content in {}",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// One bad field: the wire name of the field and a message a patient understands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The field's wire name, as the form and the JSON body spell it.
     pub field: String,

@@ -12,6 +12,8 @@ pub mod aws;
 pub mod booking;
 pub mod config;
 pub mod content;
+#[cfg(feature = "openapi")]
+pub mod contract;
 pub mod fields;
 #[cfg(feature = "lambda-logs")]
 pub mod logs;
@@ -23,6 +25,7 @@ pub mod problem;
 pub mod store;
 pub mod text;
 pub mod time_source;
+pub mod wire;
 
 pub use booking::Booking;
 pub use config::{BookingConfig, ConfigError, ContentConfig, MailEventsConfig, NotifierConfig};

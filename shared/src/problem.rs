@@ -10,19 +10,25 @@ use serde::Serialize;
 /// How long a client should wait before retrying when the store is down.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
-/// An `application/problem+json` body, with the field errors of a 422.
+/// RFC 9457 problem details: the body of every error answer, with the
+/// field errors of a 422.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
-    /// A URI naming the kind of problem.
+    /// A URI naming the kind of problem: `urn:frontdesk:problem:...`, or
+    /// `about:blank` for a plain HTTP status.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(format = "uri-reference"))]
     pub kind: &'static str,
-    /// A short, fixed summary of the kind.
+    /// A short summary of the kind of problem, the same for every occurrence.
     pub title: &'static str,
     /// The HTTP status.
+    #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
     pub status: u16,
-    /// What happened, for this request.
+    /// What happened, for this request, in words a patient understands.
     pub detail: String,
-    /// Each bad field with a message a patient understands.
+    /// Each field that needs changing (422), or the query parameter that
+    /// cannot be used (400 on a content route).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Seconds to wait before retrying (also sent as `Retry-After`).
@@ -110,7 +116,7 @@ impl From<&BookingError> for Problem {
                     message: "This key was already used for a different request; use a new key for a new request.".into(),
                 }],
                 ..Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    StatusCode::CONFLICT,
                     "urn:frontdesk:problem:idempotency-key-reused",
                     "Idempotency key reused",
                     "The Idempotency-Key was already used with a different request body.",
@@ -203,7 +209,10 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(crate::wire::CACHE_CONTROL_NO_STORE),
+        );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -12,28 +12,39 @@ pub enum Lines {
     Multi,
 }
 
-/// Trims `raw`, checks its length in characters and refuses control characters.
+/// The characters trimmed from both ends of a value, and the only ones a
+/// blank value may hold: space, tab and line breaks. Exactly this set, not
+/// Unicode's whitespace, so that the OpenAPI patterns (`blank!`) state it.
+pub const TRIMMED: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// `raw` without [`TRIMMED`] characters at either end.
+pub fn trim(raw: &str) -> &str {
+    raw.trim_matches(TRIMMED)
+}
+
+/// Whether `raw` holds nothing but [`TRIMMED`] characters, so counts as not given.
+pub fn is_blank(raw: &str) -> bool {
+    trim(raw).is_empty()
+}
+
+/// Checks the length of `raw` as sent (what a form's `maxlength` and a
+/// schema's `maxLength` count), refuses control characters, and trims it.
 ///
 /// Returns the trimmed text or a message for the patient.
 pub fn clean(raw: &str, max_chars: usize, lines: Lines) -> Result<String, String> {
-    let text = raw.trim();
+    let count = raw.chars().count();
+    if count > max_chars {
+        return Err(too_long(max_chars, count));
+    }
+    let text = trim(raw);
     if text.is_empty() {
         return Err("Please fill this in.".into());
-    }
-    let count = text.chars().count();
-    if count > max_chars {
-        return Err(format!(
-            "Please keep this to {max_chars} characters or fewer (it has {count})."
-        ));
     }
     let allowed = |c: char| match lines {
         Lines::Multi => c == '\n' || c == '\r' || c == '\t',
         Lines::Single => false,
     };
-    if text
-        .chars()
-        .any(|c| (c.is_control() || is_invisible_format(c)) && !allowed(c))
-    {
+    if text.chars().any(|c| refused(c) && !allowed(c)) {
         return Err(match lines {
             Lines::Single => "Please use a single line of ordinary text.".into(),
             Lines::Multi => "Please remove any unusual control characters.".into(),
@@ -45,13 +56,68 @@ pub fn clean(raw: &str, max_chars: usize, lines: Lines) -> Result<String, String
     })
 }
 
-/// Reads back text that was `clean` when it was stored, refusing only what
-/// no field can hold (nothing at all, or control characters a single-line
-/// field must never carry) and no bound: a limit tightened since the text
-/// was stored must not make it unreadable.
+/// The patient's message when a value is over its bound.
+pub fn too_long(max_chars: usize, count: usize) -> String {
+    format!("Please keep this to {max_chars} characters or fewer (it has {count}).")
+}
+
+/// Whether no text field may hold `c`: a control character, or an
+/// invisible one that can reorder or hide text.
+pub fn refused(c: char) -> bool {
+    c.is_control() || is_invisible_format(c)
+}
+
+/// Reads back stored text: no bound, only what no field can hold is refused.
 pub fn stored(raw: &str, lines: Lines) -> Result<String, String> {
     clean(raw, usize::MAX, lines)
 }
+
+/// Pattern pieces (ECMA-262 regular expressions, as JSON Schema reads
+/// them) for the rules above, so that the OpenAPI document states exactly
+/// what `clean` does. Each expands to a string literal for `concat!`.
+///
+/// `blank!()`: any run of [`TRIMMED`] characters.
+macro_rules! blank {
+    () => {
+        r"[ \t\n\r]*"
+    };
+}
+/// `line_char!()`: a character a single-line field may hold (no control
+/// or invisible formatting character, as [`refused`]).
+macro_rules! line_char {
+    () => {
+        r"[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+    };
+}
+/// `mark_char!()`: a [`line_char!`] that is not a space, so a value holding
+/// one is not blank.
+macro_rules! mark_char {
+    () => {
+        r"[^ \x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+    };
+}
+/// `text_char!()`: a character a multi-line field may hold (tabs and line
+/// breaks too).
+macro_rules! text_char {
+    () => {
+        r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+    };
+}
+/// `one_line!()`: one line of text that is not blank, with blanks around it.
+macro_rules! one_line {
+    () => {
+        concat!(
+            crate::text::blank!(),
+            crate::text::line_char!(),
+            "*",
+            crate::text::mark_char!(),
+            crate::text::line_char!(),
+            "*",
+            crate::text::blank!()
+        )
+    };
+}
+pub(crate) use {blank, line_char, mark_char, one_line, text_char};
 
 /// Bidirectional overrides and similar characters that change how text looks
 /// without being visible themselves.

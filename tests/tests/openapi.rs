@@ -1,33 +1,40 @@
 //! The OpenAPI document against the code, both ways.
 //!
-//! Every route, method, status, header and response field the code has must
-//! be in `functions/content/openapi.json`, and everything the document says
-//! must be something the code does: each route is served, each status is
-//! answered (or follows from an error the handler can return), each
-//! response property and header is seen in a real answer, and the request
-//! body's fields are exactly the ones the booking parser knows.
+//! The document is built from the code (`frontdesk_shared::contract`); these
+//! tests hold it to what the code does: every route, method, status, header
+//! and response field the code has is in it, everything it says is something
+//! the code does (each status is answered or follows from an error the
+//! handler can return; each header and response property is seen in a real
+//! answer), and every answer body is valid against it by a JSON Schema
+//! validator (`jsonschema`, with formats). The checked-in copy
+//! (`docs/openapi.json`) is the one for the shipped content.
 
 use axum::body::Body;
 use axum::http::Request;
-use frontdesk_shared::booking::intake::BookingError;
 use frontdesk_shared::booking::request::FIELDS;
-use frontdesk_shared::booking::DecodeError;
-use frontdesk_shared::content::ContentError;
-use frontdesk_shared::fields::FieldErrors;
-use frontdesk_shared::problem::Problem;
+use frontdesk_shared::contract;
 use frontdesk_shared::store::dynamodb::DynamoContentStore;
-use frontdesk_shared::store::StoreError;
-use frontdesk_tests::content::{content_copy, edit, fixture, ContentApp, ContentHandle};
+use frontdesk_tests::content::{
+    content_copy, edit, fixture, shipped_content, ContentApp, ContentHandle,
+};
 use frontdesk_tests::{
     booking_with, nth_booking, router_over_dynamodb_at, valid_booking, valid_form, Backend,
     TestApp, TestResponse,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 
-fn document() -> Value {
-    serde_json::from_str(frontdesk_content::OPENAPI).expect("openapi.json is JSON")
+/// The document for the content in `dir`, as the code builds it.
+fn document_for(dir: &Path) -> Value {
+    let content = frontdesk_cli::content::check(dir).expect("the content is valid");
+    serde_json::to_value(contract::for_content(&content)).expect("the document is JSON")
+}
+
+/// The document for the shipped content.
+fn shipped() -> Value {
+    document_for(&shipped_content())
 }
 
 /// The document's operation `method path`; it must exist.
@@ -47,12 +54,26 @@ fn resolve<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
     value
 }
 
-/// The name of the component schema a `$ref` names.
-fn schema_name(value: &Value) -> Option<&str> {
-    value
-        .get("$ref")?
-        .as_str()?
-        .strip_prefix("#/components/schemas/")
+/// Every error `schema` (a schema of the document, or a `$ref` into it)
+/// finds in `instance`, by a JSON Schema 2020-12 validator that checks
+/// formats; empty when it is valid.
+fn schema_errors(doc: &Value, schema: &Value, instance: &Value) -> Vec<String> {
+    let mut root = doc.clone();
+    root["allOf"] = json!([schema]);
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("the document is not a valid schema: {e}"));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// A component schema by name, as a `$ref`.
+fn named(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
 /// Headers every answer may carry that the document leaves to HTTP and CORS.
@@ -78,9 +99,9 @@ struct Contract {
 }
 
 impl Contract {
-    fn new() -> Self {
+    fn new(doc: Value) -> Self {
         Self {
-            doc: document(),
+            doc,
             seen: Seen::default(),
         }
     }
@@ -104,17 +125,29 @@ impl Contract {
         let key = |s: &str| (path.to_owned(), method.to_owned(), s.to_owned());
         seen.statuses.insert(key(&status));
 
-        for name in response.headers.keys() {
+        for (name, value) in &response.headers {
             let name = name.as_str();
             if undocumented_by_design(name) {
                 continue;
             }
-            let listed = documented["headers"]
+            let header = documented["headers"]
                 .as_object()
-                .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case(name)));
+                .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                .map(|(_, header)| header)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{method} {path} {status} carries {name}, which the document does not list"
+                    )
+                });
+            let value = value.to_str().expect("a text header");
+            let instance = match header["schema"]["type"].as_str() {
+                Some("integer") => json!(value.parse::<i64>().expect("an integer header")),
+                _ => json!(value),
+            };
+            let errors = schema_errors(doc, &header["schema"], &instance);
             assert!(
-                listed,
-                "{method} {path} {status} carries {name}, which the document does not list"
+                errors.is_empty(),
+                "{method} {path} {status}: {name}: {value} does not match the document: {errors:?}"
             );
             let (p, m, s) = key(&status);
             seen.headers.insert((p, m, s, name.to_owned()));
@@ -125,162 +158,68 @@ impl Contract {
                 response.body.is_empty(),
                 "{method} {path} {status} has a body the document does not describe"
             ),
+            Some(_) if method == "head" => {
+                assert!(response.body.is_empty(), "HEAD {path} {status} has a body")
+            }
             Some(content) => {
                 let media = response.header("content-type").unwrap_or_default();
                 let schema = &content.get(media).unwrap_or_else(|| {
                     panic!("{method} {path} {status} is {media}, which the document does not list")
                 })["schema"];
                 let body = response.json();
-                let mut errors = Vec::new();
-                validate(doc, schema, &body, "$", &mut errors, &mut seen.properties);
+                let errors = schema_errors(doc, schema, &body);
                 assert!(
                     errors.is_empty(),
                     "{method} {path} {status}: the body does not match the document:\n{}",
                     errors.join("\n")
                 );
+                record(doc, schema, &body, &mut seen.properties);
             }
         }
     }
 }
 
-/// Checks `value` against the subset of JSON Schema the document uses,
-/// noting each property of a named schema that is present.
-fn validate(
-    doc: &Value,
-    schema: &Value,
-    value: &Value,
-    at: &str,
-    errors: &mut Vec<String>,
-    seen: &mut BTreeSet<(String, String)>,
-) {
-    let name = schema_name(schema).map(str::to_owned);
+/// Notes each property of a named schema that `value` has, following the
+/// schema's references, properties, items and compositions (the validator
+/// has said the value fits; this only keeps count of what was seen).
+fn record(doc: &Value, schema: &Value, value: &Value, seen: &mut BTreeSet<(String, String)>) {
+    let name = schema["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"));
     let schema = resolve(doc, schema);
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let fits = types.iter().any(|t| match *t {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            "null" => value.is_null(),
-            _ => false,
-        });
-        if !fits {
-            errors.push(format!("{at}: {value} is not {types:?}"));
-            return;
-        }
-    }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            errors.push(format!("{at}: {value} is not one of {allowed:?}"));
-        }
-    }
-    if let (Some(minimum), Some(n)) = (
-        schema.get("minimum").and_then(Value::as_i64),
-        value.as_i64(),
-    ) {
-        if n < minimum {
-            errors.push(format!("{at}: {n} is below {minimum}"));
+    for part in ["allOf", "anyOf", "oneOf"] {
+        for item in schema[part].as_array().into_iter().flatten() {
+            record(doc, item, value, seen);
         }
     }
     if let Some(object) = value.as_object() {
-        let properties = schema["properties"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        for required in schema["required"].as_array().into_iter().flatten() {
-            let required = required.as_str().unwrap_or_default();
-            if !object.contains_key(required) {
-                errors.push(format!("{at}: {required} is required"));
-            }
-        }
         for (key, item) in object {
-            match properties.get(key) {
-                Some(property) => {
-                    if let Some(name) = &name {
-                        seen.insert((name.clone(), key.clone()));
-                    }
-                    validate(doc, property, item, &format!("{at}.{key}"), errors, seen);
+            if let Some(property) = schema["properties"].get(key) {
+                if let Some(name) = name {
+                    seen.insert((name.to_owned(), key.clone()));
                 }
-                None if schema["additionalProperties"] == Value::Bool(false) => {
-                    errors.push(format!("{at}: {key} is not in the document"));
-                }
-                None => {}
+                record(doc, property, item, seen);
             }
         }
     }
     if let (Some(items), Some(list)) = (schema.get("items"), value.as_array()) {
-        for (i, item) in list.iter().enumerate() {
-            validate(doc, items, item, &format!("{at}[{i}]"), errors, seen);
+        for item in list {
+            record(doc, items, item, seen);
         }
     }
 }
 
-/// The statuses the booking handler's errors map to. The match has no
-/// wildcard, so a new error is a compile error here until it is placed.
+/// The statuses the booking handler's errors map to.
 fn booking_error_statuses() -> BTreeSet<String> {
-    let errors = [
-        BookingError::UnsupportedMediaType,
-        BookingError::TooLarge { limit: 1 },
-        BookingError::Malformed(DecodeError::Json(String::new())),
-        BookingError::Invalid(FieldErrors::new()),
-        BookingError::KeyReused,
-        BookingError::RateLimited {
-            retry_after_secs: 1,
-        },
-        BookingError::Unavailable,
-        BookingError::Unconfirmed,
-        BookingError::Internal,
-    ];
-    for error in &errors {
-        match error {
-            BookingError::UnsupportedMediaType
-            | BookingError::TooLarge { .. }
-            | BookingError::Malformed(_)
-            | BookingError::Invalid(_)
-            | BookingError::KeyReused
-            | BookingError::RateLimited { .. }
-            | BookingError::Unavailable
-            | BookingError::Unconfirmed
-            | BookingError::Internal => {}
-        }
-    }
-    errors
-        .iter()
-        .map(|e| Problem::from(e).status.to_string())
+    contract::answers::problems(&contract::answers::booking_errors())
+        .into_keys()
         .collect()
 }
 
-/// The statuses a content route's errors map to: every route can find the
-/// store unavailable; a slug route or the site can find nothing; the
-/// consultants list can be given a bad query. (The document itself is
-/// compiled in and can fail none of these.)
+/// The statuses a content route's errors map to.
 fn content_error_statuses(path: &str) -> BTreeSet<String> {
-    let errors = [
-        ContentError::NotFound {
-            what: "condition",
-            slug: "x".into(),
-        },
-        ContentError::BadQuery {
-            name: "specialty",
-            message: String::new(),
-        },
-        ContentError::Unavailable(StoreError::Unavailable(String::new())),
-    ];
-    errors
-        .iter()
-        .filter(|error| match error {
-            ContentError::NotFound { .. } => path.ends_with("{slug}") || path == "/v1/site",
-            ContentError::BadQuery { .. } => path == "/v1/consultants",
-            ContentError::Unavailable(_) => path != "/v1/openapi.json",
-        })
-        .map(|e| Problem::from(e).status.to_string())
+    contract::answers::problems(&contract::answers::content_errors(path))
+        .into_keys()
         .collect()
 }
 
@@ -306,6 +245,11 @@ fn full_content() -> frontdesk_tests::content::TempDir {
         dir.path().join("consultants/fixture-consultant.md"),
     )
     .expect("the consultant fixture");
+    std::fs::copy(
+        fixture("content-condition").join("fixture-condition.md"),
+        dir.path().join("conditions/fixture-condition.md"),
+    )
+    .expect("the condition fixture");
     edit(
         &dir.path().join("prices.md"),
         "rows: []",
@@ -319,13 +263,35 @@ fn full_content() -> frontdesk_tests::content::TempDir {
     dir
 }
 
+#[test]
+fn the_checked_in_document_is_the_one_for_the_shipped_content() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    let content = frontdesk_cli::content::check(&shipped_content()).expect("valid content");
+    let built = contract::to_json(&contract::for_content(&content)).expect("JSON");
+    assert!(
+        checked_in == built,
+        "docs/openapi.json is not the document the code builds for content/: \
+         run `cargo run -- openapi --out docs/openapi.json` and commit it"
+    );
+}
+
 #[tokio::test]
-async fn the_document_is_served_by_the_content_function_with_an_etag() {
-    let app = ContentApp::spawn(Backend::Embedded).await;
+async fn the_document_is_served_with_the_contents_specialties_and_an_etag() {
+    let content = full_content();
+    let app = ContentApp::with_content(Backend::Embedded, content.path()).await;
     let response = app.get("/v1/openapi.json").await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.json(), document());
-    assert_eq!(document()["openapi"], "3.1.0");
+    let served = response.json();
+    assert_eq!(served, document_for(content.path()));
+    assert_eq!(served["openapi"], "3.1.0");
+    let specialties = &served["components"]["schemas"]["BookingRequest"]["allOf"][0]["properties"]
+        ["specialty"]["enum"];
+    assert_eq!(
+        specialties,
+        &json!(["fixture-condition", "neuroendocrine-tumours", "not_sure"]),
+        "the served document offers the published conditions"
+    );
     let etag = response.header("etag").expect("an ETag").to_owned();
     let again = app
         .get_with("/v1/openapi.json", &[("if-none-match", &etag)])
@@ -335,7 +301,7 @@ async fn the_document_is_served_by_the_content_function_with_an_etag() {
 
 #[test]
 fn the_documented_routes_are_the_routers_routes() {
-    let doc = document();
+    let doc = shipped();
     let documented: BTreeSet<&str> = doc["paths"]
         .as_object()
         .expect("paths")
@@ -350,7 +316,7 @@ fn the_documented_routes_are_the_routers_routes() {
     assert_eq!(documented, code);
     for path in frontdesk_content::ROUTES {
         let methods: Vec<&String> = doc["paths"][path].as_object().unwrap().keys().collect();
-        assert_eq!(methods, ["get"], "{path}");
+        assert_eq!(methods, ["get", "head"], "{path}");
     }
     for path in frontdesk_booking::ROUTES {
         let methods: Vec<&String> = doc["paths"][path].as_object().unwrap().keys().collect();
@@ -358,24 +324,30 @@ fn the_documented_routes_are_the_routers_routes() {
     }
 }
 
-#[tokio::test]
-async fn the_request_body_is_the_fields_the_parser_knows() {
-    let doc = document();
-    let schema = &doc["components"]["schemas"]["BookingRequest"];
-    let documented: BTreeSet<&str> = schema["properties"]
+/// The fields the JSON schema describes.
+fn documented_fields(doc: &Value, schema: &str) -> BTreeSet<String> {
+    doc["components"]["schemas"][schema]["allOf"][0]["properties"]
         .as_object()
         .unwrap()
         .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(documented, FIELDS.iter().copied().collect());
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_request_body_is_the_fields_the_parser_knows() {
+    let doc = shipped();
+    let fields: BTreeSet<String> = FIELDS.iter().map(|f| (*f).to_owned()).collect();
+    assert_eq!(documented_fields(&doc, "BookingRequest"), fields);
+    assert_eq!(documented_fields(&doc, "BookingForm"), fields);
 
     // Required: exactly the fields an empty request is told to fill in.
     let app = TestApp::spawn(Backend::Embedded).await;
     let empty = app.post_json(&json!({})).await;
     assert_eq!(empty.status, 422);
     let missing: BTreeSet<String> = empty.error_fields().into_iter().collect();
-    let required: BTreeSet<String> = schema["required"]
+    let required: BTreeSet<String> = doc["components"]["schemas"]["BookingRequest"]["allOf"][0]
+        ["required"]
         .as_array()
         .unwrap()
         .iter()
@@ -392,15 +364,7 @@ async fn the_request_body_is_the_fields_the_parser_knows() {
     }
     for body in [valid_booking(), insured_booking] {
         assert_eq!(app.post_json(&body).await.status, 201);
-        let mut errors = Vec::new();
-        validate(
-            &doc,
-            &json!({"$ref": "#/components/schemas/BookingRequest"}),
-            &body,
-            "$",
-            &mut errors,
-            &mut BTreeSet::new(),
-        );
+        let errors = schema_errors(&doc, &named("BookingRequest"), &body);
         assert!(errors.is_empty(), "{errors:?}");
     }
 
@@ -429,6 +393,274 @@ async fn the_request_body_is_the_fields_the_parser_knows() {
     let mut params = header_parameters(&doc, "/v1/bookings", "post");
     params.insert("content-type".into());
     assert_eq!(allowed, params);
+}
+
+#[tokio::test]
+async fn the_schemas_own_examples_are_accepted() {
+    let doc = shipped();
+    let app = TestApp::spawn(Backend::Embedded).await;
+    for (schema, media) in [
+        ("BookingRequest", "application/json"),
+        ("BookingForm", "application/x-www-form-urlencoded"),
+    ] {
+        let example = &doc["components"]["schemas"][schema]["examples"][0];
+        assert!(example.is_object(), "{schema} has an example");
+        assert!(schema_errors(&doc, &named(schema), example).is_empty());
+        let body = match media {
+            "application/json" => example.to_string(),
+            _ => form_body(example),
+        };
+        let answer = app
+            .post(media, body, &[("accept", "application/json")])
+            .await;
+        assert_eq!(
+            answer.status,
+            201,
+            "{schema}: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+}
+
+/// A JSON object of text values as a urlencoded form.
+fn form_body(fields: &Value) -> String {
+    fields
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let v = v.as_str().expect("a form's values are text");
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// One value the schema and the server both refuse for a field (`None`
+/// removes the field), and a value both accept at the rule's edge.
+struct Rule {
+    field: &'static str,
+    refused: Option<Value>,
+    accepted: Value,
+}
+
+fn rules() -> Vec<Rule> {
+    let rule = |field, refused: Option<Value>, accepted: Value| Rule {
+        field,
+        refused,
+        accepted,
+    };
+    vec![
+        rule("first_name", None, json!("Ann")),
+        rule("first_name", Some(json!("")), json!(" Siobhán ")),
+        rule("first_name", Some(json!("   ")), json!("李")),
+        rule(
+            "first_name",
+            Some(json!("123")),
+            json!("O'Brien-Ní Dhuibhir"),
+        ),
+        rule("first_name", Some(json!("Ann\nBcc")), json!("Ann\n")),
+        rule(
+            "first_name",
+            Some(json!("a".repeat(101))),
+            json!("a".repeat(100)),
+        ),
+        rule("last_name", Some(json!("<script>")), json!("Smith")),
+        rule(
+            "email",
+            Some(json!("ann@localhost")),
+            json!("ann@example.com"),
+        ),
+        rule(
+            "email",
+            Some(json!(" ann@example.com")),
+            json!("Ann@Example.COM"),
+        ),
+        rule("phone", Some(json!("")), json!("07700 900123")),
+        rule(
+            "phone",
+            Some(json!("07700 9001")),
+            json!("+44 (0)20 8247 3351"),
+        ),
+        rule(
+            "phone",
+            Some(json!("+1 202 555 0100")),
+            json!("0044 7700 900123"),
+        ),
+        rule(
+            "phone",
+            Some(json!("07700 900123+")),
+            json!("(020) 8247-3351"),
+        ),
+        rule(
+            "date_of_birth",
+            Some(json!("31/03/1970")),
+            json!("1970-03-31"),
+        ),
+        rule(
+            "date_of_birth",
+            Some(json!("1970-02-30")),
+            json!("2000-02-29"),
+        ),
+        rule(
+            "specialty",
+            Some(json!("no-such-condition")),
+            json!("not_sure"),
+        ),
+        rule(
+            "specialty",
+            Some(json!(" neuroendocrine-tumours")),
+            json!("neuroendocrine-tumours"),
+        ),
+        rule(
+            "consultant",
+            Some(json!("Dr Who")),
+            json!("fixture-consultant"),
+        ),
+        rule("consultant", Some(json!(" ".repeat(65))), json!("   ")),
+        rule("payment", Some(json!("cash")), json!("self_pay")),
+        rule(
+            "insurer",
+            Some(json!("Fixture\tHealth")),
+            json!("Fixture Health"),
+        ),
+        rule("policy_number", Some(json!("AB<1>")), json!("AB-123/45.6")),
+        rule(
+            "policy_number",
+            Some(json!("A".repeat(41))),
+            json!("A".repeat(40)),
+        ),
+        rule("gp_referral", Some(json!("maybe")), json!("yes")),
+        rule("gp_referral", Some(json!("ON")), json!(false)),
+        rule("contact_method", Some(json!("post")), json!("email")),
+        rule("preferred_times", Some(json!("a".repeat(201))), json!(null)),
+        rule(
+            "message",
+            Some(json!("a\u{7}b")),
+            json!("Line one\r\nLine two"),
+        ),
+        rule(
+            "message",
+            Some(json!("a".repeat(2001))),
+            json!("a".repeat(2000)),
+        ),
+        rule("booking_for", Some(json!("Self")), json!("someone_else")),
+        rule("consent_contact", Some(json!(false)), json!("on")),
+        rule("consent_contact", None, json!(true)),
+        rule("consent_version", Some(json!("v 1")), json!("2026-11")),
+        rule(
+            "consent_version",
+            Some(json!("a".repeat(33))),
+            json!("a".repeat(32)),
+        ),
+        rule("marketing_sms", Some(json!(1)), json!("0")),
+        rule(
+            "idempotency_key",
+            Some(json!("two words")),
+            json!("a-key-1"),
+        ),
+        rule("website", Some(json!(true)), json!("")),
+        rule("unknown_field", Some(json!("x")), json!(null)),
+    ]
+}
+
+#[tokio::test]
+async fn every_schema_rule_is_refused_by_the_schema_and_the_server_alike() {
+    let doc = shipped();
+    let app = TestApp::with_env(Backend::Embedded, &[("RATE_LIMIT_PER_HOUR", "1000")]).await;
+    for (n, rule) in rules().into_iter().enumerate() {
+        let mut refused = nth_booking(n);
+        match &rule.refused {
+            Some(value) => refused[rule.field] = value.clone(),
+            None => {
+                refused.as_object_mut().unwrap().remove(rule.field);
+            }
+        }
+        let errors = schema_errors(&doc, &named("BookingRequest"), &refused);
+        assert!(
+            !errors.is_empty(),
+            "the schema takes {} = {:?}",
+            rule.field,
+            rule.refused
+        );
+        let answer = app.post_json(&refused).await;
+        assert_eq!(
+            answer.status, 422,
+            "the server takes {} = {:?}",
+            rule.field, rule.refused
+        );
+        assert!(
+            answer.error_fields().iter().any(|f| f == rule.field),
+            "{}: {:?}",
+            rule.field,
+            answer.error_fields()
+        );
+
+        let mut accepted = nth_booking(n + 1000);
+        if rule.accepted.is_null() {
+            accepted.as_object_mut().unwrap().remove(rule.field);
+        } else {
+            accepted[rule.field] = rule.accepted.clone();
+        }
+        let errors = schema_errors(&doc, &named("BookingRequest"), &accepted);
+        assert!(
+            errors.is_empty(),
+            "the schema refuses {} = {}: {errors:?}",
+            rule.field,
+            rule.accepted
+        );
+        let answer = app.post_json(&accepted).await;
+        assert_eq!(
+            answer.status,
+            201,
+            "the server refuses {} = {}: {}",
+            rule.field,
+            rule.accepted,
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+}
+
+#[tokio::test]
+async fn insured_needs_an_insurer_and_a_policy_number_in_the_schema_and_the_server() {
+    let doc = shipped();
+    let app = TestApp::spawn(Backend::Embedded).await;
+    for (n, missing) in ["insurer", "policy_number"].into_iter().enumerate() {
+        let mut body = nth_booking(n);
+        body["payment"] = json!("insured");
+        body["insurer"] = json!("Fixture Health");
+        body["policy_number"] = json!("FX-1");
+        body.as_object_mut().unwrap().remove(missing);
+        assert!(!schema_errors(&doc, &named("BookingRequest"), &body).is_empty());
+        let answer = app.post_json(&body).await;
+        assert_eq!(answer.status, 422);
+        assert_eq!(answer.error_fields(), [missing]);
+    }
+    let mut self_pay = nth_booking(9);
+    self_pay["payment"] = json!("self_pay");
+    self_pay.as_object_mut().unwrap().remove("insurer");
+    self_pay.as_object_mut().unwrap().remove("policy_number");
+    assert!(schema_errors(&doc, &named("BookingRequest"), &self_pay).is_empty());
+    assert_eq!(app.post_json(&self_pay).await.status, 201);
+}
+
+#[tokio::test]
+async fn a_date_of_birth_in_the_future_is_the_one_rule_only_the_description_states() {
+    let doc = shipped();
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let future = booking_with("date_of_birth", json!("2999-01-01"));
+    assert!(schema_errors(&doc, &named("BookingRequest"), &future).is_empty());
+    let description = doc["components"]["schemas"]["BookingRequest"]["allOf"][0]["properties"]
+        ["date_of_birth"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(description.contains("not in the future"), "{description}");
+    let answer = app.post_json(&future).await;
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.error_fields(), ["date_of_birth"]);
 }
 
 fn header_parameters(doc: &Value, path: &str, method: &str) -> BTreeSet<String> {
@@ -507,7 +739,7 @@ fn assert_properties_seen<'a>(contract: &Contract, names: impl IntoIterator<Item
 
 #[tokio::test]
 async fn every_booking_answer_is_documented_and_every_documented_answer_happens() {
-    let mut contract = Contract::new();
+    let mut contract = Contract::new(shipped());
     let path = "/v1/bookings";
     let app = TestApp::with_env(Backend::Embedded, &[("RATE_LIMIT_PER_HOUR", "3")]).await;
     let json = "application/json";
@@ -588,8 +820,8 @@ async fn every_booking_answer_is_documented_and_every_documented_answer_happens(
 
 #[tokio::test]
 async fn every_content_answer_is_documented_and_every_documented_answer_happens() {
-    let mut contract = Contract::new();
     let content = full_content();
+    let mut contract = Contract::new(document_for(content.path()));
     let app = ContentApp::with_content(Backend::Embedded, content.path()).await;
     let samples: BTreeMap<&str, Vec<&str>> = BTreeMap::from([
         ("/v1/conditions", vec!["/v1/conditions"]),
@@ -626,6 +858,9 @@ async fn every_content_answer_is_documented_and_every_documented_answer_happens(
             let etag = ok.header("etag").unwrap().to_owned();
             let not_modified = app.get_with(uri, &[("if-none-match", &etag)]).await;
             contract.check(path, "get", &not_modified);
+            let head = app.send(request("HEAD", uri, &[], Body::empty())).await;
+            assert_eq!(head.status, 200, "HEAD {uri}");
+            contract.check(path, "head", &head);
         }
         let post = app.send(request("POST", uris[0], &[], Body::empty())).await;
         assert_eq!(post.status, 405, "{path}");
@@ -665,6 +900,19 @@ async fn every_content_answer_is_documented_and_every_documented_answer_happens(
 
     for path in frontdesk_content::ROUTES {
         assert_covered(&contract, path, "get", &content_error_statuses(path));
+        let statuses = |method: &str| -> BTreeSet<String> {
+            contract.operation(path, method)["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            statuses("head"),
+            statuses("get"),
+            "HEAD {path} answers as GET"
+        );
         assert_eq!(
             header_parameters(&contract.doc, path, "get"),
             BTreeSet::from(["if-none-match".to_owned()]),

@@ -12,28 +12,22 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use frontdesk_shared::booking::intake::{BookingError, Intake, Receipt, Submission};
-use frontdesk_shared::booking::record::rfc3339;
+use frontdesk_shared::booking::intake::{BookingError, Created, Intake, Receipt, Submission};
 use frontdesk_shared::booking::MediaType;
 use frontdesk_shared::problem::Problem;
+use frontdesk_shared::wire;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde::Serialize;
 use std::net::IpAddr;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// Every route of the booking API (the OpenAPI document must describe
-/// exactly these; a test checks it).
-pub const ROUTES: [&str; 1] = ["/v1/bookings"];
-
-/// The largest request body accepted, in bytes.
-pub const BODY_LIMIT: usize = 16 * 1024;
+pub use frontdesk_shared::wire::{BODY_LIMIT, BOOKING_ROUTES as ROUTES};
 
 /// The header that marks an answer repeated for an earlier identical request.
-pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static(wire::IDEMPOTENT_REPLAYED);
 
 /// The header a script sends so that retries of one request make one booking.
-pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static(wire::IDEMPOTENCY_KEY);
 
 /// The client's address, as the edge running the router sees it
 /// (API Gateway's source IP in Lambda, the TCP peer locally).
@@ -73,9 +67,10 @@ pub fn routes(state: AppState) -> Router {
 
 fn method_not_allowed() -> Response {
     let mut response = Problem::method_not_allowed().into_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response.headers_mut().insert(
+        header::ALLOW,
+        HeaderValue::from_static(wire::BOOKING_METHODS),
+    );
     response
 }
 
@@ -113,14 +108,6 @@ impl ReplyAs {
             Self::Json
         }
     }
-}
-
-/// The 201 body.
-#[derive(Debug, Serialize)]
-struct Created<'a> {
-    reference: &'a str,
-    status: &'static str,
-    received_at: String,
 }
 
 async fn create_booking(
@@ -172,14 +159,13 @@ fn respond(state: &AppState, answer: ReplyAs, result: Result<Receipt, BookingErr
     let config = state.intake.config();
     match (answer, result) {
         (ReplyAs::Json, Ok(receipt)) => {
-            let body = Created {
-                reference: receipt.reference.as_str(),
-                status: "received",
-                received_at: rfc3339(receipt.received_at),
-            };
+            let body = Created::from(&receipt);
             let mut response = (StatusCode::CREATED, Json(body)).into_response();
             let headers = response.headers_mut();
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(wire::CACHE_CONTROL_NO_STORE),
+            );
             if receipt.replayed {
                 headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
             }
@@ -221,9 +207,10 @@ fn see_other(location: &str) -> Response {
         Ok(value) => {
             let mut response = StatusCode::SEE_OTHER.into_response();
             response.headers_mut().insert(header::LOCATION, value);
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(wire::CACHE_CONTROL_NO_STORE),
+            );
             response
         }
         Err(_) => BookingError::Internal.into_response(),

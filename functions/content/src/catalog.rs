@@ -4,9 +4,12 @@
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
-use frontdesk_shared::content::{hash, Content};
+use frontdesk_shared::booking::Slug;
+use frontdesk_shared::content::{hash, ConditionList, ConsultantList, Content, SupportServiceList};
+use frontdesk_shared::contract;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// One answer's body and its strong ETag.
 #[derive(Debug, Clone)]
@@ -42,22 +45,9 @@ pub struct Catalog {
     support_services: Rendered,
     prices: Rendered,
     site: Option<Rendered>,
+    specialties: Vec<Slug>,
+    openapi: OnceLock<Rendered>,
     documents: usize,
-}
-
-#[derive(Serialize)]
-struct Conditions<T> {
-    conditions: Vec<T>,
-}
-
-#[derive(Serialize)]
-struct Consultants<T> {
-    consultants: Vec<T>,
-}
-
-#[derive(Serialize)]
-struct SupportServices<'a, T> {
-    support_services: &'a [T],
 }
 
 impl Catalog {
@@ -73,7 +63,7 @@ impl Catalog {
             }
         }
         Ok(Self {
-            conditions: Rendered::of(&Conditions {
+            conditions: Rendered::of(&ConditionList {
                 conditions: content.conditions.iter().map(|c| c.summary()).collect(),
             })?,
             condition: content
@@ -81,14 +71,16 @@ impl Catalog {
                 .iter()
                 .map(|c| Ok((c.slug.as_str().to_owned(), Rendered::of(c)?)))
                 .collect::<Result<_, serde_json::Error>>()?,
-            consultants: Rendered::of(&Consultants {
+            consultants: Rendered::of(&ConsultantList {
                 consultants: content.consultants.iter().map(|c| c.summary()).collect(),
             })?,
             consultants_by_specialty: by_specialty
                 .into_iter()
-                .map(|(slug, consultants)| Ok((slug, Rendered::of(&Consultants { consultants })?)))
+                .map(|(slug, consultants)| {
+                    Ok((slug, Rendered::of(&ConsultantList { consultants })?))
+                })
                 .collect::<Result<_, serde_json::Error>>()?,
-            no_consultants: Rendered::of(&Consultants::<()> {
+            no_consultants: Rendered::of(&ConsultantList {
                 consultants: Vec::new(),
             })?,
             consultant: content
@@ -96,11 +88,13 @@ impl Catalog {
                 .iter()
                 .map(|c| Ok((c.slug.as_str().to_owned(), Rendered::of(c)?)))
                 .collect::<Result<_, serde_json::Error>>()?,
-            support_services: Rendered::of(&SupportServices {
+            support_services: Rendered::of(&SupportServiceList {
                 support_services: &content.support_services,
             })?,
             prices: Rendered::of(&content.prices)?,
             site: content.site.as_ref().map(Rendered::of).transpose()?,
+            specialties: content.conditions.iter().map(|c| c.slug.clone()).collect(),
+            openapi: OnceLock::new(),
             documents: content.conditions.len()
                 + content.consultants.len()
                 + content.support_services.len()
@@ -148,6 +142,17 @@ impl Catalog {
     /// `GET /v1/site`.
     pub fn site(&self) -> Option<&Rendered> {
         self.site.as_ref()
+    }
+
+    /// `GET /v1/openapi.json`: the document with this content's
+    /// specialties, built when first asked for (most cold starts never are).
+    pub fn openapi(&self) -> &Rendered {
+        self.openapi.get_or_init(|| {
+            let doc = contract::document(contract::Published {
+                specialties: &self.specialties,
+            });
+            Rendered::from_bytes(Bytes::from(contract::to_json(&doc).unwrap_or_default()))
+        })
     }
 
     /// How many documents the catalog was built from.

@@ -24,11 +24,7 @@ use frontdesk_shared::problem::Problem;
 use std::sync::Arc;
 use tower_http::cors::{Any, CorsLayer};
 
-/// How long browsers and a CDN may keep an answer before asking again with
-/// its ETag, and how long a CDN may serve it stale while it revalidates or
-/// when the API is down.
-pub const CACHE_CONTROL: &str =
-    "public, max-age=60, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400";
+pub use frontdesk_shared::wire::{CACHE_CONTROL_PUBLIC as CACHE_CONTROL, CONTENT_ROUTES as ROUTES};
 
 /// What the router needs: the content cache.
 #[derive(Clone)]
@@ -69,22 +65,6 @@ pub fn routes(state: AppState) -> Router {
         .layer(cors)
 }
 
-/// Every route of the content API: the router is built from this list, and
-/// the OpenAPI document must describe exactly these (a test checks both).
-pub const ROUTES: [&str; 8] = [
-    "/v1/conditions",
-    "/v1/conditions/{slug}",
-    "/v1/consultants",
-    "/v1/consultants/{slug}",
-    "/v1/support-services",
-    "/v1/prices",
-    "/v1/site",
-    "/v1/openapi.json",
-];
-
-/// The OpenAPI 3.1 document of every public route of both APIs.
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
 fn handler(path: &str) -> axum::routing::MethodRouter<AppState> {
     match path {
         "/v1/conditions" => read(conditions),
@@ -107,9 +87,10 @@ where
 {
     get(handler).fallback(|| async {
         let mut response = Problem::method_not_allowed().into_response();
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        response.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static(frontdesk_shared::wire::CONTENT_METHODS),
+        );
         response
     })
 }
@@ -255,12 +236,9 @@ async fn prices(State(state): State<AppState>, headers: HeaderMap) -> Response {
     answer(&state, &headers, |c| Ok(c.prices())).await
 }
 
-/// The OpenAPI document, served from the binary: it needs no store.
-async fn openapi(headers: HeaderMap) -> Response {
-    static RENDERED: std::sync::OnceLock<Rendered> = std::sync::OnceLock::new();
-    let answer = RENDERED
-        .get_or_init(|| Rendered::from_bytes(axum::body::Bytes::from_static(OPENAPI.as_bytes())));
-    respond(&headers, answer)
+/// The OpenAPI document, for the content loaded.
+async fn openapi(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    answer(&state, &headers, |c| Ok(c.openapi())).await
 }
 
 async fn site(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -23,11 +23,18 @@ impl TryFrom<String> for Slug {
 }
 
 impl Slug {
+    /// The longest slug, in characters.
+    pub const MAX_CHARS: usize = 64;
+
+    /// What a slug is: lowercase ASCII letters and digits in groups joined
+    /// by single hyphens (its `maxLength` is [`Slug::MAX_CHARS`]).
+    pub const PATTERN: &'static str = "^[a-z0-9]+(-[a-z0-9]+)*$";
+
     /// Parses a slug.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
         let ok = !s.is_empty()
-            && s.len() <= 64
+            && s.len() <= Self::MAX_CHARS
             && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
@@ -58,6 +65,23 @@ impl Slug {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Slug {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some(
+                "A slug: lowercase letters and digits joined by single hyphens.",
+            ))
+            .pattern(Some(Self::PATTERN))
+            .max_length(Some(Self::MAX_CHARS))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Slug {}
+
 impl std::fmt::Display for Slug {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -79,7 +103,6 @@ impl Specialty {
 
     /// Parses a specialty against the configured list of condition slugs.
     pub fn parse(raw: &str, configured: &[Slug]) -> Result<Self, String> {
-        let raw = raw.trim();
         if raw == Self::NOT_SURE {
             return Ok(Self::NotSure);
         }
@@ -132,9 +155,10 @@ impl Payment {
     /// The wire value of the choice (`self_pay` or `insured`).
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::SelfPay => "self_pay",
-            Self::Insured { .. } => "insured",
+            Self::SelfPay => PaymentKind::SelfPay,
+            Self::Insured { .. } => PaymentKind::Insured,
         }
+        .as_str()
     }
 }
 
@@ -148,14 +172,33 @@ pub enum PaymentKind {
 }
 
 impl PaymentKind {
-    /// Parses `self_pay` or `insured`.
+    /// Every choice, with its wire value.
+    pub const ALL: [(&'static str, Self); 2] =
+        [("self_pay", Self::SelfPay), ("insured", Self::Insured)];
+
+    /// Parses `self_pay` or `insured`, exactly.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim() {
-            "self_pay" => Ok(Self::SelfPay),
-            "insured" => Ok(Self::Insured),
-            _ => Err("Please choose self-pay or insured.".into()),
-        }
+        choose(&Self::ALL, raw).ok_or_else(|| "Please choose self-pay or insured.".into())
     }
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        wire(&Self::ALL, self)
+    }
+}
+
+/// The choice whose wire value is exactly `raw`.
+fn choose<T: Copy>(all: &[(&'static str, T)], raw: &str) -> Option<T> {
+    all.iter()
+        .find(|(name, _)| *name == raw)
+        .map(|(_, choice)| *choice)
+}
+
+/// The wire value of `choice`.
+fn wire<T: PartialEq>(all: &[(&'static str, T)], choice: T) -> &'static str {
+    all.iter()
+        .find(|(_, c)| *c == choice)
+        .map_or("", |(name, _)| *name)
 }
 
 /// How the patient prefers to be contacted.
@@ -169,21 +212,17 @@ pub enum ContactMethod {
 }
 
 impl ContactMethod {
-    /// Parses `phone` or `email`.
+    /// Every choice, with its wire value.
+    pub const ALL: [(&'static str, Self); 2] = [("phone", Self::Phone), ("email", Self::Email)];
+
+    /// Parses `phone` or `email`, exactly.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim() {
-            "phone" => Ok(Self::Phone),
-            "email" => Ok(Self::Email),
-            _ => Err("Please choose phone or email.".into()),
-        }
+        choose(&Self::ALL, raw).ok_or_else(|| "Please choose phone or email.".into())
     }
 
     /// The wire value.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Phone => "phone",
-            Self::Email => "email",
-        }
+        wire(&Self::ALL, *self)
     }
 }
 
@@ -199,21 +238,20 @@ pub enum BookingFor {
 }
 
 impl BookingFor {
-    /// Parses `self` or `someone_else`.
+    /// Every choice, with its wire value.
+    pub const ALL: [(&'static str, Self); 2] =
+        [("self", Self::Myself), ("someone_else", Self::SomeoneElse)];
+
+    /// Parses `self` or `someone_else`, exactly.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw.trim() {
-            "self" => Ok(Self::Myself),
-            "someone_else" => Ok(Self::SomeoneElse),
-            _ => Err("Please say whether the appointment is for you or for someone else.".into()),
-        }
+        choose(&Self::ALL, raw).ok_or_else(|| {
+            "Please say whether the appointment is for you or for someone else.".into()
+        })
     }
 
     /// The wire value.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Myself => "self",
-            Self::SomeoneElse => "someone_else",
-        }
+        wire(&Self::ALL, *self)
     }
 }
 

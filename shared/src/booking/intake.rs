@@ -42,6 +42,33 @@ pub struct Receipt {
     pub replayed: bool,
 }
 
+/// The 201 answer to a script: what the patient is told and can quote.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = BookingCreated))]
+pub struct Created {
+    /// The booking's reference, shown to the patient: `CCL-` and two groups
+    /// of four letters and digits.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^CCL-[0-9A-Z]{4}-[0-9A-Z]{4}$"))]
+    pub reference: Reference,
+    /// Always `received`: the request is stored, and staff will be told.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^received$"))]
+    pub status: &'static str,
+    /// When the booking was first received (the same on a replay), RFC 3339 in UTC.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub received_at: String,
+}
+
+impl From<&Receipt> for Created {
+    fn from(receipt: &Receipt) -> Self {
+        Self {
+            reference: receipt.reference.clone(),
+            status: "received",
+            received_at: super::record::rfc3339(receipt.received_at),
+        }
+    }
+}
+
 /// Why a request was not accepted. Mapped to HTTP in one place (`problem`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BookingError {
@@ -112,17 +139,6 @@ impl Intake {
                 tracing::info!(outcome = "malformed", "booking refused");
             })?;
         let now = self.clock.now();
-        if request.honeypot_filled() {
-            // Bots get the ordinary answer, so they learn nothing; nothing is stored.
-            let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
-            tracing::info!(outcome = "honeypot", "booking discarded");
-            return Ok(Receipt {
-                reference,
-                received_at: now,
-                replayed: false,
-            });
-        }
-
         let mut errors = FieldErrors::new();
         let key = idempotency_key(&request, submission.idempotency_header, &mut errors);
         let ctx = ParseContext {
@@ -139,6 +155,18 @@ impl Intake {
                 return Err(invalid(errors));
             }
         };
+        if request.honeypot_filled() {
+            // A request is checked as any other (the rules are public), and
+            // a bot that fills the hidden field gets the ordinary answer, so
+            // it learns nothing; nothing is stored.
+            let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
+            tracing::info!(outcome = "honeypot", "booking discarded");
+            return Ok(Receipt {
+                reference,
+                received_at: now,
+                replayed: false,
+            });
+        }
 
         let fingerprint = Fingerprint::of(&details);
         let rate = (self.config.rate_limit_per_hour > 0).then(|| {

@@ -14,12 +14,24 @@ impl PersonName {
     /// The longest name accepted, in characters.
     pub const MAX_CHARS: usize = 100;
 
+    /// What a name may be, as the OpenAPI document states it and as
+    /// [`PersonName::parse`] checks it: letters (Unicode's `L`, with their
+    /// combining marks `M`), spaces, `'`, `’`, `-`, `.` and `,`, with at
+    /// least one letter, and blanks around.
+    pub const PATTERN: &'static str = concat!(
+        "^",
+        crate::text::blank!(),
+        r"[\p{L}\p{M} '’.,-]*\p{L}[\p{L}\p{M} '’.,-]*",
+        crate::text::blank!(),
+        "$"
+    );
+
     /// Parses a name as typed.
     pub fn parse(raw: &str) -> Result<Self, String> {
+        static SHAPE: std::sync::LazyLock<Option<regex::Regex>> =
+            std::sync::LazyLock::new(|| regex::Regex::new(PersonName::PATTERN).ok());
         let name = clean(raw, Self::MAX_CHARS, Lines::Single)?;
-        let allowed =
-            |c: char| c.is_alphabetic() || matches!(c, ' ' | '\'' | '\u{2019}' | '-' | '.' | ',');
-        if !name.chars().any(char::is_alphabetic) || !name.chars().all(allowed) {
+        if !SHAPE.as_ref().is_some_and(|shape| shape.is_match(raw)) {
             return Err(
                 "Please use letters only (spaces, hyphens and apostrophes are fine).".into(),
             );
@@ -45,10 +57,24 @@ impl PersonName {
 pub struct Email(String);
 
 impl Email {
+    /// The longest address accepted, in characters (RFC 5321's path limit).
+    pub const MAX_CHARS: usize = 254;
+
+    /// What the OpenAPI document adds to `format: email`: one `@`, and a
+    /// domain with a dot that does not end in one. No blanks around: a
+    /// browser's email field strips them.
+    pub const PATTERN: &'static str = r"^[^@]+@[^@]+\.[^@.]+$";
+
     /// Parses an address, checked by the `validator` crate's rules (RFC 5322 / HTML5).
     pub fn parse(raw: &str) -> Result<Self, String> {
         const MESSAGE: &str = "Please enter an email address like name@example.com.";
-        let text = clean(raw, 254, Lines::Single).map_err(|_| MESSAGE.to_owned())?;
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(crate::text::too_long(Self::MAX_CHARS, raw.chars().count()));
+        }
+        if crate::text::trim(raw) != raw {
+            return Err(MESSAGE.into());
+        }
+        let text = clean(raw, Self::MAX_CHARS, Lines::Single).map_err(|_| MESSAGE.to_owned())?;
         let Some((local, domain)) = text.rsplit_once('@') else {
             return Err(MESSAGE.into());
         };
@@ -88,11 +114,27 @@ impl Email {
 pub struct UkPhone(String);
 
 impl UkPhone {
+    /// The longest number accepted as typed, in characters.
+    pub const MAX_CHARS: usize = 32;
+
+    /// What [`UkPhone::parse`] takes, for the OpenAPI document: `+44`,
+    /// `0044` or `0` (then any `0`s after `44`), a national number of 9 or
+    /// 10 digits starting 1, 2, 3, 5, 7, 8 or 9, with spaces, `(`, `)`,
+    /// `.` and `-` anywhere between, and blanks around.
+    pub const PATTERN: &'static str = concat!(
+        "^",
+        crate::text::blank!(),
+        r"(\+[ ().-]*4[ ().-]*4[ ().-]*(0[ ().-]*)*|[ ().-]*0[ ().-]*0[ ().-]*4[ ().-]*4[ ().-]*(0[ ().-]*)*|[ ().-]*0[ ().-]*)",
+        r"[1235789]([ ().-]*[0-9]){8,9}[ ().-]*",
+        crate::text::blank!(),
+        "$"
+    );
+
     /// Accepts national (`020 8247 3351`) and international (`+44 20 8247 3351`,
     /// `0044 ...`) forms with spaces, dashes, dots and brackets.
     pub fn parse(raw: &str) -> Result<Self, String> {
         const MESSAGE: &str = "Please enter a UK phone number, like 07700 900123 or 020 8247 3351.";
-        let text = clean(raw, 32, Lines::Single).map_err(|_| MESSAGE.to_owned())?;
+        let text = clean(raw, Self::MAX_CHARS, Lines::Single).map_err(|_| MESSAGE.to_owned())?;
         if !text
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+'))
@@ -159,16 +201,35 @@ impl UkPhone {
 pub struct DateOfBirth(Date);
 
 impl DateOfBirth {
+    /// The shape the OpenAPI document gives with `format: date`; that the
+    /// date is not in the future and at most 120 years ago, JSON Schema
+    /// cannot state (it changes with today), so the field's description does.
+    pub const PATTERN: &'static str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+    /// The oldest age accepted, in years, as a check of the year typed.
+    pub const MAX_AGE_YEARS: i32 = 120;
+
     /// Parses `YYYY-MM-DD`, checked against `today`.
     pub fn parse(raw: &str, today: Date) -> Result<Self, String> {
         let format = format_description!("[year]-[month]-[day]");
-        let date = Date::parse(raw.trim(), &format).map_err(|_| {
-            "Please enter the date of birth as YYYY-MM-DD, for example 1970-03-31.".to_owned()
-        })?;
+        let shaped = raw.len() == 10
+            && raw.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        let date = Date::parse(raw, &format)
+            .ok()
+            .filter(|_| shaped)
+            .ok_or_else(|| {
+                "Please enter the date of birth as YYYY-MM-DD, for example 1970-03-31.".to_owned()
+            })?;
         if date > today {
             return Err("The date of birth cannot be in the future.".into());
         }
-        if today.year() - date.year() > 120 {
+        if today.year() - date.year() > Self::MAX_AGE_YEARS {
             return Err("Please check the year of birth.".into());
         }
         Ok(Self(date))
@@ -221,10 +282,11 @@ mod tests {
     #[test]
     fn emails_are_checked_and_domain_lowercased() {
         assert_eq!(
-            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            Email::parse("Ann@Example.COM").unwrap().as_str(),
             "Ann@example.com"
         );
         for bad in [
+            " ann@example.com",
             "ann",
             "ann@",
             "@x.com",

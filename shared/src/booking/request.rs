@@ -8,6 +8,7 @@ use super::{
     Message, Payment, PersonName, PolicyNumber, PreferredTimes, Slug, Specialty, UkPhone,
 };
 use crate::fields::FieldErrors;
+use crate::text::{is_blank, too_long};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -87,6 +88,33 @@ pub const FIELDS: &[&str] = &[
     "idempotency_key",
 ];
 
+/// How a checkbox or script says yes: a form's checkbox sends `on`.
+pub const YES: [&str; 4] = ["on", "true", "1", "yes"];
+
+/// How a form or script says no (as does leaving the field out).
+pub const NO: [&str; 4] = ["off", "false", "0", "no"];
+
+/// The fields whose value must be text (the others may also be a JSON boolean).
+pub const TEXT_ONLY: &[&str] = &["idempotency_key", "website"];
+
+/// The bound of a field, in characters as sent: it holds for a blank value
+/// too, so that it means what a schema's `maxLength` means.
+pub fn max_chars(name: &str) -> Option<usize> {
+    Some(match name {
+        "first_name" | "last_name" => PersonName::MAX_CHARS,
+        "email" => Email::MAX_CHARS,
+        "phone" => UkPhone::MAX_CHARS,
+        "consultant" => Slug::MAX_CHARS,
+        "insurer" => Insurer::MAX_CHARS,
+        "policy_number" => PolicyNumber::MAX_CHARS,
+        "preferred_times" => PreferredTimes::MAX_CHARS,
+        "message" => Message::MAX_CHARS,
+        "consent_version" => ConsentVersion::MAX_CHARS,
+        "idempotency_key" => IdempotencyKey::MAX_CHARS,
+        _ => return None,
+    })
+}
+
 /// What parsing needs to know beyond the request itself.
 #[derive(Debug, Clone)]
 pub struct ParseContext<'a> {
@@ -111,7 +139,8 @@ impl BookingRequest {
         }
     }
 
-    /// Decodes a JSON object; `null` and empty strings count as absent.
+    /// Decodes a JSON object; `null` counts as absent, and so (when parsed)
+    /// does a blank string.
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         let mut de = serde_json::Deserializer::from_slice(body);
         let fields = de
@@ -130,7 +159,8 @@ impl BookingRequest {
         Ok(Self { fields })
     }
 
-    /// Decodes `application/x-www-form-urlencoded`; empty values count as absent.
+    /// Decodes `application/x-www-form-urlencoded`; blank values count as
+    /// absent when parsed.
     pub fn from_form(body: &[u8]) -> Result<Self, DecodeError> {
         let mut fields = BTreeMap::new();
         for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
@@ -142,20 +172,18 @@ impl BookingRequest {
             }
             fields.insert(name, Raw::Text(value));
         }
-        // Checked for duplicates above, empty values then count as absent.
-        fields.retain(|_, v| !matches!(v, Raw::Text(t) if t.trim().is_empty()));
         Ok(Self { fields })
     }
 
     /// Whether the hidden honeypot field was filled, which only bots do.
     pub fn honeypot_filled(&self) -> bool {
-        self.fields.contains_key("website")
+        matches!(self.fields.get("website"), Some(Raw::Text(t)) if !is_blank(t))
     }
 
     /// The idempotency key sent as a hidden field, if any.
     pub fn idempotency_field(&self) -> Option<&str> {
         match self.fields.get("idempotency_key") {
-            Some(Raw::Text(t)) => Some(t.as_str()),
+            Some(Raw::Text(t)) if !is_blank(t) => Some(t.as_str()),
             _ => None,
         }
     }
@@ -168,11 +196,16 @@ impl BookingRequest {
                 errors.add(name, "This field is not part of the booking form.");
             }
         }
-        if matches!(
-            self.fields.get("idempotency_key"),
-            Some(Raw::Bool(_) | Raw::Other)
-        ) {
-            errors.add("idempotency_key", "Expected text.");
+        for (name, raw) in &self.fields {
+            match (raw, max_chars(name)) {
+                (Raw::Text(text), Some(max)) if text.chars().count() > max => {
+                    errors.add(name, too_long(max, text.chars().count()));
+                }
+                (Raw::Bool(_) | Raw::Other, _) if TEXT_ONLY.contains(&name.as_str()) => {
+                    errors.add(name, "Expected text.");
+                }
+                _ => {}
+            }
         }
 
         let first_name = self.required(&mut errors, "first_name", PersonName::parse);
@@ -186,23 +219,24 @@ impl BookingRequest {
             Specialty::parse(s, ctx.specialties)
         });
         let consultant = self.optional(&mut errors, "consultant", |s| {
-            Slug::parse(s).map_err(|_| "Please choose a consultant from the list.".to_owned())
+            Slug::parse_exact(s).map_err(|_| "Please choose a consultant from the list.".to_owned())
         });
+        // The insurer and policy number are checked whenever given, and
+        // required when insured; self-pay keeps neither.
+        let insurer = self.optional(&mut errors, "insurer", Insurer::parse);
+        let policy_number = self.optional(&mut errors, "policy_number", PolicyNumber::parse);
         let payment = match self.required(&mut errors, "payment", PaymentKind::parse) {
             Some(PaymentKind::SelfPay) => Some(Payment::SelfPay),
             Some(PaymentKind::Insured) => {
-                let insurer = self.required_as(
-                    &mut errors,
-                    "insurer",
-                    Insurer::parse,
-                    "Please tell us your insurer.",
-                );
-                let policy_number = self.required_as(
-                    &mut errors,
-                    "policy_number",
-                    PolicyNumber::parse,
-                    "Please give your policy or membership number.",
-                );
+                if insurer.is_none() && !errors.has("insurer") {
+                    errors.add("insurer", "Please tell us your insurer.");
+                }
+                if policy_number.is_none() && !errors.has("policy_number") {
+                    errors.add(
+                        "policy_number",
+                        "Please give your policy or membership number.",
+                    );
+                }
                 insurer
                     .zip(policy_number)
                     .map(|(insurer, policy_number)| Payment::Insured {
@@ -272,10 +306,11 @@ impl BookingRequest {
         }
     }
 
-    /// The text of a field: absent is `None`, a non-text value is an error.
+    /// The text of a field: absent or blank is `None`, a non-text value is an error.
     fn text(&self, name: &str) -> Result<Option<&str>, String> {
         match self.fields.get(name) {
             None => Ok(None),
+            Some(Raw::Text(t)) if is_blank(t) => Ok(None),
             Some(Raw::Text(t)) => Ok(Some(t.as_str())),
             Some(Raw::Bool(_) | Raw::Other) => Err("Expected text.".into()),
         }
@@ -317,8 +352,8 @@ impl BookingRequest {
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Option<T> {
         match self.text(name) {
-            Ok(Some(text)) if !text.trim().is_empty() => errors.check(name, parse(text)),
-            Ok(_) => None,
+            Ok(Some(text)) => errors.check(name, parse(text)),
+            Ok(None) => None,
             Err(e) => {
                 errors.add(name, e);
                 None
@@ -326,19 +361,19 @@ impl BookingRequest {
         }
     }
 
-    /// A checkbox or boolean: absent is false; `on`, `true`, `1`, `yes` are true.
+    /// A checkbox or boolean: absent or blank is false; otherwise exactly
+    /// one of [`YES`] or [`NO`].
     fn flag(&self, errors: &mut FieldErrors, name: &str) -> bool {
         match self.fields.get(name) {
             None => false,
             Some(Raw::Bool(b)) => *b,
-            Some(Raw::Text(t)) => match t.trim().to_ascii_lowercase().as_str() {
-                "on" | "true" | "1" | "yes" => true,
-                "off" | "false" | "0" | "no" => false,
-                _ => {
-                    errors.add(name, "Expected a yes or no answer.");
-                    false
-                }
-            },
+            Some(Raw::Text(t)) if is_blank(t) => false,
+            Some(Raw::Text(t)) if YES.contains(&t.as_str()) => true,
+            Some(Raw::Text(t)) if NO.contains(&t.as_str()) => false,
+            Some(Raw::Text(_)) => {
+                errors.add(name, "Expected a yes or no answer.");
+                false
+            }
             Some(Raw::Other) => {
                 errors.add(name, "Expected a yes or no answer.");
                 false
@@ -352,10 +387,19 @@ impl BookingRequest {
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    /// Parses a key from the `Idempotency-Key` header or the hidden field.
+    /// The longest key, in characters.
+    pub const MAX_CHARS: usize = 128;
+
+    /// What a key is (its `maxLength` is [`IdempotencyKey::MAX_CHARS`]).
+    pub const PATTERN: &'static str = "^[!-~]+$";
+
+    /// Parses a key from the `Idempotency-Key` header or the hidden field, exactly as sent.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let key = raw.trim();
-        if !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic()) {
+        let key = raw;
+        if !key.is_empty()
+            && key.len() <= Self::MAX_CHARS
+            && key.bytes().all(|b| b.is_ascii_graphic())
+        {
             Ok(Self(key.to_owned()))
         } else {
             Err("The idempotency key must be 1 to 128 visible ASCII characters.".into())
@@ -399,7 +443,6 @@ impl<'de> Visitor<'de> for UniqueKeys {
             }
             let raw = match value {
                 serde_json::Value::Null => continue,
-                serde_json::Value::String(s) if s.trim().is_empty() => continue,
                 serde_json::Value::String(s) => Raw::Text(s),
                 serde_json::Value::Bool(b) => Raw::Bool(b),
                 _ => Raw::Other,
@@ -509,12 +552,7 @@ mod tests {
         let digest = key.digest();
         assert_eq!(digest.len(), 64);
         assert!(!digest.contains("example"));
-        assert_eq!(
-            digest,
-            IdempotencyKey::parse(" fixture.patient@example.com ")
-                .unwrap()
-                .digest()
-        );
+        assert!(IdempotencyKey::parse(" fixture.patient@example.com ").is_err());
         assert_ne!(
             digest,
             IdempotencyKey::parse("another-key").unwrap().digest()

@@ -4,15 +4,19 @@ use crate::text::{clean, stored, Lines};
 use serde::Serialize;
 
 macro_rules! text_field {
-    ($(#[$doc:meta])* $name:ident, $max:expr, $lines:expr) => {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $lines:expr, $pattern:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
-            /// The longest value accepted, in characters.
+            /// The longest value accepted, in characters as sent.
             pub const MAX_CHARS: usize = $max;
+
+            /// What a value may be, for the OpenAPI document (the bound is
+            /// its `maxLength`).
+            pub const PATTERN: &'static str = $pattern;
 
             /// Parses text typed by a patient: trimmed, bounded, no control characters.
             pub fn parse(raw: &str) -> Result<Self, String> {
@@ -40,15 +44,25 @@ macro_rules! text_field {
 
 text_field!(
     /// The insurer's name, as the patient writes it.
-    Insurer, 100, Lines::Single
+    Insurer, 100, Lines::Single, concat!("^", crate::text::one_line!(), "$")
 );
 text_field!(
     /// When the patient would like to be contacted ("weekday mornings").
-    PreferredTimes, 200, Lines::Single
+    PreferredTimes, 200, Lines::Single, concat!("^", crate::text::one_line!(), "$")
 );
 text_field!(
     /// The patient's free-text message to the clinic.
-    Message, 2000, Lines::Multi
+    Message, 2000, Lines::Multi, concat!(
+        "^",
+        crate::text::blank!(),
+        crate::text::text_char!(),
+        "*[^ \\t\\n\\r",
+        r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]",
+        crate::text::text_char!(),
+        "*",
+        crate::text::blank!(),
+        "$"
+    )
 );
 
 /// The insurance policy or membership number.
@@ -57,9 +71,22 @@ text_field!(
 pub struct PolicyNumber(String);
 
 impl PolicyNumber {
-    /// Letters, digits, spaces, `-` and `/`, at most 40 characters.
+    /// The longest number accepted, in characters as sent.
+    pub const MAX_CHARS: usize = 40;
+
+    /// ASCII letters, digits, spaces, `-`, `/` and `.`, not blank, with
+    /// blanks around.
+    pub const PATTERN: &'static str = concat!(
+        "^",
+        crate::text::blank!(),
+        r"[A-Za-z0-9 ./-]*[A-Za-z0-9./-][A-Za-z0-9 ./-]*",
+        crate::text::blank!(),
+        "$"
+    );
+
+    /// Letters, digits, spaces, `-`, `/` and `.`, at most 40 characters.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let text = clean(raw, 40, Lines::Single)?;
+        let text = clean(raw, Self::MAX_CHARS, Lines::Single)?;
         if text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '/' | '.'))
@@ -87,11 +114,17 @@ impl PolicyNumber {
 pub struct ConsentVersion(String);
 
 impl ConsentVersion {
-    /// 1 to 32 characters of letters, digits, `.`, `_` and `-`.
+    /// The longest version accepted, in characters.
+    pub const MAX_CHARS: usize = 32;
+
+    /// What a version may be: the form sends it as it has it.
+    pub const PATTERN: &'static str = r"^[A-Za-z0-9._-]{1,32}$";
+
+    /// 1 to 32 characters of letters, digits, `.`, `_` and `-`, exactly as sent.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let text = raw.trim();
+        let text = raw;
         let ok = !text.is_empty()
-            && text.len() <= 32
+            && text.len() <= Self::MAX_CHARS
             && text
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));

@@ -12,8 +12,9 @@ pub mod model;
 pub mod source;
 
 pub use model::{
-    Audience, Condition, Consultant, Content, Entry, HowToBook, Pence, PriceList, PriceRow,
-    RichText, Section, Site, SupportService, SymptomGroup,
+    Audience, Condition, ConditionList, Consultant, ConsultantList, Content, Entry, HowToBook,
+    Pence, PriceList, PriceRow, RichText, Section, Site, SupportService, SupportServiceList,
+    SymptomGroup,
 };
 
 use crate::booking::Slug;

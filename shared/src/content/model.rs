@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Markdown as an editor wrote it, next to the HTML it renders to. Raw HTML
 /// in the Markdown is escaped, so the HTML is safe to insert into a page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RichText {
     /// The Markdown source.
     pub markdown: String,
@@ -19,6 +20,7 @@ pub struct RichText {
 
 /// One `##` section of a page, so the site can lay out and link to each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Section {
     /// An anchor made from the title (`see-a-doctor-promptly`), unique in its page.
     pub id: String,
@@ -32,6 +34,7 @@ pub struct Section {
 /// A named item of a structured list (a type, test, scan or treatment),
 /// with an optional line saying more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entry {
     /// The item's name.
     pub name: String,
@@ -42,6 +45,7 @@ pub struct Entry {
 
 /// Symptoms that share a cause (where the tumour is, or the hormone it makes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SymptomGroup {
     /// What causes them.
     pub cause: String,
@@ -52,6 +56,7 @@ pub struct SymptomGroup {
 /// A condition the clinic treats: its page, with the lists a site shows as
 /// lists (types, symptoms, tests, scans, treatments) kept structured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
     /// Its slug, which is also the booking's specialty value.
     pub slug: Slug,
@@ -79,8 +84,10 @@ pub struct Condition {
 
 /// What `GET /v1/conditions` lists of each condition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConditionSummary<'a> {
     /// Its slug.
+    #[cfg_attr(feature = "openapi", schema(value_type = Slug))]
     pub slug: &'a Slug,
     /// Its title.
     pub title: &'a str,
@@ -104,6 +111,7 @@ impl Condition {
 
 /// A consultant of the clinic. Only people the clinic has named are published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consultant {
     /// Their slug (`jane-doe`).
     pub slug: Slug,
@@ -122,14 +130,17 @@ pub struct Consultant {
 
 /// What `GET /v1/consultants` lists of each consultant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsultantSummary<'a> {
     /// Their slug.
+    #[cfg_attr(feature = "openapi", schema(value_type = Slug))]
     pub slug: &'a Slug,
     /// Their name.
     pub name: &'a str,
     /// Their role.
     pub role: &'a str,
     /// The conditions they see patients for.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Slug>))]
     pub specialties: &'a [Slug],
 }
 
@@ -145,8 +156,35 @@ impl Consultant {
     }
 }
 
+/// `GET /v1/conditions`: every condition as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConditionList<'a> {
+    /// The conditions, by title.
+    pub conditions: Vec<ConditionSummary<'a>>,
+}
+
+/// `GET /v1/consultants`: every consultant (of one specialty, when asked)
+/// as a list shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsultantList<'a> {
+    /// The consultants, by slug.
+    pub consultants: Vec<ConsultantSummary<'a>>,
+}
+
+/// `GET /v1/support-services`: every support service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SupportServiceList<'a> {
+    /// The services, by title.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<SupportService>))]
+    pub support_services: &'a [SupportService],
+}
+
 /// Who a support service is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     /// People who are being treated.
@@ -163,6 +201,7 @@ impl Audience {
 
 /// A support service (counselling, group sessions, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportService {
     /// Its slug.
     pub slug: Slug,
@@ -178,6 +217,7 @@ pub struct SupportService {
 
 /// How a priced procedure can be booked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HowToBook {
     /// Through the online appointment request form.
@@ -199,6 +239,7 @@ impl HowToBook {
 
 /// A price in pence, so that no sum is ever rounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Pence(pub u32);
 
@@ -219,6 +260,7 @@ impl Pence {
 
 /// One row of the price list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceRow {
     /// What the patient pays for.
     pub procedure: String,
@@ -238,6 +280,7 @@ pub struct PriceRow {
 
 /// The price list, in the clinic's order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceList {
     /// Always `GBP`.
     pub currency: Currency,
@@ -247,6 +290,7 @@ pub struct PriceList {
 
 /// The currency of every price: pounds sterling.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Currency {
     /// Pounds sterling.
     #[default]
@@ -256,6 +300,7 @@ pub enum Currency {
 
 /// The clinic's contact details, as every page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Site {
     /// The clinic's name.
     pub name: String,

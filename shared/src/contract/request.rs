@@ -1,0 +1,404 @@
+//! The booking request's schemas, one per media type, built from the rules
+//! the parser checks: each field's bound and pattern are the constants of
+//! the type that parses it, so the document cannot drift from the code.
+//!
+//! What both media types share: a value of only [`TRIMMED`] characters
+//! counts as not given, a bound counts characters as sent, and a field not
+//! listed is refused. What differs: JSON may send `null` (not given) and
+//! booleans; a form sends text only.
+//!
+//! [`TRIMMED`]: crate::text::TRIMMED
+
+use crate::booking::choices::PaymentKind;
+use crate::booking::request::{NO, YES};
+use crate::booking::{
+    BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email, IdempotencyKey, Insurer,
+    Message, PersonName, PolicyNumber, PreferredTimes, Slug, Specialty, UkPhone,
+};
+use serde_json::{json, Value};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, KnownFormat, ObjectBuilder, Schema,
+    SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
+
+/// Which body the schema is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// `application/json`, from a script.
+    Json,
+    /// `application/x-www-form-urlencoded`, from a plain HTML form.
+    Form,
+}
+
+/// What one field may be.
+enum Rule {
+    /// Text matching a pattern, at most so many characters as sent.
+    Text {
+        pattern: &'static str,
+        max_chars: Option<usize>,
+        format: Option<KnownFormat>,
+    },
+    /// Exactly one of these values.
+    Choice(Vec<String>),
+    /// A yes or no answer.
+    Flag,
+    /// Must be yes.
+    Yes,
+    /// Anything (the honeypot).
+    AnyText,
+}
+
+/// One field of the booking form.
+struct Field {
+    name: &'static str,
+    required: bool,
+    rule: Rule,
+    description: String,
+}
+
+/// Every field the parser knows, in the form's order ([`FIELDS`] is the
+/// parser's list; a test holds the two to each other).
+///
+/// [`FIELDS`]: crate::booking::request::FIELDS
+fn fields(specialties: &[Slug]) -> Vec<Field> {
+    let text = |pattern, max_chars| Rule::Text {
+        pattern,
+        max_chars: Some(max_chars),
+        format: None,
+    };
+    let flag = |name, description: &str| {
+        Field {
+        name,
+        required: false,
+        rule: Rule::Flag,
+        description: format!(
+            "{description} Yes is `true` or, as a checkbox sends it, {}; no is `false`, {}, or leaving it out.",
+            quoted(&YES),
+            quoted(&NO)
+        ),
+    }
+    };
+    let name_rule = format!(
+        "Letters of any script, spaces, hyphens, apostrophes, full stops and commas; at most {} characters.",
+        PersonName::MAX_CHARS
+    );
+    let mut specialty_values: Vec<String> =
+        specialties.iter().map(|s| s.as_str().to_owned()).collect();
+    specialty_values.push(Specialty::NOT_SURE.to_owned());
+    vec![
+        Field {
+            name: "first_name",
+            required: true,
+            rule: text(PersonName::PATTERN, PersonName::MAX_CHARS),
+            description: name_rule.clone(),
+        },
+        Field {
+            name: "last_name",
+            required: true,
+            rule: text(PersonName::PATTERN, PersonName::MAX_CHARS),
+            description: name_rule,
+        },
+        Field {
+            name: "email",
+            required: true,
+            rule: Rule::Text {
+                pattern: Email::PATTERN,
+                max_chars: Some(Email::MAX_CHARS),
+                format: Some(KnownFormat::Email),
+            },
+            description: "An address the clinic can reply to, with a dot in its domain.".into(),
+        },
+        Field {
+            name: "phone",
+            required: true,
+            rule: text(UkPhone::PATTERN, UkPhone::MAX_CHARS),
+            description: "A UK number, national (`07700 900123`) or international (`+44 7700 900123`), with spaces, brackets, dots or dashes as people write them.".into(),
+        },
+        Field {
+            name: "date_of_birth",
+            required: true,
+            rule: Rule::Text {
+                pattern: DateOfBirth::PATTERN,
+                max_chars: None,
+                format: Some(KnownFormat::Date),
+            },
+            description: format!(
+                "`YYYY-MM-DD`, not in the future and at most {} years ago. JSON Schema cannot say this (it changes with the date), so it is said here; a date outside it is a 422 naming the field.",
+                DateOfBirth::MAX_AGE_YEARS
+            ),
+        },
+        Field {
+            name: "specialty",
+            required: true,
+            rule: Rule::Choice(specialty_values),
+            description: format!(
+                "The condition the appointment is about: a slug from `GET /v1/conditions`, or `{}`. The values listed are the content published when this document was served.",
+                Specialty::NOT_SURE
+            ),
+        },
+        Field {
+            name: "consultant",
+            required: false,
+            rule: text(Slug::PATTERN, Slug::MAX_CHARS),
+            description: "A consultant's slug from `GET /v1/consultants`, when the patient asks for one.".into(),
+        },
+        Field {
+            name: "payment",
+            required: true,
+            rule: Rule::Choice(choices(&PaymentKind::ALL)),
+            description: "How the appointment will be paid for: `insured` needs `insurer` and `policy_number`.".into(),
+        },
+        Field {
+            name: "insurer",
+            required: false,
+            rule: text(Insurer::PATTERN, Insurer::MAX_CHARS),
+            description: format!(
+                "The insurer's name: one line, at most {} characters. Required when `payment` is `insured`; checked whenever given, and not kept for self-pay.",
+                Insurer::MAX_CHARS
+            ),
+        },
+        Field {
+            name: "policy_number",
+            required: false,
+            rule: text(PolicyNumber::PATTERN, PolicyNumber::MAX_CHARS),
+            description: format!(
+                "Letters, digits, spaces, `-`, `/` and `.`; at most {} characters. Required when `payment` is `insured`; checked whenever given, and not kept for self-pay.",
+                PolicyNumber::MAX_CHARS
+            ),
+        },
+        flag("gp_referral", "Whether the patient has a referral from their GP."),
+        Field {
+            name: "contact_method",
+            required: true,
+            rule: Rule::Choice(choices(&ContactMethod::ALL)),
+            description: "How the patient would like the clinic to get in touch.".into(),
+        },
+        Field {
+            name: "preferred_times",
+            required: false,
+            rule: text(PreferredTimes::PATTERN, PreferredTimes::MAX_CHARS),
+            description: format!(
+                "When to call, in the patient's words: one line, at most {} characters.",
+                PreferredTimes::MAX_CHARS
+            ),
+        },
+        Field {
+            name: "message",
+            required: false,
+            rule: text(Message::PATTERN, Message::MAX_CHARS),
+            description: format!(
+                "Anything else, in the patient's words: several lines, at most {} characters.",
+                Message::MAX_CHARS
+            ),
+        },
+        Field {
+            name: "booking_for",
+            required: true,
+            rule: Rule::Choice(choices(&BookingFor::ALL)),
+            description: "Whether the person filling the form is the patient.".into(),
+        },
+        Field {
+            name: "consent_contact",
+            required: true,
+            rule: Rule::Yes,
+            description: format!(
+                "Must be yes: the clinic may contact the patient about this request. `true` or, as a checkbox sends it, {}.",
+                quoted(&YES)
+            ),
+        },
+        Field {
+            name: "consent_version",
+            required: true,
+            rule: Rule::Text {
+                pattern: ConsentVersion::PATTERN,
+                max_chars: Some(ConsentVersion::MAX_CHARS),
+                format: None,
+            },
+            description: "The version of the consent wording the form showed, as the form has it.".into(),
+        },
+        flag("marketing_email", "Whether the patient would like the clinic's news by email."),
+        flag("marketing_sms", "Whether the patient would like the clinic's news by text message."),
+        Field {
+            name: "website",
+            required: false,
+            rule: Rule::AnyText,
+            description: "The honeypot: a field hidden from people and left empty. A request that fills it is answered as a success and not stored.".into(),
+        },
+        Field {
+            name: "idempotency_key",
+            required: false,
+            rule: Rule::Text {
+                pattern: IdempotencyKey::PATTERN,
+                max_chars: Some(IdempotencyKey::MAX_CHARS),
+                format: None,
+            },
+            description: "The hidden-field twin of the `Idempotency-Key` header, for plain forms. When both are sent they must be the same key (a 422 otherwise): a rule across a header and the body, which JSON Schema cannot state.".into(),
+        },
+    ]
+}
+
+/// The names of the fields the schema describes, for the test that holds
+/// them to the parser's list.
+pub fn field_names() -> Vec<&'static str> {
+    fields(&[]).iter().map(|f| f.name).collect()
+}
+
+/// The wire values of a choice.
+fn choices<T>(all: &[(&'static str, T)]) -> Vec<String> {
+    all.iter().map(|(name, _)| (*name).to_owned()).collect()
+}
+
+/// `` `a`, `b` or `c` ``.
+fn quoted(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+/// A pattern that also takes a blank value, for a field that may be left out.
+fn or_blank(pattern: &str) -> String {
+    let body = pattern.strip_prefix('^').unwrap_or(pattern);
+    let body = body.strip_suffix('$').unwrap_or(body);
+    format!("^(?:{}|{body})$", crate::text::blank!())
+}
+
+/// The schema of one field for one media type.
+fn schema(field: &Field, body: Body) -> Schema {
+    // Text for a form; for JSON also `null` when the field may be left out.
+    let text_type = || -> SchemaType {
+        match (body, field.required) {
+            (Body::Json, false) => SchemaType::from_iter([Type::String, Type::Null]),
+            _ => SchemaType::new(Type::String),
+        }
+    };
+    let builder = ObjectBuilder::new().description(Some(field.description.clone()));
+    match &field.rule {
+        Rule::Text {
+            pattern,
+            max_chars,
+            format,
+        } => {
+            let pattern = if field.required {
+                (*pattern).to_owned()
+            } else {
+                or_blank(pattern)
+            };
+            builder
+                .schema_type(text_type())
+                .pattern(Some(pattern))
+                .max_length(*max_chars)
+                .format(
+                    format
+                        .clone()
+                        .filter(|_| field.required)
+                        .map(SchemaFormat::KnownFormat),
+                )
+        }
+        Rule::Choice(values) => builder
+            .schema_type(text_type())
+            .enum_values(Some(values.iter().map(|v| Value::from(v.as_str())))),
+        Rule::Flag => {
+            let words: Vec<&str> = YES.iter().chain(NO.iter()).copied().collect();
+            let pattern = format!("^(?:{}|{})$", crate::text::blank!(), words.join("|"));
+            let kind = match body {
+                Body::Json => SchemaType::from_iter([Type::Boolean, Type::String, Type::Null]),
+                Body::Form => SchemaType::new(Type::String),
+            };
+            builder.schema_type(kind).pattern(Some(pattern))
+        }
+        Rule::Yes => {
+            let mut values: Vec<Value> = Vec::new();
+            if body == Body::Json {
+                values.push(Value::Bool(true));
+            }
+            values.extend(YES.iter().map(|v| Value::from(*v)));
+            let kind = match body {
+                Body::Json => SchemaType::from_iter([Type::Boolean, Type::String]),
+                Body::Form => SchemaType::new(Type::String),
+            };
+            builder.schema_type(kind).enum_values(Some(values))
+        }
+        Rule::AnyText => builder.schema_type(text_type()),
+    }
+    .build()
+    .into()
+}
+
+/// The booking request for one media type: the fields, closed to others,
+/// and the insured condition.
+pub fn booking_request(specialties: &[Slug], body: Body) -> Schema {
+    let fields = fields(specialties);
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+    for field in &fields {
+        object = object.property(field.name, schema(field, body));
+        if field.required {
+            object = object.required(field.name);
+        }
+    }
+    let payment_is = |kind: PaymentKind| {
+        ObjectBuilder::new().property(
+            "payment",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([kind.as_str()])),
+        )
+    };
+    let insured = AnyOfBuilder::new()
+        .item(payment_is(PaymentKind::SelfPay))
+        .item(
+            payment_is(PaymentKind::Insured)
+                .required("insurer")
+                .required("policy_number"),
+        )
+        .description(Some(
+            "Self-pay, or insured with both `insurer` and `policy_number` given.",
+        ));
+    let description = match body {
+        Body::Json => "An appointment request from a script. `null`, and a value of only spaces, tabs and line breaks, count as not given; a field sent twice is a 400; a field not listed is a 422.",
+        Body::Form => "An appointment request from a plain HTML form. A value of only spaces, tabs and line breaks counts as not given; a field sent twice is a 400; a field not listed is a 422.",
+    };
+    AllOfBuilder::new()
+        .item(object)
+        .item(insured)
+        .description(Some(description))
+        .examples([example(specialties, body)])
+        .build()
+        .into()
+}
+
+/// A request the API accepts, for readers and for the test that sends it.
+pub fn example(specialties: &[Slug], body: Body) -> Value {
+    let specialty = specialties
+        .first()
+        .map_or(Specialty::NOT_SURE, |slug| slug.as_str());
+    let consent = match body {
+        Body::Json => json!(true),
+        Body::Form => json!("on"),
+    };
+    json!({
+        "first_name": "Ann",
+        "last_name": "Smith",
+        "email": "ann.smith@example.com",
+        "phone": "07700 900123",
+        "date_of_birth": "1970-03-31",
+        "specialty": specialty,
+        "payment": "insured",
+        "insurer": "Bupa",
+        "policy_number": "AB-123/45",
+        "contact_method": "phone",
+        "preferred_times": "Weekday mornings",
+        "booking_for": "self",
+        "consent_contact": consent,
+        "consent_version": "2026-11",
+    })
+}
+
+/// A reference to a component schema.
+pub fn reference(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
+}
