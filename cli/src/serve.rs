@@ -6,8 +6,9 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use frontdesk_booking::{AppState, ClientAddr};
-use frontdesk_content::cache::ContentCache;
 use frontdesk_shared::booking::intake::Intake;
+use frontdesk_shared::booking::Bookable;
+use frontdesk_shared::content::cache::ContentCache;
 use frontdesk_shared::content::ContentStore;
 use frontdesk_shared::notify::NoticeLedger;
 use frontdesk_shared::problem::Problem;
@@ -110,10 +111,20 @@ pub fn app(
     content_config: &ContentConfig,
     site: Option<Site>,
 ) -> Router {
-    let intake = Intake::new(bookings, Arc::new(config), Clock::system());
-    let cache = ContentCache::new(content, content_config.cache_ttl, Clock::system());
+    let bookable = ContentCache::new(
+        Arc::clone(&content),
+        content_config.cache_ttl,
+        Clock::system(),
+        Bookable::of,
+    );
+    let intake = Intake::new(
+        bookings,
+        Arc::new(config),
+        Clock::system(),
+        Arc::new(bookable),
+    );
     let api = frontdesk_booking::routes(AppState::new(intake)).merge(frontdesk_content::routes(
-        frontdesk_content::AppState::new(cache),
+        frontdesk_content::AppState::over(content, content_config.cache_ttl, Clock::system()),
     ));
     match site {
         Some(site) => api.merge(crate::site::routes(site)),

@@ -121,11 +121,17 @@ const ROLES: &[(&str, &[&str], &[&str])] = &[
         "BookingRole",
         &[
             "dynamodb:PutItem",
+            "dynamodb:Query",
             "dynamodb:UpdateItem",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
         ],
-        &["BookingLogs", "BookingsTable", "GuardsTable"],
+        &[
+            "BookingLogs",
+            "BookingsTable",
+            "ContentTable",
+            "GuardsTable",
+        ],
     ),
     (
         "ContentRole",

@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::Client;
 use axum::body::Body;
 use axum::http::Request;
 use axum::Router;
-use frontdesk_content::cache::ContentCache;
 use frontdesk_content::{router, AppState};
 use frontdesk_shared::content::{ContentStore, PushReport};
 use frontdesk_shared::store::dynamodb::DynamoContentStore;
@@ -132,6 +131,22 @@ impl ContentHandle {
         }
     }
 
+    /// A fresh store holding the shipped content, as after `frontdesk
+    /// content push`: its conditions are the bookable specialties.
+    pub async fn published(backend: Backend) -> Self {
+        let store = Self::create(backend).await;
+        store.push(&shipped_content()).await;
+        store
+    }
+
+    /// The DynamoDB table's name, for a bootstrap's `CONTENT_TABLE`.
+    pub fn table(&self) -> Option<&str> {
+        match self {
+            Self::Dynamo { table, .. } => Some(table),
+            _ => None,
+        }
+    }
+
     /// The store as the content function and `content push` use it.
     pub fn port(&self) -> Arc<dyn ContentStore> {
         match self {
@@ -198,9 +213,8 @@ impl ContentApp {
     /// The API over an existing store.
     pub fn over(store: ContentHandle) -> Self {
         let clock = TestClock::new();
-        let cache = ContentCache::new(store.port(), CACHE_TTL, clock.clock());
         Self {
-            router: router(AppState::new(cache)),
+            router: router(AppState::over(store.port(), CACHE_TTL, clock.clock())),
             store,
             clock,
         }

@@ -30,7 +30,7 @@ use axum::Router;
 use frontdesk_booking::{router, AppState, ClientAddr};
 use frontdesk_shared::booking::intake::Intake;
 use frontdesk_shared::booking::record::BookingRecord;
-use frontdesk_shared::booking::{Booking, Reference};
+use frontdesk_shared::booking::{Bookable, BookableSource, Booking, Reference};
 use frontdesk_shared::store::dynamodb::DynamoBookingStore;
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::BookingStore;
@@ -416,7 +416,12 @@ impl TestApp {
         let store = StoreHandle::create(backend).await;
         let config = test_config(vars);
         let clock = TestClock::new();
-        let intake = Intake::new(store.port(), Arc::new(config.clone()), clock.clock());
+        let intake = Intake::new(
+            store.port(),
+            Arc::new(config.clone()),
+            clock.clock(),
+            shipped_bookable(),
+        );
         Self {
             router: router(AppState::new(intake)),
             store,
@@ -506,6 +511,14 @@ pub async fn call(router: &Router, request: Request<Body>, from: IpAddr) -> Test
     }
 }
 
+/// The specialties the shipped content makes bookable (its conditions),
+/// fixed, for tests about something other than where they come from.
+pub fn shipped_bookable() -> Arc<dyn BookableSource> {
+    let content =
+        frontdesk_cli::content::check(&content::shipped_content()).expect("the shipped content");
+    Arc::new(Bookable::of(&content).expect("its conditions"))
+}
+
 /// The configuration with `vars` set and every other variable at its default.
 pub fn test_config(vars: &[(&str, &str)]) -> BookingConfig {
     BookingConfig::from_lookup(|name| {
@@ -522,7 +535,12 @@ pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) ->
     let config = test_config(vars);
     let client = dynamodb_client_at(endpoint, config.store_timeout).await;
     let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table);
-    let intake = Intake::new(Arc::new(store), Arc::new(config), Clock::system());
+    let intake = Intake::new(
+        Arc::new(store),
+        Arc::new(config),
+        Clock::system(),
+        shipped_bookable(),
+    );
     router(AppState::new(intake))
 }
 

@@ -269,7 +269,7 @@ pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
         ("RATE_LIMIT_PER_HOUR", limit.as_str()),
     ]);
     let store = DynamoBookingStore::new(tables.client.clone(), &tables.bookings, &tables.guards);
-    let content = crate::content::ContentHandle::create(crate::Backend::Embedded).await;
+    let content = crate::content::ContentHandle::published(crate::Backend::Embedded).await;
     let app = frontdesk_cli::serve::app(
         Arc::new(store),
         config,

@@ -36,7 +36,8 @@ async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_e
         ("GUARDS_TABLE", tables.guards.as_str()),
     ]);
     let content =
-        frontdesk_tests::content::ContentHandle::create(frontdesk_tests::Backend::Embedded).await;
+        frontdesk_tests::content::ContentHandle::published(frontdesk_tests::Backend::Embedded)
+            .await;
     let app = frontdesk_cli::serve::app(
         Arc::new(NotifyingStore::new(
             Arc::new(store),

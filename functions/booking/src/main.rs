@@ -1,4 +1,5 @@
-//! The booking Lambda: configuration and the DynamoDB client built once,
+//! The booking Lambda: configuration and the DynamoDB client built once
+//! (for the bookings, and for the content whose conditions are bookable),
 //! then the shared router behind `lambda_http`.
 
 use axum::extract::Request;
@@ -6,9 +7,11 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use frontdesk_booking::{router, AppState, ClientAddr};
 use frontdesk_shared::booking::intake::Intake;
-use frontdesk_shared::store::dynamodb::DynamoBookingStore;
+use frontdesk_shared::booking::Bookable;
+use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::BookingConfig;
+use frontdesk_shared::{BookingConfig, ContentConfig};
 use lambda_http::request::RequestContext;
 use std::sync::Arc;
 
@@ -18,8 +21,25 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = BookingConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    let store = DynamoBookingStore::from_config(&config).await;
-    let intake = Intake::new(Arc::new(store), Arc::new(config), Clock::system());
+    let content = ContentConfig::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "configuration refused");
+    })?;
+    // One client for both tables: the SDK's configuration is resolved once.
+    let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
+    let store =
+        DynamoBookingStore::new(client.clone(), &config.bookings_table, &config.guards_table);
+    let bookable = ContentCache::new(
+        Arc::new(DynamoContentStore::new(client, &content.content_table)),
+        content.cache_ttl,
+        Clock::system(),
+        Bookable::of,
+    );
+    let intake = Intake::new(
+        Arc::new(store),
+        Arc::new(config),
+        Clock::system(),
+        Arc::new(bookable),
+    );
     let app = router(AppState::new(intake)).layer(middleware::from_fn(client_from_context));
     lambda_http::run(app).await
 }

@@ -2,6 +2,7 @@
 //! Lambda Runtime API handing it API Gateway HTTP API events, DynamoDB Local
 //! behind it.
 
+use frontdesk_tests::content::ContentHandle;
 use frontdesk_tests::lambda::{self, GatewayAnswer, HttpEvent};
 use frontdesk_tests::{booking_with, nth_booking, valid_form, Backend, DynamoTables, TestApp};
 use serde_json::Value;
@@ -10,9 +11,11 @@ struct Bootstrap(lambda::Bootstrap);
 
 impl Bootstrap {
     async fn start(tables: &DynamoTables, vars: &[(&str, &str)]) -> Self {
+        let content = ContentHandle::published(Backend::DynamoDb).await;
         let mut all = vec![
             ("BOOKINGS_TABLE", tables.bookings.as_str()),
             ("GUARDS_TABLE", tables.guards.as_str()),
+            ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
         ];
         all.extend_from_slice(vars);
         Self(lambda::Bootstrap::start(env!("CARGO_BIN_EXE_booking"), "booking", &all).await)
@@ -287,7 +290,7 @@ async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process(
     // Every kind of answer was compared, not one kind many times.
     assert_eq!(
         statuses,
-        [201, 201, 422, 422, 400, 303, 303, 400, 415, 201, 405, 200, 404, 201, 201, 201, 429]
+        [201, 201, 409, 422, 400, 303, 303, 400, 415, 201, 405, 200, 404, 201, 201, 201, 429]
     );
     assert_eq!(lambda_tables.count().await, app.store.count().await);
 }

@@ -7,6 +7,7 @@ use axum::http::HeaderValue;
 use frontdesk_shared::booking::Slug;
 use frontdesk_shared::content::{hash, ConditionList, ConsultantList, Content, SupportServiceList};
 use frontdesk_shared::contract;
+use frontdesk_shared::store::StoreError;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -46,11 +47,16 @@ pub struct Catalog {
     prices: Rendered,
     site: Option<Rendered>,
     specialties: Vec<Slug>,
+    consultant_slugs: Vec<Slug>,
     openapi: OnceLock<Rendered>,
-    documents: usize,
 }
 
 impl Catalog {
+    /// Serialises every answer of `content`, as the content cache builds it.
+    pub fn load(content: &Content) -> Result<Self, StoreError> {
+        Self::build(content).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
     /// Serialises every answer of `content`.
     pub fn build(content: &Content) -> Result<Self, serde_json::Error> {
         let mut by_specialty: HashMap<String, Vec<_>> = HashMap::new();
@@ -94,12 +100,8 @@ impl Catalog {
             prices: Rendered::of(&content.prices)?,
             site: content.site.as_ref().map(Rendered::of).transpose()?,
             specialties: content.conditions.iter().map(|c| c.slug.clone()).collect(),
+            consultant_slugs: content.consultants.iter().map(|c| c.slug.clone()).collect(),
             openapi: OnceLock::new(),
-            documents: content.conditions.len()
-                + content.consultants.len()
-                + content.support_services.len()
-                + 1
-                + usize::from(content.site.is_some()),
         })
     }
 
@@ -150,13 +152,9 @@ impl Catalog {
         self.openapi.get_or_init(|| {
             let doc = contract::document(contract::Published {
                 specialties: &self.specialties,
+                consultants: &self.consultant_slugs,
             });
             Rendered::from_bytes(Bytes::from(contract::to_json(&doc).unwrap_or_default()))
         })
-    }
-
-    /// How many documents the catalog was built from.
-    pub fn documents(&self) -> usize {
-        self.documents
     }
 }

@@ -8,7 +8,6 @@
 
 #![warn(missing_docs)]
 
-pub mod cache;
 pub mod catalog;
 
 use axum::extract::{Path, RawQuery, State};
@@ -16,12 +15,14 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use cache::ContentCache;
 use catalog::{Catalog, Rendered};
 use frontdesk_shared::booking::Slug;
-use frontdesk_shared::content::ContentError;
+use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::content::{ContentError, ContentStore};
 use frontdesk_shared::problem::Problem;
+use frontdesk_shared::time_source::Clock;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::cors::{Any, CorsLayer};
 
 pub use frontdesk_shared::wire::{CACHE_CONTROL_PUBLIC as CACHE_CONTROL, CONTENT_ROUTES as ROUTES};
@@ -29,14 +30,15 @@ pub use frontdesk_shared::wire::{CACHE_CONTROL_PUBLIC as CACHE_CONTROL, CONTENT_
 /// What the router needs: the content cache.
 #[derive(Clone)]
 pub struct AppState {
-    cache: Arc<ContentCache>,
+    cache: Arc<ContentCache<Catalog>>,
 }
 
 impl AppState {
-    /// State around a cache (over the store, which `main` builds once).
-    pub fn new(cache: ContentCache) -> Self {
+    /// State around a cache of the content in `store` (which `main` builds
+    /// once), kept for `ttl`.
+    pub fn over(store: Arc<dyn ContentStore>, ttl: Duration, clock: Clock) -> Self {
         Self {
-            cache: Arc::new(cache),
+            cache: Arc::new(ContentCache::new(store, ttl, clock, Catalog::load)),
         }
     }
 }
@@ -137,7 +139,7 @@ async fn answer(
     headers: &HeaderMap,
     pick: impl FnOnce(&Catalog) -> Result<&Rendered, ContentError>,
 ) -> Response {
-    match state.cache.catalog().await {
+    match state.cache.get().await {
         Ok(catalog) => match pick(&catalog) {
             Ok(found) => respond(headers, found),
             Err(error) => error.into_response(),

@@ -1,7 +1,6 @@
 //! The content Lambda: configuration and the DynamoDB client built once,
 //! then the shared router behind `lambda_http`.
 
-use frontdesk_content::cache::ContentCache;
 use frontdesk_content::{router, AppState};
 use frontdesk_shared::store::dynamodb::DynamoContentStore;
 use frontdesk_shared::time_source::Clock;
@@ -15,6 +14,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         tracing::error!(error = %e, "configuration refused");
     })?;
     let store = DynamoContentStore::from_config(&config).await;
-    let cache = ContentCache::new(Arc::new(store), config.cache_ttl, Clock::system());
-    lambda_http::run(router(AppState::new(cache))).await
+    let state = AppState::over(Arc::new(store), config.cache_ttl, Clock::system());
+    lambda_http::run(router(state)).await
 }

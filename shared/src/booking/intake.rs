@@ -3,6 +3,7 @@
 //! reference collision).
 
 use super::request::{ParseContext, FIELDS};
+use super::BookableSource;
 use super::{
     Booking, BookingDetails, BookingRequest, DecodeError, Fingerprint, IdempotencyKey, MediaType,
     Reference,
@@ -114,15 +115,22 @@ pub struct Intake {
     store: Arc<dyn BookingStore>,
     config: Arc<BookingConfig>,
     clock: Clock,
+    bookable: Arc<dyn BookableSource>,
 }
 
 impl Intake {
-    /// A service over `store`.
-    pub fn new(store: Arc<dyn BookingStore>, config: Arc<BookingConfig>, clock: Clock) -> Self {
+    /// A service over `store`, taking the specialties `bookable` gives.
+    pub fn new(
+        store: Arc<dyn BookingStore>,
+        config: Arc<BookingConfig>,
+        clock: Clock,
+        bookable: Arc<dyn BookableSource>,
+    ) -> Self {
         Self {
             store,
             config,
             clock,
+            bookable,
         }
     }
 
@@ -139,10 +147,15 @@ impl Intake {
                 tracing::info!(outcome = "malformed", "booking refused");
             })?;
         let now = self.clock.now();
+        let bookable = self.bookable.bookable().await.map_err(|error| {
+            tracing::error!(error = %error, outcome = "unavailable", "the bookable specialties cannot be read");
+            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
+            BookingError::Unavailable
+        })?;
         let mut errors = FieldErrors::new();
         let key = idempotency_key(&request, submission.idempotency_header, &mut errors);
         let ctx = ParseContext {
-            specialties: &self.config.specialties,
+            specialties: bookable.slugs(),
             today: now.date(),
         };
         let details = match request.parse(&ctx) {

@@ -2,6 +2,7 @@
 //! `Booking` of domain types, to the store (`record`) and the flow that ties
 //! them together (`intake`).
 
+pub mod bookable;
 pub mod choices;
 pub mod fingerprint;
 pub mod intake;
@@ -12,6 +13,7 @@ pub mod reference;
 pub mod request;
 pub mod text_fields;
 
+pub use bookable::{Bookable, BookableSource};
 pub use choices::{BookingFor, ContactMethod, Payment, Slug, Specialty};
 pub use fingerprint::Fingerprint;
 pub use model::{Booking, BookingDetails, Consent};

@@ -1,7 +1,6 @@
 //! The booking function's settings.
 
 use super::{bookings_table, number, store_timeout, table_name, ConfigError};
-use crate::booking::Slug;
 use std::time::Duration;
 
 /// The booking function's settings.
@@ -13,8 +12,6 @@ pub struct BookingConfig {
     pub guards_table: String,
     /// `ALLOWED_ORIGINS`: comma-separated website origins allowed to call the API from a browser.
     pub allowed_origins: Vec<String>,
-    /// `SPECIALTIES`: comma-separated condition slugs a patient may choose.
-    pub specialties: Vec<Slug>,
     /// `RATE_LIMIT_PER_HOUR`: accepted bookings per source address per hour; 0 turns it off.
     pub rate_limit_per_hour: u32,
     /// `RETENTION_DAYS`: how long a booking is kept before its TTL deletes it.
@@ -43,11 +40,6 @@ impl BookingConfig {
                 get("ALLOWED_ORIGINS")
                     .as_deref()
                     .unwrap_or("http://localhost:3000,http://127.0.0.1:3000"),
-            )?,
-            specialties: specialties(
-                get("SPECIALTIES")
-                    .as_deref()
-                    .unwrap_or("neuroendocrine-tumours"),
             )?,
             rate_limit_per_hour: number(
                 "RATE_LIMIT_PER_HOUR",
@@ -87,27 +79,6 @@ fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
-fn specialties(raw: &str) -> Result<Vec<Slug>, ConfigError> {
-    let list: Vec<Slug> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            Slug::parse(s).map_err(|_| ConfigError {
-                variable: "SPECIALTIES",
-                message: format!("{s:?} is not a slug (lower-case letters, digits and hyphens)"),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    if list.is_empty() {
-        return Err(ConfigError {
-            variable: "SPECIALTIES",
-            message: "name at least one condition slug".into(),
-        });
-    }
-    Ok(list)
-}
-
 fn url(
     variable: &'static str,
     value: Option<String>,
@@ -144,7 +115,6 @@ mod tests {
     fn defaults_suit_local_use() {
         let c = config(&[]).unwrap();
         assert_eq!(c.rate_limit_per_hour, 10);
-        assert_eq!(c.specialties[0].as_str(), "neuroendocrine-tumours");
         assert_eq!(c.thank_you_url, "/thank-you");
     }
 
@@ -154,7 +124,6 @@ mod tests {
             ("RATE_LIMIT_PER_HOUR", "ten"),
             ("RETENTION_DAYS", "0"),
             ("ALLOWED_ORIGINS", "example.com"),
-            ("SPECIALTIES", "Bad Slug"),
             ("THANK_YOU_URL", "thanks"),
             ("BOOKINGS_TABLE", "a b"),
             ("STORE_TIMEOUT_MS", "5"),

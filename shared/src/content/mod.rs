@@ -7,6 +7,7 @@
 //! service, and one each for the price list and the site. A push compares
 //! each document's hash with the stored one and writes only the difference.
 
+pub mod cache;
 pub mod model;
 #[cfg(feature = "content-source")]
 pub mod source;

@@ -1,0 +1,110 @@
+//! The content held in memory between requests, as what a function makes of
+//! it (the content function's ready answers, the booking function's
+//! bookable specialties): loaded from the store in one read, served until
+//! its time to live runs out, then loaded again by one request while the
+//! others wait for it. If the store cannot be read, the copy held is served
+//! on (and the store tried again a few seconds later), so a DynamoDB outage
+//! does not take the site's pages or its bookings down.
+
+use super::{Content, ContentError, ContentStore};
+use crate::store::StoreError;
+use crate::time_source::Clock;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How soon a failed load is tried again while an older copy is served.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
+struct Held<T> {
+    built: Arc<T>,
+    fresh_until: OffsetDateTime,
+}
+
+/// What a function makes of the content when it is loaded.
+pub type Build<T> = fn(&Content) -> Result<T, StoreError>;
+
+/// The in-memory copy of the content, as `T`, in front of a `ContentStore`.
+pub struct ContentCache<T> {
+    store: Arc<dyn ContentStore>,
+    ttl: Duration,
+    clock: Clock,
+    build: Build<T>,
+    held: RwLock<Option<Held<T>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl<T> ContentCache<T> {
+    /// A cache that keeps what `build` makes of the content loaded from
+    /// `store` for `ttl` (0: not at all).
+    pub fn new(store: Arc<dyn ContentStore>, ttl: Duration, clock: Clock, build: Build<T>) -> Self {
+        Self {
+            store,
+            ttl,
+            clock,
+            build,
+            held: RwLock::new(None),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn fresh(&self, now: OffsetDateTime) -> Option<Arc<T>> {
+        let held = self.held.read().ok()?;
+        held.as_ref()
+            .filter(|h| now < h.fresh_until)
+            .map(|h| Arc::clone(&h.built))
+    }
+
+    fn keep(&self, built: Option<Arc<T>>, fresh_until: OffsetDateTime) -> Option<Arc<T>> {
+        let mut held = self.held.write().ok()?;
+        let built = built.or_else(|| held.as_ref().map(|h| Arc::clone(&h.built)))?;
+        *held = Some(Held {
+            built: Arc::clone(&built),
+            fresh_until,
+        });
+        Some(built)
+    }
+
+    /// The content to answer with: the copy held while it is fresh, else
+    /// newly loaded.
+    pub async fn get(&self) -> Result<Arc<T>, ContentError> {
+        if let Some(built) = self.fresh(self.clock.now()) {
+            return Ok(built);
+        }
+        let _loading = self.loading.lock().await;
+        let now = self.clock.now();
+        if let Some(built) = self.fresh(now) {
+            return Ok(built);
+        }
+        match self.load().await {
+            Ok((built, documents)) => {
+                tracing::info!(documents, "content loaded");
+                let built = Arc::new(built);
+                let fresh_until = now + self.ttl;
+                Ok(self
+                    .keep(Some(Arc::clone(&built)), fresh_until)
+                    .unwrap_or(built))
+            }
+            Err(error) => {
+                let retry_at = now + RETRY_AFTER_FAILURE.min(self.ttl);
+                match self.keep(None, retry_at) {
+                    Some(stale) => {
+                        tracing::warn!(error = %error, "content store unreadable; serving the copy held");
+                        Ok(stale)
+                    }
+                    None => {
+                        tracing::error!(error = %error, "content store unreadable");
+                        Err(ContentError::Unavailable(error))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The content built, and how many documents it was read from.
+    async fn load(&self) -> Result<(T, usize), StoreError> {
+        let documents = self.store.documents().await?;
+        let content = Content::from_documents(&documents)?;
+        Ok(((self.build)(&content)?, documents.len()))
+    }
+}
