@@ -2,7 +2,7 @@
 // summary, a list of its sections and the sections themselves (HTML the
 // content function rendered from Markdown, with raw HTML escaped).
 
-import { getJson } from "/site.js";
+import { clinicName, getJson } from "/site.js";
 
 const article = document.getElementById("condition");
 const status = document.getElementById("condition-status");
@@ -14,8 +14,8 @@ function element(tag, attributes = {}, text) {
   return node;
 }
 
-function render(condition) {
-  document.title = `${condition.title} – Cancer Centre London`;
+function render(condition, clinic) {
+  document.title = `${condition.title} – ${clinic}`;
   document.getElementById("condition-title").textContent = condition.title;
   const lede = element("p", { class: "lede" }, condition.summary);
   const updated = element("p", { class: "updated" }, "Page reviewed ");
@@ -47,7 +47,8 @@ function render(condition) {
 async function load() {
   status.textContent = "Loading…";
   try {
-    render(await getJson(`/v1/conditions/${encodeURIComponent(article.dataset.slug)}`));
+    const condition = await getJson(`/v1/conditions/${encodeURIComponent(article.dataset.slug)}`);
+    render(condition, await clinicName);
   } catch {
     status.textContent = "This page could not be loaded just now. Please try again in a few minutes, or call us.";
   } finally {

@@ -11,13 +11,18 @@ export async function getJson(path) {
   return response.json();
 }
 
-/** Fills [data-site] elements with the clinic's details from GET /v1/site. */
-export async function fillSite() {
+/**
+ * Fills [data-site] elements with the clinic's details from GET /v1/site,
+ * and gives the clinic's name: the published one, or, when the API cannot
+ * be read, the one the page carries.
+ */
+async function fillSite() {
+  const carried = document.querySelector('[data-site="name"]')?.textContent ?? "";
   let site;
   try {
     site = await getJson("/v1/site");
   } catch {
-    return; // The page already carries the details it was published with.
+    return carried; // The page already carries the details it was published with.
   }
   for (const element of document.querySelectorAll("[data-site]")) {
     const value = site[element.dataset.site];
@@ -25,6 +30,8 @@ export async function fillSite() {
     element.textContent = value;
     if (element.dataset.site === "phone" && site.phone_e164) element.href = `tel:${site.phone_e164}`;
   }
+  return typeof site.name === "string" ? site.name : carried;
 }
 
-fillSite();
+/** The clinic's name, once the footer is filled. */
+export const clinicName = fillSite();

@@ -459,7 +459,7 @@ async fn a_key_reused_with_another_body_is_refused(backend: Backend) {
     );
 
     let other = app.post_json_with_key(&nth_booking(2), "key-1").await;
-    assert_eq!(other.status, 422);
+    assert_eq!(other.status, 409, "the key belongs to the first request");
     assert_eq!(other.error_fields(), ["idempotency_key"]);
     assert_eq!(app.store.count().await, 1);
 }
@@ -577,6 +577,13 @@ async fn a_filled_honeypot_looks_accepted_and_stores_nothing(backend: Backend) {
     assert_eq!(response.status, 303);
     assert_eq!(app.store.count().await, 0);
     assert_eq!(app.store.requests(), before);
+
+    // It is checked like any other request first: the rules are public.
+    let invalid = app
+        .post_json(&json!({"website": "http://spam.example", "email": "nope"}))
+        .await;
+    assert_eq!(invalid.status, 422);
+    assert_eq!(app.store.count().await, 0);
 }
 
 async fn other_methods_and_paths_get_problems(backend: Backend) {

@@ -628,13 +628,29 @@ async fn every_schema_rule_is_refused_by_the_schema_and_the_server_alike() {
 async fn insured_needs_an_insurer_and_a_policy_number_in_the_schema_and_the_server() {
     let doc = shipped();
     let app = TestApp::spawn(Backend::Embedded).await;
-    for (n, missing) in ["insurer", "policy_number"].into_iter().enumerate() {
+    // Left out, blank or null: each is not given.
+    let cases = ["insurer", "policy_number"].into_iter().flat_map(|field| {
+        [
+            (field, None),
+            (field, Some(json!(" "))),
+            (field, Some(Value::Null)),
+        ]
+    });
+    for (n, (missing, sent)) in cases.enumerate() {
         let mut body = nth_booking(n);
         body["payment"] = json!("insured");
         body["insurer"] = json!("Fixture Health");
         body["policy_number"] = json!("FX-1");
-        body.as_object_mut().unwrap().remove(missing);
-        assert!(!schema_errors(&doc, &named("BookingRequest"), &body).is_empty());
+        match &sent {
+            None => {
+                body.as_object_mut().unwrap().remove(missing);
+            }
+            Some(value) => body[missing] = value.clone(),
+        }
+        assert!(
+            !schema_errors(&doc, &named("BookingRequest"), &body).is_empty(),
+            "the schema takes {missing} = {sent:?} when insured"
+        );
         let answer = app.post_json(&body).await;
         assert_eq!(answer.status, 422);
         assert_eq!(answer.error_fields(), [missing]);

@@ -370,6 +370,11 @@ async fn axe_finds_no_serious_problem_on_any_page() {
         browser.text("#condition-title").await,
         "Neuroendocrine tumours (NETs)"
     );
+    // The page's title names the clinic as GET /v1/site publishes it.
+    assert_eq!(
+        browser.title().await,
+        "Neuroendocrine tumours (NETs) – Cancer Centre London"
+    );
     assert!(browser
         .text("#condition")
         .await

@@ -43,6 +43,8 @@ pub const API_VERSION: &str = "1.0.0";
 pub struct Published<'a> {
     /// The condition slugs a booking may name as its specialty.
     pub specialties: &'a [Slug],
+    /// The consultants' slugs (the first is the example of a consultant's page).
+    pub consultants: &'a [Slug],
 }
 
 /// The document for the content published.
@@ -76,7 +78,7 @@ pub fn document(published: Published<'_>) -> OpenApi {
                 ))
                 .build(),
         ]))
-        .paths(paths())
+        .paths(paths(published))
         .components(Some(components(published)))
         .build();
     close_objects(&mut doc);
@@ -86,8 +88,10 @@ pub fn document(published: Published<'_>) -> OpenApi {
 /// The document for a whole content: its conditions are the specialties.
 pub fn for_content(content: &crate::content::Content) -> OpenApi {
     let specialties: Vec<Slug> = content.conditions.iter().map(|c| c.slug.clone()).collect();
+    let consultants: Vec<Slug> = content.consultants.iter().map(|c| c.slug.clone()).collect();
     document(Published {
         specialties: &specialties,
+        consultants: &consultants,
     })
 }
 
@@ -101,14 +105,14 @@ pub fn to_json(doc: &OpenApi) -> Result<String, serde_json::Error> {
 
 const DESCRIPTION: &str = "The website front desk of a specialist cancer clinic: its content, and appointment requests.\n\nTwo functions answer here. The content function serves the clinic's published content: every answer is public and the same for everyone, with a strong `ETag`, `Cache-Control`, and 304 for a matching `If-None-Match`; any origin may read it, and every `GET` route also answers `HEAD`. The booking function takes appointment requests from the clinic's website, as JSON from a script or as a plain HTML form. Every error is RFC 9457 problem details (`application/problem+json`); a path that is not a route is a 404 problem.";
 
-fn paths() -> utoipa::openapi::Paths {
+fn paths(published: Published<'_>) -> utoipa::openapi::Paths {
     let mut paths = PathsBuilder::new().path(
         wire::BOOKINGS,
         PathItem::new(HttpMethod::Post, create_booking()),
     );
     for path in wire::CONTENT_ROUTES {
         let (id, summary, schema) = content_route(path);
-        let get = content_operation(path, id, summary, schema);
+        let get = content_operation(path, id, summary, schema, published);
         let head = OperationBuilder::from(get.clone())
             .operation_id(Some(format!("{id}Head")))
             .summary(Some(format!("{summary}: the headers only")))
@@ -146,7 +150,21 @@ fn content_route(path: &str) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-fn content_operation(path: &str, id: &str, summary: &str, schema: &str) -> Operation {
+fn content_operation(
+    path: &str,
+    id: &str,
+    summary: &str,
+    schema: &str,
+    published: Published<'_>,
+) -> Operation {
+    // A published slug, so a reader (and a generated test) can try a page
+    // that exists.
+    let example = match path {
+        "/v1/conditions/{slug}" | "/v1/consultants" => published.specialties.first(),
+        "/v1/consultants/{slug}" => published.consultants.first(),
+        _ => None,
+    }
+    .map(|slug| serde_json::Value::from(slug.as_str()));
     let mut operation = OperationBuilder::new()
         .operation_id(Some(id))
         .summary(Some(summary))
@@ -165,7 +183,8 @@ fn content_operation(path: &str, id: &str, summary: &str, schema: &str) -> Opera
                 .name("slug")
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
-                .schema(Some(reference("Slug"))),
+                .schema(Some(reference("Slug")))
+                .example(example.clone()),
         );
     }
     if path == "/v1/consultants" {

@@ -238,6 +238,10 @@ fn fields(specialties: &[Slug]) -> Vec<Field> {
     ]
 }
 
+/// The fields whose rule depends on `payment`: required when insured, and
+/// checked whenever given.
+const PAYMENT_FIELDS: [&str; 2] = ["insurer", "policy_number"];
+
 /// The names of the fields the schema describes, for the test that holds
 /// them to the parser's list.
 pub fn field_names() -> Vec<&'static str> {
@@ -281,14 +285,17 @@ fn schema(field: &Field, body: Body) -> Schema {
             max_chars,
             format,
         } => {
-            let pattern = if field.required {
-                (*pattern).to_owned()
-            } else {
-                or_blank(pattern)
+            // The payment fields' patterns are in the payment's branches
+            // (`booking_request`), one per branch: two patterns on one
+            // value cannot be generated from, only filtered.
+            let pattern = match (field.required, PAYMENT_FIELDS.contains(&field.name)) {
+                (_, true) => None,
+                (true, false) => Some((*pattern).to_owned()),
+                (false, false) => Some(or_blank(pattern)),
             };
             builder
                 .schema_type(text_type())
-                .pattern(Some(pattern))
+                .pattern(pattern)
                 .max_length(*max_chars)
                 .format(
                     format
@@ -348,13 +355,37 @@ pub fn booking_request(specialties: &[Slug], body: Body) -> Schema {
                 .enum_values(Some([kind.as_str()])),
         )
     };
+    // Self-pay: each payment field may be left out (or blank, or, in JSON,
+    // null); insured: each is given and not blank.
+    let patterns = [
+        ("insurer", Insurer::PATTERN),
+        ("policy_number", PolicyNumber::PATTERN),
+    ];
+    let mut self_pay = payment_is(PaymentKind::SelfPay);
+    let mut insured = payment_is(PaymentKind::Insured);
+    for (name, pattern) in patterns {
+        let optional = match body {
+            Body::Json => SchemaType::from_iter([Type::String, Type::Null]),
+            Body::Form => SchemaType::new(Type::String),
+        };
+        self_pay = self_pay.property(
+            name,
+            ObjectBuilder::new()
+                .schema_type(optional)
+                .pattern(Some(or_blank(pattern))),
+        );
+        insured = insured
+            .property(
+                name,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(pattern)),
+            )
+            .required(name);
+    }
     let insured = AnyOfBuilder::new()
-        .item(payment_is(PaymentKind::SelfPay))
-        .item(
-            payment_is(PaymentKind::Insured)
-                .required("insurer")
-                .required("policy_number"),
-        )
+        .item(self_pay)
+        .item(insured)
         .description(Some(
             "Self-pay, or insured with both `insurer` and `policy_number` given.",
         ));
