@@ -70,6 +70,9 @@ pub struct Call {
     pub status: StatusCode,
     /// The request's body, for a test to see what was asked (SES's recipients).
     pub body: Bytes,
+    /// Whether the caller had gone (its own timeout) before the answer came:
+    /// the service may have done what was asked without the caller knowing.
+    pub abandoned: bool,
 }
 
 impl Call {
@@ -100,24 +103,33 @@ async fn count(
         .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
         .unwrap_or_else(|| format!("{method} {}", uri.path()));
     let at = std::time::Instant::now();
-    let answer = forward(
-        &proxy.client,
-        &proxy.upstream,
-        method,
-        &uri,
-        &headers,
-        body.clone(),
-    )
-    .await;
-    let took = at.elapsed();
-    proxy.calls.lock().expect("lock").push(Call {
-        operation,
-        at,
-        took,
-        status: answer.status(),
-        body,
+    // Forwarded in a task of its own, so a caller that gives up (its own
+    // timeout drops this handler) does not stop the call being recorded.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let answer = forward(
+            &proxy.client,
+            &proxy.upstream,
+            method,
+            &uri,
+            &headers,
+            body.clone(),
+        )
+        .await;
+        let took = at.elapsed();
+        // Recorded before the answer goes, so a caller that has it sees the call.
+        proxy.calls.lock().expect("lock").push(Call {
+            operation,
+            at,
+            took,
+            status: answer.status(),
+            body,
+            abandoned: tx.is_closed(),
+        });
+        let _ = tx.send(answer);
     });
-    answer
+    rx.await
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
 }
 
 /// A proxy that records every request's AWS operation, and how long it
