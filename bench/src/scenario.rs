@@ -135,12 +135,19 @@ pub async fn notifier(count: usize) -> Scenario {
             serde_json::to_value(&event).expect("an event")
         })
         .collect();
+    // The clinic's name and phone: one read of the content table on the
+    // first notification of a container.
+    let content = ContentHandle::published(Backend::DynamoDb).await;
     let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
     let ses = CountingProxy::start(&ses_endpoint()).await;
     Scenario {
         name: "notifier",
         vars: vec![
             ("BOOKINGS_TABLE", tables.bookings.clone()),
+            (
+                "CONTENT_TABLE",
+                content.table().expect("a DynamoDB table").to_owned(),
+            ),
             ("MAIL_FROM", "frontdesk@clinic.example".into()),
             ("STAFF_INBOX", "staff@clinic.example".into()),
             ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),

@@ -239,6 +239,8 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         &args.data_dir,
         store.notices,
         Arc::clone(&notifier_config),
+        Arc::clone(&store.content),
+        &content_config,
     )
     .await;
     let bookings = Arc::new(NotifyingStore::new(
@@ -268,7 +270,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         ),
         MailerKind::Ses => println!(
             "  emails are sent through SES from {}",
-            notifier_config.sender.address.as_str()
+            notifier_config.mail_from.as_str()
         ),
     }
     println!("  content: GET http://{address}/v1/conditions and more, from {content_note}");
@@ -340,9 +342,16 @@ async fn run_notify(args: NotifyArgs) -> Result<(), String> {
     }
     .map(Arc::new)
     .map_err(|e| e.to_string())?;
-    let (_, _, store) = open(args.store, &args.data_dir).await?;
-    let notifier =
-        notify::notifier(args.mailer, &args.data_dir, store.notices, notifier_config).await;
+    let (_, content_config, store) = open(args.store, &args.data_dir).await?;
+    let notifier = notify::notifier(
+        args.mailer,
+        &args.data_dir,
+        store.notices,
+        notifier_config,
+        store.content,
+        &content_config,
+    )
+    .await;
     let older_than = std::time::Duration::from_secs(args.older_than_minutes.saturating_mul(60));
     if args.dry_run {
         let owed = notifier.owed(older_than).await.map_err(|e| e.to_string())?;

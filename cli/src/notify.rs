@@ -6,12 +6,16 @@
 use async_trait::async_trait;
 use frontdesk_shared::booking::record::rfc3339;
 use frontdesk_shared::booking::{Booking, Reference};
+use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::content::ContentStore;
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::mail::Mailer;
+use frontdesk_shared::notify::clinic;
 use frontdesk_shared::notify::{NoticeLedger, Notifier, Outcome, Report, Sweep};
 use frontdesk_shared::store::{BookingStore, InsertOutcome, NewBooking, StoreError};
 use frontdesk_shared::time_source::Clock;
+use frontdesk_shared::ContentConfig;
 use frontdesk_shared::NotifierConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,15 +37,24 @@ pub fn outbox_path(data_dir: &Path) -> PathBuf {
     data_dir.join("outbox")
 }
 
-/// A notifier over `ledger` that sends through the mailer `kind` names.
+/// A notifier over `ledger` that sends through the mailer `kind` names, as
+/// the clinic the content in `content` publishes.
 pub async fn notifier(
     kind: MailerKind,
     data_dir: &Path,
     ledger: Arc<dyn NoticeLedger>,
     config: Arc<NotifierConfig>,
+    content: Arc<dyn ContentStore>,
+    content_config: &ContentConfig,
 ) -> Notifier {
     let mailer = open_mailer(kind, data_dir, &config).await;
-    Notifier::new(ledger, mailer, config, Clock::system())
+    let clinic = ContentCache::new(
+        content,
+        content_config.cache_ttl,
+        Clock::system(),
+        clinic::Published::of,
+    );
+    Notifier::new(ledger, mailer, config, Clock::system(), Arc::new(clinic))
 }
 
 /// Builds the mailer that `kind` names.

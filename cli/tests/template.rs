@@ -150,6 +150,7 @@ const ROLES: &[(&str, &[&str], &[&str])] = &[
             "dynamodb:GetRecords",
             "dynamodb:GetShardIterator",
             "dynamodb:ListStreams",
+            "dynamodb:Query",
             "dynamodb:Scan",
             "dynamodb:UpdateItem",
             "logs:CreateLogStream",
@@ -159,6 +160,7 @@ const ROLES: &[(&str, &[&str], &[&str])] = &[
         ],
         &[
             "BookingsTable",
+            "ContentTable",
             "MailConfigurationSet",
             "NotifierFailures",
             "NotifierLogs",
@@ -510,14 +512,15 @@ fn timeout_problems(template: &Value) -> Vec<String> {
     };
 
     // A booking's whole store call (every conflict and reference retry) is
-    // bounded by one deadline, the store timeout.
+    // bounded by one deadline, the store timeout; a container's first
+    // booking also reads the content (its bookable conditions).
     let booking = function("BookingFunction");
     let config = BookingConfig::from_lookup(environment(&booking)).unwrap();
     at_least(
         "BookingFunction",
         timeout(&booking),
-        config.store_timeout + init,
-        "one store call",
+        config.store_timeout * 2 + init,
+        "a content Query and one store call",
     );
 
     // A content request is at most one Query.
@@ -541,16 +544,17 @@ fn timeout_problems(template: &Value) -> Vec<String> {
     );
 
     // A batch's records and each booking's two emails run at once; an email
-    // is a claim, a send and a mark. A sweep starts no booking it could not
-    // finish in the same time.
+    // is a claim, the clinic's details (a content Query, when not held), a
+    // send and a mark. A sweep starts no booking it could not finish in the
+    // same time.
     let notifier = function("NotifierFunction");
     let config = NotifierConfig::from_lookup(environment(&notifier)).unwrap();
     let timeout = timeout(&notifier);
     at_least(
         "NotifierFunction",
         timeout,
-        config.store_timeout * 2 + config.mail_timeout + init,
-        "a claim, a send and a mark",
+        config.store_timeout * 3 + config.mail_timeout + init,
+        "a claim, a content Query, a send and a mark",
     );
     // A claim must outlive the invocation that holds it, or a slow send
     // could be claimed and sent again by a retry while it is still going;

@@ -30,7 +30,8 @@ use axum::Router;
 use frontdesk_booking::{router, AppState, ClientAddr};
 use frontdesk_shared::booking::intake::Intake;
 use frontdesk_shared::booking::record::BookingRecord;
-use frontdesk_shared::booking::{Bookable, BookableSource, Booking, Reference};
+use frontdesk_shared::booking::{Bookable, Booking, Reference};
+use frontdesk_shared::content::cache::{Fixed, Publication};
 use frontdesk_shared::store::dynamodb::DynamoBookingStore;
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::BookingStore;
@@ -513,10 +514,12 @@ pub async fn call(router: &Router, request: Request<Body>, from: IpAddr) -> Test
 
 /// The specialties the shipped content makes bookable (its conditions),
 /// fixed, for tests about something other than where they come from.
-pub fn shipped_bookable() -> Arc<dyn BookableSource> {
+pub fn shipped_bookable() -> Arc<dyn Publication<Bookable>> {
     let content =
         frontdesk_cli::content::check(&content::shipped_content()).expect("the shipped content");
-    Arc::new(Bookable::of(&content).expect("its conditions"))
+    Arc::new(Fixed(Arc::new(
+        Bookable::of(&content).expect("its conditions"),
+    )))
 }
 
 /// The configuration with `vars` set and every other variable at its default.

@@ -3,10 +3,11 @@
 
 use crate::StoreHandle;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use frontdesk_shared::content::cache::{Fixed, Publication};
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::mail::Mailer;
-use frontdesk_shared::notify::{Notice, NoticeLedger, NoticeState, Notifier};
+use frontdesk_shared::notify::{clinic, Notice, NoticeLedger, NoticeState, Notifier};
 use frontdesk_shared::store::dynamodb::DynamoNoticeLedger;
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::NotifierConfig;
@@ -118,7 +119,18 @@ pub fn notifier_over(
         mailer,
         Arc::new(notifier_config(vars)),
         clock,
+        shipped_clinic(),
     )
+}
+
+/// The clinic as the shipped content publishes it (`content/site.md`),
+/// fixed, for tests about something other than where it comes from.
+pub fn shipped_clinic() -> Arc<dyn Publication<clinic::Published>> {
+    let content = frontdesk_cli::content::check(&crate::content::shipped_content())
+        .expect("the shipped content");
+    Arc::new(Fixed(Arc::new(
+        clinic::Published::of(&content).expect("its site"),
+    )))
 }
 
 /// The template's stream event source: records per batch.

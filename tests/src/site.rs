@@ -73,6 +73,8 @@ impl SiteServer {
             data_dir.path(),
             store.notices,
             Arc::new(notifier_config),
+            Arc::clone(&store.content),
+            &content_config,
         )
         .await;
         let database = EmbeddedBookingStore::open(&serve::database_path(data_dir.path()))

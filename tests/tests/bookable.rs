@@ -62,7 +62,7 @@ async fn a_condition_is_bookable_exactly_while_it_is_published(backend: Backend)
 }
 
 #[tokio::test]
-async fn without_the_content_a_booking_is_unavailable_and_nothing_is_stored() {
+async fn without_the_content_only_a_booking_naming_no_condition_is_stored() {
     let closed = format!("http://127.0.0.1:{}", frontdesk_tests::free_port());
     let client = frontdesk_tests::dynamodb_client_at(closed, Duration::from_millis(500)).await;
     let content = DynamoContentStore::new(client, "frontdesk-content");
@@ -88,7 +88,24 @@ async fn without_the_content_a_booking_is_unavailable_and_nothing_is_stored() {
     )
     .await;
     assert_eq!(answer.status, 503);
+    // A patient who is not sure which condition needs no list to book.
+    let unsure = call(
+        &app,
+        json_request(&booking_with("specialty", json!("not_sure"))),
+        CLIENT.into(),
+    )
+    .await;
+    assert_eq!(
+        unsure.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&unsure.body)
+    );
     assert_eq!(answer.json()["type"], "urn:frontdesk:problem:unavailable");
     assert!(answer.header("retry-after").is_some());
-    assert_eq!(store.count().await, 0);
+    assert_eq!(
+        store.count().await,
+        1,
+        "only the one that named no condition"
+    );
 }

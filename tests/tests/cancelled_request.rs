@@ -30,6 +30,7 @@ async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_e
         Arc::new(mailer.clone()),
         Arc::new(notifier_config(&[])),
         Clock::system(),
+        frontdesk_tests::notifier::shipped_clinic(),
     );
     let config = frontdesk_tests::test_config(&[
         ("BOOKINGS_TABLE", tables.bookings.as_str()),

@@ -82,18 +82,19 @@ async fn delivered_by_ses(endpoint: &str, subject: &str) -> Delivered {
     let found = emails(endpoint, subject).await;
     assert_eq!(found.len(), 1, "{found:#?}");
     let e = &found[0];
-    // `"Display \"name\"" <address>` as RFC 5322 quotes it.
-    let from = match e.from.split_once(" <") {
-        Some((name, address)) => {
-            let name = name
-                .strip_prefix('"')
-                .and_then(|n| n.strip_suffix('"'))
-                .unwrap_or(name)
-                .replace("\\\"", "\"");
-            format!("{name} <{address}")
-        }
-        None => e.from.clone(),
-    };
+    // The From SES was given, read as a mail client reads the header: a
+    // quoted name unquoted, an RFC 2047 encoded word (a name beyond ASCII,
+    // as SES requires it) decoded.
+    let header = format!("From: {}\r\n\r\n", e.from);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(header.as_bytes())
+        .expect("a From header");
+    let sender = parsed.from().and_then(|f| f.first()).expect("a sender");
+    let from = format!(
+        "{} <{}>",
+        sender.name().unwrap_or_default(),
+        sender.address().unwrap_or_default()
+    );
     Delivered {
         from,
         to: e.to.join(","),

@@ -1,12 +1,14 @@
-//! The notifier Lambda: configuration and the SDK clients built once, then
-//! the stream handler behind `lambda_runtime`.
+//! The notifier Lambda: configuration and the SDK clients built once (the
+//! bookings' ledger, SES, and the content that names the clinic), then the
+//! stream handler behind `lambda_runtime`.
 
 use frontdesk_notifier::Invocation;
+use frontdesk_shared::content::cache::ContentCache;
 use frontdesk_shared::mail::ses::SesMailer;
-use frontdesk_shared::notify::Notifier;
-use frontdesk_shared::store::dynamodb::DynamoNoticeLedger;
+use frontdesk_shared::notify::{clinic, Notifier};
+use frontdesk_shared::store::dynamodb::{DynamoContentStore, DynamoNoticeLedger};
 use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::{aws, NotifierConfig};
+use frontdesk_shared::{aws, ContentConfig, NotifierConfig};
 use lambda_runtime::{service_fn, LambdaEvent};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,15 +19,33 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Arc::new(NotifierConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?);
+    let content = ContentConfig::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "configuration refused");
+    })?;
     let sdk = aws::load(config.store_timeout).await;
-    let ledger = DynamoNoticeLedger::new(aws::dynamodb_client_on(&sdk), &config.bookings_table);
+    let dynamodb = aws::dynamodb_client_on(&sdk);
+    let ledger = DynamoNoticeLedger::new(dynamodb.clone(), &config.bookings_table);
+    // The clinic the emails are from, as the content publishes it.
+    let clinic = ContentCache::new(
+        Arc::new(DynamoContentStore::new(dynamodb, &content.content_table)),
+        content.cache_ttl,
+        Clock::system(),
+        clinic::Published::of,
+    );
     let mailer = SesMailer::new(
         aws::sesv2_client_on(&sdk, config.mail_timeout),
         config.configuration_sets.clone(),
     );
-    // One booking's worst case in a sweep: a claim, a send and a mark.
-    let per_booking = 2 * config.store_timeout + config.mail_timeout + Duration::from_secs(1);
-    let notifier = Notifier::new(Arc::new(ledger), Arc::new(mailer), config, Clock::system());
+    // One booking's worst case in a sweep: a claim, the clinic's details
+    // (a content Query, when the copy held is stale), a send and a mark.
+    let per_booking = 3 * config.store_timeout + config.mail_timeout + Duration::from_secs(1);
+    let notifier = Notifier::new(
+        Arc::new(ledger),
+        Arc::new(mailer),
+        config,
+        Clock::system(),
+        Arc::new(clinic),
+    );
     let notifier = &notifier;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Invocation>| async move {

@@ -3,6 +3,7 @@
 //! Local's stream, and an SES v2 emulator that the test stops and starts.
 
 use aws_lambda_events::event::dynamodb::Event;
+use frontdesk_tests::content::ContentHandle;
 use frontdesk_tests::lambda::Bootstrap;
 use frontdesk_tests::notifier::{MAIL_FROM, STAFF_INBOX};
 use frontdesk_tests::ses::{emails, SesEmulator};
@@ -13,8 +14,10 @@ use serde_json::Value;
 /// The notifier bootstrap on the bookings table `bookings`, sending
 /// through the SES endpoint `ses`, with `vars` besides.
 async fn notifier_bootstrap(bookings: &str, ses: &str, vars: &[(&str, &str)]) -> Bootstrap {
+    let content = ContentHandle::published(Backend::DynamoDb).await;
     let mut all = vec![
         ("BOOKINGS_TABLE", bookings),
+        ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
         ("MAIL_FROM", MAIL_FROM),
         ("STAFF_INBOX", STAFF_INBOX),
         ("AWS_ENDPOINT_URL_SESV2", ses),
@@ -195,8 +198,10 @@ async fn the_lambda_answers_a_batch_as_the_handler_does_in_process_and_shares_it
 
     let ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
+    let content = ContentHandle::published(Backend::DynamoDb).await;
     let vars = [
         ("BOOKINGS_TABLE", tables.bookings.as_str()),
+        ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
         ("MAIL_FROM", MAIL_FROM),
         ("STAFF_INBOX", STAFF_INBOX),
         ("STAFF_INBOX_ROUTES", ""),

@@ -3,11 +3,8 @@
 //! bookable exactly when its page is published.
 
 use super::Slug;
-use crate::content::cache::ContentCache;
-use crate::content::{Content, ContentError};
+use crate::content::Content;
 use crate::store::StoreError;
-use async_trait::async_trait;
-use std::sync::Arc;
 
 /// The condition slugs a patient may choose.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,28 +26,5 @@ impl Bookable {
     /// The slugs, in the content's order.
     pub fn slugs(&self) -> &[Slug] {
         &self.0
-    }
-}
-
-/// Where the intake learns what may be booked: the content, cached (in
-/// the functions and the local server), or a fixed list (in tests that
-/// are about something else).
-#[async_trait]
-pub trait BookableSource: Send + Sync {
-    /// The specialties bookable now.
-    async fn bookable(&self) -> Result<Arc<Bookable>, ContentError>;
-}
-
-#[async_trait]
-impl BookableSource for ContentCache<Bookable> {
-    async fn bookable(&self) -> Result<Arc<Bookable>, ContentError> {
-        self.get().await
-    }
-}
-
-#[async_trait]
-impl BookableSource for Bookable {
-    async fn bookable(&self) -> Result<Arc<Bookable>, ContentError> {
-        Ok(Arc::new(self.clone()))
     }
 }

@@ -3,12 +3,13 @@
 //! reference collision).
 
 use super::request::{ParseContext, FIELDS};
-use super::BookableSource;
+use super::Bookable;
 use super::{
     Booking, BookingDetails, BookingRequest, DecodeError, Fingerprint, IdempotencyKey, MediaType,
     Reference,
 };
 use crate::config::BookingConfig;
+use crate::content::cache::Publication;
 use crate::fields::FieldErrors;
 use crate::store::{BookingStore, InsertOutcome, NewBooking, RateCharge, SourceKey, StoreError};
 use crate::time_source::Clock;
@@ -115,7 +116,7 @@ pub struct Intake {
     store: Arc<dyn BookingStore>,
     config: Arc<BookingConfig>,
     clock: Clock,
-    bookable: Arc<dyn BookableSource>,
+    bookable: Arc<dyn Publication<Bookable>>,
 }
 
 impl Intake {
@@ -124,7 +125,7 @@ impl Intake {
         store: Arc<dyn BookingStore>,
         config: Arc<BookingConfig>,
         clock: Clock,
-        bookable: Arc<dyn BookableSource>,
+        bookable: Arc<dyn Publication<Bookable>>,
     ) -> Self {
         Self {
             store,
@@ -147,11 +148,15 @@ impl Intake {
                 tracing::info!(outcome = "malformed", "booking refused");
             })?;
         let now = self.clock.now();
-        let bookable = self.bookable.bookable().await.map_err(|error| {
-            tracing::error!(error = %error, outcome = "unavailable", "the bookable specialties cannot be read");
-            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
-            BookingError::Unavailable
-        })?;
+        let bookable = if request.names_a_condition() {
+            self.bookable.current().await.map_err(|error| {
+                tracing::error!(error = %error, outcome = "unavailable", "the bookable specialties cannot be read");
+                println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
+                BookingError::Unavailable
+            })?
+        } else {
+            Arc::new(Bookable::default())
+        };
         let mut errors = FieldErrors::new();
         let key = idempotency_key(&request, submission.idempotency_header, &mut errors);
         let ctx = ParseContext {

@@ -13,7 +13,7 @@ pub mod reference;
 pub mod request;
 pub mod text_fields;
 
-pub use bookable::{Bookable, BookableSource};
+pub use bookable::Bookable;
 pub use choices::{BookingFor, ContactMethod, Payment, Slug, Specialty};
 pub use fingerprint::Fingerprint;
 pub use model::{Booking, BookingDetails, Consent};

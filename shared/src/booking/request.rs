@@ -180,6 +180,13 @@ impl BookingRequest {
         matches!(self.fields.get("website"), Some(Raw::Text(t)) if !is_blank(t))
     }
 
+    /// Whether the request names a condition (not `not_sure`), so that
+    /// parsing needs the bookable ones: a patient who is not sure can book
+    /// even when the content cannot be read.
+    pub fn names_a_condition(&self) -> bool {
+        !matches!(self.fields.get("specialty"), Some(Raw::Text(t)) if t == Specialty::NOT_SURE)
+    }
+
     /// The idempotency key sent as a hidden field, if any.
     pub fn idempotency_field(&self) -> Option<&str> {
         match self.fields.get("idempotency_key") {

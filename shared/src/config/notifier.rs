@@ -2,8 +2,7 @@
 //! and how long a send may take before another invocation may try it.
 
 use super::{bookings_table, number, store_timeout, ConfigError};
-use crate::booking::{Email, Slug, UkPhone};
-use crate::mail::{HeaderText, Sender};
+use crate::booking::{Email, Slug};
 use std::time::Duration;
 
 /// The notifier's settings.
@@ -11,12 +10,9 @@ use std::time::Duration;
 pub struct NotifierConfig {
     /// `BOOKINGS_TABLE`: the DynamoDB table whose items carry each email's claim and sent mark.
     pub bookings_table: String,
-    /// `MAIL_FROM` (a verified SES identity) with `CLINIC_NAME` as its display name.
-    pub sender: Sender,
-    /// `CLINIC_PHONE`: the number patients are told to ring, as it is printed.
-    pub clinic_phone: String,
-    /// The same number in E.164 form, for `tel:` links.
-    pub clinic_phone_e164: UkPhone,
+    /// `MAIL_FROM`: the sending address, a verified SES identity (the
+    /// display name is the clinic's, from the content).
+    pub mail_from: Email,
     /// `STAFF_INBOX`: where staff emails go when no route names the booking's specialty.
     pub staff_inbox: Email,
     /// `STAFF_INBOX_ROUTES`: `slug=address` pairs, comma-separated, routing staff
@@ -82,17 +78,6 @@ impl NotifierConfig {
                 message: format!("{raw:?} is not an email address"),
             })
         };
-        let clinic_name = get("CLINIC_NAME").unwrap_or_else(|| "Cancer Centre London".into());
-        let name =
-            HeaderText::parse("CLINIC_NAME", clinic_name.trim()).map_err(|e| ConfigError {
-                variable: "CLINIC_NAME",
-                message: e.to_string(),
-            })?;
-        let clinic_phone = get("CLINIC_PHONE").unwrap_or_else(|| "020 8247 3351".into());
-        let clinic_phone_e164 = UkPhone::parse(&clinic_phone).map_err(|e| ConfigError {
-            variable: "CLINIC_PHONE",
-            message: e,
-        })?;
         let mail_timeout = Duration::from_millis(number(
             "MAIL_TIMEOUT_MS",
             get("MAIL_TIMEOUT_MS"),
@@ -118,12 +103,7 @@ impl NotifierConfig {
         }
         Ok(Self {
             bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
-            sender: Sender {
-                name,
-                address: address("MAIL_FROM", &required("MAIL_FROM")?)?,
-            },
-            clinic_phone: clinic_phone.trim().to_owned(),
-            clinic_phone_e164,
+            mail_from: address("MAIL_FROM", &required("MAIL_FROM")?)?,
             staff_inbox: address("STAFF_INBOX", &required("STAFF_INBOX")?)?,
             staff_routes: routes(get("STAFF_INBOX_ROUTES").as_deref().unwrap_or(""))?,
             configuration_sets: {
@@ -257,8 +237,6 @@ mod tests {
             ("STAFF_INBOX_ROUTES", "net-only"),
             ("STAFF_INBOX_ROUTES", "Bad Slug=a@b.example"),
             ("SES_CONFIGURATION_SET", "a b"),
-            ("CLINIC_PHONE", "call us"),
-            ("CLINIC_NAME", "Clinic\r\nBcc: x@y.example"),
             ("MAIL_TIMEOUT_MS", "1"),
             ("NOTIFY_CLAIM_SECONDS", "6"),
         ] {
@@ -268,10 +246,9 @@ mod tests {
     }
 
     #[test]
-    fn defaults_name_the_clinic() {
+    fn mail_from_is_the_sending_address_and_the_rest_has_defaults() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.sender.name.as_str(), "Cancer Centre London");
-        assert_eq!(c.clinic_phone, "020 8247 3351");
+        assert_eq!(c.mail_from.as_str(), "bookings@clinic.example");
         assert_eq!(
             c.configuration_sets,
             crate::mail::ConfigurationSets::default()

@@ -1,6 +1,6 @@
 //! The content held in memory between requests, as what a function makes of
 //! it (the content function's ready answers, the booking function's
-//! bookable specialties): loaded from the store in one read, served until
+//! bookable specialties, the notifier's clinic details): loaded from the store in one read, served until
 //! its time to live runs out, then loaded again by one request while the
 //! others wait for it. If the store cannot be read, the copy held is served
 //! on (and the store tried again a few seconds later), so a DynamoDB outage
@@ -9,6 +9,7 @@
 use super::{Content, ContentError, ContentStore};
 use crate::store::StoreError;
 use crate::time_source::Clock;
+use async_trait::async_trait;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -106,5 +107,33 @@ impl<T> ContentCache<T> {
         let documents = self.store.documents().await?;
         let content = Content::from_documents(&documents)?;
         Ok(((self.build)(&content)?, documents.len()))
+    }
+}
+
+/// Where a function learns what the content publishes now, as `T` (the
+/// bookable specialties, the clinic's details): the content through a
+/// [`ContentCache`] in the functions and the local server, or [`Fixed`]
+/// in tests about something else.
+#[async_trait]
+pub trait Publication<T>: Send + Sync {
+    /// What is published now.
+    async fn current(&self) -> Result<Arc<T>, ContentError>;
+}
+
+#[async_trait]
+impl<T: Send + Sync> Publication<T> for ContentCache<T> {
+    async fn current(&self) -> Result<Arc<T>, ContentError> {
+        self.get().await
+    }
+}
+
+/// A publication that never changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fixed<T>(pub Arc<T>);
+
+#[async_trait]
+impl<T: Send + Sync> Publication<T> for Fixed<T> {
+    async fn current(&self) -> Result<Arc<T>, ContentError> {
+        Ok(Arc::clone(&self.0))
     }
 }

@@ -70,15 +70,42 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// `"Name" <address>`, quoted for RFC 5322 (the name is already free of controls).
+    /// `"Name" <address>`, quoted for RFC 5322 (the name is already free of
+    /// controls); a name beyond ASCII as an RFC 2047 encoded word
+    /// (`=?UTF-8?B?...?=`), as SES requires of a display name.
     pub fn mailbox(&self) -> String {
-        let name = self
-            .name
-            .as_str()
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"");
+        let name = self.name.as_str();
+        if !name.is_ascii() {
+            return format!("{} <{}>", encoded_words(name), self.address.as_str());
+        }
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
         format!("\"{name}\" <{}>", self.address.as_str())
     }
+}
+
+/// `text` as RFC 2047 encoded words, each within the 75 characters the RFC
+/// allows (at most 45 bytes of UTF-8 each, split between characters).
+fn encoded_words(text: &str) -> String {
+    use base64::Engine;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A name and value the mailer attaches to a message so that the service's
@@ -316,5 +343,16 @@ mod tests {
             address: Email::parse("desk@example.com").unwrap(),
         };
         assert_eq!(sender.mailbox(), r#""Say \"Hi\"" <desk@example.com>"#);
+        let accented = Sender {
+            name: HeaderText::parse("name", "Clínica – Londres").unwrap(),
+            address: Email::parse("desk@example.com").unwrap(),
+        };
+        assert_eq!(
+            accented.mailbox(),
+            "=?UTF-8?B?Q2zDrW5pY2Eg4oCTIExvbmRyZXM=?= <desk@example.com>"
+        );
+        let long = encoded_words(&"é".repeat(60));
+        assert!(long.split(' ').all(|w| w.len() <= 75), "{long}");
+        assert_eq!(long.split(' ').count(), 3);
     }
 }

@@ -7,11 +7,12 @@
 //! message, no date of birth, in the body or the subject. Others may read a
 //! patient's mailbox.
 
+use super::clinic::Clinic;
 use super::delivery::{EMAIL_TAG, REFERENCE_TAG};
 use super::Notice;
 use crate::booking::{Booking, BookingFor, ContactMethod, Email, Payment, Specialty};
 use crate::config::NotifierConfig;
-use crate::mail::{MailError, MailTag, OutgoingEmail};
+use crate::mail::{MailError, MailTag, OutgoingEmail, Sender};
 use askama::Template;
 use std::sync::Arc;
 use time::macros::format_description;
@@ -64,7 +65,8 @@ struct PatientView {
     phone_e164: String,
 }
 
-/// Renders a booking's emails with the clinic's settings.
+/// Renders a booking's emails with the notifier's settings and the
+/// clinic's published details.
 #[derive(Debug, Clone)]
 pub struct Emails {
     config: Arc<NotifierConfig>,
@@ -88,25 +90,31 @@ impl Emails {
         }
     }
 
-    /// The email `notice` of `booking`, both parts rendered.
+    /// The email `notice` of `booking` from `clinic`, both parts rendered.
     /// Each is tagged with the booking's reference and its kind, which SES
     /// copies into every event about it.
-    pub fn render(&self, notice: Notice, booking: &Booking) -> Result<OutgoingEmail, MailError> {
+    pub fn render(
+        &self,
+        notice: Notice,
+        booking: &Booking,
+        clinic: &Clinic,
+    ) -> Result<OutgoingEmail, MailError> {
         let d = &booking.details;
         let email = match notice {
             Notice::Staff => self.staff(
                 booking,
                 notice,
                 self.config.staff_inbox_for(d.specialty.as_str()),
+                clinic,
             ),
             Notice::StaffFallback => match &self.config.staff_fallback_inbox {
-                Some(inbox) => self.staff(booking, notice, inbox),
+                Some(inbox) => self.staff(booking, notice, inbox, clinic),
                 None => Err(MailError::Permanent {
                     code: "NoFallbackInbox".into(),
                     message: "STAFF_FALLBACK_INBOX is not set".into(),
                 }),
             },
-            Notice::Patient => self.patient(booking),
+            Notice::Patient => self.patient(booking, clinic),
         }?;
         Ok(email
             .about(notice)
@@ -115,15 +123,24 @@ impl Emails {
     }
 
     /// The staff email of `booking` to `to`: the staff inbox, or the fallback.
+    /// Who sends: the clinic's name at the verified address.
+    fn sender(&self, clinic: &Clinic) -> Sender {
+        Sender {
+            name: clinic.name.clone(),
+            address: self.config.mail_from.clone(),
+        }
+    }
+
     fn staff(
         &self,
         booking: &Booking,
         notice: Notice,
         to: &Email,
+        clinic: &Clinic,
     ) -> Result<OutgoingEmail, MailError> {
         let d = &booking.details;
         let view = StaffView {
-            clinic: self.config.sender.name.as_str().to_owned(),
+            clinic: clinic.name.as_str().to_owned(),
             reference: booking.reference.to_string(),
             received: received(booking),
             contact_phrase: match d.contact_method {
@@ -139,7 +156,7 @@ impl Emails {
         let text = StaffText { v: &view }.render().map_err(template_error)?;
         let html = StaffHtml { v: &view }.render().map_err(template_error)?;
         OutgoingEmail::new(
-            self.config.sender.clone(),
+            self.sender(clinic),
             to.clone(),
             d.email.clone(),
             &Self::subject(notice, booking),
@@ -148,23 +165,23 @@ impl Emails {
         )
     }
 
-    fn patient(&self, booking: &Booking) -> Result<OutgoingEmail, MailError> {
+    fn patient(&self, booking: &Booking, clinic: &Clinic) -> Result<OutgoingEmail, MailError> {
         let d = &booking.details;
         let view = PatientView {
-            clinic: self.config.sender.name.as_str().to_owned(),
+            clinic: clinic.name.as_str().to_owned(),
             first_name: d.first_name.as_str().to_owned(),
             reference: booking.reference.to_string(),
             contact_phrase: match d.contact_method {
                 ContactMethod::Phone => "call you",
                 ContactMethod::Email => "email you",
             },
-            phone: self.config.clinic_phone.clone(),
-            phone_e164: self.config.clinic_phone_e164.as_str().to_owned(),
+            phone: clinic.phone.clone(),
+            phone_e164: clinic.phone_e164.as_str().to_owned(),
         };
         let text = PatientText { v: &view }.render().map_err(template_error)?;
         let html = PatientHtml { v: &view }.render().map_err(template_error)?;
         OutgoingEmail::new(
-            self.config.sender.clone(),
+            self.sender(clinic),
             d.email.clone(),
             self.config.staff_inbox.clone(),
             &Self::subject(Notice::Patient, booking),

@@ -15,11 +15,13 @@
 //! cannot be written, the claim expires and a retry sends it a second time.
 //! A duplicate is better than a lost email.
 
+pub mod clinic;
 pub mod delivery;
 pub mod emails;
 pub mod ledger;
 pub mod sweep;
 
+pub use clinic::Clinic;
 pub use delivery::{Delivery, Recorded};
 pub use emails::Emails;
 pub use ledger::{Claim, ClaimToken, EmailStates, Notice, NoticeLedger, NoticeState, Owed};
@@ -27,6 +29,7 @@ pub use sweep::Sweep;
 
 use crate::booking::Booking;
 use crate::config::NotifierConfig;
+use crate::content::cache::Publication;
 use crate::mail::{Mailer, Sent};
 use crate::metric;
 use crate::store::StoreError;
@@ -114,15 +117,18 @@ pub struct Notifier {
     clock: Clock,
     claim_for: time::Duration,
     config: Arc<NotifierConfig>,
+    clinic: Arc<dyn Publication<clinic::Published>>,
 }
 
 impl Notifier {
-    /// A notifier over the booking store's ledger and a mailer.
+    /// A notifier over the booking store's ledger and a mailer, sending as
+    /// the clinic `clinic` publishes.
     pub fn new(
         ledger: Arc<dyn NoticeLedger>,
         mailer: Arc<dyn Mailer>,
         config: Arc<NotifierConfig>,
         clock: Clock,
+        clinic: Arc<dyn Publication<clinic::Published>>,
     ) -> Self {
         let claim_for =
             time::Duration::try_from(config.claim_for).unwrap_or(time::Duration::minutes(2));
@@ -133,6 +139,7 @@ impl Notifier {
             clock,
             claim_for,
             config,
+            clinic,
         }
     }
 
@@ -158,6 +165,25 @@ impl Notifier {
         self.ledger.owed(now - older_than, now).await
     }
 
+    /// The clinic the emails are from: a content table that cannot be read
+    /// defers the email (time fixes it); content without the site's details
+    /// holds it (an operator pushes them).
+    async fn clinic_published(&self) -> Result<Clinic, crate::mail::MailError> {
+        match self.clinic.current().await {
+            Ok(published) => published
+                .0
+                .clone()
+                .ok_or_else(|| crate::mail::MailError::Held {
+                    code: "SiteNotPublished".into(),
+                    message: "the content publishes no site details (content/site.md): push it"
+                        .into(),
+                }),
+            Err(error) => Err(crate::mail::MailError::Transient(format!(
+                "the clinic's details cannot be read: {error}"
+            ))),
+        }
+    }
+
     async fn one(&self, booking: &Booking, notice: Notice) -> Result<Outcome, StoreError> {
         let reference = &booking.reference;
         let token = ClaimToken::new();
@@ -173,9 +199,12 @@ impl Notifier {
             Claim::HeldElsewhere { until } => return Ok(Outcome::InProgress { until }),
             Claim::NoBooking => return Ok(Outcome::BookingGone),
         }
-        let sent = match self.emails.render(notice, booking) {
-            Ok(email) => self.mailer.send(&email).await,
-            Err(refused) => Err(refused),
+        let sent = match self.clinic_published().await {
+            Ok(clinic) => match self.emails.render(notice, booking, &clinic) {
+                Ok(email) => self.mailer.send(&email).await,
+                Err(refused) => Err(refused),
+            },
+            Err(unknown) => Err(unknown),
         };
         match sent {
             Ok(sent) => {

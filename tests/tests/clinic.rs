@@ -1,0 +1,116 @@
+//! The emails name the clinic as the content publishes it
+//! (`content/site.md`): its name as the sender and in the signature, and
+//! its phone number. Without the site's details an email is held (an
+//! operator pushes them); without the content it is deferred.
+
+use frontdesk_shared::content::cache::{ContentCache, Publication};
+use frontdesk_shared::notify::clinic::Published;
+use frontdesk_shared::notify::{Notifier, Outcome};
+use frontdesk_shared::store::dynamodb::DynamoContentStore;
+use frontdesk_shared::time_source::Clock;
+use frontdesk_tests::content::{content_copy, edit, ContentHandle};
+use frontdesk_tests::notifier::{notifier_config, outbox_dir};
+use frontdesk_tests::{valid_booking, Backend, TestApp};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A booking made through the API, and a notifier for it sending to a
+/// fresh outbox as the clinic `clinic` publishes.
+async fn booked(
+    clinic: Arc<dyn Publication<Published>>,
+    name: &str,
+) -> (frontdesk_shared::Booking, Notifier, std::path::PathBuf) {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let answer = app.post_json(&valid_booking()).await;
+    assert_eq!(answer.status, 201);
+    let reference = answer.json()["reference"]
+        .as_str()
+        .expect("a reference")
+        .to_owned();
+    let booking = app.booking(&reference).await.expect("the booking");
+    let outbox = outbox_dir(name);
+    let notifier = Notifier::new(
+        app.store.ledger(),
+        Arc::new(frontdesk_shared::mail::outbox::OutboxMailer::new(
+            outbox.clone(),
+        )),
+        Arc::new(notifier_config(&[])),
+        Clock::system(),
+        clinic,
+    );
+    (booking, notifier, outbox)
+}
+
+#[tokio::test]
+async fn the_emails_name_the_clinic_as_the_content_publishes_it() {
+    let folder = content_copy();
+    let site = folder.path().join("site.md");
+    edit(&site, "name: Cancer Centre London", "name: Fixture Clinic");
+    edit(&site, "phone: 020 8247 3351", "phone: 020 7946 0000");
+    let content = ContentHandle::create(Backend::Embedded).await;
+    content.push(folder.path()).await;
+    let clinic = ContentCache::new(
+        content.port(),
+        Duration::ZERO,
+        Clock::system(),
+        Published::of,
+    );
+    let (booking, notifier, outbox) = booked(Arc::new(clinic), "clinic-named").await;
+
+    let report = notifier.notify(&booking).await.expect("notified");
+    for (notice, outcome) in report.outcomes() {
+        assert!(matches!(outcome, Outcome::Sent(_)), "{notice}: {outcome:?}");
+    }
+    let files = frontdesk_tests::outbox::wait_for(&outbox, 2).await;
+    assert_eq!(files.len(), 2, "the staff email and the patient's");
+    let mut patients = 0;
+    for file in &files {
+        let raw = std::fs::read(file).expect("an email");
+        let email = mail_parser::MessageParser::default()
+            .parse(&raw)
+            .expect("a message");
+        let from = email.from().and_then(|f| f.first()).expect("a sender");
+        assert_eq!(from.name(), Some("Fixture Clinic"));
+        let text = email.body_text(0).expect("a text part");
+        assert!(!text.contains("Cancer Centre London"), "{text}");
+        if email.subject().is_some_and(|s| s.starts_with("Your")) {
+            assert!(text.contains("020 7946 0000"), "{text}");
+            assert!(text.contains("Fixture Clinic"), "{text}");
+            patients += 1;
+        }
+    }
+    assert_eq!(patients, 1, "one email was the patient's");
+}
+
+#[tokio::test]
+async fn without_the_sites_details_emails_are_held_and_without_the_content_deferred() {
+    // Nothing published: no site.
+    let empty = ContentHandle::create(Backend::Embedded).await;
+    let clinic = ContentCache::new(empty.port(), Duration::ZERO, Clock::system(), Published::of);
+    let (booking, notifier, _) = booked(Arc::new(clinic), "clinic-unpublished").await;
+    let report = notifier.notify(&booking).await.expect("notified");
+    for (notice, outcome) in report.outcomes() {
+        assert!(
+            matches!(outcome, Outcome::Held { code } if code == "SiteNotPublished"),
+            "{notice}: {outcome:?}"
+        );
+    }
+
+    // The content table unreachable, nothing held: deferred, for a retry.
+    let closed = format!("http://127.0.0.1:{}", frontdesk_tests::free_port());
+    let client = frontdesk_tests::dynamodb_client_at(closed, Duration::from_millis(500)).await;
+    let unreachable = ContentCache::new(
+        Arc::new(DynamoContentStore::new(client, "frontdesk-content")),
+        Duration::from_secs(60),
+        Clock::system(),
+        Published::of,
+    );
+    let (booking, notifier, _) = booked(Arc::new(unreachable), "clinic-unreachable").await;
+    let report = notifier.notify(&booking).await.expect("notified");
+    for (notice, outcome) in report.outcomes() {
+        assert!(
+            matches!(outcome, Outcome::Deferred { .. }),
+            "{notice}: {outcome:?}"
+        );
+    }
+}
