@@ -13,9 +13,11 @@ pub enum Lines {
 }
 
 /// The characters trimmed from both ends of a value, and the only ones a
-/// blank value may hold: space, tab and line breaks. Exactly this set, not
-/// Unicode's whitespace, so that the OpenAPI patterns (`blank!`) state it.
-pub const TRIMMED: [char; 4] = [' ', '\t', '\n', '\r'];
+/// blank value may hold: space, tab, line breaks, the no-break space (a
+/// copy from a document) and the ideographic space (Japanese input).
+/// Exactly this set, not Unicode's whitespace, so that the OpenAPI
+/// patterns (`blank!`) state it the same in every regex dialect.
+pub const TRIMMED: [char; 6] = [' ', '\t', '\n', '\r', '\u{a0}', '\u{3000}'];
 
 /// `raw` without [`TRIMMED`] characters at either end.
 pub fn trim(raw: &str) -> &str {
@@ -79,7 +81,7 @@ pub fn stored(raw: &str, lines: Lines) -> Result<String, String> {
 /// `blank!()`: any run of [`TRIMMED`] characters.
 macro_rules! blank {
     () => {
-        r"[ \t\n\r]*"
+        r"[ \t\n\r\u00a0\u3000]*"
     };
 }
 /// `line_char!()`: a character a single-line field may hold (no control
@@ -89,11 +91,11 @@ macro_rules! line_char {
         r"[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
     };
 }
-/// `mark_char!()`: a [`line_char!`] that is not a space, so a value holding
-/// one is not blank.
+/// `mark_char!()`: a [`line_char!`] that is not one of the spaces of
+/// [`TRIMMED`], so a value holding one is not blank.
 macro_rules! mark_char {
     () => {
-        r"[^ \x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
+        r"[^ \u00a0\u3000\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]"
     };
 }
 /// `text_char!()`: a character a multi-line field may hold (tabs and line

@@ -470,6 +470,27 @@ fn rules() -> Vec<Rule> {
         ),
         rule("last_name", Some(json!("<script>")), json!("Smith")),
         rule(
+            "first_name",
+            Some(json!("Ann\u{200b}")),
+            json!("Jose\u{301}"),
+        ),
+        rule("first_name", Some(json!("·")), json!("ශ්\u{200d}රී")),
+        rule(
+            "last_name",
+            Some(json!("\u{3000}")),
+            json!("山田\u{3000}太郎"),
+        ),
+        rule(
+            "last_name",
+            Some(json!("O’Brien\u{2028}")),
+            json!("Smith\u{a0}"),
+        ),
+        rule(
+            "phone",
+            Some(json!("07700\t900123")),
+            json!("\u{3000}07700 900123\u{a0}"),
+        ),
+        rule(
             "email",
             Some(json!("ann@localhost")),
             json!("ann@example.com"),

@@ -154,7 +154,13 @@ impl Catalog {
                 specialties: &self.specialties,
                 consultants: &self.consultant_slugs,
             });
-            Rendered::from_bytes(Bytes::from(contract::to_json(&doc).unwrap_or_default()))
+            let json = contract::to_json(&doc).unwrap_or_else(|error| {
+                // Serialising these types cannot fail; if it ever did, the
+                // log says so, and the answer is an empty object, not nothing.
+                tracing::error!(%error, "the OpenAPI document could not be written");
+                "{}".to_owned()
+            });
+            Rendered::from_bytes(Bytes::from(json))
         })
     }
 }

@@ -16,12 +16,14 @@ impl PersonName {
 
     /// What a name may be, as the OpenAPI document states it and as
     /// [`PersonName::parse`] checks it: letters (Unicode's `L`, with their
-    /// combining marks `M`), spaces, `'`, `’`, `-`, `.` and `,`, with at
-    /// least one letter, and blanks around.
+    /// combining marks `M`), spaces (the no-break and ideographic ones
+    /// too), `'`, `’`, `-`, `.`, `,`, the middle dots `·` and `・`, the
+    /// Hebrew geresh and gershayim, and the zero-width joiners some scripts
+    /// write with, with at least one letter, and blanks around.
     pub const PATTERN: &'static str = concat!(
         "^",
         crate::text::blank!(),
-        r"[\p{L}\p{M} '’.,-]*\p{L}[\p{L}\p{M} '’.,-]*",
+        r"[\p{L}\p{M} \u00a0\u3000'’.,\u00b7\u30fb\u05f3\u05f4\u200c\u200d-]*\p{L}[\p{L}\p{M} \u00a0\u3000'’.,\u00b7\u30fb\u05f3\u05f4\u200c\u200d-]*",
         crate::text::blank!(),
         "$"
     );

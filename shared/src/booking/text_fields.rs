@@ -56,7 +56,7 @@ text_field!(
         "^",
         crate::text::blank!(),
         crate::text::text_char!(),
-        "*[^ \\t\\n\\r",
+        "*[^ \\t\\n\\r\\u00a0\\u3000",
         r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]",
         crate::text::text_char!(),
         "*",

@@ -63,8 +63,10 @@ pub fn document(published: Published<'_>) -> OpenApi {
                 )),
         )
         .servers(Some([ServerBuilder::new()
-            .url("http://127.0.0.1:3000")
-            .description(Some("`frontdesk serve`"))
+            .url("/")
+            .description(Some(
+                "The origin that serves this document (`frontdesk serve`: http://127.0.0.1:3000).",
+            ))
             .build()]))
         .tags(Some([
             TagBuilder::new()

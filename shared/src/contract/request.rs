@@ -390,8 +390,8 @@ pub fn booking_request(specialties: &[Slug], body: Body) -> Schema {
             "Self-pay, or insured with both `insurer` and `policy_number` given.",
         ));
     let description = match body {
-        Body::Json => "An appointment request from a script. `null`, and a value of only spaces, tabs and line breaks, count as not given; a field sent twice is a 400; a field not listed is a 422.",
-        Body::Form => "An appointment request from a plain HTML form. A value of only spaces, tabs and line breaks counts as not given; a field sent twice is a 400; a field not listed is a 422.",
+        Body::Json => "An appointment request from a script. `null`, and a value of only spaces (the no-break and ideographic ones too), tabs and line breaks, count as not given; a field sent twice is a 400; a field not listed is a 422.",
+        Body::Form => "An appointment request from a plain HTML form. A value of only spaces (the no-break and ideographic ones too), tabs and line breaks counts as not given; a field sent twice is a 400; a field not listed is a 422.",
     };
     AllOfBuilder::new()
         .item(object)
