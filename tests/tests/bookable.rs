@@ -3,10 +3,12 @@
 //! longer once it is taken down, through the content cache the booking
 //! function holds, against DynamoDB Local and the embedded store.
 
+use axum::Router;
 use frontdesk_booking::{router, AppState};
 use frontdesk_shared::booking::intake::Intake;
 use frontdesk_shared::booking::Bookable;
 use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::content::ContentStore;
 use frontdesk_shared::store::dynamodb::DynamoContentStore;
 use frontdesk_tests::content::{content_copy, fixture, ContentHandle};
 use frontdesk_tests::{
@@ -18,6 +20,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 for_each_backend!(a_condition_is_bookable_exactly_while_it_is_published);
+
+/// The booking router over `store`, taking as bookable the conditions
+/// `content` publishes, read through a cache that keeps them for `ttl`.
+fn booking_over(store: &StoreHandle, content: Arc<dyn ContentStore>, ttl: Duration) -> Router {
+    let clock = TestClock::new();
+    let bookable = ContentCache::new(content, ttl, clock.clock(), Bookable::of);
+    let intake = Intake::new(
+        store.port(),
+        Arc::new(test_config(&[])),
+        clock.clock(),
+        Arc::new(bookable),
+    );
+    router(AppState::new(intake))
+}
 
 async fn a_condition_is_bookable_exactly_while_it_is_published(backend: Backend) {
     let content = ContentHandle::create(backend).await;
@@ -31,16 +47,8 @@ async fn a_condition_is_bookable_exactly_while_it_is_published(backend: Backend)
     content.push(folder.path()).await;
 
     let store = StoreHandle::create(backend).await;
-    let clock = TestClock::new();
     // Read for every request, so a push is seen at once.
-    let bookable = ContentCache::new(content.port(), Duration::ZERO, clock.clock(), Bookable::of);
-    let intake = Intake::new(
-        store.port(),
-        Arc::new(test_config(&[])),
-        clock.clock(),
-        Arc::new(bookable),
-    );
-    let app = router(AppState::new(intake));
+    let app = booking_over(&store, content.port(), Duration::ZERO);
     let book = |specialty: &str| json_request(&booking_with("specialty", json!(specialty)));
 
     let published = call(&app, book("fixture-condition"), CLIENT.into()).await;
@@ -67,20 +75,7 @@ async fn without_the_content_only_a_booking_naming_no_condition_is_stored() {
     let client = frontdesk_tests::dynamodb_client_at(closed, Duration::from_millis(500)).await;
     let content = DynamoContentStore::new(client, "frontdesk-content");
     let store = StoreHandle::create(Backend::Embedded).await;
-    let clock = TestClock::new();
-    let bookable = ContentCache::new(
-        Arc::new(content),
-        Duration::from_secs(60),
-        clock.clock(),
-        Bookable::of,
-    );
-    let intake = Intake::new(
-        store.port(),
-        Arc::new(test_config(&[])),
-        clock.clock(),
-        Arc::new(bookable),
-    );
-    let app = router(AppState::new(intake));
+    let app = booking_over(&store, Arc::new(content), Duration::from_secs(60));
     let answer = call(
         &app,
         json_request(&booking_with("message", json!("Hello"))),
