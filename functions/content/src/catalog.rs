@@ -4,7 +4,6 @@
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
-use frontdesk_shared::booking::Slug;
 use frontdesk_shared::content::{hash, ConditionList, ConsultantList, Content, SupportServiceList};
 use frontdesk_shared::contract;
 use frontdesk_shared::store::StoreError;
@@ -46,8 +45,7 @@ pub struct Catalog {
     support_services: Rendered,
     prices: Rendered,
     site: Option<Rendered>,
-    specialties: Vec<Slug>,
-    consultant_slugs: Vec<Slug>,
+    published: contract::Published,
     openapi: OnceLock<Rendered>,
 }
 
@@ -99,8 +97,7 @@ impl Catalog {
             })?,
             prices: Rendered::of(&content.prices)?,
             site: content.site.as_ref().map(Rendered::of).transpose()?,
-            specialties: content.conditions.iter().map(|c| c.slug.clone()).collect(),
-            consultant_slugs: content.consultants.iter().map(|c| c.slug.clone()).collect(),
+            published: contract::Published::of(content),
             openapi: OnceLock::new(),
         })
     }
@@ -150,10 +147,7 @@ impl Catalog {
     /// specialties, built when first asked for (most cold starts never are).
     pub fn openapi(&self) -> &Rendered {
         self.openapi.get_or_init(|| {
-            let doc = contract::document(contract::Published {
-                specialties: &self.specialties,
-                consultants: &self.consultant_slugs,
-            });
+            let doc = contract::document(&self.published);
             let json = contract::to_json(&doc).unwrap_or_else(|error| {
                 // Serialising these types cannot fail; if it ever did, the
                 // log says so, and the answer is an empty object, not nothing.

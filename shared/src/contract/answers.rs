@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
-use utoipa::openapi::{ContentBuilder, Header};
+use utoipa::openapi::Header;
 
 /// Every error of the booking handler, with when it is answered. The match
 /// has no wildcard: a new error is a compile error here until it is described.
@@ -125,12 +125,7 @@ pub fn problem(description: &str, retry_after: bool, allow: Option<&str>) -> Res
     let mut builder = ResponseBuilder::new()
         .description(description)
         .header("Cache-Control", no_store())
-        .content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(super::request::reference("Problem")))
-                .build(),
-        );
+        .content("application/problem+json", super::request::body("Problem"));
     if retry_after {
         builder = builder.header(
             "Retry-After",

@@ -30,8 +30,8 @@ use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder,
-    PathsBuilder, RefOr, Required, ServerBuilder,
+    ComponentsBuilder, InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr,
+    Required, ServerBuilder,
 };
 use utoipa::ToSchema;
 
@@ -39,16 +39,26 @@ use utoipa::ToSchema;
 pub const API_VERSION: &str = "1.0.0";
 
 /// What the document takes from the published content.
-#[derive(Debug, Clone, Copy)]
-pub struct Published<'a> {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
     /// The condition slugs a booking may name as its specialty.
-    pub specialties: &'a [Slug],
+    pub specialties: Vec<Slug>,
     /// The consultants' slugs (the first is the example of a consultant's page).
-    pub consultants: &'a [Slug],
+    pub consultants: Vec<Slug>,
+}
+
+impl Published {
+    /// What `content` publishes: its conditions are the specialties.
+    pub fn of(content: &crate::content::Content) -> Self {
+        Self {
+            specialties: content.conditions.iter().map(|c| c.slug.clone()).collect(),
+            consultants: content.consultants.iter().map(|c| c.slug.clone()).collect(),
+        }
+    }
 }
 
 /// The document for the content published.
-pub fn document(published: Published<'_>) -> OpenApi {
+pub fn document(published: &Published) -> OpenApi {
     let mut doc = OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -87,14 +97,9 @@ pub fn document(published: Published<'_>) -> OpenApi {
     doc
 }
 
-/// The document for a whole content: its conditions are the specialties.
+/// The document for a whole content.
 pub fn for_content(content: &crate::content::Content) -> OpenApi {
-    let specialties: Vec<Slug> = content.conditions.iter().map(|c| c.slug.clone()).collect();
-    let consultants: Vec<Slug> = content.consultants.iter().map(|c| c.slug.clone()).collect();
-    document(Published {
-        specialties: &specialties,
-        consultants: &consultants,
-    })
+    document(&Published::of(content))
 }
 
 /// The document as served and checked in: pretty JSON, ending in a newline.
@@ -107,7 +112,7 @@ pub fn to_json(doc: &OpenApi) -> Result<String, serde_json::Error> {
 
 const DESCRIPTION: &str = "The website front desk of a specialist cancer clinic: its content, and appointment requests.\n\nTwo functions answer here. The content function serves the clinic's published content: every answer is public and the same for everyone, with a strong `ETag`, `Cache-Control`, and 304 for a matching `If-None-Match`; any origin may read it, and every `GET` route also answers `HEAD`. The booking function takes appointment requests from the clinic's website, as JSON from a script or as a plain HTML form. Every error is RFC 9457 problem details (`application/problem+json`); a path that is not a route is a 404 problem.";
 
-fn paths(published: Published<'_>) -> utoipa::openapi::Paths {
+fn paths(published: &Published) -> utoipa::openapi::Paths {
     let mut paths = PathsBuilder::new().path(
         wire::BOOKINGS,
         PathItem::new(HttpMethod::Post, create_booking()),
@@ -157,7 +162,7 @@ fn content_operation(
     id: &str,
     summary: &str,
     schema: &str,
-    published: Published<'_>,
+    published: &Published,
 ) -> Operation {
     // A published slug, so a reader (and a generated test) can try a page
     // that exists.
@@ -205,12 +210,7 @@ fn content_operation(
         .description(summary)
         .header("ETag", answers::etag())
         .header("Cache-Control", answers::cache_public())
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(reference(schema)))
-                .build(),
-        )
+        .content("application/json", request::body(schema))
         .build();
     let not_modified = ResponseBuilder::new()
         .description("The content has not changed since the ETag in `If-None-Match`: no body.")
@@ -228,14 +228,13 @@ fn content_operation(
 }
 
 fn create_booking() -> Operation {
-    let body = |name: &str| ContentBuilder::new().schema(Some(reference(name))).build();
     let created = ResponseBuilder::new()
         .description(
             "Stored, or a replay of a request stored before (then marked `Idempotent-Replayed`).",
         )
         .header("Cache-Control", answers::no_store())
         .header("Idempotent-Replayed", answers::replayed())
-        .content("application/json", body("BookingCreated"))
+        .content("application/json", request::body("BookingCreated"))
         .build();
     let redirect = ResponseBuilder::new()
         .description("A plain form's answer: to `THANK_YOU_URL?reference=CCL-...` when stored, or to `FORM_URL?errors=field,field` naming the fields to change (nothing stored).")
@@ -281,15 +280,15 @@ fn create_booking() -> Operation {
         .request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
-                .content("application/json", body("BookingRequest"))
-                .content("application/x-www-form-urlencoded", body("BookingForm"))
+                .content("application/json", request::body("BookingRequest"))
+                .content("application/x-www-form-urlencoded", request::body("BookingForm"))
                 .build(),
         ))
         .responses(responses.build())
         .build()
 }
 
-fn components(published: Published<'_>) -> utoipa::openapi::Components {
+fn components(published: &Published) -> utoipa::openapi::Components {
     let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
     collect::<Problem>(&mut schemas);
     collect::<FieldError>(&mut schemas);
@@ -304,11 +303,11 @@ fn components(published: Published<'_>) -> utoipa::openapi::Components {
     collect::<Site>(&mut schemas);
     schemas.push((
         "BookingRequest".into(),
-        request::booking_request(published.specialties, Body::Json).into(),
+        request::booking_request(&published.specialties, Body::Json).into(),
     ));
     schemas.push((
         "BookingForm".into(),
-        request::booking_request(published.specialties, Body::Form).into(),
+        request::booking_request(&published.specialties, Body::Form).into(),
     ));
     schemas.push((
         "OpenApi".into(),

@@ -433,3 +433,10 @@ pub fn example(specialties: &[Slug], body: Body) -> Value {
 pub fn reference(name: &str) -> RefOr<Schema> {
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
 }
+
+/// A request or answer body of one media type: the component schema `name`.
+pub fn body(name: &str) -> utoipa::openapi::Content {
+    utoipa::openapi::ContentBuilder::new()
+        .schema(Some(reference(name)))
+        .build()
+}
