@@ -70,9 +70,6 @@ pub struct Call {
     pub status: StatusCode,
     /// The request's body, for a test to see what was asked (SES's recipients).
     pub body: Bytes,
-    /// Whether the caller had gone (its own timeout) before the answer came:
-    /// the service may have done what was asked without the caller knowing.
-    pub abandoned: bool,
 }
 
 impl Call {
@@ -124,7 +121,6 @@ async fn count(
             took,
             status: answer.status(),
             body,
-            abandoned: tx.is_closed(),
         });
         let _ = tx.send(answer);
     });
