@@ -29,12 +29,21 @@ pub fn is_blank(raw: &str) -> bool {
     trim(raw).is_empty()
 }
 
-/// Checks the length of `raw` as sent (what a form's `maxlength` and a
-/// schema's `maxLength` count), refuses control characters, and trims it.
+/// The length of `raw` as the patient typed it: characters, with a CRLF
+/// counting as one. A browser counts a textarea's line break once for its
+/// `maxlength` but sends it as CRLF, so counting the bytes' characters would
+/// refuse a message the page let the patient finish.
+pub fn typed_len(raw: &str) -> usize {
+    raw.chars().count() - raw.matches("\r\n").count()
+}
+
+/// Checks the length of `raw` as typed ([`typed_len`]: what a form's
+/// `maxlength` counts, and within a schema's `maxLength`), refuses control
+/// characters, and trims it.
 ///
 /// Returns the trimmed text or a message for the patient.
 pub fn clean(raw: &str, max_chars: usize, lines: Lines) -> Result<String, String> {
-    let count = raw.chars().count();
+    let count = typed_len(raw);
     if count > max_chars {
         return Err(too_long(max_chars, count));
     }
@@ -146,6 +155,16 @@ mod tests {
     #[test]
     fn multi_line_fields_normalise_line_breaks() {
         assert_eq!(clean("a\r\nb\rc", 10, Lines::Multi).unwrap(), "a\nb\nc");
+    }
+
+    #[test]
+    fn a_line_break_counts_once_as_a_textarea_counts_it() {
+        assert_eq!(typed_len("a\r\nb"), 3);
+        assert_eq!(typed_len("a\n\rb"), 4);
+        assert_eq!(typed_len("\r\n\r\n"), 2);
+        let typed = format!("{}\r\n{}", "a".repeat(5), "b".repeat(4));
+        assert!(clean(&typed, 10, Lines::Multi).is_ok());
+        assert!(clean(&format!("{typed}c"), 10, Lines::Multi).is_err());
         assert!(clean("a\u{7}b", 10, Lines::Multi).is_err());
     }
 

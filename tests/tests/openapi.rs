@@ -966,3 +966,55 @@ async fn every_content_answer_is_documented_and_every_documented_answer_happens(
         .filter(|name| !name.starts_with("Booking"));
     assert_properties_seen(&contract, names);
 }
+
+#[tokio::test]
+async fn a_message_counts_a_line_break_once_as_the_textarea_does_and_the_schema_is_stricter() {
+    let doc = shipped();
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let max = frontdesk_shared::booking::Message::MAX_CHARS;
+    // What a browser sends for a textarea filled to its maxlength with ten line breaks.
+    let full = format!("{}{}", "a".repeat(max - 10), "\r\n".repeat(10));
+    let typed = booking_with("message", json!(full));
+    assert!(
+        !schema_errors(&doc, &named("BookingRequest"), &typed).is_empty(),
+        "maxLength counts a CRLF as two, so the schema never takes what the server refuses"
+    );
+    assert_eq!(app.post_json(&typed).await.status, 201);
+    let over = booking_with("message", json!(format!("{full}a")));
+    let answer = app.post_json(&over).await;
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.error_fields(), ["message"]);
+}
+
+#[test]
+fn the_booking_pages_maxlengths_are_the_servers_bounds() {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../site/book.html"))
+        .expect("site/book.html");
+    let tag = regex::Regex::new(r"<(?:input|textarea)\b[^>]*>").unwrap();
+    let attribute = |tag: &str, name: &str| {
+        regex::Regex::new(&format!(r#"\b{name}="([^"]*)""#))
+            .unwrap()
+            .captures(tag)
+            .map(|c| c[1].to_owned())
+    };
+    let mut bounded = BTreeSet::new();
+    for found in tag.find_iter(&page) {
+        // A hidden field's value is the page's own, not typed.
+        let Some(name) = attribute(found.as_str(), "name")
+            .filter(|_| attribute(found.as_str(), "type").as_deref() != Some("hidden"))
+        else {
+            continue;
+        };
+        let page_max = attribute(found.as_str(), "maxlength").map(|m| m.parse::<usize>().unwrap());
+        let server_max = frontdesk_shared::booking::request::max_chars(&name);
+        assert_eq!(
+            page_max, server_max,
+            "{name}: the page's maxlength vs the server's bound"
+        );
+        bounded.insert(name);
+    }
+    assert!(
+        bounded.contains("message") && bounded.contains("policy_number"),
+        "{bounded:?}"
+    );
+}

@@ -8,7 +8,7 @@ use super::{
     Message, Payment, PersonName, PolicyNumber, PreferredTimes, Slug, Specialty, UkPhone,
 };
 use crate::fields::FieldErrors;
-use crate::text::{is_blank, too_long};
+use crate::text::{is_blank, too_long, typed_len};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -97,8 +97,9 @@ pub const NO: [&str; 4] = ["off", "false", "0", "no"];
 /// The fields whose value must be text (the others may also be a JSON boolean).
 pub const TEXT_ONLY: &[&str] = &["idempotency_key", "website"];
 
-/// The bound of a field, in characters as sent: it holds for a blank value
-/// too, so that it means what a schema's `maxLength` means.
+/// The bound of a field, in characters as typed ([`typed_len`]): it holds
+/// for a blank value too, so that it means what a schema's `maxLength`
+/// means (a value within `maxLength` is within it).
 pub fn max_chars(name: &str) -> Option<usize> {
     Some(match name {
         "first_name" | "last_name" => PersonName::MAX_CHARS,
@@ -205,8 +206,8 @@ impl BookingRequest {
         }
         for (name, raw) in &self.fields {
             match (raw, max_chars(name)) {
-                (Raw::Text(text), Some(max)) if text.chars().count() > max => {
-                    errors.add(name, too_long(max, text.chars().count()));
+                (Raw::Text(text), Some(max)) if typed_len(text) > max => {
+                    errors.add(name, too_long(max, typed_len(text)));
                 }
                 (Raw::Bool(_) | Raw::Other, _) if TEXT_ONLY.contains(&name.as_str()) => {
                     errors.add(name, "Expected text.");

@@ -11,7 +11,8 @@ macro_rules! text_field {
         pub struct $name(String);
 
         impl $name {
-            /// The longest value accepted, in characters as sent.
+            /// The longest value accepted, in characters as typed
+            /// ([`typed_len`](crate::text::typed_len)).
             pub const MAX_CHARS: usize = $max;
 
             /// What a value may be, for the OpenAPI document (the bound is

@@ -3,11 +3,12 @@
 //! the type that parses it, so the document cannot drift from the code.
 //!
 //! What both media types share: a value of only [`TRIMMED`] characters
-//! counts as not given, a bound counts characters as sent, and a field not
-//! listed is refused. What differs: JSON may send `null` (not given) and
+//! counts as not given, a bound counts characters as typed (a CRLF is one,
+//! [`typed_len`]), and a field not listed is refused. What differs: JSON may send `null` (not given) and
 //! booleans; a form sends text only.
 //!
 //! [`TRIMMED`]: crate::text::TRIMMED
+//! [`typed_len`]: crate::text::typed_len
 
 use crate::booking::choices::PaymentKind;
 use crate::booking::request::{NO, YES};
@@ -33,7 +34,7 @@ pub enum Body {
 
 /// What one field may be.
 enum Rule {
-    /// Text matching a pattern, at most so many characters as sent.
+    /// Text matching a pattern, at most so many characters as typed.
     Text {
         pattern: &'static str,
         max_chars: Option<usize>,
@@ -188,7 +189,10 @@ fn fields(specialties: &[Slug]) -> Vec<Field> {
             required: false,
             rule: text(Message::PATTERN, Message::MAX_CHARS),
             description: format!(
-                "Anything else, in the patient's words: several lines, at most {} characters.",
+                "Anything else, in the patient's words: several lines, at most {} characters \
+                 as typed, a line break counting as one as a textarea counts it (a form sends \
+                 it as CRLF, two characters to `maxLength`, so a value within `maxLength` is \
+                 always within the bound).",
                 Message::MAX_CHARS
             ),
         },
