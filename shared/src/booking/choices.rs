@@ -260,6 +260,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_choice_is_named_on_the_wire_as_it_is_parsed() {
+        for (name, kind) in PaymentKind::ALL {
+            assert_eq!(PaymentKind::parse(name), Ok(kind));
+            assert_eq!(kind.as_str(), name);
+        }
+        for (name, method) in ContactMethod::ALL {
+            assert_eq!(ContactMethod::parse(name), Ok(method));
+            assert_eq!(method.as_str(), name);
+        }
+        for (name, who) in BookingFor::ALL {
+            assert_eq!(BookingFor::parse(name), Ok(who));
+            assert_eq!(who.as_str(), name);
+        }
+        assert_eq!(Payment::SelfPay.kind(), "self_pay");
+        let insured = Payment::Insured {
+            insurer: super::super::Insurer::parse("Fixture Health").unwrap(),
+            policy_number: super::super::PolicyNumber::parse("FX-1").unwrap(),
+        };
+        assert_eq!(insured.kind(), "insured");
+    }
+
+    #[test]
+    fn a_specialty_reads_back_as_it_was_stored() {
+        let slug = Slug::parse("neuroendocrine-tumours").unwrap();
+        assert_eq!(slug.to_string(), "neuroendocrine-tumours");
+        assert_eq!(String::from(slug.clone()), "neuroendocrine-tumours");
+        let condition = Specialty::from_stored("neuroendocrine-tumours").unwrap();
+        assert_eq!(condition, Specialty::Condition(slug));
+        assert_eq!(condition.as_str(), "neuroendocrine-tumours");
+        assert_eq!(Specialty::from_stored("not_sure"), Ok(Specialty::NotSure));
+        assert_eq!(Specialty::NotSure.as_str(), "not_sure");
+        assert!(Specialty::from_stored("Not Sure").is_err());
+    }
+
+    #[test]
     fn slugs_are_strict() {
         assert!(Slug::parse("neuroendocrine-tumours").is_ok());
         assert!(Slug::parse(" neuroendocrine-tumours ").is_ok());

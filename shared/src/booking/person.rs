@@ -301,6 +301,56 @@ mod tests {
     }
 
     #[test]
+    fn an_email_may_be_as_long_as_a_mail_path_allows_and_no_longer() {
+        // 64 + 1 + 63 + 1 + 63 + 1 + n + 3 characters.
+        let address = |n: usize| {
+            format!(
+                "{}@{}.{}.{}.uk",
+                "a".repeat(64),
+                "b".repeat(63),
+                "c".repeat(63),
+                "d".repeat(n)
+            )
+        };
+        assert_eq!(address(58).chars().count(), Email::MAX_CHARS);
+        assert!(Email::parse(&address(58)).is_ok());
+        let longer = Email::parse(&address(59)).unwrap_err();
+        assert!(longer.contains("254"), "{longer}");
+    }
+
+    #[test]
+    fn a_stored_email_is_read_back_unless_it_could_not_be_sent_to() {
+        for readable in ["a@b", "Ann@example.com", "ann+clinic@x.co.uk"] {
+            assert_eq!(Email::from_stored(readable).unwrap().as_str(), readable);
+        }
+        for unreadable in [
+            "ab", "@b", "a@", "a b@c", "a@b c", "a@b,c@d", "a@b;c", "<a@b>", "a\n@b",
+        ] {
+            assert!(Email::from_stored(unreadable).is_err(), "{unreadable}");
+        }
+    }
+
+    #[test]
+    fn a_stored_number_is_any_e164_number() {
+        for readable in ["+123456", "+447700900123", "+123456789012345"] {
+            assert_eq!(UkPhone::from_stored(readable).unwrap().as_str(), readable);
+        }
+        for unreadable in [
+            "+12345",
+            "+1234567890123456",
+            "447700900123",
+            "+44770090012x",
+            "",
+        ] {
+            assert!(UkPhone::from_stored(unreadable).is_err(), "{unreadable}");
+        }
+        assert_eq!(
+            UkPhone::from_stored("+12025550100").unwrap().national(),
+            "+12025550100"
+        );
+    }
+
+    #[test]
     fn uk_phones_normalise_to_e164() {
         for (raw, want) in [
             ("020 8247 3351", "+442082473351"),
@@ -331,6 +381,10 @@ mod tests {
         let today = date!(2026 - 11 - 24);
         assert!(DateOfBirth::parse("1970-03-31", today).is_ok());
         assert!(DateOfBirth::parse("2026-11-25", today).is_err());
+        // Born today, and exactly the oldest age: both at the edge, both taken.
+        assert!(DateOfBirth::parse("2026-11-24", today).is_ok());
+        assert!(DateOfBirth::parse("1906-01-01", today).is_ok());
+        assert!(DateOfBirth::parse("1905-12-31", today).is_err());
         assert!(DateOfBirth::parse("1899-01-01", today).is_err());
         assert!(DateOfBirth::parse("1970-02-30", today).is_err());
         assert!(DateOfBirth::parse("31/03/1970", today).is_err());

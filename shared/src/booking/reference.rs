@@ -91,6 +91,7 @@ mod tests {
     fn parsing_forgives_case_hyphens_and_lookalikes() {
         let r = Reference::parse("ccl 7k3m-9q2x").unwrap();
         assert_eq!(r.as_str(), "CCL-7K3M-9Q2X");
+        assert_eq!(r.to_string(), "CCL-7K3M-9Q2X");
         assert_eq!(
             Reference::parse("CCL-IOL0-0000").unwrap().as_str(),
             "CCL-1010-0000"

@@ -538,6 +538,157 @@ mod tests {
         }
     }
 
+    /// The valid form with `field` set to `value` (or removed when `None`), as JSON.
+    fn json_with(field: &str, value: Option<serde_json::Value>) -> BookingRequest {
+        let form = BookingRequest::from_form(VALID_FORM.as_bytes()).unwrap();
+        let mut body: serde_json::Map<String, serde_json::Value> = form
+            .fields
+            .iter()
+            .map(|(k, v)| match v {
+                Raw::Text(t) => (k.clone(), serde_json::Value::from(t.as_str())),
+                _ => unreachable!("a form sends text"),
+            })
+            .collect();
+        match value {
+            Some(value) => body.insert(field.to_owned(), value),
+            None => body.remove(field),
+        };
+        BookingRequest::from_json(serde_json::Value::Object(body).to_string().as_bytes()).unwrap()
+    }
+
+    fn parsed(request: &BookingRequest) -> Result<BookingDetails, FieldErrors> {
+        let (specialties, today) = ctx();
+        request.parse(&ParseContext {
+            specialties: &specialties,
+            today,
+        })
+    }
+
+    #[test]
+    fn every_bound_holds_for_a_blank_value_too() {
+        for field in FIELDS.iter().filter(|f| max_chars(f).is_some()) {
+            let max = max_chars(field).unwrap();
+            let over = json_with(field, Some(" ".repeat(max + 1).into()));
+            let errors = parsed(&over).unwrap_err();
+            assert!(
+                errors.has(field) && format!("{errors:?}").contains(&format!("{max} characters")),
+                "{field}: {errors:?}"
+            );
+            let within = parsed(&json_with(field, Some(" ".repeat(max).into())));
+            let too_long = |e: &FieldErrors| format!("{e:?}").contains("characters or fewer");
+            assert!(
+                within.as_ref().map_or_else(|e| !too_long(e), |_| true),
+                "{field}: {within:?}"
+            );
+        }
+        assert_eq!(max_chars("specialty"), None);
+    }
+
+    #[test]
+    fn a_bound_counts_a_crlf_once() {
+        let max = Message::MAX_CHARS;
+        let typed = format!("{}{}", "a".repeat(max - 2), "\r\n".repeat(2));
+        let details = parsed(&json_with("message", Some(typed.into()))).unwrap();
+        assert_eq!(details.message.unwrap().as_str().chars().count(), max - 2);
+    }
+
+    #[test]
+    fn only_text_is_taken_where_a_field_is_text_only() {
+        for field in TEXT_ONLY {
+            for value in [serde_json::json!(true), serde_json::json!(1)] {
+                let errors = parsed(&json_with(field, Some(value))).unwrap_err();
+                assert!(errors.has(field), "{field}: {errors:?}");
+            }
+        }
+        let flag = parsed(&json_with("gp_referral", Some(true.into()))).unwrap();
+        assert!(flag.gp_referral);
+        let left_out = parsed(&json_with("website", Some(serde_json::Value::Null)));
+        assert!(left_out.is_ok(), "{left_out:?}");
+    }
+
+    #[test]
+    fn a_flag_is_exactly_yes_or_no_and_blank_is_no() {
+        for (raw, want) in YES
+            .iter()
+            .map(|y| (*y, Some(true)))
+            .chain(NO.iter().chain(&["", "  "]).map(|n| (*n, Some(false))))
+            .chain([("ON", None), ("maybe", None), (" on", None)])
+        {
+            let answer = parsed(&json_with("marketing_email", Some(raw.into())));
+            match want {
+                Some(want) => assert_eq!(answer.unwrap().marketing_email, want, "{raw:?}"),
+                None => assert!(answer.unwrap_err().has("marketing_email"), "{raw:?}"),
+            }
+        }
+        let consent = parsed(&json_with("consent_contact", Some("off".into())));
+        assert!(consent.unwrap_err().has("consent_contact"));
+    }
+
+    #[test]
+    fn the_honeypot_the_key_field_and_not_sure_are_read_from_the_fields() {
+        let plain = json_with("website", None);
+        assert!(!plain.honeypot_filled());
+        assert!(!json_with("website", Some(" ".into())).honeypot_filled());
+        assert!(json_with("website", Some("http://spam".into())).honeypot_filled());
+        assert!(!json_with("website", Some(true.into())).honeypot_filled());
+
+        assert_eq!(plain.idempotency_field(), None);
+        assert_eq!(
+            json_with("idempotency_key", Some("  ".into())).idempotency_field(),
+            None
+        );
+        assert_eq!(
+            json_with("idempotency_key", Some("key-1".into())).idempotency_field(),
+            Some("key-1")
+        );
+
+        assert!(plain.names_a_condition());
+        assert!(!json_with("specialty", Some(Specialty::NOT_SURE.into())).names_a_condition());
+        assert!(json_with("specialty", None).names_a_condition());
+        assert_eq!(
+            BookingRequest::decode(MediaType::Form, VALID_FORM.as_bytes()),
+            BookingRequest::from_form(VALID_FORM.as_bytes())
+        );
+        assert_eq!(
+            BookingRequest::decode(MediaType::Json, b"{\"a\": \"b\"}"),
+            BookingRequest::from_json(b"{\"a\": \"b\"}")
+        );
+    }
+
+    #[test]
+    fn optional_fields_are_kept_when_given() {
+        let details = parsed(&json_with("preferred_times", Some("Mornings".into()))).unwrap();
+        assert_eq!(details.preferred_times.unwrap().as_str(), "Mornings");
+        let insured = {
+            let mut r = json_with("payment", Some("insured".into()));
+            r.fields
+                .insert("insurer".into(), Raw::Text("Fixture Health".into()));
+            r.fields
+                .insert("policy_number".into(), Raw::Text("FX-1".into()));
+            parsed(&r).unwrap()
+        };
+        assert_eq!(insured.payment.kind(), "insured");
+        // Given with self-pay, an insurer is checked all the same.
+        let mut r = json_with("payment", Some("self_pay".into()));
+        r.fields
+            .insert("insurer".into(), Raw::Text("Bad\tName".into()));
+        assert!(parsed(&r).unwrap_err().has("insurer"));
+    }
+
+    #[test]
+    fn a_json_field_sent_twice_is_named_and_other_json_errors_are_not() {
+        assert_eq!(
+            BookingRequest::from_json(br#"{"phone": "1", "phone": "2"}"#),
+            Err(DecodeError::DuplicateField("phone".into()))
+        );
+        assert!(matches!(
+            BookingRequest::from_json(br#"{"phone": }"#),
+            Err(DecodeError::Json(_))
+        ));
+        let key = IdempotencyKey::parse("key-1").unwrap();
+        assert_eq!(key.as_str(), "key-1");
+    }
+
     #[test]
     fn duplicates_and_bad_encodings_are_malformed() {
         assert_eq!(

@@ -123,6 +123,25 @@ mod tests {
             assert_eq!(Delivery::parse(state.as_str()), Some(state));
         }
         assert_eq!(Delivery::of_event_type("Open"), None);
-        assert_eq!(Delivery::of_event_type("Bounce"), Some(Delivery::Bounced));
+        assert_eq!(Delivery::of_event_type("bounce"), None);
+    }
+
+    #[test]
+    fn each_ses_event_type_is_the_state_it_reports() {
+        let types = [
+            "Send",
+            "DeliveryDelay",
+            "Delivery",
+            "Bounce",
+            "Complaint",
+            "Reject",
+        ];
+        for (event_type, state) in types.into_iter().zip(Delivery::ALL) {
+            assert_eq!(Delivery::of_event_type(event_type), Some(state));
+            assert_eq!(state.to_string(), state.as_str());
+        }
+        for good in [Delivery::Sent, Delivery::Delayed, Delivery::Delivered] {
+            assert!(!good.is_bad(), "{good}");
+        }
     }
 }

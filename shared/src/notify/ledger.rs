@@ -282,3 +282,71 @@ pub trait NoticeLedger: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Owed, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_email_is_named_as_it_is_stored() {
+        for notice in Notice::KINDS {
+            assert_eq!(Notice::parse(notice.as_str()), Some(notice));
+            assert_eq!(notice.to_string(), notice.as_str());
+        }
+        assert_eq!(Notice::parse("Staff"), None);
+        let names: Vec<&str> = Notice::KINDS.iter().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["staff", "patient", "fallback"]);
+    }
+
+    #[test]
+    fn claim_tokens_are_fresh_and_readable() {
+        let (a, b) = (ClaimToken::new(), ClaimToken::new());
+        assert_eq!(a.as_str().len(), 24);
+        assert!(a.as_str().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn an_email_is_refused_a_claim_while_sent_failed_or_claimed_until_its_expiry() {
+        let now = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        let fallback = now + time::Duration::minutes(5);
+        let claimed = |at: i64| NoticeState {
+            claimed_until: Some(at),
+            ..NoticeState::default()
+        };
+        assert_eq!(NoticeState::default().refusal(now, fallback), None);
+        assert_eq!(claimed(999_999).refusal(now, fallback), None);
+        assert_eq!(
+            claimed(1_000_000).refusal(now, fallback),
+            Some(Claim::HeldElsewhere { until: now })
+        );
+        assert_eq!(
+            claimed(i64::MAX).refusal(now, fallback),
+            Some(Claim::HeldElsewhere { until: fallback })
+        );
+        let sent = NoticeState {
+            sent_at: Some("2026-12-02T10:00:00Z".into()),
+            failed: Some("Bounce".into()),
+            ..claimed(1_000_100)
+        };
+        assert_eq!(sent.refusal(now, fallback), Some(Claim::AlreadySent));
+        let failed = NoticeState {
+            failed: Some("BadAddress".into()),
+            ..claimed(1_000_100)
+        };
+        assert_eq!(
+            failed.refusal(now, fallback),
+            Some(Claim::AlreadyFailed {
+                code: "BadAddress".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_unreadable_item_is_counted() {
+        let mut owed = Owed::default();
+        owed.skip_unreadable("not a reference");
+        owed.skip_unreadable("also not");
+        assert_eq!(owed.unreadable, 2);
+    }
+}

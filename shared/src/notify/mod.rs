@@ -272,3 +272,55 @@ impl Notifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn each_outcome() -> Vec<Outcome> {
+        let code = || "Code".to_owned();
+        vec![
+            Outcome::Sent(crate::mail::Sent {
+                message_id: "m-1".into(),
+                receipt: "SES message m-1".into(),
+                delivered: false,
+            }),
+            Outcome::AlreadySent,
+            Outcome::Failed { code: code() },
+            Outcome::AlreadyFailed { code: code() },
+            Outcome::Deferred {
+                reason: "throttled".into(),
+            },
+            Outcome::Held { code: code() },
+            Outcome::InProgress {
+                until: OffsetDateTime::UNIX_EPOCH,
+            },
+            Outcome::BookingGone,
+        ]
+    }
+
+    #[test]
+    fn only_an_email_not_yet_settled_is_retried() {
+        let retried: Vec<bool> = each_outcome().iter().map(Outcome::must_retry).collect();
+        assert_eq!(
+            retried,
+            [false, false, false, false, true, true, true, false]
+        );
+    }
+
+    #[test]
+    fn a_booking_is_notified_again_while_either_email_is_owed() {
+        let done = Outcome::AlreadySent;
+        let owed = Outcome::Deferred {
+            reason: "throttled".into(),
+        };
+        let report = |staff: &Outcome, patient: &Outcome| Report {
+            staff: staff.clone(),
+            patient: patient.clone(),
+        };
+        assert!(!report(&done, &done).must_retry());
+        assert!(report(&owed, &done).must_retry());
+        assert!(report(&done, &owed).must_retry());
+        assert!(report(&owed, &owed).must_retry());
+    }
+}

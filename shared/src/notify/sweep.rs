@@ -220,3 +220,86 @@ impl Notifier {
         Ok(done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sweep_counts_each_email_by_its_outcome() {
+        let mut sweep = Sweep::default();
+        let report = |staff, patient| Report { staff, patient };
+        let held = || Outcome::Held {
+            code: "AccountSuspended".into(),
+        };
+        sweep.count(&report(
+            Outcome::Sent(crate::mail::Sent {
+                message_id: "m-1".into(),
+                receipt: "SES message m-1".into(),
+                delivered: false,
+            }),
+            Outcome::Failed {
+                code: "BadAddress".into(),
+            },
+        ));
+        sweep.count(&report(held(), held()));
+        sweep.count(&report(
+            Outcome::Deferred {
+                reason: "throttled".into(),
+            },
+            Outcome::InProgress {
+                until: time::OffsetDateTime::UNIX_EPOCH,
+            },
+        ));
+        sweep.count(&report(Outcome::AlreadySent, Outcome::BookingGone));
+        assert_eq!(
+            sweep,
+            Sweep {
+                sent: 1,
+                refused: 1,
+                held: 2,
+                still_owed: 2,
+                ..Sweep::default()
+            }
+        );
+    }
+
+    #[test]
+    fn what_remains_owed_counts_two_emails_for_each_booking_not_reached() {
+        let sweep = Sweep {
+            held: 3,
+            still_owed: 5,
+            not_reached: 7,
+            ..Sweep::default()
+        };
+        assert_eq!(sweep.owed_after(), 3 + 5 + 2 * 7);
+    }
+
+    #[test]
+    fn the_summary_names_what_was_left_and_skipped_only_when_there_was_some() {
+        let mut sweep = Sweep {
+            bookings: 4,
+            sent: 3,
+            refused: 1,
+            held: 2,
+            still_owed: 1,
+            ..Sweep::default()
+        };
+        assert_eq!(
+            sweep.to_string(),
+            "4 booking(s) owed emails: 3 sent, 1 refused, 2 held, 1 still owed"
+        );
+        sweep.not_reached = 1;
+        sweep.unreadable = 2;
+        assert_eq!(
+            sweep.to_string(),
+            "4 booking(s) owed emails: 3 sent, 1 refused, 2 held, 1 still owed; \
+             1 booking(s) left for the next sweep; 2 unreadable booking(s) skipped"
+        );
+    }
+
+    #[test]
+    fn the_sweep_waits_a_quarter_of_an_hour() {
+        assert_eq!(SWEEP_AFTER, Duration::from_secs(15 * 60));
+    }
+}
