@@ -298,6 +298,79 @@ fn staff_rows(booking: &Booking) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
 
+    use crate::booking::request::{BookingRequest, ParseContext};
+    use crate::booking::{Reference, Slug};
+    use time::macros::{date, datetime};
+
+    fn booking(form: &str) -> Booking {
+        let specialties = [Slug::parse("neuroendocrine-tumours").unwrap()];
+        let details = BookingRequest::from_form(form.as_bytes())
+            .unwrap()
+            .parse(&ParseContext {
+                specialties: &specialties,
+                today: date!(2026 - 12 - 02),
+            })
+            .unwrap();
+        Booking {
+            reference: Reference::parse("CCL-7K3M-9Q2X").unwrap(),
+            received_at: datetime!(2026-12-02 09:05:00 UTC),
+            details,
+            expires_at: datetime!(2027-12-02 09:05:00 UTC),
+        }
+    }
+
+    const FORM: &str = "first_name=Ann&last_name=Smith&email=ann%40example.com&phone=07700+900123\
+        &date_of_birth=1970-03-31&specialty=neuroendocrine-tumours&consultant=jane-doe\
+        &payment=insured&insurer=Fixture+Health&policy_number=FX-1&gp_referral=yes\
+        &preferred_times=Mornings&contact_method=email&booking_for=someone_else\
+        &consent_contact=on&consent_version=2026-11&marketing_sms=on";
+
+    #[test]
+    fn the_staff_email_lists_every_answer_in_words() {
+        let rows = staff_rows(&booking(FORM));
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            rows,
+            [
+                ("Reference", "CCL-7K3M-9Q2X"),
+                ("Patient", "Ann Smith"),
+                ("Date of birth", "31 March 1970"),
+                ("Phone", "07700900123"),
+                ("Email", "ann@example.com"),
+                ("Contact by", "Email"),
+                ("Preferred times", "Mornings"),
+                ("Specialty", "Neuroendocrine tumours"),
+                ("Preferred consultant", "Jane doe"),
+                ("Payment", "Insured"),
+                ("Insurer", "Fixture Health"),
+                ("Policy number", "FX-1"),
+                ("GP referral", "Yes"),
+                ("Form filled in by", "Someone else, on the patient's behalf"),
+                ("Consent to contact", "Given (wording 2026-11)"),
+                ("Marketing by email", "No"),
+                ("Marketing by text", "Yes"),
+            ]
+        );
+    }
+
+    #[test]
+    fn subjects_name_the_reference_and_nothing_about_health() {
+        let booking = booking(FORM);
+        assert_eq!(
+            Emails::subject(Notice::Staff, &booking),
+            "New appointment request CCL-7K3M-9Q2X"
+        );
+        assert_eq!(
+            Emails::subject(Notice::Patient, &booking),
+            "Your appointment request CCL-7K3M-9Q2X"
+        );
+        assert_eq!(
+            Emails::subject(Notice::StaffFallback, &booking),
+            "New appointment request CCL-7K3M-9Q2X (not delivered to the staff inbox)"
+        );
+        assert_eq!(received(&booking), "Wednesday 2 December 2026, 09:05 UTC");
+    }
+
     #[test]
     fn slugs_read_as_words() {
         assert_eq!(humanise("neuroendocrine-tumours"), "Neuroendocrine tumours");
