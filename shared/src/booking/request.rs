@@ -206,8 +206,11 @@ impl BookingRequest {
         }
         for (name, raw) in &self.fields {
             match (raw, max_chars(name)) {
-                (Raw::Text(text), Some(max)) if typed_len(text) > max => {
-                    errors.add(name, too_long(max, typed_len(text)));
+                (Raw::Text(text), Some(max)) => {
+                    let length = typed_len(text);
+                    if length > max {
+                        errors.add(name, too_long(max, length));
+                    }
                 }
                 (Raw::Bool(_) | Raw::Other, _) if TEXT_ONLY.contains(&name.as_str()) => {
                     errors.add(name, "Expected text.");
