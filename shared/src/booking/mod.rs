@@ -5,6 +5,8 @@
 pub mod bookable;
 pub mod choices;
 pub mod fingerprint;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod intake;
 pub mod model;
 pub mod person;

@@ -298,32 +298,7 @@ fn staff_rows(booking: &Booking) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
 
-    use crate::booking::request::{BookingRequest, ParseContext};
-    use crate::booking::{Reference, Slug};
-    use time::macros::{date, datetime};
-
-    fn booking(form: &str) -> Booking {
-        let specialties = [Slug::parse("neuroendocrine-tumours").unwrap()];
-        let details = BookingRequest::from_form(form.as_bytes())
-            .unwrap()
-            .parse(&ParseContext {
-                specialties: &specialties,
-                today: date!(2026 - 12 - 02),
-            })
-            .unwrap();
-        Booking {
-            reference: Reference::parse("CCL-7K3M-9Q2X").unwrap(),
-            received_at: datetime!(2026-12-02 09:05:00 UTC),
-            details,
-            expires_at: datetime!(2027-12-02 09:05:00 UTC),
-        }
-    }
-
-    const FORM: &str = "first_name=Ann&last_name=Smith&email=ann%40example.com&phone=07700+900123\
-        &date_of_birth=1970-03-31&specialty=neuroendocrine-tumours&consultant=jane-doe\
-        &payment=insured&insurer=Fixture+Health&policy_number=FX-1&gp_referral=yes\
-        &preferred_times=Mornings&contact_method=email&booking_for=someone_else\
-        &consent_contact=on&consent_version=2026-11&marketing_sms=on";
+    use crate::booking::fixture::{booking, FORM};
 
     #[test]
     fn the_staff_email_lists_every_answer_in_words() {

@@ -253,6 +253,177 @@ mod tests {
         assert!(!a.as_str().contains("2001"));
     }
 
+    fn new_booking(key: Option<&str>, rate: Option<RateCharge>) -> NewBooking {
+        let booking = crate::booking::fixture::booking(crate::booking::fixture::FORM);
+        NewBooking {
+            fingerprint: Fingerprint::of(&booking.details),
+            now: booking.received_at,
+            booking,
+            idempotency_key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
+            rate,
+        }
+    }
+
+    fn hit(fingerprint: &Fingerprint) -> GuardHit {
+        GuardHit {
+            reference: Reference::parse("CCL-AAAA-2222").unwrap(),
+            received_at: OffsetDateTime::from_unix_timestamp(1_000).unwrap(),
+            fingerprint: fingerprint.clone(),
+        }
+    }
+
+    fn replay_of_hit() -> InsertOutcome {
+        InsertOutcome::Replay {
+            reference: Reference::parse("CCL-AAAA-2222").unwrap(),
+            received_at: OffsetDateTime::from_unix_timestamp(1_000).unwrap(),
+        }
+    }
+
+    #[test]
+    fn guards_hold_for_a_day_from_the_request() {
+        let new = new_booking(None, None);
+        assert_eq!(new.guard_expires_at(), new.now + Duration::hours(24));
+    }
+
+    #[test]
+    fn the_idempotency_guard_is_keyed_by_a_hash_of_the_clients_key() {
+        assert_eq!(new_booking(None, None).idempotency_guard_key(), None);
+        let a = new_booking(Some("ann-smith-1970"), None)
+            .idempotency_guard_key()
+            .unwrap();
+        let again = new_booking(Some("ann-smith-1970"), None)
+            .idempotency_guard_key()
+            .unwrap();
+        let b = new_booking(Some("ann-smith-1971"), None)
+            .idempotency_guard_key()
+            .unwrap();
+        assert_eq!(a, again);
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            format!(
+                "idem#{}",
+                IdempotencyKey::parse("ann-smith-1970").unwrap().digest()
+            )
+        );
+        assert!(!a.contains("ann"), "the key as sent is stored nowhere: {a}");
+    }
+
+    #[test]
+    fn the_fingerprint_guard_is_keyed_by_the_fingerprint() {
+        let new = new_booking(None, None);
+        assert_eq!(
+            new.fingerprint_guard_key(),
+            format!("fp#{}", new.fingerprint.as_str())
+        );
+        let other =
+            crate::booking::fixture::booking(&crate::booking::fixture::FORM.replace("Ann", "Bea"));
+        let other = NewBooking {
+            fingerprint: Fingerprint::of(&other.details),
+            ..new.clone()
+        };
+        assert_ne!(new.fingerprint_guard_key(), other.fingerprint_guard_key());
+    }
+
+    #[test]
+    fn each_source_and_window_has_its_own_counter() {
+        let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
+        let ann = SourceKey::of("192.0.2.1".parse().unwrap());
+        let bea = SourceKey::of("192.0.2.2".parse().unwrap());
+        let charge = RateCharge::at(ann.clone(), now, 10);
+        assert_eq!(charge.key(), format!("rate#{}#36000", ann.as_str()));
+        assert_ne!(charge.key(), RateCharge::at(bea, now, 10).key());
+        assert_ne!(
+            charge.key(),
+            RateCharge::at(ann, now + RATE_WINDOW, 10).key()
+        );
+        assert_eq!(
+            charge.source.as_str().len(),
+            24,
+            "12 bytes of the hash, in hex"
+        );
+        assert!(!charge.key().contains("192.0.2"));
+    }
+
+    #[test]
+    fn nothing_tripped_is_no_outcome() {
+        assert_eq!(Conflicts::default().outcome(&new_booking(None, None)), None);
+    }
+
+    #[test]
+    fn a_key_with_its_own_body_replays_and_with_another_is_refused() {
+        let new = new_booking(Some("key-1"), None);
+        let same = Conflicts {
+            idempotency: Some(hit(&new.fingerprint)),
+            ..Default::default()
+        };
+        assert_eq!(same.outcome(&new), Some(replay_of_hit()));
+        let other = Fingerprint::from_stored("00".repeat(32));
+        let reused = Conflicts {
+            idempotency: Some(hit(&other)),
+            // The body matches another booking: the key still decides.
+            fingerprint: Some(hit(&new.fingerprint)),
+            rate_exceeded: true,
+            reference_taken: true,
+        };
+        assert_eq!(reused.outcome(&new), Some(InsertOutcome::KeyReused));
+    }
+
+    #[test]
+    fn a_duplicate_body_replays_even_over_the_rate_limit() {
+        let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
+        let new = new_booking(
+            None,
+            Some(RateCharge::at(
+                SourceKey::of("192.0.2.1".parse().unwrap()),
+                now,
+                1,
+            )),
+        );
+        let conflicts = Conflicts {
+            fingerprint: Some(hit(&new.fingerprint)),
+            rate_exceeded: true,
+            reference_taken: true,
+            ..Default::default()
+        };
+        assert_eq!(conflicts.outcome(&new), Some(replay_of_hit()));
+    }
+
+    #[test]
+    fn a_spent_allowance_is_refused_until_its_window_ends() {
+        let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
+        let rate = RateCharge::at(SourceKey::of("192.0.2.1".parse().unwrap()), now, 1);
+        let new = new_booking(None, Some(rate));
+        let conflicts = Conflicts {
+            rate_exceeded: true,
+            reference_taken: true,
+            ..Default::default()
+        };
+        let until = OffsetDateTime::from_unix_timestamp(39600).unwrap();
+        assert_eq!(
+            conflicts.outcome(&new),
+            Some(InsertOutcome::RateLimited { until })
+        );
+        // Without a charge (rate limiting off) a full counter is not a refusal.
+        let conflicts = Conflicts {
+            rate_exceeded: true,
+            ..Default::default()
+        };
+        assert_eq!(conflicts.outcome(&new_booking(None, None)), None);
+    }
+
+    #[test]
+    fn a_taken_reference_asks_for_another() {
+        let conflicts = Conflicts {
+            reference_taken: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            conflicts.outcome(&new_booking(None, None)),
+            Some(InsertOutcome::ReferenceTaken)
+        );
+    }
+
     #[test]
     fn rate_windows_are_whole_hours() {
         let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
