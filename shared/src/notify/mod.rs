@@ -19,6 +19,8 @@ pub mod clinic;
 pub mod delivery;
 pub mod emails;
 pub mod ledger;
+#[cfg(all(test, feature = "embedded"))]
+mod scenarios;
 pub mod sweep;
 
 pub use clinic::Clinic;

@@ -3,7 +3,7 @@
 //! by hand; in Lambda a schedule runs it, so nothing held or lost to the
 //! failure queue waits for a person.
 
-use super::{Delivery, Notice, Notifier, Outcome, Report};
+use super::{Delivery, Notice, NoticeState, Notifier, Outcome, Report};
 use crate::booking::Booking;
 use crate::metric;
 use crate::store::StoreError;
@@ -173,17 +173,10 @@ impl Notifier {
                 break;
             }
             let reference = &booking.reference;
-            let staff = self.ledger.state(reference, Notice::Staff).await?;
-            let why = match staff {
-                Some(state) if state.failed.is_some() => "refused",
-                Some(state) => state
-                    .delivery
-                    .as_deref()
-                    .and_then(Delivery::parse)
-                    .filter(|delivery| delivery.is_bad())
-                    .map_or("late", Delivery::as_str),
-                None => continue,
+            let Some(staff) = self.ledger.state(reference, Notice::Staff).await? else {
+                continue;
             };
+            let why = undelivered_because(&staff);
             done.undelivered += 1;
             tracing::error!(reference = %reference, why, "staff email did not reach the staff inbox");
             println!(
@@ -221,9 +214,52 @@ impl Notifier {
     }
 }
 
+/// Why a staff email the ledger lists did not reach the staff inbox, as
+/// its alarm names it: refused for good, what SES reported of it
+/// (`bounced`, `complained`, `rejected`), or, with nothing bad reported, late.
+fn undelivered_because(staff: &NoticeState) -> &'static str {
+    if staff.failed.is_some() {
+        return "refused";
+    }
+    staff
+        .delivery
+        .as_deref()
+        .and_then(Delivery::parse)
+        .filter(|delivery| delivery.is_bad())
+        .map_or("late", Delivery::as_str)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_undelivered_staff_email_is_alarmed_by_what_became_of_it() {
+        let state = |failed: Option<&str>, delivery: Option<&str>| NoticeState {
+            failed: failed.map(str::to_owned),
+            delivery: delivery.map(str::to_owned),
+            ..NoticeState::default()
+        };
+        assert_eq!(
+            undelivered_because(&state(Some("MessageRejected"), None)),
+            "refused"
+        );
+        assert_eq!(
+            undelivered_because(&state(Some("MessageRejected"), Some("bounced"))),
+            "refused"
+        );
+        assert_eq!(
+            undelivered_because(&state(None, Some("bounced"))),
+            "bounced"
+        );
+        assert_eq!(
+            undelivered_because(&state(None, Some("complained"))),
+            "complained"
+        );
+        assert_eq!(undelivered_because(&state(None, Some("delayed"))), "late");
+        assert_eq!(undelivered_because(&state(None, Some("sent"))), "late");
+        assert_eq!(undelivered_because(&state(None, None)), "late");
+    }
 
     #[test]
     fn a_sweep_counts_each_email_by_its_outcome() {
