@@ -42,6 +42,12 @@ impl Sweep {
         self.held + self.still_owed + 2 * self.not_reached
     }
 
+    /// The metric line that alarms on bookings this sweep could not read,
+    /// when there were some.
+    pub fn unreadable_alarm(&self, at: time::OffsetDateTime) -> Option<String> {
+        (self.unreadable > 0).then(|| metric::bookings_unreadable(at, self.unreadable))
+    }
+
     fn count(&mut self, report: &Report) {
         for (_, outcome) in report.outcomes() {
             match outcome {
@@ -90,17 +96,14 @@ impl Notifier {
         mut each: impl FnMut(&Booking, Result<&Report, &StoreError>),
     ) -> Result<Sweep, StoreError> {
         let owed = self.owed(older_than).await?;
-        if owed.unreadable > 0 {
-            println!(
-                "{}",
-                metric::bookings_unreadable(self.clock.now(), owed.unreadable)
-            );
-        }
         let mut done = Sweep {
             bookings: owed.bookings.len(),
             unreadable: owed.unreadable,
             ..Sweep::default()
         };
+        if let Some(alarm) = done.unreadable_alarm(self.clock.now()) {
+            println!("{alarm}");
+        }
         for (index, booking) in owed.bookings.iter().enumerate() {
             if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
                 done.not_reached = owed.bookings.len() - index;
@@ -331,6 +334,20 @@ mod tests {
             sweep.to_string(),
             "4 booking(s) owed emails: 3 sent, 1 refused, 2 held, 1 still owed; \
              1 booking(s) left for the next sweep; 2 unreadable booking(s) skipped"
+        );
+    }
+
+    #[test]
+    fn only_a_sweep_that_skipped_bookings_alarms() {
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(Sweep::default().unreadable_alarm(at), None);
+        let skipped = Sweep {
+            unreadable: 2,
+            ..Sweep::default()
+        };
+        assert_eq!(
+            skipped.unreadable_alarm(at),
+            Some(metric::bookings_unreadable(at, 2))
         );
     }
 
