@@ -41,3 +41,49 @@ impl Published {
         Ok(Self(clinic))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::model::Site;
+
+    fn content(name: &str, phone_e164: &str) -> Content {
+        Content {
+            site: Some(Site {
+                name: name.into(),
+                hospital: "Fixture Hospital".into(),
+                phone: "020 7946 0000".into(),
+                phone_e164: phone_e164.into(),
+                email: None,
+                address: Vec::new(),
+                about: None,
+            }),
+            ..Content::default()
+        }
+    }
+
+    #[test]
+    fn the_emails_name_the_clinic_the_content_publishes() {
+        let Published(Some(clinic)) =
+            Published::of(&content("Fixture Clinic", "+442079460000")).unwrap()
+        else {
+            panic!("the site's details are usable");
+        };
+        assert_eq!(clinic.name.as_str(), "Fixture Clinic");
+        assert_eq!(clinic.phone, "020 7946 0000");
+        assert_eq!(clinic.phone_e164.as_str(), "+442079460000");
+    }
+
+    #[test]
+    fn without_usable_site_details_there_is_no_clinic_to_send_as() {
+        assert_eq!(Published::of(&Content::default()).unwrap(), Published(None));
+        assert_eq!(
+            Published::of(&content("Fixture\nClinic", "+442079460000")).unwrap(),
+            Published(None)
+        );
+        assert_eq!(
+            Published::of(&content("Fixture Clinic", "020 7946 0000 x")).unwrap(),
+            Published(None)
+        );
+    }
+}
