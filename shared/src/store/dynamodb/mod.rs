@@ -104,10 +104,8 @@ impl DynamoBookingStore {
             .build()
             .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
         let mut items = vec![TransactWriteItem::builder().put(booking).build()];
-        let mut slots = Slots {
-            booking: 0,
-            ..Slots::default()
-        };
+        // The booking's put is the first item: `Slots::default()` says so.
+        let mut slots = Slots::default();
         if let Some(pk) = new.idempotency_guard_key() {
             slots.idempotency = Some(items.len());
             items.push(self.guard_put(&pk, new)?);
@@ -135,6 +133,7 @@ impl DynamoBookingStore {
 /// Where each part of the transaction sits, to read its cancellation reason.
 #[derive(Debug, Default)]
 struct Slots {
+    /// Always 0: the booking's put comes first.
     booking: usize,
     idempotency: Option<usize>,
     fingerprint: usize,
