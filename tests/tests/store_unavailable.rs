@@ -1,7 +1,8 @@
 //! DynamoDB down, silent or throttling: the booking API answers 503 with
 //! `Retry-After` within the configured timeout, never hangs, never a 500.
 //! Where the write may have happened (no answer in time), the 503 says so,
-//! and sending the request again is safe.
+//! and sending the request again is safe. A missing table is no outage but
+//! a deployment to fix: a 500, without `Retry-After`.
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -152,4 +153,34 @@ async fn a_write_whose_answer_comes_too_late_is_unconfirmed_and_the_same_key_ret
     let reference = again.json()["reference"].as_str().unwrap().to_owned();
     assert!(tables.item(&reference).await.is_some());
     assert_eq!(tables.count().await, 1);
+}
+
+/// A table that is not there is the deployment's fault, not the moment's:
+/// DynamoDB's `ResourceNotFoundException` is a 500 for an operator to fix
+/// (its metric line alarms as internal), not a 503 inviting a retry that
+/// cannot succeed.
+#[tokio::test]
+async fn a_missing_table_is_a_500_not_an_invitation_to_retry() {
+    let app = router_over_dynamodb_at(
+        dynamodb_endpoint(),
+        &[
+            ("BOOKINGS_TABLE", "frontdesk-no-such-bookings"),
+            ("GUARDS_TABLE", "frontdesk-no-such-guards"),
+            // Time enough for DynamoDB Local's answer on a busy machine.
+            ("STORE_TIMEOUT_MS", "30000"),
+        ],
+    )
+    .await;
+    let response = call(&app, json_request(&valid_booking()), CLIENT.into()).await;
+    assert_eq!(
+        response.status,
+        500,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert_eq!(response.header("retry-after"), None);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
 }
