@@ -267,6 +267,9 @@ pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
         ("BOOKINGS_TABLE", tables.bookings.as_str()),
         ("GUARDS_TABLE", tables.guards.as_str()),
         ("RATE_LIMIT_PER_HOUR", limit.as_str()),
+        // The request's own bound on the store: the tables' client sets the
+        // bound each test means (tests/tests/load.rs says why).
+        ("STORE_TIMEOUT_MS", "30000"),
     ]);
     let store = DynamoBookingStore::new(tables.client.clone(), &tables.bookings, &tables.guards);
     let content = crate::content::ContentHandle::published(crate::Backend::Embedded).await;
