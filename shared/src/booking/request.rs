@@ -569,24 +569,14 @@ mod tests {
 
     #[test]
     fn a_blank_answer_is_no_answer() {
-        let (specialties, today) = ctx();
-        let ctx = ParseContext {
-            specialties: &specialties,
-            today,
-        };
         let form = format!("{VALID_FORM}&consultant=+++&preferred_times=%09&message=+%0D%0A+");
-        let details = BookingRequest::from_form(form.as_bytes())
-            .unwrap()
-            .parse(&ctx)
-            .unwrap();
+        let details = parsed(&BookingRequest::from_form(form.as_bytes()).unwrap()).unwrap();
         assert_eq!(details.consultant, None);
         assert_eq!(details.preferred_times, None);
         assert_eq!(details.message, None);
         let blank_name = VALID_FORM.replace("first_name=Ann", "first_name=++");
-        let errors = BookingRequest::from_form(blank_name.as_bytes())
-            .unwrap()
-            .parse(&ctx)
-            .unwrap_err();
+        let errors =
+            parsed(&BookingRequest::from_form(blank_name.as_bytes()).unwrap()).unwrap_err();
         assert!(errors.has("first_name"), "{errors:?}");
     }
 
