@@ -103,8 +103,8 @@ impl DynamoBookingStore {
             .expression_attribute_names("#reference", "reference")
             .build()
             .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        // The booking's put is item BOOKING_SLOT, the first.
         let mut items = vec![TransactWriteItem::builder().put(booking).build()];
-        // The booking's put is the first item: `Slots::default()` says so.
         let mut slots = Slots::default();
         if let Some(pk) = new.idempotency_guard_key() {
             slots.idempotency = Some(items.len());
@@ -130,11 +130,13 @@ impl DynamoBookingStore {
     }
 }
 
-/// Where each part of the transaction sits, to read its cancellation reason.
+/// Where the booking's put sits in the transaction: first.
+const BOOKING_SLOT: usize = 0;
+
+/// Where each guard of the transaction sits (after the booking's put, at
+/// `BOOKING_SLOT`), to read its cancellation reason.
 #[derive(Debug, Default)]
 struct Slots {
-    /// Always 0: the booking's put comes first.
-    booking: usize,
     idempotency: Option<usize>,
     fingerprint: usize,
     rate: Option<usize>,
@@ -203,7 +205,7 @@ fn conflicts(reasons: &[CancellationReason], slots: &Slots) -> Result<Conflicts,
         },
         fingerprint: guard_hit(reasons, slots.fingerprint)?,
         rate_exceeded: slots.rate.is_some_and(|slot| failed(reasons, slot)),
-        reference_taken: failed(reasons, slots.booking),
+        reference_taken: failed(reasons, BOOKING_SLOT),
     })
 }
 
