@@ -86,6 +86,18 @@ impl Outcome {
     }
 }
 
+#[cfg(test)]
+impl Outcome {
+    /// An email the mailer took now as message `id`, as tests write it.
+    pub(crate) fn sent_as(id: &str) -> Self {
+        Self::Sent(Sent {
+            message_id: id.into(),
+            receipt: format!("message {id}"),
+            delivered: false,
+        })
+    }
+}
+
 /// Both emails' outcomes for one booking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -282,11 +294,7 @@ mod tests {
     fn each_outcome() -> Vec<Outcome> {
         let code = || "Code".to_owned();
         vec![
-            Outcome::Sent(crate::mail::Sent {
-                message_id: "m-1".into(),
-                receipt: "SES message m-1".into(),
-                delivered: false,
-            }),
+            Outcome::sent_as("m-1"),
             Outcome::AlreadySent,
             Outcome::Failed { code: code() },
             Outcome::AlreadyFailed { code: code() },

@@ -179,6 +179,9 @@ impl Desk {
     }
 }
 
+/// The age past which the sweeps and `owed` in these tests take a booking.
+const SWEEP_AFTER_FOR_TESTS: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn transient() -> MailError {
     MailError::Transient("throttled".into())
 }
@@ -197,14 +200,6 @@ fn refused() -> MailError {
     }
 }
 
-fn sent(id: &str) -> Outcome {
-    Outcome::Sent(Sent {
-        message_id: id.into(),
-        receipt: format!("message {id}"),
-        delivered: false,
-    })
-}
-
 #[tokio::test]
 async fn each_email_is_sent_once_and_marked_sent() {
     let desk = Desk::new();
@@ -212,7 +207,7 @@ async fn each_email_is_sent_once_and_marked_sent() {
     let notifier = desk.notifier();
     let report = notifier.notify(&booking).await.unwrap();
     assert_eq!(desk.sent().len(), 2);
-    assert!(report.staff == sent("m-1") || report.staff == sent("m-2"));
+    assert!(report.staff == Outcome::sent_as("m-1") || report.staff == Outcome::sent_as("m-2"));
     assert!(!report.must_retry());
     for notice in Notice::ALL {
         let state = desk.state(&booking, notice).await;
@@ -281,10 +276,7 @@ async fn an_account_failure_holds_the_email_and_keeps_it_owed() {
     assert_eq!(patient.held.as_deref(), Some("AccountSuspended"));
     assert_eq!((patient.failed, patient.claimed_until), (None, None));
     desk.advance(Duration::minutes(20));
-    let owed = notifier
-        .owed(std::time::Duration::from_secs(60))
-        .await
-        .unwrap();
+    let owed = notifier.owed(SWEEP_AFTER_FOR_TESTS).await.unwrap();
     assert_eq!(owed.bookings.len(), 1);
     let retry = notifier.notify(&booking).await.unwrap();
     assert!(matches!(retry.patient, Outcome::Sent(_)), "{retry:?}");
@@ -359,8 +351,6 @@ async fn the_sweep_sends_what_is_owed_and_counts_each_email() {
         .unwrap();
     assert_eq!(again, Sweep::default());
 }
-
-const SWEEP_AFTER_FOR_TESTS: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[tokio::test]
 async fn the_sweep_skips_unreadable_bookings_and_counts_them() {

@@ -272,11 +272,7 @@ mod tests {
             code: "AccountSuspended".into(),
         };
         sweep.count(&report(
-            Outcome::Sent(crate::mail::Sent {
-                message_id: "m-1".into(),
-                receipt: "SES message m-1".into(),
-                delivered: false,
-            }),
+            Outcome::sent_as("m-1"),
             Outcome::Failed {
                 code: "BadAddress".into(),
             },
