@@ -76,9 +76,9 @@ impl EmbeddedBookingStore {
         Self::from_connection(Connection::open_in_memory().map_err(misconfigured)?)
     }
 
-    fn from_connection(conn: Connection) -> Result<Self, StoreError> {
+    fn from_connection(mut conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA).map_err(misconfigured)?;
-        migrate(&conn).map_err(misconfigured)?;
+        migrate(&mut conn).map_err(misconfigured)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -159,23 +159,22 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("notices", "delivery_detail", "TEXT"),
 ];
 
-/// Brings a database made by an earlier version up to `SCHEMA`.
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+/// Brings a database made by an earlier version up to `SCHEMA`, in one
+/// immediate transaction: `serve` and `notify` opening one folder at once
+/// take turns, so the second finds the columns the first added.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for (table, column, kind) in ADDED_COLUMNS {
-        let present: bool = conn.query_row(
+        let present: bool = tx.query_row(
             "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
             [table, column],
             |row| row.get(0),
         )?;
         if !present {
-            match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}")) {
-                // Another process (`serve` and `notify` at once) added it first.
-                Err(e) if e.to_string().contains("duplicate column name") => {}
-                other => other?,
-            }
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
         }
     }
-    Ok(())
+    tx.commit()
 }
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
@@ -319,5 +318,68 @@ impl BookingStore for EmbeddedBookingStore {
             .await?
             .map(booking_of_record)
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The notices table as the first schema made it, before `ADDED_COLUMNS`,
+    /// with one email sent.
+    const FIRST_NOTICES: &str = "
+        CREATE TABLE notices (
+            reference   TEXT NOT NULL,
+            notice      TEXT NOT NULL,
+            claim       TEXT,
+            claim_until INTEGER,
+            sent_at     TEXT,
+            message_id  TEXT,
+            failed      TEXT,
+            failed_at   TEXT,
+            PRIMARY KEY (reference, notice)
+        );
+        INSERT INTO notices (reference, notice, sent_at, message_id)
+            VALUES ('FD-TEST', 'staff', '2026-01-05T09:00:00Z', 'm-1');";
+
+    fn notice_columns(conn: &Connection) -> Vec<String> {
+        let mut statement = conn
+            .prepare("SELECT name FROM pragma_table_info('notices')")
+            .unwrap();
+        let names = statement.query_map([], |row| row.get(0)).unwrap();
+        names.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn a_database_from_before_the_added_columns_gains_them_and_keeps_its_emails() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(FIRST_NOTICES).unwrap();
+        let store = EmbeddedBookingStore::from_connection(conn).unwrap();
+        let conn = store.conn.lock().unwrap();
+        let columns = notice_columns(&conn);
+        for (_, column, _) in ADDED_COLUMNS {
+            assert!(
+                columns.iter().any(|c| c == column),
+                "{column} missing from {columns:?}"
+            );
+        }
+        let kept: (String, String) = conn
+            .query_row(
+                "SELECT sent_at, message_id FROM notices WHERE reference = 'FD-TEST'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, ("2026-01-05T09:00:00Z".into(), "m-1".into()));
+    }
+
+    #[test]
+    fn a_current_database_is_left_as_it_is() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let before = notice_columns(&conn);
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(notice_columns(&conn), before);
     }
 }
