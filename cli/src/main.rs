@@ -366,11 +366,8 @@ async fn run_notify(args: NotifyArgs) -> Result<(), String> {
             "{} booking(s) owe emails; nothing sent (dry run)",
             owed.bookings.len()
         );
-        if owed.unreadable > 0 {
-            println!(
-                "{} stored booking(s) could not be read; their references are in the log",
-                owed.unreadable
-            );
+        for reference in &owed.unreadable {
+            println!("  {reference}: stored, but could not be read; skipped until repaired");
         }
         return Ok(());
     }

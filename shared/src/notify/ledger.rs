@@ -149,20 +149,22 @@ impl NoticeState {
 pub struct Owed {
     /// The bookings that owe an email, oldest first.
     pub bookings: Vec<Booking>,
-    /// Stored items that owe an email but could not be read as a booking;
-    /// each is logged by its reference (never its content) and skipped.
-    pub unreadable: usize,
+    /// The references of stored items that owe an email but could not be
+    /// read as a booking (`(unreadable)` where the reference is not one
+    /// either), for an operator to repair; each is logged by its reference
+    /// (never its content) and skipped.
+    pub unreadable: Vec<String>,
 }
 
 impl Owed {
     /// Counts a stored item that could not be read, logging its reference
     /// alone: what made it unreadable may be personal data.
     pub fn skip_unreadable(&mut self, reference: &str) {
-        self.unreadable += 1;
         let reference = Reference::parse(reference)
             .map(|r| r.as_str().to_owned())
             .unwrap_or_else(|_| "(unreadable)".into());
         tracing::error!(reference = %reference, "stored booking unreadable; skipped by the sweep");
+        self.unreadable.push(reference);
     }
 }
 
@@ -343,10 +345,10 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_item_is_counted() {
+    fn an_unreadable_item_is_kept_by_its_reference_alone() {
         let mut owed = Owed::default();
-        owed.skip_unreadable("not a reference");
-        owed.skip_unreadable("also not");
-        assert_eq!(owed.unreadable, 2);
+        owed.skip_unreadable("CCL-0000-0000");
+        owed.skip_unreadable("not a reference: perhaps a name");
+        assert_eq!(owed.unreadable, ["CCL-0000-0000", "(unreadable)"]);
     }
 }

@@ -98,7 +98,7 @@ impl Notifier {
         let owed = self.owed(older_than).await?;
         let mut done = Sweep {
             bookings: owed.bookings.len(),
-            unreadable: owed.unreadable,
+            unreadable: owed.unreadable.len(),
             ..Sweep::default()
         };
         if let Some(alarm) = done.unreadable_alarm(self.clock.now()) {
@@ -168,7 +168,7 @@ impl Notifier {
             .staff_undelivered(now - STAFF_DELIVERY_WINDOW, now - late, now)
             .await?;
         let mut done = DeliveryCheck {
-            unreadable: found.unreadable,
+            unreadable: found.unreadable.len(),
             ..DeliveryCheck::default()
         };
         for booking in &found.bookings {
