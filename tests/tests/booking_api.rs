@@ -486,6 +486,18 @@ async fn the_key_may_come_as_a_hidden_field(backend: Backend) {
     assert_eq!(mismatch.status, 422);
     assert_eq!(mismatch.error_fields(), ["idempotency_key"]);
     assert_eq!(app.store.count().await, 1);
+    // Agreeing, they are one key, and the booking is stored.
+    let mut body = nth_booking(2);
+    body["idempotency_key"] = json!("key-both");
+    let agreeing = app
+        .post(
+            "application/json",
+            body.to_string(),
+            &[("idempotency-key", "key-both")],
+        )
+        .await;
+    assert_eq!(agreeing.status, 201);
+    assert_eq!(app.store.count().await, 2);
 }
 
 async fn an_identical_keyless_body_is_the_same_booking(backend: Backend) {

@@ -2,14 +2,20 @@
 //! `Retry-After` within the configured timeout, never hangs, never a 500.
 //! Where the write may have happened (no answer in time), the 503 says so,
 //! and sending the request again is safe. A missing table is no outage but
-//! a deployment to fix: a 500, without `Retry-After`.
+//! a deployment to fix: a 500, without `Retry-After`; and the notifier's
+//! ledger reports it on every write rather than taking it for success.
 
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use frontdesk_tests::proxy::HoldingProxy;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use frontdesk_shared::booking::Reference;
+use frontdesk_shared::notify::{ClaimToken, Delivery, Notice, NoticeLedger, Recorded};
+use frontdesk_shared::store::dynamodb::DynamoNoticeLedger;
+use frontdesk_shared::store::StoreError;
+use frontdesk_tests::proxy::{forward, serve, HoldingProxy};
 use frontdesk_tests::{
-    call, dynamodb_endpoint, json_request, nth_booking, router_over_dynamodb_at, valid_booking,
-    DynamoTables, CLIENT,
+    call, dynamodb_client_at, dynamodb_endpoint, json_request, nth_booking,
+    router_over_dynamodb_at, valid_booking, Backend, DynamoTables, StoreHandle, TestApp, CLIENT,
 };
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -96,18 +102,40 @@ async fn a_store_that_never_answers_times_out_into_503() {
     holder.abort();
 }
 
+/// DynamoDB's answer to a request over its throughput.
+fn throttled() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [("content-type", "application/x-amz-json-1.0")],
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+    )
+        .into_response()
+}
+
+/// DynamoDB Local behind a proxy that throttles every request whose body
+/// holds `marker`, and forwards the rest.
+async fn throttling_where(marker: &'static str) -> String {
+    let (client, upstream) = (reqwest::Client::new(), dynamodb_endpoint());
+    let proxy = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (client, upstream) = (client.clone(), upstream.clone());
+            async move {
+                if String::from_utf8_lossy(&body).contains(marker) {
+                    throttled()
+                } else {
+                    forward(&client, &upstream, method, &uri, &headers, body).await
+                }
+            }
+        },
+    );
+    serve(proxy).await
+}
+
 #[tokio::test]
 async fn throttling_answers_503() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let throttle = axum::Router::new().fallback(|| async {
-        (
-            StatusCode::BAD_REQUEST,
-            [("content-type", "application/x-amz-json-1.0")],
-            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
-        )
-            .into_response()
-    });
+    let throttle = axum::Router::new().fallback(|| async { throttled() });
     let server = tokio::spawn(async move { axum::serve(listener, throttle).await });
     let (response, _) = post_against(format!("http://127.0.0.1:{port}")).await;
     assert_unavailable(&response);
@@ -182,5 +210,114 @@ async fn a_missing_table_is_a_500_not_an_invitation_to_retry() {
     assert_eq!(
         response.header("content-type"),
         Some("application/problem+json")
+    );
+}
+
+/// The notifier's writes to a table that is not there fail as the
+/// misconfiguration they are: none is taken for "the booking expired
+/// meanwhile", which would leave a sent email unrecorded and send it again.
+#[tokio::test]
+async fn a_ledger_over_a_missing_table_reports_every_write() {
+    let client = dynamodb_client_at(dynamodb_endpoint(), Duration::from_secs(30)).await;
+    let ledger = DynamoNoticeLedger::new(client, "frontdesk-no-such-bookings");
+    let reference = Reference::parse("CCL-0000-0000").unwrap();
+    let (token, at) = (ClaimToken::new(), time::OffsetDateTime::now_utc());
+    let writes = [
+        ledger
+            .mark_sent(&reference, Notice::Staff, "message-1", at)
+            .await,
+        ledger
+            .mark_failed(&reference, Notice::Patient, "MessageRejected", at)
+            .await,
+        ledger
+            .hold(
+                &reference,
+                Notice::Staff,
+                &token,
+                "SendingPausedException",
+                at,
+            )
+            .await,
+        ledger.release(&reference, Notice::Staff, &token).await,
+        ledger
+            .record_delivery(
+                &reference,
+                Notice::Staff,
+                "message-1",
+                Delivery::Delivered,
+                None,
+                at,
+            )
+            .await
+            .map(|_| ()),
+    ];
+    for (n, write) in writes.into_iter().enumerate() {
+        assert!(
+            matches!(write, Err(StoreError::Misconfigured(_))),
+            "write {n}: {write:?}"
+        );
+    }
+}
+
+/// A delivery event is recorded in two steps: the conditional update, and,
+/// when its condition fails, a probe that tells "not sent yet" from "nothing
+/// to change". Either step throttled is an error to retry the event on;
+/// taken for "nothing to change", the event would be dropped.
+#[tokio::test]
+async fn a_throttled_delivery_record_is_an_error_to_retry_never_unchanged() {
+    let app = TestApp::spawn(Backend::DynamoDb).await;
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB test app")
+    };
+    let answer = app.post_json(&valid_booking()).await;
+    assert_eq!(answer.status, 201);
+    let reference = Reference::parse(answer.json()["reference"].as_str().unwrap()).unwrap();
+    let at = app.clock.now();
+    app.store
+        .ledger()
+        .mark_sent(&reference, Notice::Staff, "message-1", at)
+        .await
+        .unwrap();
+    let reference = &reference;
+    let through = |marker: &'static str| async move {
+        let client =
+            dynamodb_client_at(throttling_where(marker).await, Duration::from_secs(30)).await;
+        DynamoNoticeLedger::new(client, &tables.bookings)
+    };
+    let record = |ledger: DynamoNoticeLedger, message_id: &'static str| async move {
+        ledger
+            .record_delivery(
+                reference,
+                Notice::Staff,
+                message_id,
+                Delivery::Delivered,
+                None,
+                at,
+            )
+            .await
+    };
+
+    // The update itself throttled.
+    let outcome = record(through("SET #delivery").await, "message-1").await;
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    // The update's condition failed (another message), and the probe throttled.
+    let outcome = record(through("\"REMOVE #detail\"").await, "message-other").await;
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    // Retried with DynamoDB answering, the event is recorded.
+    let outcome = record(through("no request holds this").await, "message-1").await;
+    assert_eq!(outcome.unwrap(), Recorded::Applied);
+    assert_eq!(
+        app.store
+            .notice(reference.as_str(), Notice::Staff)
+            .await
+            .delivery
+            .as_deref(),
+        Some("delivered")
     );
 }
