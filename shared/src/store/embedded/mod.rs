@@ -159,22 +159,35 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("notices", "delivery_detail", "TEXT"),
 ];
 
-/// Brings a database made by an earlier version up to `SCHEMA`, in one
-/// immediate transaction: `serve` and `notify` opening one folder at once
-/// take turns, so the second finds the columns the first added.
+/// Brings a database made by an earlier version up to `SCHEMA`. Only a
+/// database that lacks a column takes the write lock, in one immediate
+/// transaction: `serve` and `notify` opening one folder at once take turns,
+/// and the second finds the columns the first added.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    if missing_columns(conn)?.is_empty() {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for (table, column, kind) in ADDED_COLUMNS {
-        let present: bool = tx.query_row(
+    for (table, column, kind) in missing_columns(&tx)? {
+        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+    }
+    tx.commit()
+}
+
+/// The `ADDED_COLUMNS` this database does not have yet.
+fn missing_columns(conn: &Connection) -> rusqlite::Result<Vec<(&str, &str, &str)>> {
+    let mut missing = Vec::new();
+    for &(table, column, kind) in ADDED_COLUMNS {
+        let present: bool = conn.query_row(
             "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
             [table, column],
             |row| row.get(0),
         )?;
         if !present {
-            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+            missing.push((table, column, kind));
         }
     }
-    tx.commit()
+    Ok(missing)
 }
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
