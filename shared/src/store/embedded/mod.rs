@@ -387,6 +387,35 @@ mod tests {
     }
 
     #[test]
+    fn processes_opening_an_old_database_at_once_all_open_it() {
+        let path = std::env::temp_dir().join(format!(
+            "frontdesk-migrate-{}-{}.sqlite",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(FIRST_NOTICES)
+            .unwrap();
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || EmbeddedBookingStore::open(&path).map(|_| ()))
+            })
+            .collect();
+        for open in opens {
+            open.join().unwrap().unwrap();
+        }
+        let columns = notice_columns(&Connection::open(&path).unwrap());
+        for (_, column, _) in ADDED_COLUMNS {
+            assert!(columns.iter().any(|c| c == column), "{column} missing");
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    #[test]
     fn a_current_database_is_left_as_it_is() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(SCHEMA).unwrap();
