@@ -17,6 +17,7 @@ pub mod contract;
 pub mod fields;
 #[cfg(feature = "lambda-logs")]
 pub mod logs;
+pub mod london;
 pub mod mail;
 pub mod metric;
 pub mod notify;

@@ -97,7 +97,7 @@ async fn a_valid_json_booking_is_stored_with_every_field(backend: Backend) {
 
     // And it reads back through the port into domain types.
     let booking = app.booking(reference).await.expect("readable");
-    assert_eq!(booking.details.phone.national(), "07700900123");
+    assert_eq!(booking.details.phone.national(), "07700 900123");
 }
 
 async fn a_plain_form_booking_redirects_to_the_thank_you_page(backend: Backend) {

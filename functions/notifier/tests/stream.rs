@@ -119,7 +119,7 @@ async fn a_stored_booking_sends_one_staff_and_one_patient_email() {
     );
     assert!(staff.from.contains(MAIL_FROM));
     for detail in [
-        "07700900123",
+        "07700 900123",
         "31 March 1970",
         "Neuroendocrine tumours",
         "Fixture message",

@@ -188,12 +188,166 @@ impl UkPhone {
         &self.0
     }
 
-    /// The number as a person in the UK would dial it (`07700900123`); a
-    /// stored number from outside the UK stays in E.164 form.
+    /// The number as people in the UK write it, grouped by its kind
+    /// (`020 7946 0000`, `07700 900123`, `0161 496 0000`); a stored number
+    /// from outside the UK stays in E.164 form.
     pub fn national(&self) -> String {
         match self.0.strip_prefix("+44") {
-            Some(rest) => format!("0{rest}"),
+            Some(rest) => format!("0{}", uk_grouping::grouped(rest)),
             None => self.0.clone(),
+        }
+    }
+}
+
+/// How a UK number is grouped for reading: the national formats of
+/// libphonenumber's metadata for GB (Ofcom's conventions), first match
+/// wins. The `phonenumber` crate holds the same rules, but loading its
+/// metadata for every country takes about 120 ms on first use and adds
+/// 4 MB to a bootstrap, so only GB's eight rules are kept here, and a test
+/// checks them against that crate.
+mod uk_grouping {
+    use regex::Regex;
+    use std::sync::LazyLock;
+
+    /// A rule: which numbers it is for (leading digits and the whole
+    /// number's shape, in groups).
+    struct Rule {
+        leading: &'static str,
+        shape: &'static str,
+    }
+
+    const RULES: [Rule; 8] = [
+        // ChildLine's 0800 1111 and NHS Direct's old 0845 46 47.
+        Rule {
+            leading: "8001111",
+            shape: r"(\d{3})(\d{4})",
+        },
+        Rule {
+            leading: "845464",
+            shape: r"(\d{3})(\d{2})(\d{2})",
+        },
+        // Nine-digit freephone numbers.
+        Rule {
+            leading: "800",
+            shape: r"(\d{3})(\d{6})",
+        },
+        // The twelve five-digit area codes (Langholm, Sedbergh, Brampton...).
+        Rule {
+            leading: "1(?:3873|5(?:242|39[4-6])|(?:697|768)[347]|9467)",
+            shape: r"(\d{5})(\d{4,5})",
+        },
+        // Four-digit area codes.
+        Rule {
+            leading: "1(?:[2-69][02-9]|[78])",
+            shape: r"(\d{4})(\d{5,6})",
+        },
+        // London and the other two-digit codes, 055/056, and 070/076 numbers.
+        Rule {
+            leading: "[25]|7(?:0|6(?:[03-9]|2[356]))",
+            shape: r"(\d{2})(\d{4})(\d{4})",
+        },
+        // Mobiles.
+        Rule {
+            leading: "7",
+            shape: r"(\d{4})(\d{6})",
+        },
+        // Three-digit area codes (0113, 0161...), 03, 08 and 09 numbers.
+        Rule {
+            leading: "[1389]",
+            shape: r"(\d{3})(\d{3})(\d{4})",
+        },
+    ];
+
+    /// Each rule compiled: its leading digits, then its whole shape.
+    static COMPILED: LazyLock<Vec<(Regex, Regex)>> = LazyLock::new(|| {
+        RULES
+            .iter()
+            .filter_map(|rule| {
+                let leading = Regex::new(&format!("^(?:{})", rule.leading)).ok()?;
+                let shape = Regex::new(&format!("^{}$", rule.shape)).ok()?;
+                Some((leading, shape))
+            })
+            .collect()
+    });
+
+    /// `significant` (the digits after +44) in groups split by spaces, or
+    /// as it is when no rule fits it.
+    pub(super) fn grouped(significant: &str) -> String {
+        COMPILED
+            .iter()
+            .filter(|(leading, _)| leading.is_match(significant))
+            .find_map(|(_, shape)| shape.captures(significant))
+            .map(|groups| {
+                groups
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .map(|group| group.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_else(|| significant.to_owned())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn every_rule_compiles() {
+            assert_eq!(COMPILED.len(), RULES.len());
+        }
+
+        #[test]
+        fn numbers_are_grouped_as_libphonenumber_groups_them() {
+            let mut numbers: Vec<String> = Vec::new();
+            for prefix in 1000..10_000u32 {
+                if !matches!(prefix / 1000, 1 | 2 | 3 | 5 | 7 | 8 | 9) {
+                    continue;
+                }
+                numbers.push(format!("{prefix}00000"));
+                numbers.push(format!("{prefix}960123"));
+            }
+            for special in [
+                "8001111", "845464", "13873", "15242", "15396", "16974", "19467",
+            ] {
+                numbers.push(format!("{special}{}", &"123456789"[special.len() - 1..]));
+                numbers.push(format!("{special}{}", &"12345678"[special.len() - 1..]));
+            }
+            let mut compared = 0;
+            for number in &numbers {
+                // libphonenumber groups only the numbers it knows are allocated.
+                let Ok(theirs) =
+                    phonenumber::parse(Some(phonenumber::country::Id::GB), format!("0{number}"))
+                else {
+                    continue;
+                };
+                if !phonenumber::is_valid(&theirs) {
+                    continue;
+                }
+                let theirs = theirs
+                    .format()
+                    .mode(phonenumber::Mode::National)
+                    .to_string();
+                assert_eq!(format!("0{}", grouped(number)), theirs, "{number}");
+                compared += 1;
+            }
+            assert!(compared > 2500, "only {compared} numbers compared");
+        }
+
+        #[test]
+        fn the_numbers_people_see_read_as_they_write_them() {
+            for (significant, written) in [
+                ("2079460000", "20 7946 0000"),
+                ("7700900123", "7700 900123"),
+                ("1614960000", "161 496 0000"),
+                ("1632960000", "1632 960000"),
+                ("1539660000", "15396 60000"),
+                ("3001234567", "300 123 4567"),
+                ("8001111", "800 1111"),
+            ] {
+                assert_eq!(grouped(significant), written);
+            }
         }
     }
 }
@@ -362,7 +516,7 @@ mod tests {
         }
         assert_eq!(
             UkPhone::parse("07700900123").unwrap().national(),
-            "07700900123"
+            "07700 900123"
         );
         for bad in [
             "12345",

@@ -200,15 +200,9 @@ fn template_error(e: askama::Error) -> MailError {
     }
 }
 
+/// When the request came, on the clinic's clock.
 fn received(booking: &Booking) -> String {
-    let format = format_description!(
-        "[weekday repr:long] [day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
-    );
-    booking
-        .received_at
-        .to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_else(|_| crate::booking::record::rfc3339(booking.received_at))
+    crate::london::written(booking.received_at)
 }
 
 fn yes_no(value: bool) -> String {
@@ -310,7 +304,7 @@ mod tests {
                 ("Reference", "CCL-7K3M-9Q2X"),
                 ("Patient", "Ann Smith"),
                 ("Date of birth", "31 March 1970"),
-                ("Phone", "07700900123"),
+                ("Phone", "07700 900123"),
                 ("Email", "ann@example.com"),
                 ("Contact by", "Email"),
                 ("Preferred times", "Mornings"),
@@ -343,7 +337,7 @@ mod tests {
             Emails::subject(Notice::StaffFallback, &booking),
             "New appointment request CCL-7K3M-9Q2X (not delivered to the staff inbox)"
         );
-        assert_eq!(received(&booking), "Wednesday 2 December 2026, 09:05 UTC");
+        assert_eq!(received(&booking), "Wednesday 2 December 2026, 09:05 GMT");
     }
 
     #[test]
