@@ -14,6 +14,7 @@ pub mod config;
 pub mod content;
 #[cfg(feature = "openapi")]
 pub mod contract;
+pub mod desk;
 pub mod fields;
 #[cfg(feature = "lambda-logs")]
 pub mod logs;

@@ -1,0 +1,218 @@
+//! The audit trail's entries: who (the identity's subject and email), what,
+//! when and about which reference, never the patient's data itself.
+
+use super::workflow::{RequestState, Staff, Step};
+use crate::booking::record::{parse_rfc3339, rfc3339};
+use crate::booking::Reference;
+use time::OffsetDateTime;
+
+/// An entry's key: its time then 64 random bits
+/// (`2026-12-04T10:15:00.120Z#9f2c4e1a7b3d5c60`), so entries sort by time
+/// and two made in the same millisecond never collide.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuditId(String);
+
+impl AuditId {
+    /// A fresh id for an entry made at `at`.
+    pub fn new(at: OffsetDateTime) -> Self {
+        let mut bytes = [0u8; 8];
+        // Without randomness the conditional put still refuses a collision:
+        // the entry is then an error, never an overwrite.
+        let _ = getrandom::fill(&mut bytes);
+        Self(format!("{}#{}", rfc3339(at), hex::encode(bytes)))
+    }
+
+    /// Reads an id back (from the store, or a page cursor a client returns).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let bad = || "not an audit entry id".to_owned();
+        let (at, random) = raw.split_once('#').ok_or_else(bad)?;
+        parse_rfc3339(at).map_err(|_| bad())?;
+        if random.len() != 16 || !random.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The id as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// Signed in to the desk.
+    SignedIn,
+    /// Signed out.
+    SignedOut,
+    /// Opened a request's page.
+    Viewed,
+    /// Moved a request through the workflow.
+    Changed {
+        /// The state it left.
+        from: RequestState,
+        /// The state it reached.
+        to: RequestState,
+    },
+    /// Exported a patient's data.
+    Exported,
+    /// Erased a patient's data.
+    Erased,
+}
+
+impl AuditAction {
+    /// The stored name of the action (the states of a change are stored beside it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed_in",
+            Self::SignedOut => "signed_out",
+            Self::Viewed => "viewed",
+            Self::Changed { .. } => "changed",
+            Self::Exported => "exported",
+            Self::Erased => "erased",
+        }
+    }
+
+    /// Reads a stored action; `from` and `to` are a change's states.
+    pub fn from_stored(name: &str, from: Option<&str>, to: Option<&str>) -> Result<Self, String> {
+        let state = |raw: Option<&str>| {
+            raw.and_then(RequestState::parse)
+                .ok_or_else(|| format!("a {name} entry without its states"))
+        };
+        Ok(match name {
+            "signed_in" => Self::SignedIn,
+            "signed_out" => Self::SignedOut,
+            "viewed" => Self::Viewed,
+            "changed" => Self::Changed {
+                from: state(from)?,
+                to: state(to)?,
+            },
+            "exported" => Self::Exported,
+            "erased" => Self::Erased,
+            other => return Err(format!("unknown audit action {other:?}")),
+        })
+    }
+
+    /// What people read on the trail.
+    pub fn describe(self) -> String {
+        match self {
+            Self::SignedIn => "Signed in".into(),
+            Self::SignedOut => "Signed out".into(),
+            Self::Viewed => "Opened the request".into(),
+            Self::Changed { from, to } => format!("Moved from {} to {}", from.label(), to.label()),
+            Self::Exported => "Exported the patient's data".into(),
+            Self::Erased => "Erased the patient's data".into(),
+        }
+    }
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Its key, which no other entry has.
+    pub id: AuditId,
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who.
+    pub by: Staff,
+    /// What.
+    pub action: AuditAction,
+    /// Which request, when it was about one.
+    pub reference: Option<Reference>,
+}
+
+impl AuditEntry {
+    /// An entry made now by `by`.
+    pub fn new(
+        at: OffsetDateTime,
+        by: Staff,
+        action: AuditAction,
+        reference: Option<Reference>,
+    ) -> Self {
+        Self {
+            id: AuditId::new(at),
+            at,
+            by,
+            action,
+            reference,
+        }
+    }
+
+    /// The entry of a request's page opened by `by`.
+    pub fn viewed(at: OffsetDateTime, by: Staff, reference: Reference) -> Self {
+        Self::new(at, by, AuditAction::Viewed, Some(reference))
+    }
+
+    /// The entry that goes with `step` on `reference`, in its transaction.
+    pub fn changed(reference: &Reference, step: &Step) -> Self {
+        Self::new(
+            step.at,
+            step.by.clone(),
+            AuditAction::Changed {
+                from: step.from,
+                to: step.to(),
+            },
+            Some(reference.clone()),
+        )
+    }
+}
+
+/// A page of the trail, newest first, and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    /// The entries.
+    pub entries: Vec<AuditEntry>,
+    /// The id to pass as `after` for the next page, when there is one.
+    pub next: Option<AuditId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time_and_never_repeat() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let a = AuditId::new(at);
+        let b = AuditId::new(at);
+        assert_ne!(a, b);
+        assert!(AuditId::new(at + time::Duration::milliseconds(1)) > a.clone().max(b));
+        assert_eq!(AuditId::parse(a.as_str()), Ok(a));
+        for bad in [
+            "",
+            "2027-01-15T08:00:00.000Z",
+            "x#0011223344556677",
+            "2027-01-15T08:00:00.000Z#00",
+        ] {
+            assert!(AuditId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_action_reads_back_from_its_stored_form() {
+        use RequestState::*;
+        for action in [
+            AuditAction::SignedIn,
+            AuditAction::SignedOut,
+            AuditAction::Viewed,
+            AuditAction::Changed {
+                from: New,
+                to: Contacted,
+            },
+            AuditAction::Exported,
+            AuditAction::Erased,
+        ] {
+            let (from, to) = match action {
+                AuditAction::Changed { from, to } => (Some(from.as_str()), Some(to.as_str())),
+                _ => (None, None),
+            };
+            assert_eq!(
+                AuditAction::from_stored(action.as_str(), from, to),
+                Ok(action)
+            );
+        }
+        assert!(AuditAction::from_stored("changed", Some("new"), None).is_err());
+        assert!(AuditAction::from_stored("deleted", None, None).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! What the desk reads: the inbox's rows and pages, and one request's page.
+
+use super::workflow::{RequestState, Step};
+use crate::booking::record::{parse_rfc3339, rfc3339};
+use crate::booking::{Booking, Reference, Specialty};
+use base64::Engine;
+use time::OffsetDateTime;
+
+/// One page of the inbox: requests in one state (and, when asked, one
+/// specialty), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxQuery {
+    /// The state listed.
+    pub state: RequestState,
+    /// Only this specialty, when given.
+    pub specialty: Option<Specialty>,
+    /// Start after this row (the previous page's `next`).
+    pub after: Option<Cursor>,
+    /// Rows per page, 1 to `InboxQuery::MAX_LIMIT`.
+    pub limit: u16,
+}
+
+impl InboxQuery {
+    /// The most rows a page holds.
+    pub const MAX_LIMIT: u16 = 100;
+}
+
+/// Where a page ends: the last row's time and reference. Opaque to clients
+/// (base64url), checked when it comes back; it names no person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The last row's arrival.
+    pub received_at: OffsetDateTime,
+    /// The last row's reference.
+    pub reference: Reference,
+}
+
+impl Cursor {
+    /// The cursor as a client holds it.
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+            "{}/{}",
+            rfc3339(self.received_at),
+            self.reference
+        ))
+    }
+
+    /// Reads a cursor a client sent back.
+    pub fn decode(raw: &str) -> Result<Self, String> {
+        let bad = || "not a page cursor from this inbox".to_owned();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let (at, reference) = text.split_once('/').ok_or_else(bad)?;
+        Ok(Self {
+            received_at: parse_rfc3339(at).map_err(|_| bad())?,
+            reference: Reference::parse(reference).map_err(|_| bad())?,
+        })
+    }
+}
+
+/// A request as the inbox lists it: no name, no contact details, nothing
+/// the patient wrote; those are on its page, which is audited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    /// Its reference.
+    pub reference: Reference,
+    /// When it came.
+    pub received_at: OffsetDateTime,
+    /// Where it is in the workflow.
+    pub state: RequestState,
+    /// What it is about.
+    pub specialty: Specialty,
+    /// Its version, for a change made from the list.
+    pub version: u64,
+}
+
+/// A page of rows and where the next starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxPage {
+    /// The rows, newest first.
+    pub rows: Vec<InboxRow>,
+    /// Pass as `after` for the next page, when there may be one.
+    pub next: Option<Cursor>,
+}
+
+/// One request as its desk page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskRequest {
+    /// Everything the patient sent.
+    pub booking: Booking,
+    /// Where it is in the workflow.
+    pub state: RequestState,
+    /// Its version: a change names it, and loses to any change made since.
+    pub version: u64,
+    /// Every move so far, oldest first.
+    pub history: Vec<Step>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_and_a_forged_one_is_refused() {
+        let cursor = Cursor {
+            received_at: OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+            reference: Reference::parse("CCL-7K3M-9Q2X").unwrap(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
+        for bad in ["", "%%%", "bm90LWEtY3Vyc29y"] {
+            assert!(Cursor::decode(bad).is_err(), "{bad}");
+        }
+    }
+}
