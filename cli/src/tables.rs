@@ -3,9 +3,10 @@
 
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TableDescription, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TableDescription,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use frontdesk_shared::aws::explain;
@@ -21,6 +22,8 @@ pub const BOOKINGS: &str = "BookingsTable";
 pub const GUARDS: &str = "GuardsTable";
 /// The template's logical ID of the content table.
 pub const CONTENT: &str = "ContentTable";
+/// The template's logical ID of the desk's audit table.
+pub const AUDIT: &str = "AuditTable";
 
 /// The bound on one table operation, retries included: creating a table
 /// is slower than reading an item, most of all on a busy DynamoDB Local.
@@ -66,18 +69,37 @@ pub enum Ensured {
     Created,
     /// It existed with the template's definition and was kept as it is.
     Kept,
-    /// It existed with the template's keys but without its TTL, which was
-    /// switched on (a run stopped between creating and enabling TTL).
-    TtlEnabled,
+    /// It existed with the template's keys but lacked what a table made by
+    /// an earlier run or version may lack, which was added: its TTL (a run
+    /// stopped between creating and enabling TTL), its indexes (a table
+    /// made before they were defined).
+    Repaired {
+        /// The TTL was switched on.
+        ttl: bool,
+        /// How many indexes were added.
+        indexes: usize,
+    },
 }
 
 impl std::fmt::Display for Ensured {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Created => "created",
-            Self::Kept => "kept (it already matches)",
-            Self::TtlEnabled => "kept, and its TTL switched on",
-        })
+        match self {
+            Self::Created => f.write_str("created"),
+            Self::Kept => f.write_str("kept (it already matches)"),
+            Self::Repaired { ttl, indexes } => {
+                let indexes = match indexes {
+                    0 => None,
+                    1 => Some("its missing index added".to_owned()),
+                    n => Some(format!("its {n} missing indexes added")),
+                };
+                match (ttl, indexes) {
+                    (true, Some(indexes)) => write!(f, "kept, its TTL switched on and {indexes}"),
+                    (true, None) => f.write_str("kept, and its TTL switched on"),
+                    (false, Some(indexes)) => write!(f, "kept, and {indexes}"),
+                    (false, None) => f.write_str("kept (it already matches)"),
+                }
+            }
+        }
     }
 }
 
@@ -102,6 +124,105 @@ pub struct TableDefinition {
     key: Vec<(String, KeyType)>,
     stream: Option<StreamViewType>,
     ttl: Option<String>,
+    indexes: Vec<IndexDefinition>,
+}
+
+/// A global secondary index as the template defines it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct IndexDefinition {
+    name: String,
+    key: Vec<(String, KeyType)>,
+    projection: ProjectionType,
+    attributes: Vec<String>,
+}
+
+impl IndexDefinition {
+    fn parse(value: &Value) -> Result<Self, String> {
+        let mut key = Vec::new();
+        let member = |name: &str| {
+            value
+                .get(name)
+                .ok_or_else(|| format!("an index without {name}"))
+        };
+        for element in list(member("KeySchema")?, "KeySchema")? {
+            key.push((
+                field(element, "AttributeName")?.to_owned(),
+                KeyType::from(field(element, "KeyType")?),
+            ));
+        }
+        let projection = value
+            .get("Projection")
+            .ok_or_else(|| "an index without Projection".to_owned())?;
+        let attributes = match projection.get("NonKeyAttributes") {
+            Some(attributes) => list(attributes, "NonKeyAttributes")?
+                .iter()
+                .map(|a| {
+                    a.as_str()
+                        .map(str::to_owned)
+                        .ok_or("NonKeyAttributes holds a non-string")
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            name: field(value, "IndexName")?.to_owned(),
+            key,
+            projection: ProjectionType::from(field(projection, "ProjectionType")?),
+            attributes,
+        })
+    }
+
+    /// How it reads in a difference: name, key and projection.
+    fn describe(&self) -> String {
+        let key: Vec<String> = self.key.iter().map(|(n, t)| format!("{n} {t}")).collect();
+        let mut attributes = self.attributes.clone();
+        attributes.sort();
+        format!(
+            "{} ({}; {} {})",
+            self.name,
+            key.join(", "),
+            self.projection,
+            attributes.join(" ")
+        )
+    }
+
+    fn of_table(index: &aws_sdk_dynamodb::types::GlobalSecondaryIndexDescription) -> Self {
+        let projection = index.projection();
+        Self {
+            name: index.index_name().unwrap_or_default().to_owned(),
+            key: index
+                .key_schema()
+                .iter()
+                .map(|k| (k.attribute_name().to_owned(), k.key_type().clone()))
+                .collect(),
+            projection: projection
+                .and_then(|p| p.projection_type())
+                .cloned()
+                .unwrap_or(ProjectionType::All),
+            attributes: projection
+                .map(|p| p.non_key_attributes().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn key_schema(&self) -> Result<Vec<KeySchemaElement>, aws_sdk_dynamodb::error::BuildError> {
+        self.key
+            .iter()
+            .map(|(attribute, kind)| {
+                KeySchemaElement::builder()
+                    .attribute_name(attribute)
+                    .key_type(kind.clone())
+                    .build()
+            })
+            .collect()
+    }
+
+    fn projection(&self) -> Projection {
+        Projection::builder()
+            .projection_type(self.projection.clone())
+            .set_non_key_attributes((!self.attributes.is_empty()).then(|| self.attributes.clone()))
+            .build()
+    }
 }
 
 impl TableDefinition {
@@ -122,6 +243,7 @@ impl TableDefinition {
             key: Vec::new(),
             stream: None,
             ttl: None,
+            indexes: Vec::new(),
         };
         for (key, value) in map {
             let key = key.as_str().unwrap_or_default();
@@ -149,6 +271,13 @@ impl TableDefinition {
                     definition.stream = Some(StreamViewType::from(
                         field(value, "StreamViewType").map_err(err)?,
                     ))
+                }
+                "GlobalSecondaryIndexes" => {
+                    for index in list(value, key).map_err(err)? {
+                        definition
+                            .indexes
+                            .push(IndexDefinition::parse(index).map_err(err)?);
+                    }
                 }
                 "TimeToLiveSpecification" => {
                     if value.get("Enabled").and_then(Value::as_bool) == Some(true) {
@@ -188,9 +317,23 @@ impl TableDefinition {
             .iter()
             .map(|a| (a.attribute_name(), a.attribute_type().to_string()))
             .collect();
+        // DynamoDB lists only the attributes of keys: a table's own, and its
+        // indexes'. One that lacks an index the template has (and `ensure`
+        // adds) lacks that index's attributes too.
+        let keyed = |name: &str| {
+            self.key.iter().any(|(n, _)| n == name)
+                || self.indexes.iter().any(|index| {
+                    table
+                        .global_secondary_indexes()
+                        .iter()
+                        .any(|has| has.index_name() == Some(index.name.as_str()))
+                        && index.key.iter().any(|(n, _)| n == name)
+                })
+        };
         let wanted: BTreeMap<&str, String> = self
             .attributes
             .iter()
+            .filter(|(n, _)| keyed(n))
             .map(|(n, t)| (n.as_str(), t.to_string()))
             .collect();
         let show = |attributes: BTreeMap<&str, String>| {
@@ -216,7 +359,27 @@ impl TableDefinition {
             .filter(|s| s.stream_enabled())
             .and_then(|s| s.stream_view_type());
         differ("stream", show(stream), show(self.stream.as_ref()));
+        for has in table.global_secondary_indexes() {
+            let has = IndexDefinition::of_table(has);
+            match self.indexes.iter().find(|wants| wants.name == has.name) {
+                Some(wants) => differ("index", has.describe(), wants.describe()),
+                None => differ("index", has.describe(), "no such index".into()),
+            }
+        }
         differences
+    }
+
+    /// The template's indexes `table` does not have yet.
+    fn missing_indexes(&self, table: &TableDescription) -> Vec<&IndexDefinition> {
+        self.indexes
+            .iter()
+            .filter(|wants| {
+                !table
+                    .global_secondary_indexes()
+                    .iter()
+                    .any(|has| has.index_name() == Some(wants.name.as_str()))
+            })
+            .collect()
     }
 }
 
@@ -235,6 +398,7 @@ pub async fn ensure(client: &Client, logical_id: &str, name: &str) -> Result<Ens
         }
     };
     let mut ensured = Ensured::Kept;
+    let mut ttl_enabled = false;
     let exists = match client.describe_table().table_name(name).send().await {
         Ok(_) => true,
         Err(e)
@@ -276,6 +440,45 @@ pub async fn ensure(client: &Client, logical_id: &str, name: &str) -> Result<Ens
     if !differences.is_empty() {
         return Err(differs(differences));
     }
+    // DynamoDB adds one index per UpdateTable, each after the last is active.
+    let mut added = 0;
+    for index in definition.missing_indexes(&table) {
+        let action = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(&index.name)
+            .set_key_schema(Some(
+                index
+                    .key_schema()
+                    .map_err(|e| dynamo("adding an index to")(e.to_string()))?,
+            ))
+            .projection(index.projection())
+            .build()
+            .map_err(|e| dynamo("adding an index to")(e.to_string()))?;
+        client
+            .update_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(
+                definition
+                    .attribute_definitions()
+                    .map_err(|e| dynamo("adding an index to")(e.to_string()))?
+                    .into_iter()
+                    .filter(|a| {
+                        let name = a.attribute_name();
+                        definition.key.iter().any(|(n, _)| n == name)
+                            || index.key.iter().any(|(n, _)| n == name)
+                    })
+                    .collect(),
+            ))
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(action).build(),
+            )
+            .send()
+            .await
+            .map_err(|e| dynamo("adding an index to")(explain(&e)))?;
+        wait_for_index(client, name, &index.name)
+            .await
+            .map_err(dynamo("waiting for an index of"))?;
+        added += 1;
+    }
     let ttl = client
         .describe_time_to_live()
         .table_name(name)
@@ -308,9 +511,7 @@ pub async fn ensure(client: &Client, logical_id: &str, name: &str) -> Result<Ens
                 .send()
                 .await
                 .map_err(|e| dynamo("enabling TTL on")(explain(&e)))?;
-            if ensured == Ensured::Kept {
-                ensured = Ensured::TtlEnabled;
-            }
+            ttl_enabled = true;
         }
         (has, wants) => {
             let show =
@@ -321,6 +522,12 @@ pub async fn ensure(client: &Client, logical_id: &str, name: &str) -> Result<Ens
                 show(wants.as_deref())
             )]));
         }
+    }
+    if ensured == Ensured::Kept && (ttl_enabled || added > 0) {
+        ensured = Ensured::Repaired {
+            ttl: ttl_enabled,
+            indexes: added,
+        };
     }
     Ok(ensured)
 }
@@ -340,11 +547,14 @@ fn create_request(
         .create_table()
         .table_name(name)
         .billing_mode(definition.billing_mode.clone());
-    for (attribute, kind) in &definition.attributes {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(attribute)
-                .attribute_type(kind.clone())
+    request =
+        request.set_attribute_definitions(Some(definition.attribute_definitions().map_err(err)?));
+    for index in &definition.indexes {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(index.key_schema().map_err(err)?))
+                .projection(index.projection())
                 .build()
                 .map_err(err)?,
         );
@@ -368,6 +578,50 @@ fn create_request(
         );
     }
     Ok(request)
+}
+
+impl TableDefinition {
+    /// The template's attribute definitions, as DynamoDB takes them.
+    fn attribute_definitions(
+        &self,
+    ) -> Result<Vec<AttributeDefinition>, aws_sdk_dynamodb::error::BuildError> {
+        self.attributes
+            .iter()
+            .map(|(attribute, kind)| {
+                AttributeDefinition::builder()
+                    .attribute_name(attribute)
+                    .attribute_type(kind.clone())
+                    .build()
+            })
+            .collect()
+    }
+}
+
+/// Waits, up to five minutes, until the index `index` of `table` is active.
+async fn wait_for_index(client: &Client, table: &str, index: &str) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| explain(&e))?;
+        let status = described
+            .table()
+            .map(|t| t.global_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .find(|i| i.index_name() == Some(index))
+            .and_then(|i| i.index_status().cloned());
+        if status == Some(IndexStatus::Active) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("index {index} is not active after five minutes"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// Why waiting for a table to be active ended without it.

@@ -128,7 +128,7 @@ async fn a_table_already_there_is_kept_or_its_difference_named() {
     assert!(!ok, "a table that differs must fail the command: {stdout}");
     assert!(
         stdout.contains(&format!(
-            "{} (BookingsTable in infra/template.yaml): kept, and its TTL switched on",
+            "{} (BookingsTable in infra/template.yaml): kept, its TTL switched on and its 2 missing indexes added",
             names[0]
         )),
         "{stdout}"

@@ -154,6 +154,8 @@ pub struct DynamoTables {
     pub bookings: String,
     /// The guards table's name.
     pub guards: String,
+    /// The desk's audit table's name.
+    pub audit: String,
 }
 
 static TABLES: AtomicUsize = AtomicUsize::new(0);
@@ -192,18 +194,23 @@ impl DynamoTables {
         let tag = format!("{}-{n}-{}", std::process::id(), random_tag());
         let bookings = format!("bookings-{tag}");
         let guards = format!("guards-{tag}");
+        let audit = format!("audit-{tag}");
         frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::BOOKINGS, &bookings)
             .await
             .expect("bookings table");
         frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::GUARDS, &guards)
             .await
             .expect("guards table");
+        frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::AUDIT, &audit)
+            .await
+            .expect("audit table");
         Self {
             client,
             inspect,
             counter,
             bookings,
             guards,
+            audit,
         }
     }
 
@@ -272,6 +279,18 @@ impl StoreHandle {
         match backend {
             Backend::Embedded => Self::Embedded(EmbeddedBookingStore::in_memory().expect("sqlite")),
             Backend::DynamoDb => Self::Dynamo(DynamoTables::create().await),
+        }
+    }
+
+    /// The desk over this store, keeping audit entries for two years.
+    pub fn desk(&self) -> Arc<dyn frontdesk_shared::desk::DeskStore> {
+        let keep = time::Duration::days(730);
+        match self {
+            Self::Embedded(store) => Arc::new(store.desk(keep)),
+            Self::Dynamo(t) => Arc::new(
+                DynamoBookingStore::new(t.client.clone(), &t.bookings, &t.guards)
+                    .desk(&t.audit, keep),
+            ),
         }
     }
 

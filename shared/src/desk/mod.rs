@@ -85,3 +85,8 @@ pub trait AuditTrail: Send + Sync {
     /// Every entry of the desk, newest first.
     async fn whole(&self, after: Option<&AuditId>, limit: u16) -> Result<AuditPage, StoreError>;
 }
+
+/// Both of the desk's ports, as one store holds them.
+pub trait DeskStore: RequestInbox + AuditTrail {}
+
+impl<T: RequestInbox + AuditTrail> DeskStore for T {}

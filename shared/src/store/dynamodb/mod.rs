@@ -7,9 +7,11 @@
 //! into `Conflicts`, which decides the outcome as for every adapter.
 
 mod content;
+mod desk;
 mod notices;
 
 pub use content::DynamoContentStore;
+pub use desk::DynamoDesk;
 pub use notices::DynamoNoticeLedger;
 
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
@@ -93,8 +95,9 @@ impl DynamoBookingStore {
     /// The transaction's items and the index of each guard within them.
     fn transaction(&self, new: &NewBooking) -> Result<(Vec<TransactWriteItem>, Slots), StoreError> {
         let record = BookingRecord::from(&new.booking);
-        let item: HashMap<String, AttributeValue> =
+        let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        item.extend(desk::new_request_attributes(&new.booking));
         let booking = Put::builder()
             .table_name(&self.bookings_table)
             .set_item(Some(item))

@@ -5,7 +5,10 @@
 //! its guards are written together or not at all. Expired rows count as absent.
 
 mod content;
+mod desk;
 mod notices;
+
+pub use desk::EmbeddedDesk;
 
 use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
@@ -51,6 +54,21 @@ CREATE TABLE IF NOT EXISTS notices (
     delivery_detail TEXT,
     PRIMARY KEY (reference, notice)
 );
+CREATE TABLE IF NOT EXISTS audit (
+    id          TEXT PRIMARY KEY,
+    reference   TEXT,
+    record      TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_reference ON audit (reference, id);
+CREATE INDEX IF NOT EXISTS audit_expiry ON audit (expires_at);
+-- The trail is append-only: no entry is changed, and none is removed
+-- before its retention ends.
+CREATE TRIGGER IF NOT EXISTS audit_never_changes BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_kept_until_expiry BEFORE DELETE ON audit
+WHEN old.expires_at >= unixepoch()
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TABLE IF NOT EXISTS content (
     key  TEXT PRIMARY KEY,
     json TEXT NOT NULL,
@@ -79,6 +97,7 @@ impl EmbeddedBookingStore {
     fn from_connection(mut conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA).map_err(misconfigured)?;
         migrate(&mut conn).map_err(misconfigured)?;
+        conn.execute_batch(ADDED_INDEXES).map_err(misconfigured)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -157,7 +176,19 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("notices", "delivery_rank", "INTEGER"),
     ("notices", "delivery_at", "TEXT"),
     ("notices", "delivery_detail", "TEXT"),
+    ("bookings", "desk_state", "TEXT"),
+    ("bookings", "specialty", "TEXT"),
+    ("bookings", "version", "INTEGER"),
+    ("bookings", "history", "TEXT"),
 ];
+
+/// Indexes over columns added since the first schema, made once they exist.
+const ADDED_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS bookings_inbox ON bookings (desk_state, received_at, reference)
+    WHERE desk_state IS NOT NULL;
+CREATE INDEX IF NOT EXISTS bookings_inbox_lane ON bookings (desk_state, specialty, received_at, reference)
+    WHERE desk_state IS NOT NULL;
+";
 
 /// Brings a database made by an earlier version up to `SCHEMA`. Only a
 /// database that lacks a column takes the write lock, in one immediate
@@ -272,12 +303,15 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     let record = BookingRecord::from(&new.booking);
     let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(
-        "INSERT INTO bookings (reference, record, received_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO bookings (reference, record, received_at, expires_at, desk_state, specialty, version, history)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]')",
         params![
             record.reference,
             json,
             record.received_at,
-            record.expires_at
+            record.expires_at,
+            crate::desk::RequestState::New.as_str(),
+            record.specialty,
         ],
     )
     .map_err(unavailable)?;
@@ -355,12 +389,16 @@ mod tests {
         INSERT INTO notices (reference, notice, sent_at, message_id)
             VALUES ('FD-TEST', 'staff', '2026-01-05T09:00:00Z', 'm-1');";
 
-    fn notice_columns(conn: &Connection) -> Vec<String> {
+    fn columns(conn: &Connection, table: &str) -> Vec<String> {
         let mut statement = conn
-            .prepare("SELECT name FROM pragma_table_info('notices')")
+            .prepare("SELECT name FROM pragma_table_info(?1)")
             .unwrap();
-        let names = statement.query_map([], |row| row.get(0)).unwrap();
+        let names = statement.query_map([table], |row| row.get(0)).unwrap();
         names.map(Result::unwrap).collect()
+    }
+
+    fn notice_columns(conn: &Connection) -> Vec<String> {
+        columns(conn, "notices")
     }
 
     #[test]
@@ -369,11 +407,11 @@ mod tests {
         conn.execute_batch(FIRST_NOTICES).unwrap();
         let store = EmbeddedBookingStore::from_connection(conn).unwrap();
         let conn = store.conn.lock().unwrap();
-        let columns = notice_columns(&conn);
-        for (_, column, _) in ADDED_COLUMNS {
+        for (table, column, _) in ADDED_COLUMNS {
+            let columns = columns(&conn, table);
             assert!(
                 columns.iter().any(|c| c == column),
-                "{column} missing from {columns:?}"
+                "{table}.{column} missing from {columns:?}"
             );
         }
         let kept: (String, String) = conn
@@ -406,9 +444,13 @@ mod tests {
         for open in opens {
             open.join().unwrap().unwrap();
         }
-        let columns = notice_columns(&Connection::open(&path).unwrap());
-        for (_, column, _) in ADDED_COLUMNS {
-            assert!(columns.iter().any(|c| c == column), "{column} missing");
+        let conn = Connection::open(&path).unwrap();
+        for (table, column, _) in ADDED_COLUMNS {
+            let columns = columns(&conn, table);
+            assert!(
+                columns.iter().any(|c| c == column),
+                "{table}.{column} missing"
+            );
         }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
