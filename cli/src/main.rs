@@ -98,10 +98,14 @@ enum AlarmsCommand {
 
 #[derive(Debug, Subcommand)]
 enum TablesCommand {
-    /// Create the bookings, guards and content tables named by
-    /// BOOKINGS_TABLE, GUARDS_TABLE and CONTENT_TABLE from the definitions
-    /// in infra/template.yaml.
+    /// Create the bookings, guards, content and audit tables named by
+    /// BOOKINGS_TABLE, GUARDS_TABLE, CONTENT_TABLE and AUDIT_TABLE from the
+    /// definitions in infra/template.yaml.
     Create,
+    /// Put every booking stored before the desk into its inbox, as new
+    /// (one conditional update each: safe to run again, or while bookings
+    /// arrive).
+    Backfill,
 }
 
 #[derive(Debug, Parser)]
@@ -200,6 +204,9 @@ async fn main() -> ExitCode {
         Some(Command::Tables {
             command: TablesCommand::Create,
         }) => create_tables().await,
+        Some(Command::Tables {
+            command: TablesCommand::Backfill,
+        }) => backfill_desk().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -208,6 +215,30 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn backfill_desk() -> Result<(), String> {
+    let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
+    let desk = frontdesk_shared::DeskConfig::from_env().map_err(|e| e.to_string())?;
+    let client = frontdesk_shared::aws::dynamodb_client(tables::CONTROL_TIMEOUT).await;
+    let moved = frontdesk_shared::store::dynamodb::DynamoBookingStore::new(
+        client,
+        &config.bookings_table,
+        &config.guards_table,
+    )
+    .desk(
+        &desk.audit_table,
+        desk.audit_retention,
+        frontdesk_shared::time_source::Clock::system(),
+    )
+    .backfill()
+    .await
+    .map_err(|e| format!("{}: {e}", config.bookings_table))?;
+    println!(
+        "{}: {moved} booking(s) put in the desk's inbox as new",
+        config.bookings_table
+    );
+    Ok(())
 }
 
 async fn run_serve(args: ServeArgs) -> Result<(), String> {
@@ -454,6 +485,7 @@ async fn push_content(
 async fn create_tables() -> Result<(), String> {
     let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
     let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
+    let desk_config = frontdesk_shared::DeskConfig::from_env().map_err(|e| e.to_string())?;
     // Creating a table is slower than reading an item: on a busy machine
     // DynamoDB Local can take seconds to answer a first CreateTable.
     let client = frontdesk_shared::aws::dynamodb_client(tables::CONTROL_TIMEOUT).await;
@@ -464,6 +496,7 @@ async fn create_tables() -> Result<(), String> {
         (tables::BOOKINGS, &config.bookings_table),
         (tables::GUARDS, &config.guards_table),
         (tables::CONTENT, &content_config.content_table),
+        (tables::AUDIT, &desk_config.audit_table),
     ] {
         match tables::ensure(&client, id, name).await {
             Ok(ensured) => println!("{name} ({id} in infra/template.yaml): {ensured}"),

@@ -111,7 +111,27 @@ const AWS_ONLY: &[&str] = &[
     "Tags",
     "TableName",
     "ContributorInsightsSpecification",
+    "ResourcePolicy",
 ];
+
+/// A list item as the local loader reads it: the value an `!If` would
+/// take with its condition true (locally every conditional index exists),
+/// `None` for `!Ref AWS::NoValue`.
+fn unconditional(value: &Value) -> Option<&Value> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged
+            .value
+            .as_sequence()
+            .and_then(|branches| branches.get(1))
+            .and_then(unconditional),
+        Value::Tagged(tagged)
+            if tagged.tag == "Ref" && tagged.value.as_str() == Some("AWS::NoValue") =>
+        {
+            None
+        }
+        other => Some(other),
+    }
+}
 
 /// A table as the template defines it: the part DynamoDB Local can hold,
 /// which `ensure` creates and compares with a table that exists.
@@ -149,6 +169,16 @@ impl IndexDefinition {
                 field(element, "AttributeName")?.to_owned(),
                 KeyType::from(field(element, "KeyType")?),
             ));
+        }
+        if let Some(map) = value.as_mapping() {
+            for key in map.keys() {
+                let key = key.as_str().unwrap_or_default();
+                if !["IndexName", "KeySchema", "Projection"].contains(&key) {
+                    return Err(format!(
+                        "index property {key} is not understood by the table loader"
+                    ));
+                }
+            }
         }
         let projection = value
             .get("Projection")
@@ -252,7 +282,11 @@ impl TableDefinition {
                     definition.billing_mode = BillingMode::from(text(value, key).map_err(err)?)
                 }
                 "AttributeDefinitions" => {
-                    for def in list(value, key).map_err(err)? {
+                    for def in list(value, key)
+                        .map_err(err)?
+                        .iter()
+                        .filter_map(unconditional)
+                    {
                         definition.attributes.insert(
                             field(def, "AttributeName").map_err(err)?.to_owned(),
                             ScalarAttributeType::from(field(def, "AttributeType").map_err(err)?),
@@ -273,7 +307,11 @@ impl TableDefinition {
                     ))
                 }
                 "GlobalSecondaryIndexes" => {
-                    for index in list(value, key).map_err(err)? {
+                    for index in list(value, key)
+                        .map_err(err)?
+                        .iter()
+                        .filter_map(unconditional)
+                    {
                         definition
                             .indexes
                             .push(IndexDefinition::parse(index).map_err(err)?);
@@ -439,6 +477,16 @@ pub async fn ensure(client: &Client, logical_id: &str, name: &str) -> Result<Ens
     let differences = definition.differences(&table);
     if !differences.is_empty() {
         return Err(differs(differences));
+    }
+    // An index still being built (by an earlier run stopped while waiting)
+    // is waited for, not taken as ready.
+    for index in table.global_secondary_indexes() {
+        if index.index_status() != Some(&IndexStatus::Active) {
+            let index = index.index_name().unwrap_or_default();
+            wait_for_index(client, name, index)
+                .await
+                .map_err(dynamo("waiting for an index of"))?;
+        }
     }
     // DynamoDB adds one index per UpdateTable, each after the last is active.
     let mut added = 0;
@@ -691,6 +739,16 @@ mod tests {
             .unwrap()
             .get("StreamSpecification")
             .is_some());
+        let bookings = TableDefinition::from_template(BOOKINGS).unwrap();
+        let indexes: Vec<&str> = bookings.indexes.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            indexes,
+            ["inbox", "inbox_by_specialty"],
+            "the !If index is read"
+        );
+        assert!(bookings.attributes.contains_key("desk_lane"));
+        let audit = TableDefinition::from_template(AUDIT).unwrap();
+        assert_eq!(audit.indexes.len(), 1);
         let content = properties(CONTENT).unwrap();
         assert_eq!(content["KeySchema"].as_sequence().map(Vec::len), Some(2));
         assert!(content.get("StreamSpecification").is_none());

@@ -13,24 +13,25 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Three table names no other test uses.
-fn names(label: &str) -> [String; 3] {
+fn names(label: &str) -> [String; 4] {
     let tag = format!(
         "{label}-{}-{}",
         std::process::id(),
         frontdesk_tests::random_tag()
     );
-    ["bookings", "guards", "content"].map(|kind| format!("{kind}-{tag}"))
+    ["bookings", "guards", "content", "audit"].map(|kind| format!("{kind}-{tag}"))
 }
 
-/// Runs `frontdesk tables create` for `names` (bookings, guards, content)
-/// against `endpoint`: whether it succeeded, stdout, stderr.
-fn tables_create(endpoint: &str, names: &[String; 3]) -> (bool, String, String) {
+/// Runs `frontdesk tables create` for `names` (bookings, guards, content,
+/// audit) against `endpoint`: whether it succeeded, stdout, stderr.
+fn tables_create(endpoint: &str, names: &[String; 4]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .args(["tables", "create"])
         .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
         .env("BOOKINGS_TABLE", &names[0])
         .env("GUARDS_TABLE", &names[1])
         .env("CONTENT_TABLE", &names[2])
+        .env("AUDIT_TABLE", &names[3])
         .output()
         .expect("frontdesk runs");
     let (stdout, stderr) = (
@@ -86,11 +87,11 @@ async fn run_twice_it_creates_the_tables_then_keeps_them() {
     for name in &names {
         assert!(stdout.contains(&format!("{name} (")), "{stdout}");
     }
-    assert_eq!(stdout.matches(": created").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches(": created").count(), 4, "{stdout}");
 
     let (ok, stdout, stderr) = tables_create(&dynamodb_endpoint(), &names);
     assert!(ok, "the second run fails: {stderr}");
-    assert_eq!(stdout.matches(": kept (").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches(": kept (").count(), 4, "{stdout}");
     assert!(stderr.is_empty(), "{stderr}");
 }
 
@@ -145,6 +146,26 @@ async fn a_table_already_there_is_kept_or_its_difference_named() {
     assert!(
         !stderr.contains("ErrorMetadata") && !stderr.contains("{"),
         "{stderr}"
+    );
+    let bookings = client
+        .describe_table()
+        .table_name(&names[0])
+        .send()
+        .await
+        .unwrap();
+    let mut indexes: Vec<&str> = bookings
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter(|i| i.index_status() == Some(&aws_sdk_dynamodb::types::IndexStatus::Active))
+        .filter_map(|i| i.index_name())
+        .collect();
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        ["inbox", "inbox_by_specialty"],
+        "both added, and active"
     );
     let guards = client
         .describe_table()
@@ -204,6 +225,7 @@ async fn a_create_table_answered_too_late_is_retried_into_a_table_that_matches()
             bookings.clone(),
             names("late2")[1].clone(),
             names("late3")[2].clone(),
+            names("late4")[3].clone(),
         ],
     );
     assert!(ok, "{stderr}");

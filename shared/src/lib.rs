@@ -30,5 +30,7 @@ pub mod time_source;
 pub mod wire;
 
 pub use booking::Booking;
-pub use config::{BookingConfig, ConfigError, ContentConfig, MailEventsConfig, NotifierConfig};
+pub use config::{
+    BookingConfig, ConfigError, ContentConfig, DeskConfig, MailEventsConfig, NotifierConfig,
+};
 pub use fields::{FieldError, FieldErrors};

@@ -159,6 +159,84 @@ impl From<&BookingError> for Problem {
     }
 }
 
+impl From<&crate::desk::DeskError> for Problem {
+    fn from(error: &crate::desk::DeskError) -> Self {
+        use crate::desk::DeskError;
+        match error {
+            DeskError::Unauthenticated => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "urn:frontdesk:problem:unauthenticated",
+                "Not signed in",
+                "Sign in to the desk to see this.",
+            ),
+            DeskError::Forbidden => Problem::new(
+                StatusCode::FORBIDDEN,
+                "urn:frontdesk:problem:forbidden",
+                "Not allowed",
+                "Your account is not allowed to see or do this.",
+            ),
+            DeskError::NotFound => Problem::not_found("There is no request with this reference."),
+            DeskError::Conflict { state, .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "urn:frontdesk:problem:changed-meanwhile",
+                "Changed by someone else",
+                format!(
+                    "Someone else changed this request first; it is now {}. Nothing you sent was saved.",
+                    state.label()
+                ),
+            ),
+            DeskError::Invalid { errors, query } => Problem {
+                errors: errors.as_slice().to_vec(),
+                ..if *query {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "urn:frontdesk:problem:bad-query",
+                        "Bad query parameter",
+                        "A query parameter of this request cannot be used.",
+                    )
+                } else {
+                    Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "urn:frontdesk:problem:invalid-fields",
+                        "Some answers need changing",
+                        "Please correct the fields listed and send it again.",
+                    )
+                }
+            },
+            DeskError::Malformed => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "urn:frontdesk:problem:malformed",
+                "Malformed request",
+                "The request could not be read: expected a JSON object.",
+            ),
+            DeskError::Unavailable => Problem {
+                retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "urn:frontdesk:problem:unavailable",
+                    "Temporarily unavailable",
+                    "The desk cannot reach its records just now; nothing was changed. Please try again in a moment.",
+                )
+            },
+            DeskError::Unconfirmed => Problem {
+                retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "urn:frontdesk:problem:unconfirmed",
+                    "Not confirmed",
+                    "The change may or may not have been saved. Open the request again to see.",
+                )
+            },
+            DeskError::Internal => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "about:blank",
+                "Internal Server Error",
+                "The desk could not do this. Please tell the system's operator.",
+            ),
+        }
+    }
+}
+
 impl From<&ContentError> for Problem {
     fn from(error: &ContentError) -> Self {
         match error {
@@ -190,6 +268,26 @@ impl From<&ContentError> for Problem {
                 )
             },
         }
+    }
+}
+
+impl IntoResponse for crate::desk::DeskError {
+    /// The problem details, and for a conflict the request's state and
+    /// version now as extension members (`state`, `version`), so the desk
+    /// shows what the change lost to.
+    fn into_response(self) -> Response {
+        let problem = Problem::from(&self);
+        let crate::desk::DeskError::Conflict { state, version } = self else {
+            return problem.into_response();
+        };
+        let mut response = problem.clone().into_response();
+        if let Ok(serde_json::Value::Object(mut body)) = serde_json::to_value(&problem) {
+            body.insert("state".into(), state.as_str().into());
+            body.insert("version".into(), version.into());
+            *response.body_mut() =
+                axum::body::Body::from(serde_json::Value::Object(body).to_string());
+        }
+        response
     }
 }
 

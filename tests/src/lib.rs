@@ -282,14 +282,17 @@ impl StoreHandle {
         }
     }
 
-    /// The desk over this store, keeping audit entries for two years.
-    pub fn desk(&self) -> Arc<dyn frontdesk_shared::desk::DeskStore> {
+    /// The desk over this store on `clock`, keeping audit entries for two years.
+    pub fn desk(&self, clock: &TestClock) -> Arc<dyn frontdesk_shared::desk::DeskStore> {
         let keep = time::Duration::days(730);
         match self {
-            Self::Embedded(store) => Arc::new(store.desk(keep)),
+            Self::Embedded(store) => Arc::new(store.desk(keep, clock.clock())),
             Self::Dynamo(t) => Arc::new(
-                DynamoBookingStore::new(t.client.clone(), &t.bookings, &t.guards)
-                    .desk(&t.audit, keep),
+                DynamoBookingStore::new(t.client.clone(), &t.bookings, &t.guards).desk(
+                    &t.audit,
+                    keep,
+                    clock.clock(),
+                ),
             ),
         }
     }

@@ -6,8 +6,8 @@ use frontdesk_shared::booking::{
     Booking, BookingRequest, Email, Fingerprint, Reference, Slug, Specialty,
 };
 use frontdesk_shared::desk::{
-    Appointment, AuditAction, AuditEntry, Changed, DeskStore, InboxQuery, Move, Note, Place,
-    RequestState, Staff, Step,
+    Appointment, AuditAction, Changed, DeskStore, InboxQuery, Move, Note, Place, RequestState,
+    Staff, Step,
 };
 use frontdesk_shared::store::{InsertOutcome, NewBooking, StoreError};
 use frontdesk_tests::{
@@ -21,11 +21,14 @@ for_each_backend!(
     the_inbox_lists_each_state_newest_first_in_full_pages,
     opening_a_request_is_on_the_trail_before_it_is_read,
     a_request_moves_through_the_workflow_with_its_history_and_trail,
-    of_two_changes_at_once_exactly_one_wins,
+    of_several_changes_at_once_exactly_one_wins,
     a_change_from_a_stale_version_changes_nothing,
     an_unknown_request_is_not_found,
     a_change_whose_audit_entry_cannot_be_written_is_not_applied,
-    the_whole_trail_pages_newest_first,
+    the_trail_pages_newest_first,
+    requests_at_the_same_moment_are_each_listed_once,
+    a_request_past_its_retention_is_gone_from_the_desk,
+    a_booking_stored_before_the_desk_is_new,
 );
 
 const NET: &str = "neuroendocrine-tumours";
@@ -37,10 +40,10 @@ fn nurse() -> Staff {
     }
 }
 
-fn other_nurse() -> Staff {
+fn other_nurse(n: usize) -> Staff {
     Staff {
-        subject: "8e2d3f1b-other".into(),
-        email: Email::parse("other@clinic.example").unwrap(),
+        subject: format!("8e2d3f1b-other-{n}"),
+        email: Email::parse(&format!("other{n}@clinic.example")).unwrap(),
     }
 }
 
@@ -51,16 +54,13 @@ async fn store_booking(
     specialty: &str,
     at: OffsetDateTime,
 ) -> Reference {
-    let mut body = nth_booking(n);
+    let mut body = if specialty == "not_sure" {
+        booking_with("consultant", serde_json::Value::Null)
+    } else {
+        nth_booking(n)
+    };
+    body["email"] = json!(format!("fixture.patient+{n}@example.com"));
     body["specialty"] = json!(specialty);
-    if specialty == "not_sure" {
-        body = {
-            let mut b = booking_with("consultant", serde_json::Value::Null);
-            b["email"] = json!(format!("fixture.patient+{n}@example.com"));
-            b["specialty"] = json!("not_sure");
-            b
-        };
-    }
     let specialties = vec![Slug::parse(NET).unwrap()];
     let details = BookingRequest::from_json(body.to_string().as_bytes())
         .expect("decodes")
@@ -114,6 +114,14 @@ async fn all_pages(desk: &Arc<dyn DeskStore>, mut q: InboxQuery) -> (Vec<Referen
     }
 }
 
+async fn listed(
+    desk: &Arc<dyn DeskStore>,
+    state: RequestState,
+    specialty: Option<&str>,
+) -> Vec<Reference> {
+    all_pages(desk, query(state, specialty, 10)).await.0
+}
+
 fn contacted(at: OffsetDateTime, by: Staff, note: Option<&str>) -> Step {
     Step::new(
         at,
@@ -127,21 +135,20 @@ fn contacted(at: OffsetDateTime, by: Staff, note: Option<&str>) -> Step {
 
 async fn the_inbox_lists_each_state_newest_first_in_full_pages(backend: Backend) {
     let store = StoreHandle::create(backend).await;
-    let desk = store.desk();
-    let start = TestClock::new().now();
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let start = clock.now();
     let mut stored = Vec::new();
     for (n, specialty) in [NET, "not_sure", NET, NET, "not_sure"]
         .into_iter()
         .enumerate()
     {
-        stored.push((
-            store_booking(&store, n, specialty, start + Duration::minutes(n as i64)).await,
-            specialty,
-        ));
+        let at = start + Duration::minutes(n as i64);
+        stored.push((store_booking(&store, n, specialty, at).await, specialty));
     }
     let newest_first: Vec<Reference> = stored.iter().rev().map(|(r, _)| r.clone()).collect();
-    let (listed, sizes) = all_pages(&desk, query(RequestState::New, None, 2)).await;
-    assert_eq!(listed, newest_first);
+    let (listed_new, sizes) = all_pages(&desk, query(RequestState::New, None, 2)).await;
+    assert_eq!(listed_new, newest_first);
     assert_eq!(
         sizes[..3],
         [2, 2, 1],
@@ -154,36 +161,31 @@ async fn the_inbox_lists_each_state_newest_first_in_full_pages(backend: Backend)
         .filter(|(_, s)| *s == NET)
         .map(|(r, _)| r.clone())
         .collect();
-    assert_eq!(
-        all_pages(&desk, query(RequestState::New, Some(NET), 10))
-            .await
-            .0,
-        net
-    );
+    assert_eq!(listed(&desk, RequestState::New, Some(NET)).await, net);
     let page = desk
         .page(&query(RequestState::New, Some("not_sure"), 10))
         .await
         .unwrap();
     assert_eq!(page.rows.len(), 2);
-    assert!(page
-        .rows
-        .iter()
-        .all(|r| r.specialty == Specialty::NotSure && r.version == 0));
-    assert!(desk
-        .page(&query(RequestState::Contacted, None, 10))
+    assert!(page.rows.iter().all(|r| r.specialty == Specialty::NotSure
+        && r.version == 0
+        && r.state == RequestState::New));
+    assert!(listed(&desk, RequestState::Contacted, None)
         .await
-        .unwrap()
-        .rows
         .is_empty());
 }
 
 async fn opening_a_request_is_on_the_trail_before_it_is_read(backend: Backend) {
     let store = StoreHandle::create(backend).await;
-    let desk = store.desk();
-    let now = TestClock::new().now();
-    let reference = store_booking(&store, 1, NET, now).await;
-    let seen = AuditEntry::viewed(now, nurse(), reference.clone());
-    let request = desk.open(&reference, &seen).await.unwrap().expect("there");
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let reference = store_booking(&store, 1, NET, clock.now()).await;
+    clock.advance(Duration::minutes(3));
+    let request = desk
+        .open(&reference, &nurse())
+        .await
+        .unwrap()
+        .expect("there");
     assert_eq!(request.state, RequestState::New);
     assert_eq!(request.version, 0);
     assert!(request.history.is_empty());
@@ -191,15 +193,28 @@ async fn opening_a_request_is_on_the_trail_before_it_is_read(backend: Backend) {
         request.booking,
         store.port().get(&reference).await.unwrap().unwrap()
     );
-    let trail = desk.of_request(&reference, None, 10).await.unwrap();
-    assert_eq!(trail.entries, [seen.clone()]);
-    assert_eq!(desk.whole(None, 10).await.unwrap().entries, [seen]);
+    let emails: Vec<&str> = request.emails.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        emails,
+        ["staff", "patient"],
+        "the fallback only once it was needed"
+    );
+    let trail = desk.of_request(&reference, None, 10).await.unwrap().entries;
+    assert_eq!(trail.len(), 1);
+    let seen = &trail[0];
+    assert_eq!(
+        (seen.action, &seen.by, seen.reference.as_ref(), seen.at),
+        (AuditAction::Viewed, &nurse(), Some(&reference), clock.now()),
+        "stamped by the store's clock"
+    );
+    assert_eq!(desk.whole(None, 10).await.unwrap().entries, trail);
 }
 
 async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend: Backend) {
     let store = StoreHandle::create(backend).await;
-    let desk = store.desk();
-    let now = TestClock::new().now();
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let now = clock.now();
     let reference = store_booking(&store, 1, NET, now).await;
     let first = contacted(
         now + Duration::minutes(5),
@@ -217,7 +232,7 @@ async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend
     };
     let second = Step::new(
         now + Duration::minutes(9),
-        other_nurse(),
+        other_nurse(1),
         RequestState::Contacted,
         Move::Booked(appointment),
         None,
@@ -228,24 +243,16 @@ async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend
         Changed::Applied { version: 2 }
     );
 
-    let seen = AuditEntry::viewed(now + Duration::minutes(10), nurse(), reference.clone());
-    let request = desk.open(&reference, &seen).await.unwrap().unwrap();
+    clock.advance(Duration::minutes(10));
+    let request = desk.open(&reference, &nurse()).await.unwrap().unwrap();
     assert_eq!(request.state, RequestState::Booked);
     assert_eq!(request.version, 2);
     assert_eq!(request.history, [first.clone(), second.clone()]);
 
-    // The request has left `new` and is listed as booked, in its specialty too.
-    assert!(desk
-        .page(&query(RequestState::New, None, 10))
+    // It has left `new`, and is listed as booked, in its specialty too.
+    assert!(listed(&desk, RequestState::New, None).await.is_empty());
+    assert!(listed(&desk, RequestState::Contacted, Some(NET))
         .await
-        .unwrap()
-        .rows
-        .is_empty());
-    assert!(desk
-        .page(&query(RequestState::Contacted, Some(NET), 10))
-        .await
-        .unwrap()
-        .rows
         .is_empty());
     for specialty in [None, Some(NET)] {
         let rows = desk
@@ -274,7 +281,7 @@ async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend
                     from: RequestState::Contacted,
                     to: RequestState::Booked
                 },
-                other_nurse().subject
+                other_nurse(1).subject
             ),
             (
                 AuditAction::Changed {
@@ -287,20 +294,16 @@ async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend
     );
 }
 
-async fn of_two_changes_at_once_exactly_one_wins(backend: Backend) {
+async fn of_several_changes_at_once_exactly_one_wins(backend: Backend) {
     let store = StoreHandle::create(backend).await;
-    let desk = store.desk();
-    let now = TestClock::new().now();
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let now = clock.now();
     let reference = store_booking(&store, 1, NET, now).await;
-    let (a, b) = (
-        contacted(now, nurse(), Some("mine")),
-        contacted(now, other_nurse(), Some("theirs")),
-    );
-    let (one, two) = tokio::join!(
-        desk.change(&reference, 0, &a),
-        desk.change(&reference, 0, &b)
-    );
-    let outcomes = [one.unwrap(), two.unwrap()];
+    let steps: Vec<Step> = (0..6)
+        .map(|n| contacted(now, other_nurse(n), Some(&format!("from nurse {n}"))))
+        .collect();
+    let outcomes = futures_join(&desk, &reference, &steps).await;
     let applied = outcomes
         .iter()
         .filter(|o| **o == Changed::Applied { version: 1 })
@@ -314,43 +317,55 @@ async fn of_two_changes_at_once_exactly_one_wins(backend: Backend) {
             }
         })
         .count();
-    assert_eq!((applied, lost), (1, 1), "{outcomes:?}");
-    let winner = if outcomes[0] == (Changed::Applied { version: 1 }) {
-        &a
-    } else {
-        &b
-    };
+    assert_eq!((applied, lost), (1, 5), "{outcomes:?}");
+    let winner = &steps[outcomes
+        .iter()
+        .position(|o| *o == Changed::Applied { version: 1 })
+        .unwrap()];
     let trail = desk.of_request(&reference, None, 10).await.unwrap().entries;
     assert_eq!(trail.len(), 1, "only the winner is on the trail: {trail:?}");
-    assert_eq!(trail[0].by, winner.by);
-    let seen = AuditEntry::viewed(now, nurse(), reference.clone());
-    assert_eq!(
-        desk.open(&reference, &seen).await.unwrap().unwrap().history,
-        [winner.clone()]
-    );
+    assert_eq!(&trail[0].by, winner.by());
+    let request = desk.open(&reference, &nurse()).await.unwrap().unwrap();
+    assert_eq!(request.history, [winner.clone()]);
+}
+
+/// Every step tried at once, from version 0, each on its own task.
+async fn futures_join(
+    desk: &Arc<dyn DeskStore>,
+    reference: &Reference,
+    steps: &[Step],
+) -> Vec<Changed> {
+    let tasks: Vec<_> = steps
+        .iter()
+        .map(|step| {
+            let (desk, reference, step) = (Arc::clone(desk), reference.clone(), step.clone());
+            tokio::spawn(async move { desk.change(&reference, 0, &step).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap().unwrap());
+    }
+    outcomes
 }
 
 async fn a_change_from_a_stale_version_changes_nothing(backend: Backend) {
     let store = StoreHandle::create(backend).await;
-    let desk = store.desk();
-    let now = TestClock::new().now();
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let now = clock.now();
     let reference = store_booking(&store, 1, NET, now).await;
     let step = contacted(now, nurse(), None);
-    assert_eq!(
-        desk.change(&reference, 3, &step).await.unwrap(),
-        Changed::Conflict {
-            state: RequestState::New,
-            version: 0
-        }
-    );
+    let unchanged = Changed::Conflict {
+        state: RequestState::New,
+        version: 0,
+    };
+    assert_eq!(desk.change(&reference, 3, &step).await.unwrap(), unchanged);
     // Made from a state the request is not in.
     let booked_from = Step::new(now, nurse(), RequestState::Booked, Move::Closed, None).unwrap();
     assert_eq!(
         desk.change(&reference, 0, &booked_from).await.unwrap(),
-        Changed::Conflict {
-            state: RequestState::New,
-            version: 0
-        }
+        unchanged
     );
     assert!(desk
         .of_request(&reference, None, 10)
@@ -358,38 +373,30 @@ async fn a_change_from_a_stale_version_changes_nothing(backend: Backend) {
         .unwrap()
         .entries
         .is_empty());
-    assert_eq!(
-        desk.page(&query(RequestState::New, None, 10))
-            .await
-            .unwrap()
-            .rows
-            .len(),
-        1
-    );
+    assert_eq!(listed(&desk, RequestState::New, None).await, [reference]);
 }
 
 async fn an_unknown_request_is_not_found(backend: Backend) {
     let store = StoreHandle::create(backend).await;
-    let desk = store.desk();
-    let now = TestClock::new().now();
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
     let unknown = Reference::generate().unwrap();
     assert_eq!(
-        desk.change(&unknown, 0, &contacted(now, nurse(), None))
+        desk.change(&unknown, 0, &contacted(clock.now(), nurse(), None))
             .await
             .unwrap(),
         Changed::NotFound
     );
-    let seen = AuditEntry::viewed(now, nurse(), unknown.clone());
-    assert_eq!(desk.open(&unknown, &seen).await.unwrap(), None);
+    assert_eq!(desk.open(&unknown, &nurse()).await.unwrap(), None);
     // The look is on the trail even so: someone asked for that reference.
-    assert_eq!(
-        desk.of_request(&unknown, None, 10).await.unwrap().entries,
-        [seen]
-    );
+    let trail = desk.of_request(&unknown, None, 10).await.unwrap().entries;
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].action, AuditAction::Viewed);
 }
 
 async fn a_change_whose_audit_entry_cannot_be_written_is_not_applied(backend: Backend) {
-    let now = TestClock::new().now();
+    let clock = TestClock::new();
+    let now = clock.now();
     let (store, broken): (StoreHandle, Arc<dyn DeskStore>) = match backend {
         Backend::Embedded => {
             let path = frontdesk_tests::unique_temp_path("desk.sqlite3");
@@ -398,11 +405,12 @@ async fn a_change_whose_audit_entry_cannot_be_written_is_not_applied(backend: Ba
             rusqlite::Connection::open(&path)
                 .unwrap()
                 .execute_batch(
-                    "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit
+                    "CREATE TRIGGER refuse_changes_audit BEFORE INSERT ON audit
+                     WHEN NEW.record LIKE '%\"changed\"%'
                      BEGIN SELECT RAISE(ABORT, 'audit refused'); END;",
                 )
                 .unwrap();
-            let desk = Arc::new(embedded.desk(Duration::days(730)));
+            let desk = Arc::new(embedded.desk(Duration::days(730), clock.clock()));
             (StoreHandle::Embedded(embedded), desk)
         }
         Backend::DynamoDb => {
@@ -416,7 +424,7 @@ async fn a_change_whose_audit_entry_cannot_be_written_is_not_applied(backend: Ba
                     &t.bookings,
                     &t.guards,
                 )
-                .desk("no-such-audit-table", Duration::days(730)),
+                .desk("no-such-audit-table", Duration::days(730), clock.clock()),
             );
             (store, desk)
         }
@@ -434,52 +442,44 @@ async fn a_change_whose_audit_entry_cannot_be_written_is_not_applied(backend: Ba
         "{error:?}"
     );
     // Nothing changed: still new, at version 0, with no history.
-    let desk = store.desk();
-    let request = desk
-        .open(
-            &reference,
-            &AuditEntry::viewed(now, nurse(), reference.clone()),
-        )
-        .await;
-    let request = match backend {
-        // The refusing trigger is on this database's trail too: read it back another way.
-        Backend::Embedded => {
-            assert!(request.is_err(), "the trail refuses every entry here");
-            let rows = desk
-                .page(&query(RequestState::New, None, 10))
-                .await
-                .unwrap()
-                .rows;
-            assert_eq!(rows.len(), 1);
-            assert_eq!(rows[0].version, 0);
-            return;
-        }
-        Backend::DynamoDb => request.unwrap().unwrap(),
-    };
+    let desk = store.desk(&clock);
+    let request = desk.open(&reference, &nurse()).await.unwrap().unwrap();
     assert_eq!((request.state, request.version), (RequestState::New, 0));
     assert!(request.history.is_empty());
+    assert_eq!(listed(&desk, RequestState::New, None).await, [reference]);
 }
 
-async fn the_whole_trail_pages_newest_first(backend: Backend) {
+async fn the_trail_pages_newest_first(backend: Backend) {
     let store = StoreHandle::create(backend).await;
-    let desk = store.desk();
-    let now = TestClock::new().now();
-    let entries: Vec<AuditEntry> = (0..3)
-        .map(|n| {
-            AuditEntry::new(
-                now + Duration::seconds(n),
-                nurse(),
-                AuditAction::SignedIn,
-                None,
-            )
-        })
-        .collect();
-    for entry in &entries {
-        desk.record(entry).await.unwrap();
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let reference = store_booking(&store, 1, NET, clock.now()).await;
+    let mut entries = Vec::new();
+    for n in 0..3 {
+        clock.advance(Duration::seconds(1));
+        entries.push(
+            desk.record(&nurse(), AuditAction::Exported, Some(&reference))
+                .await
+                .unwrap(),
+        );
+        let _ = n;
     }
+    clock.advance(Duration::seconds(1));
+    let sign_in = desk
+        .record(&nurse(), AuditAction::SignedIn, None)
+        .await
+        .unwrap();
     let first = desk.whole(None, 2).await.unwrap();
+    assert_eq!(first.entries, [sign_in, entries[2].clone()]);
+    let rest = desk.whole(first.next.as_ref(), 10).await.unwrap();
+    assert_eq!(rest.entries, [entries[1].clone(), entries[0].clone()]);
+    // One request's trail pages through its own index.
+    let first = desk.of_request(&reference, None, 2).await.unwrap();
     assert_eq!(first.entries, [entries[2].clone(), entries[1].clone()]);
-    let rest = desk.whole(first.next.as_ref(), 2).await.unwrap();
+    let rest = desk
+        .of_request(&reference, first.next.as_ref(), 2)
+        .await
+        .unwrap();
     assert_eq!(rest.entries, [entries[0].clone()]);
     assert!(desk
         .of_request(&Reference::generate().unwrap(), None, 10)
@@ -487,4 +487,114 @@ async fn the_whole_trail_pages_newest_first(backend: Backend) {
         .unwrap()
         .entries
         .is_empty());
+}
+
+async fn requests_at_the_same_moment_are_each_listed_once(backend: Backend) {
+    let store = StoreHandle::create(backend).await;
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let mut stored = Vec::new();
+    for n in 0..5 {
+        stored.push(store_booking(&store, n, NET, clock.now()).await);
+    }
+    let (mut seen, _) = all_pages(&desk, query(RequestState::New, None, 2)).await;
+    seen.sort();
+    stored.sort();
+    assert_eq!(seen, stored);
+}
+
+async fn a_request_past_its_retention_is_gone_from_the_desk(backend: Backend) {
+    let store = StoreHandle::create(backend).await;
+    let clock = TestClock::new();
+    let desk = store.desk(&clock);
+    let reference = store_booking(&store, 1, NET, clock.now()).await;
+    clock.advance(Duration::days(365) + Duration::seconds(1));
+    assert!(listed(&desk, RequestState::New, None).await.is_empty());
+    assert!(listed(&desk, RequestState::New, Some(NET)).await.is_empty());
+    assert_eq!(desk.open(&reference, &nurse()).await.unwrap(), None);
+    assert_eq!(
+        desk.change(&reference, 0, &contacted(clock.now(), nurse(), None))
+            .await
+            .unwrap(),
+        Changed::NotFound
+    );
+}
+
+async fn a_booking_stored_before_the_desk_is_new(backend: Backend) {
+    let clock = TestClock::new();
+    let (store, reference) = match backend {
+        Backend::Embedded => {
+            // A database from before the desk: its columns and indexes gone.
+            let path = frontdesk_tests::unique_temp_path("old-desk.sqlite3");
+            let old = StoreHandle::Embedded(
+                frontdesk_shared::store::embedded::EmbeddedBookingStore::open(&path).unwrap(),
+            );
+            let reference = store_booking(&old, 1, NET, clock.now()).await;
+            drop(old);
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(
+                    "DROP INDEX bookings_inbox; DROP INDEX bookings_inbox_lane;
+                     ALTER TABLE bookings DROP COLUMN desk_state;
+                     ALTER TABLE bookings DROP COLUMN specialty;
+                     ALTER TABLE bookings DROP COLUMN desk_version;
+                     ALTER TABLE bookings DROP COLUMN history;",
+                )
+                .unwrap();
+            let reopened = StoreHandle::Embedded(
+                frontdesk_shared::store::embedded::EmbeddedBookingStore::open(&path).unwrap(),
+            );
+            (reopened, reference)
+        }
+        Backend::DynamoDb => {
+            let store = StoreHandle::create(backend).await;
+            let reference = store_booking(&store, 1, NET, clock.now()).await;
+            let StoreHandle::Dynamo(t) = &store else {
+                unreachable!()
+            };
+            t.inspect
+                .update_item()
+                .table_name(&t.bookings)
+                .key(
+                    "reference",
+                    aws_sdk_dynamodb::types::AttributeValue::S(reference.to_string()),
+                )
+                .update_expression("REMOVE desk_state, desk_lane, desk_version")
+                .send()
+                .await
+                .unwrap();
+            let desk = frontdesk_shared::store::dynamodb::DynamoBookingStore::new(
+                t.client.clone(),
+                &t.bookings,
+                &t.guards,
+            )
+            .desk(&t.audit, Duration::days(730), clock.clock());
+            let inbox: Arc<dyn DeskStore> = Arc::new(desk.clone());
+            assert!(listed(&inbox, RequestState::New, None).await.is_empty());
+            assert_eq!(desk.backfill().await.unwrap(), 1);
+            assert_eq!(desk.backfill().await.unwrap(), 0, "once only");
+            (store, reference)
+        }
+    };
+    let desk = store.desk(&clock);
+    assert_eq!(
+        listed(&desk, RequestState::New, None).await,
+        [reference.clone()]
+    );
+    assert_eq!(
+        listed(&desk, RequestState::New, Some(NET)).await,
+        [reference.clone()]
+    );
+    let request = desk.open(&reference, &nurse()).await.unwrap().unwrap();
+    assert_eq!((request.state, request.version), (RequestState::New, 0));
+    assert_eq!(
+        desk.change(&reference, 0, &contacted(clock.now(), nurse(), None))
+            .await
+            .unwrap(),
+        Changed::Applied { version: 1 }
+    );
+    assert_eq!(
+        listed(&desk, RequestState::Contacted, Some(NET)).await,
+        [reference]
+    );
 }

@@ -10,6 +10,7 @@ pub(crate) mod fixture;
 pub mod intake;
 pub mod model;
 pub mod person;
+pub mod readable;
 pub mod record;
 pub mod reference;
 pub mod request;

@@ -3,11 +3,13 @@
 
 mod booking;
 mod content;
+mod desk;
 mod mail_events;
 mod notifier;
 
 pub use booking::BookingConfig;
 pub use content::ContentConfig;
+pub use desk::DeskConfig;
 pub use mail_events::MailEventsConfig;
 pub use notifier::NotifierConfig;
 

@@ -13,13 +13,12 @@ use time::OffsetDateTime;
 pub struct AuditId(String);
 
 impl AuditId {
-    /// A fresh id for an entry made at `at`.
-    pub fn new(at: OffsetDateTime) -> Self {
+    /// A fresh id for an entry made at `at`; without randomness there is
+    /// none, rather than one that might collide.
+    pub fn new(at: OffsetDateTime) -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; 8];
-        // Without randomness the conditional put still refuses a collision:
-        // the entry is then an error, never an overwrite.
-        let _ = getrandom::fill(&mut bytes);
-        Self(format!("{}#{}", rfc3339(at), hex::encode(bytes)))
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(format!("{}#{}", rfc3339(at), hex::encode(bytes))))
     }
 
     /// Reads an id back (from the store, or a page cursor a client returns).
@@ -123,34 +122,30 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// An entry made now by `by`.
+    /// An entry made at `at` by `by`: what the stores write, stamped with
+    /// their own clock.
     pub fn new(
         at: OffsetDateTime,
         by: Staff,
         action: AuditAction,
         reference: Option<Reference>,
-    ) -> Self {
-        Self {
-            id: AuditId::new(at),
+    ) -> Result<Self, getrandom::Error> {
+        Ok(Self {
+            id: AuditId::new(at)?,
             at,
             by,
             action,
             reference,
-        }
-    }
-
-    /// The entry of a request's page opened by `by`.
-    pub fn viewed(at: OffsetDateTime, by: Staff, reference: Reference) -> Self {
-        Self::new(at, by, AuditAction::Viewed, Some(reference))
+        })
     }
 
     /// The entry that goes with `step` on `reference`, in its transaction.
-    pub fn changed(reference: &Reference, step: &Step) -> Self {
+    pub fn changed(reference: &Reference, step: &Step) -> Result<Self, getrandom::Error> {
         Self::new(
-            step.at,
-            step.by.clone(),
+            step.at(),
+            step.by().clone(),
             AuditAction::Changed {
-                from: step.from,
+                from: step.from(),
                 to: step.to(),
             },
             Some(reference.clone()),
@@ -174,10 +169,10 @@ mod tests {
     #[test]
     fn ids_sort_by_time_and_never_repeat() {
         let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        let a = AuditId::new(at);
-        let b = AuditId::new(at);
+        let a = AuditId::new(at).unwrap();
+        let b = AuditId::new(at).unwrap();
         assert_ne!(a, b);
-        assert!(AuditId::new(at + time::Duration::milliseconds(1)) > a.clone().max(b));
+        assert!(AuditId::new(at + time::Duration::milliseconds(1)).unwrap() > a.clone().max(b));
         assert_eq!(AuditId::parse(a.as_str()), Ok(a));
         for bad in [
             "",

@@ -3,6 +3,7 @@
 use super::workflow::{RequestState, Step};
 use crate::booking::record::{parse_rfc3339, rfc3339};
 use crate::booking::{Booking, Reference, Specialty};
+use crate::notify::{Notice, NoticeState};
 use base64::Engine;
 use time::OffsetDateTime;
 
@@ -96,6 +97,21 @@ pub struct DeskRequest {
     pub version: u64,
     /// Every move so far, oldest first.
     pub history: Vec<Step>,
+    /// Where each of its emails stands (the staff fallback only once it
+    /// was needed), from the same read.
+    pub emails: Vec<(Notice, NoticeState)>,
+}
+
+/// The emails a request's page lists: the two every booking owes, and the
+/// staff fallback when something was ever done with it.
+pub fn listed_emails(state: impl Fn(Notice) -> NoticeState) -> Vec<(Notice, NoticeState)> {
+    Notice::KINDS
+        .into_iter()
+        .map(|notice| (notice, state(notice)))
+        .filter(|(notice, state)| {
+            *notice != Notice::StaffFallback || *state != NoticeState::default()
+        })
+        .collect()
 }
 
 #[cfg(test)]

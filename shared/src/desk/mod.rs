@@ -8,11 +8,13 @@
 //! is written in one transaction with its audit entry.
 
 pub mod audit;
+pub mod error;
 pub mod inbox;
 pub mod record;
 pub mod workflow;
 
 pub use audit::{AuditAction, AuditEntry, AuditId, AuditPage};
+pub use error::DeskError;
 pub use inbox::{Cursor, DeskRequest, InboxPage, InboxQuery, InboxRow};
 pub use workflow::{Appointment, Move, Note, Place, RequestState, Staff, Step, MOVES};
 
@@ -42,23 +44,25 @@ pub enum Changed {
 
 /// The desk's view of stored requests: the inbox's pages, one request's
 /// page, and the workflow's changes. Each read of a request's page and
-/// each change is audited by the store in the same call, so no adapter can
-/// forget it.
+/// each change is audited by the store in the same call, stamped with the
+/// store's own clock, so no caller can forget it or backdate it.
 #[async_trait]
 pub trait RequestInbox: Send + Sync {
     /// One page of the inbox, newest first: one index query, never a scan.
+    /// Requests past their retention are not listed.
     async fn page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
 
-    /// Records `seen` (a `Viewed` entry) on the audit trail, then reads the
-    /// request: a page nobody could audit is not shown.
+    /// Records that `by` opened the request on the audit trail, then reads
+    /// it: a page nobody could audit is not shown. `None` for no request,
+    /// or one past its retention.
     async fn open(
         &self,
         reference: &Reference,
-        seen: &AuditEntry,
+        by: &Staff,
     ) -> Result<Option<DeskRequest>, StoreError>;
 
     /// Applies `step` to the request if it is still at `version` and in
-    /// `step.from`, together with its audit entry, or neither.
+    /// `step.from()`, together with its audit entry, or neither.
     async fn change(
         &self,
         reference: &Reference,
@@ -67,12 +71,21 @@ pub trait RequestInbox: Send + Sync {
     ) -> Result<Changed, StoreError>;
 }
 
+/// The most entries one page of the audit trail holds.
+pub const AUDIT_PAGE_MAX: u16 = 100;
+
 /// The append-only record of who did what on the desk, kept for
 /// `AUDIT_RETENTION_DAYS`. Entries are only ever added.
 #[async_trait]
 pub trait AuditTrail: Send + Sync {
-    /// Adds an entry (a sign-in, an export); its id never collides.
-    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Adds an entry (a sign-in, an export), stamped now, with an id that
+    /// never collides; answers the entry written.
+    async fn record(
+        &self,
+        by: &Staff,
+        action: AuditAction,
+        reference: Option<&Reference>,
+    ) -> Result<AuditEntry, StoreError>;
 
     /// The entries about one request, newest first.
     async fn of_request(
@@ -90,3 +103,8 @@ pub trait AuditTrail: Send + Sync {
 pub trait DeskStore: RequestInbox + AuditTrail {}
 
 impl<T: RequestInbox + AuditTrail> DeskStore for T {}
+
+/// A store could not make an entry's id: the machine gave no randomness.
+pub fn no_randomness(_: getrandom::Error) -> StoreError {
+    StoreError::Unavailable("no randomness for an audit entry's id".into())
+}

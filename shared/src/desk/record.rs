@@ -43,7 +43,7 @@ pub struct StepRecord {
 
 impl From<&Step> for StepRecord {
     fn from(step: &Step) -> Self {
-        let appointment = step.change.appointment();
+        let appointment = step.change().appointment();
         Self {
             at: rfc3339(step.at),
             by_subject: step.by.subject.clone(),
@@ -230,7 +230,8 @@ mod tests {
                 to: RequestState::Contacted,
             },
             Some(Reference::parse("CCL-7K3M-9Q2X").unwrap()),
-        );
+        )
+        .unwrap();
         let record = AuditRecord::of(&entry, at + time::Duration::days(730));
         assert_eq!(record.trail, AUDIT_TRAIL);
         assert_eq!(record.expires_at, 1_800_000_000 + 730 * 86_400);

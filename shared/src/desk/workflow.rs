@@ -210,19 +210,15 @@ impl Move {
 }
 
 /// One move in a request's history: who made it, when, from which state,
-/// and why.
+/// and why. Made only by [`Step::new`], which refuses a move `MOVES` does
+/// not allow, so no store is ever asked to write one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
-    /// When it was made.
-    pub at: OffsetDateTime,
-    /// Who made it.
-    pub by: Staff,
-    /// The state it left.
-    pub from: RequestState,
-    /// What it did.
-    pub change: Move,
-    /// The note they added.
-    pub note: Option<Note>,
+    pub(super) at: OffsetDateTime,
+    pub(super) by: Staff,
+    pub(super) from: RequestState,
+    pub(super) change: Move,
+    pub(super) note: Option<Note>,
 }
 
 /// A move the workflow does not allow.
@@ -260,6 +256,31 @@ impl Step {
     /// The state it leads to.
     pub fn to(&self) -> RequestState {
         self.change.to()
+    }
+
+    /// When it was made.
+    pub fn at(&self) -> OffsetDateTime {
+        self.at
+    }
+
+    /// Who made it.
+    pub fn by(&self) -> &Staff {
+        &self.by
+    }
+
+    /// The state it left.
+    pub fn from(&self) -> RequestState {
+        self.from
+    }
+
+    /// What it did.
+    pub fn change(&self) -> &Move {
+        &self.change
+    }
+
+    /// The note they added.
+    pub fn note(&self) -> Option<&Note> {
+        self.note.as_ref()
     }
 }
 

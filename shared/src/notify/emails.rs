@@ -10,12 +10,11 @@
 use super::clinic::Clinic;
 use super::delivery::{EMAIL_TAG, REFERENCE_TAG};
 use super::Notice;
-use crate::booking::{Booking, BookingFor, ContactMethod, Email, Payment, Specialty};
+use crate::booking::{Booking, ContactMethod, Email};
 use crate::config::NotifierConfig;
 use crate::mail::{MailError, MailTag, OutgoingEmail, Sender};
 use askama::Template;
 use std::sync::Arc;
-use time::macros::format_description;
 
 /// Each template reads its view as `v`.
 #[derive(Template)]
@@ -147,7 +146,7 @@ impl Emails {
                 ContactMethod::Phone => "by phone, as they asked",
                 ContactMethod::Email => "by email, as they asked",
             },
-            rows: staff_rows(booking),
+            rows: crate::booking::readable::answers(booking),
             message: d.message.as_ref().map(|m| m.as_str().to_owned()),
             phone: d.phone.national(),
             phone_e164: d.phone.as_str().to_owned(),
@@ -205,122 +204,11 @@ fn received(booking: &Booking) -> String {
     crate::london::written(booking.received_at)
 }
 
-fn yes_no(value: bool) -> String {
-    if value { "Yes" } else { "No" }.to_owned()
-}
-
-/// A slug as words: `neuroendocrine-tumours` → `Neuroendocrine tumours`.
-fn humanise(slug: &str) -> String {
-    let words = slug.replace('-', " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => words,
-    }
-}
-
-fn staff_rows(booking: &Booking) -> Vec<(&'static str, String)> {
-    let d = &booking.details;
-    let dob_format = format_description!("[day padding:none] [month repr:long] [year]");
-    let mut rows = vec![
-        ("Reference", booking.reference.to_string()),
-        (
-            "Patient",
-            format!("{} {}", d.first_name.as_str(), d.last_name.as_str()),
-        ),
-        (
-            "Date of birth",
-            d.date_of_birth
-                .date()
-                .format(&dob_format)
-                .unwrap_or_else(|_| d.date_of_birth.to_string()),
-        ),
-        ("Phone", d.phone.national()),
-        ("Email", d.email.as_str().to_owned()),
-        (
-            "Contact by",
-            match d.contact_method {
-                ContactMethod::Phone => "Phone",
-                ContactMethod::Email => "Email",
-            }
-            .to_owned(),
-        ),
-    ];
-    if let Some(times) = &d.preferred_times {
-        rows.push(("Preferred times", times.as_str().to_owned()));
-    }
-    rows.push((
-        "Specialty",
-        match &d.specialty {
-            Specialty::Condition(slug) => humanise(slug.as_str()),
-            Specialty::NotSure => "Not sure".to_owned(),
-        },
-    ));
-    if let Some(consultant) = &d.consultant {
-        rows.push(("Preferred consultant", humanise(consultant.as_str())));
-    }
-    match &d.payment {
-        Payment::SelfPay => rows.push(("Payment", "Self-pay".to_owned())),
-        Payment::Insured {
-            insurer,
-            policy_number,
-        } => {
-            rows.push(("Payment", "Insured".to_owned()));
-            rows.push(("Insurer", insurer.as_str().to_owned()));
-            rows.push(("Policy number", policy_number.as_str().to_owned()));
-        }
-    }
-    rows.push(("GP referral", yes_no(d.gp_referral)));
-    rows.push((
-        "Form filled in by",
-        match d.booking_for {
-            BookingFor::Myself => "The patient",
-            BookingFor::SomeoneElse => "Someone else, on the patient's behalf",
-        }
-        .to_owned(),
-    ));
-    rows.push((
-        "Consent to contact",
-        format!("Given (wording {})", d.consent_version.as_str()),
-    ));
-    rows.push(("Marketing by email", yes_no(d.marketing_email)));
-    rows.push(("Marketing by text", yes_no(d.marketing_sms)));
-    rows
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use crate::booking::fixture::{booking, FORM};
-
-    #[test]
-    fn the_staff_email_lists_every_answer_in_words() {
-        let rows = staff_rows(&booking(FORM));
-        let rows: Vec<(&str, &str)> = rows.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        assert_eq!(
-            rows,
-            [
-                ("Reference", "CCL-7K3M-9Q2X"),
-                ("Patient", "Ann Smith"),
-                ("Date of birth", "31 March 1970"),
-                ("Phone", "07700 900123"),
-                ("Email", "ann@example.com"),
-                ("Contact by", "Email"),
-                ("Preferred times", "Mornings"),
-                ("Specialty", "Neuroendocrine tumours"),
-                ("Preferred consultant", "Jane doe"),
-                ("Payment", "Insured"),
-                ("Insurer", "Fixture Health"),
-                ("Policy number", "FX-1"),
-                ("GP referral", "Yes"),
-                ("Form filled in by", "Someone else, on the patient's behalf"),
-                ("Consent to contact", "Given (wording 2026-11)"),
-                ("Marketing by email", "No"),
-                ("Marketing by text", "Yes"),
-            ]
-        );
-    }
 
     #[test]
     fn subjects_name_the_reference_and_nothing_about_health() {
@@ -338,11 +226,5 @@ mod tests {
             "New appointment request CCL-7K3M-9Q2X (not delivered to the staff inbox)"
         );
         assert_eq!(received(&booking), "Wednesday 2 December 2026, 09:05 GMT");
-    }
-
-    #[test]
-    fn slugs_read_as_words() {
-        assert_eq!(humanise("neuroendocrine-tumours"), "Neuroendocrine tumours");
-        assert_eq!(humanise(""), "");
     }
 }

@@ -1,6 +1,6 @@
 //! The desk over DynamoDB.
 //!
-//! A booking carries its workflow on its own item: `desk_state`, `version`
+//! A booking carries its workflow on its own item: `desk_state`, `desk_version`
 //! and `history`, and `desk_lane` (`state#specialty`). Two sparse indexes
 //! serve the inbox, each filter one `Query` returning full pages: `inbox`
 //! (by `desk_state`) and `inbox_by_specialty` (by `desk_lane`), both sorted
@@ -9,22 +9,28 @@
 //! audit entry's put, conditional on a new id. The audit table is only ever
 //! added to.
 
-use super::{booking_of_item, classify, n, s, DynamoBookingStore};
+use super::{
+    booking_of_item, classify, conflict_backoff, n, s, DynamoBookingStore, CONFLICT_ATTEMPTS,
+};
 use crate::booking::record::{parse_rfc3339, rfc3339};
 use crate::booking::{Booking, Reference, Specialty};
 use crate::desk::record::{AuditRecord, StepRecord, AUDIT_TRAIL};
 use crate::desk::{
-    AuditEntry, AuditId, AuditPage, AuditTrail, Changed, Cursor, DeskRequest, InboxPage,
-    InboxQuery, InboxRow, RequestInbox, RequestState, Step,
+    no_randomness, AuditAction, AuditEntry, AuditId, AuditPage, AuditTrail, Changed, Cursor,
+    DeskRequest, InboxPage, InboxQuery, InboxRow, RequestInbox, RequestState, Staff, Step,
+    AUDIT_PAGE_MAX,
 };
 use crate::store::StoreError;
+use crate::time_source::Clock;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// The inbox index by state.
 pub const INBOX_INDEX: &str = "inbox";
@@ -47,7 +53,7 @@ pub(super) fn new_request_attributes(booking: &Booking) -> [(String, AttributeVa
             "desk_lane".to_owned(),
             s(&lane(state, &booking.details.specialty)),
         ),
-        ("version".to_owned(), n(0)),
+        ("desk_version".to_owned(), n(0)),
     ]
 }
 
@@ -58,23 +64,39 @@ pub struct DynamoDesk {
     bookings_table: String,
     audit_table: String,
     audit_for: Duration,
+    clock: Clock,
 }
 
 impl DynamoBookingStore {
     /// The desk over these bookings, with its trail in `audit_table`, each
-    /// entry kept for `audit_for`.
-    pub fn desk(&self, audit_table: impl Into<String>, audit_for: Duration) -> DynamoDesk {
+    /// entry kept for `audit_for` from when `clock` says it was made.
+    pub fn desk(
+        &self,
+        audit_table: impl Into<String>,
+        audit_for: Duration,
+        clock: Clock,
+    ) -> DynamoDesk {
         DynamoDesk {
             client: self.client.clone(),
             bookings_table: self.bookings_table.clone(),
             audit_table: audit_table.into(),
             audit_for,
+            clock,
         }
     }
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
+/// Stored desk data that does not read back. The parser's own message is
+/// not kept: it may quote a note, which may say something clinical.
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("stored desk data is unreadable: {what}"))
+}
+
+/// Whether an item is past its retention at `now` (DynamoDB's TTL removes
+/// it within days, not at once).
+fn expired(item: &HashMap<String, AttributeValue>, now: OffsetDateTime) -> bool {
+    matches!(item.get("expires_at"), Some(AttributeValue::N(v))
+        if v.parse::<i64>().is_ok_and(|at| at < now.unix_timestamp()))
 }
 
 fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
@@ -90,7 +112,10 @@ fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a
 
 fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<u64>, StoreError> {
     match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().map(Some).map_err(corrupt),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| corrupt(format!("{name} is not a whole number"))),
         None => Ok(None),
         Some(_) => Err(corrupt(format!("{name} is not a number"))),
     }
@@ -103,13 +128,15 @@ fn state_of(item: &HashMap<String, AttributeValue>) -> Result<(RequestState, u64
         Some(raw) => RequestState::parse(raw).ok_or_else(|| corrupt("an unknown desk state"))?,
         None => RequestState::New,
     };
-    Ok((state, number(item, "version")?.unwrap_or(0)))
+    Ok((state, number(item, "desk_version")?.unwrap_or(0)))
 }
 
 impl DynamoDesk {
-    fn audit_put(&self, entry: &AuditEntry) -> Result<Put, StoreError> {
-        let record = AuditRecord::of(entry, entry.at + self.audit_for);
-        let item = serde_dynamo::to_item(&record).map_err(corrupt)?;
+    /// The put of `entry`, made at `now`, kept for the trail's retention
+    /// from then.
+    fn audit_put(&self, entry: &AuditEntry, now: OffsetDateTime) -> Result<Put, StoreError> {
+        let record = AuditRecord::of(entry, now + self.audit_for);
+        let item = serde_dynamo::to_item(&record).map_err(|_| corrupt("an audit entry"))?;
         built(
             Put::builder()
                 .table_name(&self.audit_table)
@@ -132,7 +159,8 @@ impl DynamoDesk {
         after: Option<&AuditId>,
         limit: u16,
     ) -> Result<AuditPage, StoreError> {
-        let limit = limit.clamp(1, InboxQuery::MAX_LIMIT);
+        let limit = limit.clamp(1, AUDIT_PAGE_MAX);
+        let now = self.clock.now();
         let mut query = self
             .client
             .query()
@@ -162,20 +190,117 @@ impl DynamoDesk {
         let entries = answer
             .items()
             .iter()
+            .filter(|item| !expired(item, now))
             .map(|item| {
-                let record: AuditRecord = serde_dynamo::from_item(item.clone()).map_err(corrupt)?;
-                AuditEntry::try_from(record).map_err(corrupt)
+                let record: AuditRecord =
+                    serde_dynamo::from_item(item.clone()).map_err(|_| corrupt("an audit entry"))?;
+                AuditEntry::try_from(record).map_err(|_| corrupt("an audit entry"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let next = match answer.last_evaluated_key() {
             Some(key) => text(key, "id")
                 .map(AuditId::parse)
                 .transpose()
-                .map_err(corrupt)?,
+                .map_err(|_| corrupt("an audit id"))?,
             None => None,
         };
         Ok(AuditPage { entries, next })
     }
+}
+
+impl DynamoDesk {
+    /// Puts every booking stored before the desk into its inbox as new
+    /// (version 0), one conditional update each, so none is missed or set
+    /// back; answers how many it moved. Reads only keys and specialties.
+    pub async fn backfill(&self) -> Result<u64, StoreError> {
+        let mut moved = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.bookings_table)
+                .filter_expression("attribute_not_exists(desk_state)")
+                .projection_expression("#reference, specialty")
+                .expression_attribute_names("#reference", "reference")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            for item in page.items() {
+                let (Some(reference), Some(specialty)) =
+                    (text(item, "reference"), text(item, "specialty"))
+                else {
+                    continue;
+                };
+                let specialty =
+                    Specialty::from_stored(specialty).map_err(|_| corrupt("a specialty"))?;
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.bookings_table)
+                    .key("reference", s(reference))
+                    .update_expression(
+                        "SET desk_state = :new, desk_lane = :lane, desk_version = :zero",
+                    )
+                    .condition_expression(
+                        "attribute_exists(#reference) AND attribute_not_exists(desk_state)",
+                    )
+                    .expression_attribute_names("#reference", "reference")
+                    .expression_attribute_values(":new", s(RequestState::New.as_str()))
+                    .expression_attribute_values(":lane", s(&lane(RequestState::New, &specialty)))
+                    .expression_attribute_values(":zero", n(0))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => moved += 1,
+                    // Moved meanwhile (or expired): nothing to do.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(e) => return Err(classify(&e)),
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(moved),
+            }
+        }
+    }
+}
+
+/// What a transaction's cancellation says about a change.
+enum Cancelled {
+    /// The booking's condition failed: it is now as this item says (or gone).
+    Lost(Option<HashMap<String, AttributeValue>>),
+    /// Another transaction held the item: try again.
+    Raced,
+    /// Anything else (the audit put's condition, throttling): an error.
+    Failed(String),
+}
+
+fn cancelled(
+    error: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<Cancelled> {
+    let SdkError::ServiceError(service) = error else {
+        return None;
+    };
+    let TransactWriteItemsError::TransactionCanceledException(e) = service.err() else {
+        return None;
+    };
+    let reasons = e.cancellation_reasons();
+    let code = |slot: usize| reasons.get(slot).and_then(|r| r.code());
+    Some(match (code(0), code(1)) {
+        (Some("ConditionalCheckFailed"), _) => {
+            Cancelled::Lost(reasons.first().and_then(|r| r.item().cloned()))
+        }
+        (Some("TransactionConflict"), _) | (_, Some("TransactionConflict")) => Cancelled::Raced,
+        (first, second) => Cancelled::Failed(format!(
+            "change cancelled: {} / {}",
+            first.unwrap_or("None"),
+            second.unwrap_or("None")
+        )),
+    })
 }
 
 #[async_trait]
@@ -207,19 +332,23 @@ impl RequestInbox for DynamoDesk {
             ])));
         }
         let answer = request.send().await.map_err(|e| classify(&e))?;
+        let now = self.clock.now();
         let rows = answer
             .items()
             .iter()
+            // Past its retention, waiting for the TTL: not listed. (A page
+            // may then hold fewer rows than asked for; `next` still holds.)
+            .filter(|item| !expired(item, now))
             .map(|item| {
                 let (state, version) = state_of(item)?;
                 Ok(InboxRow {
                     reference: Reference::parse(text(item, "reference").unwrap_or(""))
-                        .map_err(corrupt)?,
+                        .map_err(|_| corrupt("a reference"))?,
                     received_at: parse_rfc3339(text(item, "received_at").unwrap_or(""))
-                        .map_err(|e| corrupt(e.0))?,
+                        .map_err(|_| corrupt("a time"))?,
                     state,
                     specialty: Specialty::from_stored(text(item, "specialty").unwrap_or(""))
-                        .map_err(corrupt)?,
+                        .map_err(|_| corrupt("a specialty"))?,
                     version,
                 })
             })
@@ -227,9 +356,9 @@ impl RequestInbox for DynamoDesk {
         let next = match answer.last_evaluated_key() {
             Some(key) => Some(Cursor {
                 received_at: parse_rfc3339(text(key, "received_at").unwrap_or(""))
-                    .map_err(|e| corrupt(e.0))?,
+                    .map_err(|_| corrupt("a time"))?,
                 reference: Reference::parse(text(key, "reference").unwrap_or(""))
-                    .map_err(corrupt)?,
+                    .map_err(|_| corrupt("a reference"))?,
             }),
             None => None,
         };
@@ -239,18 +368,28 @@ impl RequestInbox for DynamoDesk {
     async fn open(
         &self,
         reference: &Reference,
-        seen: &AuditEntry,
+        by: &Staff,
     ) -> Result<Option<DeskRequest>, StoreError> {
-        self.record(seen).await?;
-        let Some(item) = self.item(reference).await? else {
+        self.record(by, AuditAction::Viewed, Some(reference))
+            .await?;
+        let now = self.clock.now();
+        let Some(item) = self
+            .item(reference)
+            .await?
+            .filter(|item| !expired(item, now))
+        else {
             return Ok(None);
         };
         let (state, version) = state_of(&item)?;
         let history: Vec<StepRecord> = match item.get("history") {
-            Some(list) => serde_dynamo::from_attribute_value(list.clone()).map_err(corrupt)?,
+            Some(list) => serde_dynamo::from_attribute_value(list.clone())
+                .map_err(|_| corrupt("a request's history"))?,
             None => Vec::new(),
         };
+        let emails =
+            crate::desk::inbox::listed_emails(|notice| super::notices::notice_state(&item, notice));
         Ok(Some(DeskRequest {
+            emails,
             booking: booking_of_item(item)?,
             state,
             version,
@@ -258,7 +397,7 @@ impl RequestInbox for DynamoDesk {
                 .into_iter()
                 .map(Step::try_from)
                 .collect::<Result<_, _>>()
-                .map_err(corrupt)?,
+                .map_err(|_| corrupt("a step of a request's history"))?,
         }))
     }
 
@@ -268,33 +407,47 @@ impl RequestInbox for DynamoDesk {
         version: u64,
         step: &Step,
     ) -> Result<Changed, StoreError> {
-        let Some(item) = self.item(reference).await? else {
+        // Only what the change needs: never the patient's details.
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.bookings_table)
+            .key("reference", s(reference.as_str()))
+            .projection_expression("desk_state, desk_version, specialty, expires_at")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?
+            .item;
+        let now = self.clock.now();
+        let Some(item) = item.filter(|item| !expired(item, now)) else {
             return Ok(Changed::NotFound);
         };
         let (state, stored_version) = state_of(&item)?;
-        if (state, stored_version) != (step.from, version) {
+        if (state, stored_version) != (step.from(), version) {
             return Ok(Changed::Conflict {
                 state,
                 version: stored_version,
             });
         }
-        let specialty =
-            Specialty::from_stored(text(&item, "specialty").unwrap_or("")).map_err(corrupt)?;
-        let step_value =
-            serde_dynamo::to_attribute_value(vec![StepRecord::from(step)]).map_err(corrupt)?;
-        let version_value = i64::try_from(version).map_err(corrupt)?;
+        let specialty = Specialty::from_stored(text(&item, "specialty").unwrap_or(""))
+            .map_err(|_| corrupt("a specialty"))?;
+        let step_value = serde_dynamo::to_attribute_value(vec![StepRecord::from(step)])
+            .map_err(|_| corrupt("a step"))?;
+        let version_value = i64::try_from(version).map_err(|_| corrupt("a version"))?;
         // A booking stored before the desk has no version: it is version 0.
         let condition = if version == 0 {
-            "attribute_exists(#reference) AND (attribute_not_exists(version) OR version = :version)"
+            "attribute_exists(#reference) AND expires_at >= :now \
+             AND (attribute_not_exists(desk_version) OR desk_version = :version)"
         } else {
-            "attribute_exists(#reference) AND version = :version"
+            "attribute_exists(#reference) AND expires_at >= :now AND desk_version = :version"
         };
         let update = built(
             Update::builder()
                 .table_name(&self.bookings_table)
                 .key("reference", s(reference.as_str()))
                 .update_expression(
-                    "SET desk_state = :to, desk_lane = :lane, version = :next, \
+                    "SET desk_state = :to, desk_lane = :lane, desk_version = :next, \
                      history = list_append(if_not_exists(history, :none), :step)",
                 )
                 .condition_expression(condition)
@@ -305,44 +458,64 @@ impl RequestInbox for DynamoDesk {
                 .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
                 .expression_attribute_values(":step", step_value)
                 .expression_attribute_values(":version", n(version_value))
+                .expression_attribute_values(":now", n(now.unix_timestamp()))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build(),
         )?;
-        let audit = self.audit_put(&AuditEntry::changed(reference, step))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(audit).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Changed::Applied {
-                version: version + 1,
-            }),
-            Err(SdkError::ServiceError(service))
-                if matches!(
-                    service.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
-            {
-                // Someone changed it first (or it expired): tell what it is now.
-                match self.item(reference).await? {
-                    Some(item) => {
-                        let (state, version) = state_of(&item)?;
-                        Ok(Changed::Conflict { state, version })
-                    }
-                    None => Ok(Changed::NotFound),
+        let entry = AuditEntry::changed(reference, step).map_err(no_randomness)?;
+        let audit = self.audit_put(&entry, now)?;
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(update.clone()).build())
+                .transact_items(TransactWriteItem::builder().put(audit.clone()).build())
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => {
+                    return Ok(Changed::Applied {
+                        version: version + 1,
+                    })
                 }
+                Err(error) => error,
+            };
+            match cancelled(&error) {
+                // Someone changed it first: what it is now came back with the refusal.
+                Some(Cancelled::Lost(Some(current))) if !expired(&current, now) => {
+                    let (state, version) = state_of(&current)?;
+                    return Ok(Changed::Conflict { state, version });
+                }
+                Some(Cancelled::Lost(_)) => return Ok(Changed::NotFound),
+                Some(Cancelled::Raced) => {
+                    tracing::info!(attempt, "desk change raced another transaction, retrying");
+                    tokio::time::sleep(conflict_backoff(attempt, getrandom::u32().unwrap_or(0)))
+                        .await;
+                }
+                Some(Cancelled::Failed(why)) => return Err(StoreError::Unavailable(why)),
+                None => return Err(classify(&error)),
             }
-            Err(error) => Err(classify(&error)),
         }
+        Err(StoreError::Unavailable(
+            "the change kept conflicting with other transactions".into(),
+        ))
     }
 }
 
 #[async_trait]
 impl AuditTrail for DynamoDesk {
-    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let put = self.audit_put(entry)?;
+    async fn record(
+        &self,
+        by: &Staff,
+        action: AuditAction,
+        reference: Option<&Reference>,
+    ) -> Result<AuditEntry, StoreError> {
+        let now = self.clock.now();
+        let entry =
+            AuditEntry::new(now, by.clone(), action, reference.cloned()).map_err(no_randomness)?;
+        let put = self.audit_put(&entry, now)?;
         self.client
             .put_item()
             .table_name(put.table_name())
@@ -351,7 +524,7 @@ impl AuditTrail for DynamoDesk {
             .send()
             .await
             .map_err(|e| classify(&e))?;
-        Ok(())
+        Ok(entry)
     }
 
     async fn of_request(

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// How often a transaction that lost a race with another is tried again.
-const CONFLICT_ATTEMPTS: u32 = 6;
+pub(super) const CONFLICT_ATTEMPTS: u32 = 6;
 
 /// Bookings and guards in two DynamoDB tables.
 #[derive(Debug, Clone)]
@@ -215,7 +215,7 @@ fn conflicts(reasons: &[CancellationReason], slots: &Slots) -> Result<Conflicts,
 /// How long to wait before attempt `attempt + 1` of a transaction that
 /// raced another: 10 ms doubled each attempt, plus up to 19 ms taken from
 /// `random`, so that two racing requests do not retry in step.
-fn conflict_backoff(attempt: u32, random: u32) -> Duration {
+pub(super) fn conflict_backoff(attempt: u32, random: u32) -> Duration {
     Duration::from_millis(10 * 2u64.pow(attempt) + u64::from(random % 20))
 }
 

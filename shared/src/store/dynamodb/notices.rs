@@ -85,6 +85,11 @@ impl Names {
     }
 }
 
+/// Where `notice` of the booking `item` stands, read from the item itself.
+pub(super) fn notice_state(item: &Item, notice: Notice) -> NoticeState {
+    Names::of(notice).state(item)
+}
+
 impl DynamoNoticeLedger {
     /// A ledger over `client` and the bookings table.
     pub fn new(client: Client, bookings_table: impl Into<String>) -> Self {

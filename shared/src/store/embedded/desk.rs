@@ -1,4 +1,4 @@
-//! The desk over SQLite: the inbox from a partial index on the bookings
+//! The desk over SQLite: the inbox from partial indexes on the bookings
 //! table, each change and its audit entry in one immediate transaction, and
 //! an audit table that triggers keep append-only.
 
@@ -7,39 +7,51 @@ use crate::booking::record::{parse_rfc3339, rfc3339};
 use crate::booking::{Reference, Specialty};
 use crate::desk::record::{AuditRecord, StepRecord};
 use crate::desk::{
-    AuditEntry, AuditId, AuditPage, AuditTrail, Changed, Cursor, DeskRequest, InboxPage,
-    InboxQuery, InboxRow, RequestInbox, RequestState, Step,
+    no_randomness, AuditAction, AuditEntry, AuditId, AuditPage, AuditTrail, Changed, Cursor,
+    DeskRequest, InboxPage, InboxQuery, InboxRow, RequestInbox, RequestState, Staff, Step,
+    AUDIT_PAGE_MAX,
 };
 use crate::store::StoreError;
+use crate::time_source::Clock;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// The desk's reads and changes over the local database.
 #[derive(Clone)]
 pub struct EmbeddedDesk {
     store: EmbeddedBookingStore,
     audit_for: Duration,
+    clock: Clock,
 }
 
 impl EmbeddedBookingStore {
-    /// The desk over these bookings, keeping audit entries for `audit_for`.
-    pub fn desk(&self, audit_for: Duration) -> EmbeddedDesk {
+    /// The desk over these bookings, keeping audit entries for `audit_for`
+    /// from when `clock` says they were made.
+    pub fn desk(&self, audit_for: Duration, clock: Clock) -> EmbeddedDesk {
         EmbeddedDesk {
             store: self.clone(),
             audit_for,
+            clock,
         }
     }
 }
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
+/// Stored desk data that does not read back. The parser's own message is
+/// not kept: it may quote a note, which may say something clinical.
+fn unreadable(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("stored desk data is unreadable: {what}"))
 }
 
-fn put_audit(conn: &Connection, entry: &AuditEntry, audit_for: Duration) -> Result<(), StoreError> {
-    let record = AuditRecord::of(entry, entry.at + audit_for);
-    let json = serde_json::to_string(&record).map_err(corrupt)?;
-    // A plain INSERT: an id already there is an error, never an overwrite.
+fn put_audit(
+    conn: &Connection,
+    entry: &AuditEntry,
+    keep_until: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let record = AuditRecord::of(entry, keep_until);
+    let json = serde_json::to_string(&record).map_err(|_| unreadable("an audit entry"))?;
+    // A plain INSERT, and a trigger refusing an id already there: an
+    // entry is never replaced.
     conn.execute(
         "INSERT INTO audit (id, reference, record, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![record.id, record.reference, json, record.expires_at],
@@ -48,25 +60,40 @@ fn put_audit(conn: &Connection, entry: &AuditEntry, audit_for: Duration) -> Resu
     Ok(())
 }
 
+fn state_of(raw: Option<&str>) -> Result<RequestState, StoreError> {
+    // A booking stored before the desk, not yet migrated, is new.
+    raw.map_or(Some(RequestState::New), RequestState::parse)
+        .ok_or_else(|| unreadable("an unknown desk state"))
+}
+
+fn version_of(raw: Option<i64>) -> Result<u64, StoreError> {
+    u64::try_from(raw.unwrap_or(0)).map_err(|_| unreadable("a negative version"))
+}
+
+fn history_of(raw: Option<&str>) -> Result<Vec<StepRecord>, StoreError> {
+    serde_json::from_str(raw.unwrap_or("[]")).map_err(|_| unreadable("a request's history"))
+}
+
+/// One row of an inbox query: reference, time, state, specialty, version.
+type Row = (String, String, Option<String>, Option<String>, Option<i64>);
+
 fn inbox_row(
-    reference: String,
-    received_at: String,
-    state: String,
-    specialty: String,
-    version: i64,
+    (reference, received_at, state, specialty, version): Row,
 ) -> Result<InboxRow, StoreError> {
     Ok(InboxRow {
-        reference: Reference::parse(&reference).map_err(corrupt)?,
-        received_at: parse_rfc3339(&received_at).map_err(|e| corrupt(e.0))?,
-        state: RequestState::parse(&state).ok_or_else(|| corrupt("an unknown desk state"))?,
-        specialty: Specialty::from_stored(&specialty).map_err(corrupt)?,
-        version: u64::try_from(version).map_err(corrupt)?,
+        reference: Reference::parse(&reference).map_err(|_| unreadable("a reference"))?,
+        received_at: parse_rfc3339(&received_at).map_err(|_| unreadable("a time"))?,
+        state: state_of(state.as_deref())?,
+        specialty: Specialty::from_stored(specialty.as_deref().unwrap_or(""))
+            .map_err(|_| unreadable("a specialty"))?,
+        version: version_of(version)?,
     })
 }
 
-fn page_blocking(conn: &Connection, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+fn page_blocking(conn: &Connection, query: &InboxQuery, now: i64) -> Result<InboxPage, StoreError> {
     let limit = query.limit.clamp(1, InboxQuery::MAX_LIMIT);
-    // Keyset paging: rows strictly after the cursor in (received_at, reference) order, newest first.
+    // Keyset paging: rows strictly after the cursor in (received_at,
+    // reference) order, newest first.
     let (after_at, after_ref) = match &query.after {
         Some(c) => (
             Some(rfc3339(c.received_at)),
@@ -76,10 +103,10 @@ fn page_blocking(conn: &Connection, query: &InboxQuery) -> Result<InboxPage, Sto
     };
     let mut statement = conn
         .prepare(
-            "SELECT reference, received_at, desk_state, specialty, version FROM bookings
+            "SELECT reference, received_at, desk_state, specialty, desk_version FROM bookings
              WHERE desk_state = ?1 AND (?2 IS NULL OR specialty = ?2)
                AND (?3 IS NULL OR received_at < ?3 OR (received_at = ?3 AND reference < ?4))
-               AND expires_at >= unixepoch()
+               AND expires_at >= ?6
              ORDER BY received_at DESC, reference DESC LIMIT ?5",
         )
         .map_err(unavailable)?;
@@ -91,6 +118,7 @@ fn page_blocking(conn: &Connection, query: &InboxQuery) -> Result<InboxPage, Sto
                 after_at,
                 after_ref,
                 i64::from(limit),
+                now,
             ],
             |row| {
                 Ok((
@@ -103,10 +131,7 @@ fn page_blocking(conn: &Connection, query: &InboxQuery) -> Result<InboxPage, Sto
             },
         )
         .map_err(unavailable)?
-        .map(|row| {
-            let (reference, at, state, specialty, version) = row.map_err(unavailable)?;
-            inbox_row(reference, at, state, specialty, version)
-        })
+        .map(|row| inbox_row(row.map_err(unavailable)?))
         .collect::<Result<Vec<_>, _>>()?;
     let next = (rows.len() == usize::from(limit))
         .then(|| rows.last())
@@ -122,94 +147,113 @@ fn page_blocking(conn: &Connection, query: &InboxQuery) -> Result<InboxPage, Sto
 /// state, version and history (absent on a booking stored before the desk).
 type StoredRequest = (String, Option<String>, Option<i64>, Option<String>);
 
+impl EmbeddedDesk {
+    fn keep_until(&self, now: OffsetDateTime) -> OffsetDateTime {
+        now + self.audit_for
+    }
+}
+
 fn open_blocking(
     conn: &mut Connection,
     reference: &Reference,
     seen: &AuditEntry,
-    audit_for: Duration,
+    keep_until: OffsetDateTime,
 ) -> Result<Option<DeskRequest>, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(unavailable)?;
-    put_audit(&tx, seen, audit_for)?;
+    put_audit(&tx, seen, keep_until)?;
     let row: Option<StoredRequest> = tx
         .query_row(
-            "SELECT record, desk_state, version, history FROM bookings
-             WHERE reference = ?1 AND expires_at >= unixepoch()",
-            [reference.as_str()],
+            "SELECT record, desk_state, desk_version, history FROM bookings
+             WHERE reference = ?1 AND expires_at >= ?2",
+            params![reference.as_str(), seen.at.unix_timestamp()],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
         .optional()
         .map_err(unavailable)?;
+    let mut emails = Vec::new();
+    if row.is_some() {
+        for notice in crate::notify::Notice::KINDS {
+            emails.push((
+                notice,
+                super::notices::read_state(&tx, reference.as_str(), notice.as_str())?,
+            ));
+        }
+    }
     tx.commit().map_err(unavailable)?;
     row.map(|(record, state, version, history)| {
-        let history: Vec<StepRecord> =
-            serde_json::from_str(history.as_deref().unwrap_or("[]")).map_err(corrupt)?;
         Ok(DeskRequest {
+            emails: crate::desk::inbox::listed_emails(|notice| {
+                emails
+                    .iter()
+                    .find(|(n, _)| *n == notice)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default()
+            }),
             booking: booking_of_record(parse_record(&record)?)?,
-            state: state
-                .as_deref()
-                .map_or(Some(RequestState::New), RequestState::parse)
-                .ok_or_else(|| corrupt("an unknown desk state"))?,
-            version: u64::try_from(version.unwrap_or(0)).map_err(corrupt)?,
-            history: history
+            state: state_of(state.as_deref())?,
+            version: version_of(version)?,
+            history: history_of(history.as_deref())?
                 .into_iter()
                 .map(Step::try_from)
                 .collect::<Result<_, _>>()
-                .map_err(corrupt)?,
+                .map_err(|_| unreadable("a step of a request's history"))?,
         })
     })
     .transpose()
 }
+
+/// What a change reads of a booking: its state, version, history and specialty.
+type Workflow = (Option<String>, Option<i64>, Option<String>, String);
 
 fn change_blocking(
     conn: &mut Connection,
     reference: &Reference,
     version: u64,
     step: &Step,
-    audit_for: Duration,
+    (now, keep_until): (OffsetDateTime, OffsetDateTime),
 ) -> Result<Changed, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(unavailable)?;
-    let current: Option<(Option<String>, Option<i64>, Option<String>)> = tx
+    let current: Option<Workflow> = tx
         .query_row(
-            "SELECT desk_state, version, history FROM bookings
-             WHERE reference = ?1 AND expires_at >= unixepoch()",
-            [reference.as_str()],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            "SELECT desk_state, desk_version, history, json_extract(record, '$.specialty')
+             FROM bookings WHERE reference = ?1 AND expires_at >= ?2",
+            params![reference.as_str(), now.unix_timestamp()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
         .optional()
         .map_err(unavailable)?;
-    let Some((state, stored_version, history)) = current else {
+    let Some((state, stored_version, history, specialty)) = current else {
         return Ok(Changed::NotFound);
     };
-    let state = state
-        .as_deref()
-        .map_or(Some(RequestState::New), RequestState::parse)
-        .ok_or_else(|| corrupt("an unknown desk state"))?;
-    let stored_version = u64::try_from(stored_version.unwrap_or(0)).map_err(corrupt)?;
-    if stored_version != version || state != step.from {
+    let state = state_of(state.as_deref())?;
+    let stored_version = version_of(stored_version)?;
+    if stored_version != version || state != step.from() {
         return Ok(Changed::Conflict {
             state,
             version: stored_version,
         });
     }
-    let mut history: Vec<StepRecord> =
-        serde_json::from_str(history.as_deref().unwrap_or("[]")).map_err(corrupt)?;
+    let mut history = history_of(history.as_deref())?;
     history.push(StepRecord::from(step));
     let next = version + 1;
     tx.execute(
-        "UPDATE bookings SET desk_state = ?2, version = ?3, history = ?4 WHERE reference = ?1",
+        "UPDATE bookings SET desk_state = ?2, desk_version = ?3, history = ?4, specialty = ?5
+         WHERE reference = ?1",
         params![
             reference.as_str(),
             step.to().as_str(),
-            i64::try_from(next).map_err(corrupt)?,
-            serde_json::to_string(&history).map_err(corrupt)?,
+            i64::try_from(next).map_err(|_| unreadable("a version"))?,
+            serde_json::to_string(&history).map_err(|_| unreadable("a request's history"))?,
+            specialty,
         ],
     )
     .map_err(unavailable)?;
-    put_audit(&tx, &AuditEntry::changed(reference, step), audit_for)?;
+    let entry = AuditEntry::changed(reference, step).map_err(no_randomness)?;
+    put_audit(&tx, &entry, keep_until)?;
     tx.commit().map_err(unavailable)?;
     Ok(Changed::Applied { version: next })
 }
@@ -219,13 +263,14 @@ fn audit_page(
     reference: Option<&Reference>,
     after: Option<&AuditId>,
     limit: u16,
+    now: i64,
 ) -> Result<AuditPage, StoreError> {
-    let limit = limit.clamp(1, InboxQuery::MAX_LIMIT);
+    let limit = limit.clamp(1, AUDIT_PAGE_MAX);
     let mut statement = conn
         .prepare(
             "SELECT record FROM audit
              WHERE (?1 IS NULL OR reference = ?1) AND (?2 IS NULL OR id < ?2)
-               AND expires_at >= unixepoch()
+               AND expires_at >= ?4
              ORDER BY id DESC LIMIT ?3",
         )
         .map_err(unavailable)?;
@@ -234,15 +279,16 @@ fn audit_page(
             params![
                 reference.map(|r| r.as_str().to_owned()),
                 after.map(|a| a.as_str().to_owned()),
-                i64::from(limit)
+                i64::from(limit),
+                now,
             ],
             |row| row.get::<_, String>(0),
         )
         .map_err(unavailable)?
         .map(|json| {
-            let record: AuditRecord =
-                serde_json::from_str(&json.map_err(unavailable)?).map_err(corrupt)?;
-            AuditEntry::try_from(record).map_err(corrupt)
+            let record: AuditRecord = serde_json::from_str(&json.map_err(unavailable)?)
+                .map_err(|_| unreadable("an audit entry"))?;
+            AuditEntry::try_from(record).map_err(|_| unreadable("an audit entry"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let next = (entries.len() == usize::from(limit))
@@ -254,20 +300,28 @@ fn audit_page(
 #[async_trait]
 impl RequestInbox for EmbeddedDesk {
     async fn page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
-        let query = query.clone();
+        let (query, now) = (query.clone(), self.clock.now().unix_timestamp());
         self.store
-            .with_conn(move |conn| page_blocking(conn, &query))
+            .with_conn(move |conn| page_blocking(conn, &query, now))
             .await
     }
 
     async fn open(
         &self,
         reference: &Reference,
-        seen: &AuditEntry,
+        by: &Staff,
     ) -> Result<Option<DeskRequest>, StoreError> {
-        let (reference, seen, audit_for) = (reference.clone(), seen.clone(), self.audit_for);
+        let now = self.clock.now();
+        let seen = AuditEntry::new(
+            now,
+            by.clone(),
+            AuditAction::Viewed,
+            Some(reference.clone()),
+        )
+        .map_err(no_randomness)?;
+        let (reference, keep_until) = (reference.clone(), self.keep_until(now));
         self.store
-            .with_conn(move |conn| open_blocking(conn, &reference, &seen, audit_for))
+            .with_conn(move |conn| open_blocking(conn, &reference, &seen, keep_until))
             .await
     }
 
@@ -277,20 +331,36 @@ impl RequestInbox for EmbeddedDesk {
         version: u64,
         step: &Step,
     ) -> Result<Changed, StoreError> {
-        let (reference, step, audit_for) = (reference.clone(), step.clone(), self.audit_for);
+        let now = self.clock.now();
+        let times = (now, self.keep_until(now));
+        let (reference, step) = (reference.clone(), step.clone());
         self.store
-            .with_conn(move |conn| change_blocking(conn, &reference, version, &step, audit_for))
+            .with_conn(move |conn| change_blocking(conn, &reference, version, &step, times))
             .await
     }
 }
 
 #[async_trait]
 impl AuditTrail for EmbeddedDesk {
-    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let (entry, audit_for) = (entry.clone(), self.audit_for);
+    async fn record(
+        &self,
+        by: &Staff,
+        action: AuditAction,
+        reference: Option<&Reference>,
+    ) -> Result<AuditEntry, StoreError> {
+        let now = self.clock.now();
+        let entry =
+            AuditEntry::new(now, by.clone(), action, reference.cloned()).map_err(no_randomness)?;
+        let (written, keep_until) = (entry.clone(), self.keep_until(now));
         self.store
-            .with_conn(move |conn| put_audit(conn, &entry, audit_for))
-            .await
+            .with_conn(move |conn| {
+                // Entries past their retention go, as DynamoDB's TTL removes them.
+                conn.execute("DELETE FROM audit WHERE expires_at < unixepoch()", [])
+                    .map_err(unavailable)?;
+                put_audit(conn, &written, keep_until)
+            })
+            .await?;
+        Ok(entry)
     }
 
     async fn of_request(
@@ -300,15 +370,17 @@ impl AuditTrail for EmbeddedDesk {
         limit: u16,
     ) -> Result<AuditPage, StoreError> {
         let (reference, after) = (reference.clone(), after.cloned());
+        let now = self.clock.now().unix_timestamp();
         self.store
-            .with_conn(move |conn| audit_page(conn, Some(&reference), after.as_ref(), limit))
+            .with_conn(move |conn| audit_page(conn, Some(&reference), after.as_ref(), limit, now))
             .await
     }
 
     async fn whole(&self, after: Option<&AuditId>, limit: u16) -> Result<AuditPage, StoreError> {
         let after = after.cloned();
+        let now = self.clock.now().unix_timestamp();
         self.store
-            .with_conn(move |conn| audit_page(conn, None, after.as_ref(), limit))
+            .with_conn(move |conn| audit_page(conn, None, after.as_ref(), limit, now))
             .await
     }
 }

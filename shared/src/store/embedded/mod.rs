@@ -64,6 +64,9 @@ CREATE INDEX IF NOT EXISTS audit_by_reference ON audit (reference, id);
 CREATE INDEX IF NOT EXISTS audit_expiry ON audit (expires_at);
 -- The trail is append-only: no entry is changed, and none is removed
 -- before its retention ends.
+CREATE TRIGGER IF NOT EXISTS audit_never_replaced BEFORE INSERT ON audit
+WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_never_changes BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_kept_until_expiry BEFORE DELETE ON audit
@@ -178,7 +181,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("notices", "delivery_detail", "TEXT"),
     ("bookings", "desk_state", "TEXT"),
     ("bookings", "specialty", "TEXT"),
-    ("bookings", "version", "INTEGER"),
+    ("bookings", "desk_version", "INTEGER"),
     ("bookings", "history", "TEXT"),
 ];
 
@@ -202,6 +205,13 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (table, column, kind) in missing_columns(&tx)? {
         tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
     }
+    // Bookings stored before the desk arrive in its inbox as new.
+    tx.execute(
+        "UPDATE bookings SET desk_state = 'new', desk_version = 0, history = '[]',
+             specialty = json_extract(record, '$.specialty')
+         WHERE desk_state IS NULL",
+        [],
+    )?;
     tx.commit()
 }
 
@@ -303,7 +313,7 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     let record = BookingRecord::from(&new.booking);
     let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(
-        "INSERT INTO bookings (reference, record, received_at, expires_at, desk_state, specialty, version, history)
+        "INSERT INTO bookings (reference, record, received_at, expires_at, desk_state, specialty, desk_version, history)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]')",
         params![
             record.reference,
@@ -455,6 +465,42 @@ mod tests {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
+    }
+
+    #[test]
+    fn the_audit_trail_refuses_every_change_but_an_addition() {
+        let store = EmbeddedBookingStore::in_memory().unwrap();
+        let conn = store.conn.lock().unwrap();
+        let kept = "INSERT INTO audit (id, reference, record, expires_at)
+                    VALUES ('a', NULL, '{}', unixepoch() + 86400)";
+        conn.execute(kept, []).unwrap();
+        for tampering in [
+            "UPDATE audit SET record = '{\"forged\":true}' WHERE id = 'a'",
+            "DELETE FROM audit WHERE id = 'a'",
+            "INSERT OR REPLACE INTO audit (id, reference, record, expires_at)
+             VALUES ('a', NULL, '{}', 0)",
+            kept,
+        ] {
+            let refused = conn.execute(tampering, []).unwrap_err().to_string();
+            assert!(refused.contains("append-only"), "{tampering}: {refused}");
+        }
+        // An entry past its retention may go, as DynamoDB's TTL removes it.
+        conn.execute(
+            "INSERT INTO audit (id, reference, record, expires_at) VALUES ('old', NULL, '{}', 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            conn.execute("DELETE FROM audit WHERE id = 'old'", [])
+                .unwrap(),
+            1
+        );
+        let record: String = conn
+            .query_row("SELECT record FROM audit WHERE id = 'a'", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(record, "{}");
     }
 
     #[test]

@@ -25,7 +25,11 @@ fn booking_exists(conn: &Connection, reference: &str) -> Result<bool, StoreError
         .is_some())
 }
 
-fn read_state(conn: &Connection, reference: &str, notice: &str) -> Result<NoticeState, StoreError> {
+pub(super) fn read_state(
+    conn: &Connection,
+    reference: &str,
+    notice: &str,
+) -> Result<NoticeState, StoreError> {
     Ok(conn
         .query_row(
             "SELECT sent_at, message_id, failed, failed_at, claim_until, held, held_at,
