@@ -315,7 +315,26 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
             args.site_dir.display()
         ),
     }
-    let app = serve::app(bookings, config, store.content, &content_config, site);
+    // The desk signs in the person at the keyboard with a link that works
+    // once; its secret is in the fragment, which no request carries.
+    let (sign_in, secret) =
+        frontdesk_desk::local::LocalSignIn::new().map_err(|e| format!("no randomness: {e}"))?;
+    println!("  staff desk: sign in once at http://{address}/desk/sign-in#{secret}");
+    let desk_config = frontdesk_shared::DeskConfig::from_env().map_err(|e| e.to_string())?;
+    let desk = serve::desk(
+        store.desk,
+        desk_config,
+        frontdesk_shared::time_source::Clock::system(),
+        &sign_in,
+    );
+    let app = serve::app(
+        bookings,
+        config,
+        store.content,
+        &content_config,
+        site,
+        Some(desk),
+    );
     serve::run(listener, app).await.map_err(|e| e.to_string())
 }
 
@@ -423,7 +442,8 @@ async fn open(
 ) -> Result<(BookingConfig, ContentConfig, serve::LocalStore), String> {
     let config = BookingConfig::from_env().map_err(|e| e.to_string())?;
     let content_config = ContentConfig::from_env().map_err(|e| e.to_string())?;
-    let store = serve::open_store(kind, data_dir, &config, &content_config)
+    let desk_config = frontdesk_shared::DeskConfig::from_env().map_err(|e| e.to_string())?;
+    let store = serve::open_store(kind, data_dir, &config, &content_config, &desk_config)
         .await
         .map_err(|e| e.to_string())?;
     Ok((config, content_config, store))

@@ -16,7 +16,7 @@ use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::{BookingStore, StoreError};
 use frontdesk_shared::time_source::Clock;
-use frontdesk_shared::{BookingConfig, ContentConfig};
+use frontdesk_shared::{BookingConfig, ContentConfig, DeskConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,8 +52,8 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("frontdesk.sqlite3")
 }
 
-/// A store's three ports: bookings, the claims and marks of their emails,
-/// and the content.
+/// A store's ports: bookings, the claims and marks of their emails, the
+/// content, and the staff desk's.
 pub struct LocalStore {
     /// Where bookings are kept.
     pub bookings: Arc<dyn BookingStore>,
@@ -61,6 +61,8 @@ pub struct LocalStore {
     pub notices: Arc<dyn NoticeLedger>,
     /// The published content.
     pub content: Arc<dyn ContentStore>,
+    /// The staff desk's inbox and audit trail, on the same bookings.
+    pub desk: Arc<dyn frontdesk_shared::desk::DeskStore>,
 }
 
 /// Builds the store that `kind` names.
@@ -69,6 +71,7 @@ pub async fn open_store(
     data_dir: &Path,
     config: &BookingConfig,
     content: &ContentConfig,
+    desk: &DeskConfig,
 ) -> Result<LocalStore, ServeError> {
     Ok(match kind {
         StoreKind::Embedded => {
@@ -80,6 +83,7 @@ pub async fn open_store(
             LocalStore {
                 bookings: Arc::new(store.clone()),
                 notices: Arc::new(store.clone()),
+                desk: Arc::new(store.desk(desk.audit_retention, Clock::system())),
                 content: Arc::new(store),
             }
         }
@@ -94,6 +98,11 @@ pub async fn open_store(
             );
             LocalStore {
                 notices: Arc::new(store.notices()),
+                desk: Arc::new(store.desk(
+                    &desk.audit_table,
+                    desk.audit_retention,
+                    Clock::system(),
+                )),
                 bookings: Arc::new(store),
                 content: Arc::new(DynamoContentStore::new(client, &content.content_table)),
             }
@@ -101,15 +110,32 @@ pub async fn open_store(
     })
 }
 
-/// The local application: every function's routes on one router, and the
-/// example site if there is one, with the client's address taken from the
-/// TCP connection.
+/// The staff desk as `serve` runs it: the desk's router behind the
+/// one-time sign-in link, whose exchange route it adds.
+pub fn desk(
+    store: Arc<dyn frontdesk_shared::desk::DeskStore>,
+    config: DeskConfig,
+    clock: Clock,
+    sign_in: &frontdesk_desk::local::LocalSignIn,
+) -> Router {
+    frontdesk_desk::routes(frontdesk_desk::AppState::new(store, clock, config))
+        .layer(middleware::from_fn_with_state(
+            sign_in.clone(),
+            frontdesk_desk::local::LocalSignIn::identify,
+        ))
+        .merge(sign_in.routes())
+}
+
+/// The local application: every function's routes on one router, the
+/// staff desk and the example site if there are, with the client's address
+/// taken from the TCP connection.
 pub fn app(
     bookings: Arc<dyn BookingStore>,
     config: BookingConfig,
     content: Arc<dyn ContentStore>,
     content_config: &ContentConfig,
     site: Option<Site>,
+    desk: Option<Router>,
 ) -> Router {
     let bookable = ContentCache::new(
         Arc::clone(&content),
@@ -126,6 +152,10 @@ pub fn app(
     let api = frontdesk_booking::routes(AppState::new(intake)).merge(frontdesk_content::routes(
         frontdesk_content::AppState::over(content, content_config.cache_ttl, Clock::system()),
     ));
+    let api = match desk {
+        Some(desk) => api.merge(desk),
+        None => api,
+    };
     match site {
         Some(site) => api.merge(crate::site::routes(site)),
         None => api,

@@ -27,6 +27,8 @@ pub struct SiteServer {
     pub port: u16,
     /// The server's database, as the tests read it.
     database: EmbeddedBookingStore,
+    /// The staff desk's one-time sign-in link, as `frontdesk serve` prints it.
+    pub desk_sign_in: String,
     data_dir: TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -55,6 +57,7 @@ impl SiteServer {
             data_dir.path(),
             &config,
             &content_config,
+            &frontdesk_shared::DeskConfig::from_lookup(|_| None).expect("desk settings"),
         )
         .await
         .expect("the embedded store");
@@ -79,6 +82,13 @@ impl SiteServer {
         .await;
         let database = EmbeddedBookingStore::open(&serve::database_path(data_dir.path()))
             .expect("the database");
+        let (sign_in, secret) = frontdesk_desk::local::LocalSignIn::new().expect("randomness");
+        let desk = serve::desk(
+            store.desk,
+            frontdesk_shared::DeskConfig::from_lookup(|_| None).expect("desk settings"),
+            frontdesk_shared::time_source::Clock::system(),
+            &sign_in,
+        );
         let app = serve::app(
             Arc::new(NotifyingStore::new(
                 store.bookings,
@@ -88,6 +98,7 @@ impl SiteServer {
             store.content,
             &content_config,
             Some(Site::new(site_dir(), &format!("http://127.0.0.1:{port}")).expect("the site")),
+            Some(desk),
         );
         let task = tokio::spawn(async move {
             let _ = serve::run(listener, app).await;
@@ -95,6 +106,7 @@ impl SiteServer {
         Self {
             port,
             database,
+            desk_sign_in: format!("http://127.0.0.1:{port}/desk/sign-in#{secret}"),
             data_dir,
             task,
         }

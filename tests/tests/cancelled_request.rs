@@ -48,6 +48,7 @@ async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_e
         content.port(),
         &frontdesk_shared::ContentConfig::from_lookup(|_| None).expect("content defaults"),
         None,
+        None,
     );
 
     let body = nth_booking(77);

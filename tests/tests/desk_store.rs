@@ -216,11 +216,8 @@ async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend
     let desk = store.desk(&clock);
     let now = clock.now();
     let reference = store_booking(&store, 1, NET, now).await;
-    let first = contacted(
-        now + Duration::minutes(5),
-        nurse(),
-        Some("Rang, left a message"),
-    );
+    clock.advance(Duration::minutes(5));
+    let first = contacted(clock.now(), nurse(), Some("Rang, left a message"));
     assert_eq!(
         desk.change(&reference, 0, &first).await.unwrap(),
         Changed::Applied { version: 1 }
@@ -230,8 +227,9 @@ async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend
         place: Place::parse("Parkside Hospital").unwrap(),
         consultant: Some(Slug::parse("jane-doe").unwrap()),
     };
+    clock.advance(Duration::minutes(4));
     let second = Step::new(
-        now + Duration::minutes(9),
+        clock.now(),
         other_nurse(1),
         RequestState::Contacted,
         Move::Booked(appointment),

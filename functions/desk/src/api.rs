@@ -11,8 +11,8 @@ use axum::Json;
 use frontdesk_shared::booking::record::rfc3339;
 use frontdesk_shared::booking::{Reference, Slug, Specialty};
 use frontdesk_shared::desk::{
-    Appointment, AuditAction, AuditEntry, AuditId, AuditPage, Changed, Cursor, DeskError,
-    DeskRequest, InboxQuery, Move, Note, Place, RequestState, Step,
+    Appointment, AuditAction, AuditId, AuditPage, Changed, Cursor, DeskError, DeskRequest,
+    InboxQuery, Move, Note, Place, RequestState, Step, AUDIT_PAGE_MAX,
 };
 use frontdesk_shared::fields::FieldErrors;
 use frontdesk_shared::london;
@@ -69,10 +69,9 @@ fn when(at: time::OffsetDateTime) -> Value {
 /// `GET /v1/desk/inbox?state=&specialty=&after=&limit=`: one page, newest first.
 pub async fn inbox(
     State(state): State<AppState>,
-    caller: Caller,
+    _caller: Caller,
     Query(params): Query<InboxParams>,
 ) -> Result<Response, DeskError> {
-    let _ = caller;
     let listed = match params.state.as_deref() {
         None | Some("") => RequestState::New,
         Some(raw) => RequestState::parse(raw)
@@ -126,8 +125,13 @@ pub async fn inbox(
             })
         })
         .collect();
+    let states: Vec<Value> = RequestState::ALL
+        .iter()
+        .map(|s| json!({ "state": s.as_str(), "label": s.label() }))
+        .collect();
     Ok(Json(json!({
         "state": listed.as_str(),
+        "states": states,
         "rows": rows,
         "next": page.next.map(|c| c.encode()),
     }))
@@ -179,7 +183,7 @@ fn request_view(request: &DeskRequest) -> Value {
         .history
         .iter()
         .map(|step| {
-            let appointment = step.change.appointment().map(|a| {
+            let appointment = step.change().appointment().map(|a| {
                 json!({
                     "at": when(a.at),
                     "place": a.place.as_str(),
@@ -187,12 +191,12 @@ fn request_view(request: &DeskRequest) -> Value {
                 })
             });
             json!({
-                "at": when(step.at),
-                "by": step.by.email.as_str(),
-                "from": step.from.as_str(),
+                "at": when(step.at()),
+                "by": step.by().email.as_str(),
+                "from": step.from().as_str(),
                 "to": step.to().as_str(),
                 "to_label": step.to().label(),
-                "note": step.note.as_ref().map(|n| n.as_str()),
+                "note": step.note().map(|n| n.as_str()),
                 "appointment": appointment,
             })
         })
@@ -231,10 +235,9 @@ pub async fn request(
     Path(raw): Path<String>,
 ) -> Result<Response, DeskError> {
     let reference = reference(&raw)?;
-    let seen = AuditEntry::viewed(state.clock.now(), caller.staff, reference.clone());
     let request = state
         .desk
-        .open(&reference, &seen)
+        .open(&reference, &caller.staff)
         .await?
         .ok_or(DeskError::NotFound)?;
     Ok(Json(request_view(&request)).into_response())
@@ -264,26 +267,46 @@ pub struct AppointmentBody {
     consultant: Option<String>,
 }
 
-fn parse_appointment(raw: Option<&AppointmentBody>, errors: &mut FieldErrors) -> Option<Appointment> {
+fn parse_appointment(
+    raw: Option<&AppointmentBody>,
+    errors: &mut FieldErrors,
+) -> Option<Appointment> {
     let Some(raw) = raw else {
-        errors.add("appointment", "A booking needs its appointment's date, time and place.");
+        errors.add(
+            "appointment",
+            "A booking needs its appointment's date, time and place.",
+        );
         return None;
     };
     let date = errors.check(
         "appointment.date",
-        time::Date::parse(raw.date.trim(), time::macros::format_description!("[year]-[month]-[day]"))
-            .map_err(|_| "Enter the date as YYYY-MM-DD.".to_owned()),
+        time::Date::parse(
+            raw.date.trim(),
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map_err(|_| "Enter the date as YYYY-MM-DD.".to_owned()),
     );
     let at = errors.check(
         "appointment.time",
-        time::Time::parse(raw.time.trim(), time::macros::format_description!("[hour]:[minute]"))
-            .map_err(|_| "Enter the time as HH:MM (24-hour, London time).".to_owned()),
+        time::Time::parse(
+            raw.time.trim(),
+            time::macros::format_description!("[hour]:[minute]"),
+        )
+        .map_err(|_| "Enter the time as HH:MM (24-hour, London time).".to_owned()),
     );
     let place = errors.check("appointment.place", Place::parse(&raw.place));
-    let consultant = match raw.consultant.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    let consultant = match raw
+        .consultant
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         None => Some(None),
         Some(c) => errors
-            .check("appointment.consultant", Slug::parse(c).map_err(|_| "Not a consultant.".to_owned()))
+            .check(
+                "appointment.consultant",
+                Slug::parse(c).map_err(|_| "Not a consultant.".to_owned()),
+            )
             .map(Some),
     };
     let instant = match (date, at) {
@@ -319,12 +342,18 @@ pub async fn change(
         "to",
         RequestState::parse(&body.to).ok_or_else(|| "Not a workflow state.".to_owned()),
     );
-    let note = match body.note.as_deref().filter(|n| !frontdesk_shared::text::trim(n).is_empty()) {
+    let note = match body
+        .note
+        .as_deref()
+        .filter(|n| !frontdesk_shared::text::trim(n).is_empty())
+    {
         None => Some(None),
         Some(n) => errors.check("note", Note::parse(n)).map(Some),
     };
     let change = match to {
-        Some(RequestState::Booked) => parse_appointment(body.appointment.as_ref(), &mut errors).map(Move::Booked),
+        Some(RequestState::Booked) => {
+            parse_appointment(body.appointment.as_ref(), &mut errors).map(Move::Booked)
+        }
         Some(other) => {
             if body.appointment.is_some() {
                 errors.add("appointment", "Only a booking has an appointment.");
@@ -348,10 +377,18 @@ pub async fn change(
             Step::new(state.clock.now(), caller.staff, from, change, note).map_err(|e| {
                 let mut errors = FieldErrors::new();
                 errors.add("to", format!("{e}."));
-                DeskError::Invalid { errors, query: false }
+                DeskError::Invalid {
+                    errors,
+                    query: false,
+                }
             })?
         }
-        _ => return Err(DeskError::Invalid { errors, query: false }),
+        _ => {
+            return Err(DeskError::Invalid {
+                errors,
+                query: false,
+            })
+        }
     };
     match state.desk.change(&reference, body.version, &step).await? {
         Changed::Applied { version } => Ok((
@@ -408,7 +445,7 @@ pub async fn request_audit(
     let reference = reference(&raw)?;
     let page = state
         .desk
-        .of_request(&reference, after(&params)?.as_ref(), PAGE_ROWS)
+        .of_request(&reference, after(&params)?.as_ref(), AUDIT_PAGE_MAX)
         .await?;
     Ok(Json(audit_view(page)).into_response())
 }
@@ -420,14 +457,19 @@ pub async fn audit(
     Query(params): Query<AuditParams>,
 ) -> Result<Response, DeskError> {
     caller.admin()?;
-    let page = state.desk.whole(after(&params)?.as_ref(), PAGE_ROWS).await?;
+    let page = state
+        .desk
+        .whole(after(&params)?.as_ref(), AUDIT_PAGE_MAX)
+        .await?;
     Ok(Json(audit_view(page)).into_response())
 }
 
 /// `POST /v1/desk/sign-in`: records the sign-in and says who it is.
 pub async fn sign_in(State(state): State<AppState>, caller: Caller) -> Result<Response, DeskError> {
-    let entry = AuditEntry::new(state.clock.now(), caller.staff.clone(), AuditAction::SignedIn, None);
-    state.desk.record(&entry).await?;
+    state
+        .desk
+        .record(&caller.staff, AuditAction::SignedIn, None)
+        .await?;
     Ok(Json(json!({
         "email": caller.staff.email.as_str(),
         "admin": caller.role == Role::Admin,
@@ -436,8 +478,13 @@ pub async fn sign_in(State(state): State<AppState>, caller: Caller) -> Result<Re
 }
 
 /// `POST /v1/desk/sign-out`: records the sign-out.
-pub async fn sign_out(State(state): State<AppState>, caller: Caller) -> Result<Response, DeskError> {
-    let entry = AuditEntry::new(state.clock.now(), caller.staff, AuditAction::SignedOut, None);
-    state.desk.record(&entry).await?;
+pub async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, DeskError> {
+    state
+        .desk
+        .record(&caller.staff, AuditAction::SignedOut, None)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

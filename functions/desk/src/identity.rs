@@ -57,7 +57,12 @@ impl Caller {
         claims: &HashMap<String, String>,
         client_id: Option<&str>,
     ) -> Result<Self, DeskError> {
-        let claim = |name: &str| claims.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        let claim = |name: &str| {
+            claims
+                .get(name)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
         if claim("token_use") != Some("id") {
             return Err(DeskError::Unauthenticated);
         }
@@ -140,7 +145,10 @@ mod tests {
         assert_eq!(caller.admin(), Err(DeskError::Forbidden));
         let mut admin = claims(&NURSE);
         admin.insert("cognito:groups".into(), "[admin staff]".into());
-        assert_eq!(Caller::from_claims(&admin, Some("client1")).unwrap().role, Role::Admin);
+        assert_eq!(
+            Caller::from_claims(&admin, Some("client1")).unwrap().role,
+            Role::Admin
+        );
         admin.insert("cognito:groups".into(), r#"["staff","admin"]"#.into());
         assert_eq!(Caller::from_claims(&admin, None).unwrap().role, Role::Admin);
     }
@@ -153,11 +161,19 @@ mod tests {
             ("sub", "", DeskError::Unauthenticated),
             ("email", "not-an-address", DeskError::Unauthenticated),
             ("cognito:groups", "[]", DeskError::Forbidden),
-            ("cognito:groups", "[staffers administrators]", DeskError::Forbidden),
+            (
+                "cognito:groups",
+                "[staffers administrators]",
+                DeskError::Forbidden,
+            ),
         ] {
             let mut c = claims(&NURSE);
             c.insert(name.into(), value.into());
-            assert_eq!(Caller::from_claims(&c, Some("client1")), Err(refusal), "{name}={value}");
+            assert_eq!(
+                Caller::from_claims(&c, Some("client1")),
+                Err(refusal),
+                "{name}={value}"
+            );
         }
         assert_eq!(
             Caller::from_claims(&HashMap::new(), None),

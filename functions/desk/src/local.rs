@@ -104,11 +104,16 @@ impl LocalSignIn {
         Router::new()
             .route(LOCAL_SESSION_PATH, post(exchange))
             .with_state(self.clone())
+            .layer(axum::middleware::map_response(crate::secure))
     }
 
     /// The edge of the local server: the session a bearer token names
     /// becomes the request's [`Caller`], as the authorizer's claims do in AWS.
-    pub async fn identify(State(sign_in): State<Self>, mut request: Request, next: Next) -> Response {
+    pub async fn identify(
+        State(sign_in): State<Self>,
+        mut request: Request,
+        next: Next,
+    ) -> Response {
         let token = bearer(&request).map(str::to_owned);
         let caller = token
             .as_deref()
@@ -141,15 +146,18 @@ struct Exchange {
     secret: String,
 }
 
-async fn exchange(
-    State(sign_in): State<LocalSignIn>,
-    peer: Option<ConnectInfo<SocketAddr>>,
-    body: Result<Json<Exchange>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    if !peer.is_some_and(|ConnectInfo(addr)| addr.ip().is_loopback()) {
+async fn exchange(State(sign_in): State<LocalSignIn>, request: Request) -> Response {
+    let loopback = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(addr)| addr.ip().is_loopback());
+    if !loopback {
         return DeskError::Forbidden.into_response();
     }
-    let Ok(Json(body)) = body else {
+    let Ok(body) = axum::body::to_bytes(request.into_body(), 4096).await else {
+        return DeskError::Malformed.into_response();
+    };
+    let Ok(body) = serde_json::from_slice::<Exchange>(&body) else {
         return DeskError::Malformed.into_response();
     };
     match sign_in.exchange(&body.secret) {

@@ -139,10 +139,15 @@ impl AuditEntry {
         })
     }
 
-    /// The entry that goes with `step` on `reference`, in its transaction.
-    pub fn changed(reference: &Reference, step: &Step) -> Result<Self, getrandom::Error> {
+    /// The entry that goes with `step` on `reference`, in its transaction,
+    /// made at `at` (the store's clock).
+    pub fn changed(
+        at: OffsetDateTime,
+        reference: &Reference,
+        step: &Step,
+    ) -> Result<Self, getrandom::Error> {
         Self::new(
-            step.at(),
+            at,
             step.by().clone(),
             AuditAction::Changed {
                 from: step.from(),

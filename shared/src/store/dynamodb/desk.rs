@@ -464,7 +464,7 @@ impl RequestInbox for DynamoDesk {
                 )
                 .build(),
         )?;
-        let entry = AuditEntry::changed(reference, step).map_err(no_randomness)?;
+        let entry = AuditEntry::changed(now, reference, step).map_err(no_randomness)?;
         let audit = self.audit_put(&entry, now)?;
         for attempt in 0..CONFLICT_ATTEMPTS {
             let result = self

@@ -252,7 +252,7 @@ fn change_blocking(
         ],
     )
     .map_err(unavailable)?;
-    let entry = AuditEntry::changed(reference, step).map_err(no_randomness)?;
+    let entry = AuditEntry::changed(now, reference, step).map_err(no_randomness)?;
     put_audit(&tx, &entry, keep_until)?;
     tx.commit().map_err(unavailable)?;
     Ok(Changed::Applied { version: next })

@@ -1,0 +1,58 @@
+//! The desk Lambda: configuration and the DynamoDB client built once, then
+//! the shared router behind `lambda_http`, with the caller read from the
+//! HTTP API's JWT authorizer.
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use frontdesk_desk::{router, AppState, Caller};
+use frontdesk_shared::desk::DeskError;
+use frontdesk_shared::store::dynamodb::DynamoBookingStore;
+use frontdesk_shared::time_source::Clock;
+use frontdesk_shared::DeskConfig;
+use lambda_http::request::RequestContext;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    frontdesk_shared::logs::init_lambda();
+    let config = DeskConfig::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "configuration refused");
+    })?;
+    let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
+    // The desk writes no guards: the bookings store is only its way to the table.
+    let desk = DynamoBookingStore::new(client, &config.bookings_table, "").desk(
+        &config.audit_table,
+        config.audit_retention,
+        Clock::system(),
+    );
+    let client_id = config.client_id.clone();
+    let app =
+        router(AppState::new(Arc::new(desk), Clock::system(), config)).layer(middleware::from_fn(
+            move |request, next| caller_from_authorizer(client_id.clone(), request, next),
+        ));
+    lambda_http::run(app).await
+}
+
+/// The caller the JWT authorizer vouched for, from its claims as API
+/// Gateway passes them; none is `Unauthenticated`.
+async fn caller_from_authorizer(
+    client_id: Option<String>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let claims = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| jwt.claims.clone()),
+        _ => None,
+    };
+    let caller = match claims {
+        Some(claims) => Caller::from_claims(&claims, client_id.as_deref()),
+        None => Err(DeskError::Unauthenticated),
+    };
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
