@@ -150,6 +150,7 @@ pub async fn notifier(count: usize) -> Scenario {
             ),
             ("MAIL_FROM", "frontdesk@clinic.example".into()),
             ("STAFF_INBOX", "staff@clinic.example".into()),
+            ("DESK_URL", "https://desk.clinic.example".into()),
             ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
             ("AWS_ENDPOINT_URL_SESV2", ses.endpoint()),
         ],

@@ -161,6 +161,19 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
         "OwedEmailSweepRole",
         &[("lambda:InvokeFunction", "NotifierFunction")],
     ),
+    (
+        // No UpdateItem or DeleteItem on the audit table, and no Scan.
+        "DeskRole",
+        &[
+            ("dynamodb:GetItem", "BookingsTable"),
+            ("dynamodb:PutItem", "AuditTable"),
+            ("dynamodb:Query", "AuditTable"),
+            ("dynamodb:Query", "BookingsTable"),
+            ("dynamodb:UpdateItem", "BookingsTable"),
+            ("logs:CreateLogStream", "DeskLogs"),
+            ("logs:PutLogEvents", "DeskLogs"),
+        ],
+    ),
 ];
 
 /// Where the template grants more than each function's own work: a role
@@ -467,7 +480,10 @@ fn the_functions_run_as_lambda_builds_them_and_keep_their_logs() {
         assert!(!group["Properties"]["RetentionInDays"].is_null(), "{id}");
     }
     binaries.sort();
-    assert_eq!(binaries, ["booking", "content", "mail-events", "notifier"]);
+    assert_eq!(
+        binaries,
+        ["booking", "content", "desk", "mail-events", "notifier"]
+    );
 }
 
 /// A function's settings as the template sets them: its plain-string
@@ -480,6 +496,7 @@ fn environment(function: &Value) -> impl Fn(&str) -> Option<String> {
         (Value::Number(value), _) => Some(value.to_string()),
         (_, "MAIL_FROM") => Some("frontdesk@clinic.example".into()),
         (_, "STAFF_INBOX") => Some("staff@clinic.example".into()),
+        (_, "DESK_URL") => Some("https://desk.clinic.example".into()),
         _ => None,
     }
 }
@@ -542,6 +559,17 @@ fn timeout_problems(template: &Value) -> Vec<String> {
         "two UpdateItem calls",
     );
 
+    // A desk request is at most two store calls: a page's put and read, or
+    // a move's read and transaction.
+    let desk = function("DeskFunction");
+    let config = frontdesk_shared::DeskConfig::from_lookup(environment(&desk)).unwrap();
+    at_least(
+        "DeskFunction",
+        timeout(&desk),
+        config.store_timeout * 2 + init,
+        "two store calls",
+    );
+
     // A batch's records and each booking's two emails run at once; an email
     // is a claim, the clinic's details (a content Query, when not held), a
     // send and a mark. A sweep starts no booking it could not finish in the
@@ -587,6 +615,7 @@ fn each_timeout_covers_its_slowest_path_and_the_claim_fits_the_notifiers() {
     let short = |seconds: u64| move |p: &mut Value| p["Timeout"] = Value::from(seconds);
     assert_eq!(with("BookingFunction", &short(4)).len(), 1);
     assert_eq!(with("ContentFunction", &short(4)).len(), 1);
+    assert_eq!(with("DeskFunction", &short(7)).len(), 1);
     // Under its slowest path, and now less than half the claim.
     assert_eq!(with("NotifierFunction", &short(12)).len(), 2);
     // A longer store timeout on the booking function needs a longer Timeout.
@@ -641,6 +670,11 @@ fn route_problems(template: &Value) -> Vec<String> {
             frontdesk_content::ROUTES
                 .iter()
                 .map(|path| format!("ContentFunction ANY {path}")),
+        )
+        .chain(
+            frontdesk_desk::ROUTES
+                .iter()
+                .map(|path| format!("DeskFunction ANY {path}")),
         )
         .collect();
     let mut problems: Vec<String> = routes
@@ -705,6 +739,139 @@ fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
         events[&key]["Properties"]["Method"] = Value::from("GET");
     });
     assert_eq!(wrong_method.len(), 2, "{wrong_method:?}");
+}
+
+/// Where a route's sign-in is wrong: a desk API route without the desk's
+/// JWT authorizer, a public route (or a desk page) with any authorizer, or
+/// an authorizer that is not the desk's user pool and app client.
+fn authorizer_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        let events = function["Properties"]["Events"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for (_, event) in events {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let path = event["Properties"]["Path"].as_str().unwrap_or_default();
+            let authorizer = event["Properties"]["Auth"]["Authorizer"].as_str();
+            let desk_api = path == frontdesk_desk::DESK_API_ROUTE;
+            match (desk_api, authorizer) {
+                (true, Some("DeskSignIn")) | (false, None | Some("NONE")) => {}
+                (true, other) => problems.push(format!(
+                    "{id} routes {path} with authorizer {other:?}, not DeskSignIn"
+                )),
+                (false, Some(other)) => problems.push(format!(
+                    "{id} routes {path}, a public route, with authorizer {other}"
+                )),
+            }
+        }
+    }
+    for (id, api) in resources_of(template, "AWS::Serverless::HttpApi") {
+        if api["Properties"]["Auth"].get("DefaultAuthorizer").is_some() {
+            problems.push(format!(
+                "{id} has a default authorizer, which public routes would get"
+            ));
+        }
+        let jwt = &api["Properties"]["Auth"]["Authorizers"]["DeskSignIn"]["JwtConfiguration"];
+        let issuer = resolved(&jwt["issuer"]).join(" ");
+        if !references(&issuer).contains(&"DeskUserPool".to_owned()) {
+            problems.push(format!(
+                "{id}'s DeskSignIn trusts {issuer:?}, not the desk's user pool"
+            ));
+        }
+        if target(&jwt["audience"][0]) != "DeskUserPoolClient"
+            || strings(&jwt["audience"]).len() > 1
+        {
+            problems.push(format!(
+                "{id}'s DeskSignIn does not take only the desk's app client"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_desk_api_route_needs_the_desk_sign_in_and_no_public_route_has_it() {
+    let template = template();
+    assert_eq!(authorizer_problems(&template), Vec::<String>::new());
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut mutated = template.clone();
+        edit(&mut mutated["Resources"]);
+        authorizer_problems(&mutated)
+    };
+    let open_desk = with(&|r| {
+        r["DeskFunction"]["Properties"]["Events"]["DeskApi"]["Properties"]
+            .as_mapping_mut()
+            .unwrap()
+            .remove("Auth");
+    });
+    assert_eq!(open_desk.len(), 1, "{open_desk:?}");
+    let signed_in_form = with(&|r| {
+        let events = r["BookingFunction"]["Properties"]["Events"]
+            .as_mapping_mut()
+            .unwrap();
+        let (_, first) = events.iter_mut().next().unwrap();
+        first["Properties"]["Auth"] = yaml("{Authorizer: DeskSignIn}");
+    });
+    assert_eq!(signed_in_form.len(), 1, "{signed_in_form:?}");
+    let signed_in_page = with(&|r| {
+        r["DeskFunction"]["Properties"]["Events"]["DeskPages"]["Properties"]["Auth"] =
+            yaml("{Authorizer: DeskSignIn}");
+    });
+    assert_eq!(signed_in_page.len(), 1, "{signed_in_page:?}");
+    let default = with(&|r| {
+        r["HttpApi"]["Properties"]["Auth"]["DefaultAuthorizer"] = Value::from("DeskSignIn");
+    });
+    assert_eq!(default.len(), 1, "{default:?}");
+    let other_pool = with(&|r| {
+        r["HttpApi"]["Properties"]["Auth"]["Authorizers"]["DeskSignIn"]["JwtConfiguration"]
+            ["issuer"] = Value::from("https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_other");
+    });
+    assert_eq!(other_pool.len(), 1, "{other_pool:?}");
+}
+
+#[test]
+fn the_desk_may_only_add_to_the_audit_trail() {
+    let template = template();
+    for action in [
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    ] {
+        let mut mutated = template.clone();
+        let statements = mutated["Resources"]["DeskRole"]["Properties"]["Policies"][0]
+            ["PolicyDocument"]["Statement"]
+            .as_sequence_mut()
+            .unwrap();
+        statements.push(yaml(&format!(
+            "{{Effect: Allow, Action: {action}, Resource: !GetAtt AuditTable.Arn}}"
+        )));
+        assert_eq!(
+            privilege_problems(&mutated),
+            [format!(
+                "DeskRole allows {action} on AuditTable, which its function does not need"
+            )]
+        );
+    }
+    // And the table refuses those to every principal, whatever a role says.
+    let policy = &template["Resources"]["AuditTable"]["Properties"]["ResourcePolicy"]
+        ["PolicyDocument"]["Statement"][0];
+    assert_eq!(policy["Effect"].as_str(), Some("Deny"));
+    assert_eq!(policy["Principal"].as_str(), Some("*"));
+    let denied = strings(&policy["Action"]);
+    for action in [
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:PartiQLUpdate",
+        "dynamodb:PartiQLDelete",
+        "dynamodb:UpdateTimeToLive",
+    ] {
+        assert!(denied.iter().any(|d| d == action), "{action} is not denied");
+    }
 }
 
 /// Where API Gateway would answer CORS in the functions' place, or the

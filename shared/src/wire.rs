@@ -20,6 +20,14 @@ pub const CONTENT_ROUTES: [&str; 8] = [
     OPENAPI,
 ];
 
+/// The API's routes of the staff desk: its API (every path under it needs
+/// the desk's JWT authorizer) and its pages (none may have it: a browser
+/// opening a page sends no token).
+pub const DESK_ROUTES: [&str; 3] = [DESK_API_ROUTE, "/desk", "/desk/{proxy+}"];
+
+/// The desk's API as the HTTP API routes it, behind the JWT authorizer.
+pub const DESK_API_ROUTE: &str = "/v1/desk/{proxy+}";
+
 /// Where the OpenAPI document is served.
 pub const OPENAPI: &str = "/v1/openapi.json";
 

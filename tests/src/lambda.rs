@@ -272,6 +272,21 @@ impl HttpEvent<'_> {
         event
     }
 
+    /// The event's JSON as it comes through the HTTP API's JWT authorizer:
+    /// the token's claims as API Gateway passes them, every value a string
+    /// (an array claim such as `cognito:groups` flattened to `[a b]`).
+    pub fn json_with_claims(&self, id: &str, claims: &[(&str, &str)]) -> Value {
+        let mut event = self.json(id);
+        let claims: serde_json::Map<String, Value> = claims
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect();
+        event["requestContext"]["authorizer"] = json!({
+            "jwt": { "claims": claims, "scopes": null }
+        });
+        event
+    }
+
     /// The body as the function reads it, decoded from base64 if it is.
     fn decoded_body(&self) -> Vec<u8> {
         use base64::Engine;

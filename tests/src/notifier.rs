@@ -22,6 +22,9 @@ pub const STAFF_INBOX: &str = "desk@clinic.example";
 /// The staff inbox that neuroendocrine tumour bookings are routed to in tests.
 pub const NET_INBOX: &str = "net-team@clinic.example";
 
+/// Where the desk is in tests, for the staff summary's link.
+pub const DESK_URL: &str = "https://desk.clinic.example";
+
 /// The notifier's configuration for tests, with `vars` over these defaults.
 pub fn notifier_config(vars: &[(&str, &str)]) -> NotifierConfig {
     let route = format!("neuroendocrine-tumours={NET_INBOX}");
@@ -30,6 +33,7 @@ pub fn notifier_config(vars: &[(&str, &str)]) -> NotifierConfig {
         ("STAFF_INBOX", STAFF_INBOX),
         ("STAFF_INBOX_ROUTES", route.as_str()),
         ("MAIL_TIMEOUT_MS", "2000"),
+        ("DESK_URL", DESK_URL),
     ];
     NotifierConfig::from_lookup(|name| {
         vars.iter()

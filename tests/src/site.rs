@@ -68,6 +68,7 @@ impl SiteServer {
         let notifier_config = NotifierConfig::from_lookup(|name| match name {
             "MAIL_FROM" => Some(MAIL_FROM.to_owned()),
             "STAFF_INBOX" => Some(STAFF_INBOX.to_owned()),
+            "DESK_URL" => Some(format!("http://127.0.0.1:{port}")),
             _ => None,
         })
         .expect("notifier settings");

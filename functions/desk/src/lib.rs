@@ -27,6 +27,7 @@ use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::DeskConfig;
 use std::sync::Arc;
 
+pub use frontdesk_shared::wire::{DESK_API_ROUTE, DESK_ROUTES as ROUTES};
 pub use identity::{Caller, Role};
 
 /// What the desk's routes need: its store, the clock, its settings.

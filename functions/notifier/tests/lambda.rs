@@ -5,7 +5,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use frontdesk_tests::content::ContentHandle;
 use frontdesk_tests::lambda::Bootstrap;
-use frontdesk_tests::notifier::{MAIL_FROM, STAFF_INBOX};
+use frontdesk_tests::notifier::{DESK_URL, MAIL_FROM, STAFF_INBOX};
 use frontdesk_tests::ses::{emails, SesEmulator};
 use frontdesk_tests::stream::StreamReader;
 use frontdesk_tests::{nth_booking, Backend, StoreHandle, TestApp};
@@ -20,6 +20,7 @@ async fn notifier_bootstrap(bookings: &str, ses: &str, vars: &[(&str, &str)]) ->
         ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
         ("MAIL_FROM", MAIL_FROM),
         ("STAFF_INBOX", STAFF_INBOX),
+        ("DESK_URL", DESK_URL),
         ("AWS_ENDPOINT_URL_SESV2", ses),
         ("MAIL_TIMEOUT_MS", "1000"),
     ];
@@ -205,6 +206,7 @@ async fn the_lambda_answers_a_batch_as_the_handler_does_in_process_and_shares_it
         ("MAIL_FROM", MAIL_FROM),
         ("STAFF_INBOX", STAFF_INBOX),
         ("STAFF_INBOX_ROUTES", ""),
+        ("DESK_URL", DESK_URL),
         ("AWS_ENDPOINT_URL_SESV2", endpoint.as_str()),
     ];
     let mut lambda = Bootstrap::start(env!("CARGO_BIN_EXE_notifier"), "notifier", &vars).await;

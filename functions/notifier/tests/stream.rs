@@ -6,7 +6,9 @@
 use aws_lambda_events::event::dynamodb::Event;
 use frontdesk_notifier::handle;
 use frontdesk_shared::notify::{Notice, Notifier};
-use frontdesk_tests::notifier::{notifier_over, ses_mailer, MAIL_FROM, NET_INBOX, STAFF_INBOX};
+use frontdesk_tests::notifier::{
+    notifier_over, ses_mailer, DESK_URL, MAIL_FROM, NET_INBOX, STAFF_INBOX,
+};
 use frontdesk_tests::ses::{
     emails, rejecting_proxy, ses_endpoint, Fault, FaultProxy, SesEmulator, StoredEmail,
     SENDING_PAUSED,
@@ -44,10 +46,14 @@ impl Setup {
     }
 
     async fn notifier(&self, endpoint: &str) -> Notifier {
+        self.notifier_with(endpoint, &[]).await
+    }
+
+    async fn notifier_with(&self, endpoint: &str, vars: &[(&str, &str)]) -> Notifier {
         notifier_over(
             &self.app.store,
             Arc::new(ses_mailer(endpoint).await),
-            &[],
+            vars,
             self.app.clock.clock(),
         )
     }
@@ -97,16 +103,52 @@ fn split(found: &[StoredEmail]) -> (&StoredEmail, &StoredEmail) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_the_staff_email_is_a_summary_routed_by_specialty() {
+    let mut setup = Setup::new().await;
+    let reference = setup.book(&valid_booking()).await;
+    let event = setup.stream.next_event(1).await;
+    let endpoint = ses_endpoint();
+    let response = handle(&setup.notifier(&endpoint).await, event)
+        .await
+        .unwrap();
+    assert!(failures(&response).is_empty());
+    let found = emails(&endpoint, &reference).await;
+    let (staff, _) = split(&found);
+    assert_eq!(staff.to, [NET_INBOX], "routing by specialty stays");
+    assert_eq!(staff.reply_to, [NET_INBOX], "never the patient");
+    assert!(staff
+        .text
+        .contains(&format!("{DESK_URL}/desk/requests/{reference}")));
+    for detail in [
+        "Fixture",
+        "07700",
+        "1970",
+        "Neuroendocrine",
+        "neuroendocrine",
+        "FX-123456",
+        PATIENT,
+    ] {
+        let all = format!(
+            "{}{}{}{:?}{:?}",
+            staff.subject, staff.text, staff.html, staff.to, staff.from
+        );
+        assert!(!all.contains(detail), "the summary holds {detail}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_booking_sends_one_staff_and_one_patient_email() {
     let mut setup = Setup::new().await;
     let reference = setup.book(&valid_booking()).await;
     let event = setup.stream.next_event(1).await;
     assert_eq!(event.records[0].event_name, "INSERT");
 
+    // For a clinic without the desk: the staff email holds every answer.
     let endpoint = ses_endpoint();
-    let response = handle(&setup.notifier(&endpoint).await, event)
-        .await
-        .unwrap();
+    let notifier = setup
+        .notifier_with(&endpoint, &[("STAFF_EMAIL", "full")])
+        .await;
+    let response = handle(&notifier, event).await.unwrap();
     assert!(failures(&response).is_empty());
 
     let found = emails(&endpoint, &reference).await;

@@ -11,7 +11,7 @@ pub use booking::BookingConfig;
 pub use content::ContentConfig;
 pub use desk::DeskConfig;
 pub use mail_events::MailEventsConfig;
-pub use notifier::NotifierConfig;
+pub use notifier::{NotifierConfig, StaffEmail};
 
 /// A variable that is set but unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,6 +5,16 @@ use super::{bookings_table, number, store_timeout, ConfigError};
 use crate::booking::{Email, Slug};
 use std::time::Duration;
 
+/// What the staff email holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffEmail {
+    /// The reference, when it came, and the link to its desk page: nothing
+    /// about the patient, who is read about in the desk (the default).
+    Summary,
+    /// Every answer of the request, for a clinic without the desk.
+    Full,
+}
+
 /// The notifier's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifierConfig {
@@ -34,12 +44,18 @@ pub struct NotifierConfig {
     /// `NOTIFY_CLAIM_SECONDS`: how long a claim on an email holds before
     /// another invocation may send it; longer than a send can take.
     pub claim_for: Duration,
+    /// `STAFF_EMAIL`: `summary` (the default) or `full`.
+    pub staff_email: StaffEmail,
+    /// `DESK_URL`: where the desk is (`https://desk.clinic.example`), for
+    /// the link a summary carries; required with `summary`.
+    pub desk_url: Option<String>,
 }
 
 /// Values that let the local server start with no settings at all; Lambda has none.
 pub const LOCAL_DEFAULTS: &[(&str, &str)] = &[
     ("MAIL_FROM", "frontdesk@localhost.localdomain"),
     ("STAFF_INBOX", "staff@localhost.localdomain"),
+    ("DESK_URL", "http://127.0.0.1:3000"),
 ];
 
 impl NotifierConfig {
@@ -101,7 +117,29 @@ impl NotifierConfig {
                 ),
             });
         }
+        let staff_email = match get("STAFF_EMAIL").as_deref().map(str::trim) {
+            None | Some("summary") => StaffEmail::Summary,
+            Some("full") => StaffEmail::Full,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "STAFF_EMAIL",
+                    message: format!("{other:?} is not summary or full"),
+                })
+            }
+        };
+        let desk_url = get("DESK_URL")
+            .map(|raw| desk_url(raw.trim()))
+            .transpose()?;
+        if staff_email == StaffEmail::Summary && desk_url.is_none() {
+            return Err(ConfigError {
+                variable: "DESK_URL",
+                message: "is required when STAFF_EMAIL is summary (the email links to the desk)"
+                    .into(),
+            });
+        }
         Ok(Self {
+            staff_email,
+            desk_url,
             bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
             mail_from: address("MAIL_FROM", &required("MAIL_FROM")?)?,
             staff_inbox: address("STAFF_INBOX", &required("STAFF_INBOX")?)?,
@@ -169,6 +207,31 @@ fn routes(raw: &str) -> Result<Vec<(String, Email)>, ConfigError> {
         .collect()
 }
 
+/// A desk's base URL: `https://`, or `http://` on loopback (the local
+/// server), without a trailing slash or anything that could break out of
+/// an email's link.
+fn desk_url(raw: &str) -> Result<String, ConfigError> {
+    let url = raw.trim_end_matches('/');
+    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|origin| {
+            url == *origin
+                || url.starts_with(&format!("{origin}:"))
+                || url.starts_with(&format!("{origin}/"))
+        });
+    let safe = url.chars().all(|c| {
+        c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>' | '\\' | '`' | '{' | '}' | '|' | '^')
+    });
+    if (url.starts_with("https://") || local) && safe && url.len() > "https://".len() {
+        Ok(url.to_owned())
+    } else {
+        Err(ConfigError {
+            variable: "DESK_URL",
+            message: format!("{raw:?} is not an https:// URL"),
+        })
+    }
+}
+
 fn configuration_set(variable: &'static str, name: &str) -> Result<String, ConfigError> {
     let ok = (1..=64).contains(&name.len())
         && name
@@ -193,6 +256,7 @@ mod tests {
         let map: HashMap<String, String> = [
             ("MAIL_FROM", "bookings@clinic.example"),
             ("STAFF_INBOX", "desk@clinic.example"),
+            ("DESK_URL", "https://desk.clinic.example"),
         ]
         .iter()
         .chain(vars)
@@ -239,6 +303,10 @@ mod tests {
             ("SES_CONFIGURATION_SET", "a b"),
             ("MAIL_TIMEOUT_MS", "1"),
             ("NOTIFY_CLAIM_SECONDS", "6"),
+            ("STAFF_EMAIL", "brief"),
+            ("DESK_URL", "http://desk.clinic.example"),
+            ("DESK_URL", "https://desk.clinic.example/\"><script>"),
+            ("DESK_URL", ""),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{var}={value}");
@@ -255,6 +323,18 @@ mod tests {
         );
         assert_eq!(c.staff_fallback_inbox, None);
         assert_eq!(c.staff_delivery_alarm_after, Duration::from_secs(15 * 60));
+    }
+
+    #[test]
+    fn the_staff_email_is_a_summary_with_a_link_unless_told_full() {
+        let c = config(&[("DESK_URL", "https://desk.clinic.example/")]).unwrap();
+        assert_eq!(c.staff_email, StaffEmail::Summary);
+        assert_eq!(c.desk_url.as_deref(), Some("https://desk.clinic.example"));
+        let full = config(&[("STAFF_EMAIL", "full"), ("DESK_URL", "")]).unwrap();
+        assert_eq!((full.staff_email, full.desk_url), (StaffEmail::Full, None));
+        let local = config(&[("DESK_URL", "http://127.0.0.1:3000")]).unwrap();
+        assert_eq!(local.desk_url.as_deref(), Some("http://127.0.0.1:3000"));
+        assert!(config(&[("DESK_URL", "http://localhost.evil.example")]).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::clinic::Clinic;
 use super::delivery::{EMAIL_TAG, REFERENCE_TAG};
 use super::Notice;
 use crate::booking::{Booking, ContactMethod, Email};
-use crate::config::NotifierConfig;
+use crate::config::{NotifierConfig, StaffEmail};
 use crate::mail::{MailError, MailTag, OutgoingEmail, Sender};
 use askama::Template;
 use std::sync::Arc;
@@ -27,6 +27,18 @@ struct StaffText<'a> {
 #[template(path = "staff.html")]
 struct StaffHtml<'a> {
     v: &'a StaffView,
+}
+
+#[derive(Template)]
+#[template(path = "staff_summary.txt")]
+struct StaffSummaryText<'a> {
+    v: &'a SummaryView,
+}
+
+#[derive(Template)]
+#[template(path = "staff_summary.html")]
+struct StaffSummaryHtml<'a> {
+    v: &'a SummaryView,
 }
 
 #[derive(Template)]
@@ -52,6 +64,14 @@ struct StaffView {
     phone: String,
     phone_e164: String,
     email: String,
+}
+
+/// What a summary staff email shows: the reference, when, and the link.
+struct SummaryView {
+    clinic: String,
+    reference: String,
+    received: String,
+    link: String,
 }
 
 /// What the patient templates show: deliberately little.
@@ -137,6 +157,57 @@ impl Emails {
         to: &Email,
         clinic: &Clinic,
     ) -> Result<OutgoingEmail, MailError> {
+        match (self.config.staff_email, &self.config.desk_url) {
+            (StaffEmail::Summary, Some(desk)) => {
+                self.staff_summary(booking, notice, to, clinic, desk)
+            }
+            // The configuration refuses a summary without a desk to link to.
+            (StaffEmail::Summary, None) | (StaffEmail::Full, _) => {
+                self.staff_full(booking, notice, to, clinic)
+            }
+        }
+    }
+
+    /// The staff email that says only that a request is waiting: no name,
+    /// contact detail, specialty or message, in its body or its headers,
+    /// and replies go back to the staff inbox, never to the patient.
+    fn staff_summary(
+        &self,
+        booking: &Booking,
+        notice: Notice,
+        to: &Email,
+        clinic: &Clinic,
+        desk: &str,
+    ) -> Result<OutgoingEmail, MailError> {
+        let view = SummaryView {
+            clinic: clinic.name.as_str().to_owned(),
+            reference: booking.reference.to_string(),
+            received: received(booking),
+            link: format!("{desk}/desk/requests/{}", booking.reference),
+        };
+        let text = StaffSummaryText { v: &view }
+            .render()
+            .map_err(template_error)?;
+        let html = StaffSummaryHtml { v: &view }
+            .render()
+            .map_err(template_error)?;
+        OutgoingEmail::new(
+            self.sender(clinic),
+            to.clone(),
+            to.clone(),
+            &Self::subject(notice, booking),
+            text,
+            html,
+        )
+    }
+
+    fn staff_full(
+        &self,
+        booking: &Booking,
+        notice: Notice,
+        to: &Email,
+        clinic: &Clinic,
+    ) -> Result<OutgoingEmail, MailError> {
         let d = &booking.details;
         let view = StaffView {
             clinic: clinic.name.as_str().to_owned(),
@@ -209,6 +280,94 @@ mod tests {
     use super::*;
 
     use crate::booking::fixture::{booking, FORM};
+    use crate::mail::HeaderText;
+
+    fn emails(vars: &[(&str, &str)]) -> Emails {
+        let config = NotifierConfig::from_lookup(|name| {
+            [
+                ("MAIL_FROM", "bookings@clinic.example"),
+                ("STAFF_INBOX", "desk@clinic.example"),
+                ("DESK_URL", "https://desk.clinic.example"),
+            ]
+            .iter()
+            .chain(vars)
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        Emails::new(Arc::new(config))
+    }
+
+    fn clinic() -> Clinic {
+        Clinic {
+            name: HeaderText::parse("site name", "Fixture Clinic").unwrap(),
+            phone: "020 7946 0000".into(),
+            phone_e164: crate::booking::UkPhone::from_stored("+442079460000").unwrap(),
+        }
+    }
+
+    /// Everything of the fixture patient a summary must not carry.
+    const PATIENT: [&str; 10] = [
+        "Ann",
+        "Smith",
+        "ann@example.com",
+        "07700",
+        "+447700900123",
+        "1970",
+        "31 March",
+        "euroendocrine",
+        "Fixture Health",
+        "FX-1",
+    ];
+
+    #[test]
+    fn a_summary_says_a_request_is_waiting_and_nothing_about_the_patient() {
+        let mut form = FORM.to_owned();
+        form.push_str("&message=Ann+Smith+has+a+lump");
+        let booking = booking(&form);
+        let email = emails(&[])
+            .render(Notice::Staff, &booking, &clinic())
+            .unwrap();
+        assert!(email
+            .text()
+            .contains("https://desk.clinic.example/desk/requests/CCL-7K3M-9Q2X"));
+        assert!(email
+            .html()
+            .contains(r#"href="https://desk.clinic.example/desk/requests/CCL-7K3M-9Q2X""#));
+        assert!(email
+            .text()
+            .contains("Wednesday 2 December 2026, 09:05 GMT"));
+        assert_eq!(
+            email.reply_to().as_str(),
+            "desk@clinic.example",
+            "never the patient"
+        );
+        let everything = format!(
+            "{}\n{}\n{}\n{}\n{}\n{:?}",
+            email.subject(),
+            email.text(),
+            email.html(),
+            email.to().as_str(),
+            email.reply_to().as_str(),
+            email.tags()
+        );
+        for detail in PATIENT.iter().chain(&["lump"]) {
+            assert!(!everything.contains(detail), "the summary holds {detail:?}");
+        }
+    }
+
+    #[test]
+    fn a_full_staff_email_is_every_answer_replying_to_the_patient() {
+        let email = emails(&[("STAFF_EMAIL", "full")])
+            .render(Notice::Staff, &booking(FORM), &clinic())
+            .unwrap();
+        assert_eq!(email.reply_to().as_str(), "ann@example.com");
+        let both = format!("{}{}", email.text(), email.html());
+        for detail in PATIENT {
+            assert!(both.contains(detail), "the full email lacks {detail:?}");
+        }
+    }
 
     #[test]
     fn subjects_name_the_reference_and_nothing_about_health() {

@@ -105,6 +105,7 @@ impl Desk {
             [
                 ("MAIL_FROM", "bookings@clinic.example"),
                 ("STAFF_INBOX", "desk@clinic.example"),
+                ("DESK_URL", "https://desk.clinic.example"),
             ]
             .iter()
             .chain(vars)
