@@ -299,6 +299,51 @@ impl Browser {
         path
     }
 
+    /// Presses `keys` on whatever has the focus, one after another, as a
+    /// keyboard does (WebDriver key actions; `TAB`, `ENTER` and `SPACE` are
+    /// the special keys).
+    pub async fn keys(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for key in keys.chars() {
+            actions.push(json!({"type": "keyDown", "value": key.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": key.to_string()}));
+        }
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("{}/actions", self.session),
+            Value::Null,
+        )
+        .await;
+    }
+
+    /// Presses Tab until the element `css` selects has the focus, at most
+    /// 80 times; whether it got there. Shows that a keyboard reaches it.
+    pub async fn tab_to(&self, css: &str) -> bool {
+        for _ in 0..80 {
+            let there = self
+                .execute(
+                    "return document.activeElement && document.activeElement.matches(arguments[0]);",
+                    json!([css]),
+                )
+                .await;
+            if there == Value::Bool(true) {
+                return true;
+            }
+            self.keys(TAB).await;
+        }
+        false
+    }
+
+    /// Goes back one page in the history, as the back button does.
+    pub async fn back(&self) {
+        self.post("/back", json!({})).await;
+    }
+
     /// Runs axe-core on the page and returns its violations of WCAG 2.x A
     /// and AA and of axe's best practices.
     pub async fn axe(&self) -> Vec<Violation> {
@@ -317,6 +362,13 @@ impl Browser {
         serde_json::from_value(result).expect("axe's violations")
     }
 }
+
+/// The Tab key, for [`Browser::keys`].
+pub const TAB: &str = "\u{E004}";
+/// The Enter key.
+pub const ENTER: &str = "\u{E007}";
+/// The space bar.
+pub const SPACE: &str = " ";
 
 /// One axe-core rule a page breaks.
 #[derive(Debug, Clone, serde::Deserialize)]

@@ -12,6 +12,8 @@ pub struct OutboxEmail {
     pub subject: String,
     /// Whether it has both a plain-text and an HTML part.
     pub both_parts: bool,
+    /// The plain-text part.
+    pub text: String,
 }
 
 /// The files in `dir` (none if it does not exist yet).
@@ -49,5 +51,6 @@ pub fn read(file: &Path) -> OutboxEmail {
             .to_owned(),
         subject: message.subject().unwrap_or_default().to_owned(),
         both_parts: message.body_text(0).is_some() && message.body_html(0).is_some(),
+        text: message.body_text(0).unwrap_or_default().into_owned(),
     }
 }

@@ -132,6 +132,19 @@ impl SiteServer {
             .expect("the store answers")
     }
 
+    /// The plain text of the email to `to` whose subject starts `subject`,
+    /// once `count` emails have arrived.
+    pub async fn email_text(&self, count: usize, to: &str, subject: &str) -> String {
+        let outbox = notify::outbox_path(self.data_dir.path());
+        crate::outbox::wait_for(&outbox, count)
+            .await
+            .iter()
+            .map(|file| crate::outbox::read(file))
+            .find(|email| email.to == to && email.subject.starts_with(subject))
+            .map(|email| email.text)
+            .unwrap_or_else(|| panic!("no email to {to} about {subject:?}"))
+    }
+
     /// How many bookings are stored.
     pub async fn count(&self) -> u64 {
         self.database.count_bookings().await.expect("a count")

@@ -437,3 +437,225 @@ async fn axe_finds_no_serious_problem_on_any_page() {
         "{found:?}"
     );
 }
+
+/// Waits for the desk's script to have drawn `css`.
+async fn desk_shows(browser: &Browser, css: &str) {
+    assert!(
+        browser
+            .wait_until(&format!("document.querySelector({css:?}) !== null"))
+            .await,
+        "the desk did not show {css}; it says: {}",
+        browser.text("#main .status").await
+    );
+}
+
+/// Asserts axe-core finds no violation on the page, naming `page`.
+async fn accessible(browser: &Browser, page: &str) {
+    let violations = browser.axe().await;
+    assert!(violations.is_empty(), "{page}: {violations:#?}");
+}
+
+#[tokio::test]
+async fn staff_sign_in_find_a_request_and_move_it_with_the_keyboard_alone() {
+    use frontdesk_tests::browser::{ENTER, SPACE};
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    // A patient books through the public form, with a message that would
+    // run if the desk ever took it for HTML.
+    let hostile =
+        "<img src=x onerror=\"document.title='owned'\"><script>document.title='owned'</script>";
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.desk@example.com").await;
+    browser.fill("#message", hostile).await;
+    browser.find("#submit").await.click().await;
+    let reference = reference_shown(&browser).await;
+    // The staff email is a summary with the link to the request's page.
+    let summary = server
+        .email_text(2, STAFF_INBOX, "New appointment request")
+        .await;
+    let link = format!("http://127.0.0.1:{}/desk/requests/{reference}", server.port);
+    assert!(summary.contains(&link), "{summary}");
+    assert!(
+        !summary.contains("Ada") && !summary.contains("ada.desk"),
+        "{summary}"
+    );
+
+    // Signing in with the link `frontdesk serve` printed lands on the inbox.
+    browser.goto(&server.desk_sign_in).await;
+    assert!(
+        browser.wait_until("location.pathname === '/desk'").await,
+        "not signed in: {}",
+        browser.text("#main .status").await
+    );
+    assert!(
+        !browser.url().await.contains('#'),
+        "the secret leaves the address bar"
+    );
+    desk_shows(&browser, "#main table tbody tr").await;
+    assert!(browser.text("#main table").await.contains(&reference));
+    accessible(&browser, "the inbox").await;
+    browser.screenshot("desk-inbox").await;
+
+    // Find the request by its reference, with the keyboard.
+    assert!(
+        browser.tab_to("#field-reference").await,
+        "the reference field is reachable"
+    );
+    browser.keys(&reference).await;
+    browser.keys(ENTER).await;
+    desk_shows(&browser, "#main form.move").await;
+    assert_eq!(
+        browser.text("#main h1").await,
+        format!("Request {reference}")
+    );
+    // The hostile message is its characters, and nothing ran.
+    assert_eq!(browser.text("#main .message").await, hostile);
+    assert_eq!(
+        browser
+            .execute(
+                "return document.querySelectorAll('#main img, #main script').length",
+                json!([])
+            )
+            .await,
+        0
+    );
+    assert_ne!(browser.title().await, "owned");
+    accessible(&browser, "the request's page").await;
+
+    // Contacted, with a note.
+    assert!(browser.tab_to("#to-contacted").await);
+    browser.keys(SPACE).await;
+    assert!(browser.tab_to("#field-note").await);
+    browser.keys("Rang, left a message").await;
+    assert!(browser.tab_to("form.move button[type=submit]").await);
+    browser.keys(ENTER).await;
+    assert!(
+        browser
+            .wait_until("document.querySelector('#main .status').textContent.includes('Contacted')")
+            .await,
+        "not moved: {}",
+        browser.text("#main").await
+    );
+    assert!(browser
+        .text("#main .history")
+        .await
+        .contains("Rang, left a message"));
+
+    // Booked, for a date and time in London.
+    assert!(browser.tab_to("#to-booked").await);
+    browser.keys(SPACE).await;
+    assert!(
+        browser.tab_to("#field-date").await,
+        "the appointment's fields appear"
+    );
+    browser.keys("2027-07-01").await;
+    assert!(browser.tab_to("#field-time").await);
+    browser.keys("10:30").await;
+    assert!(browser.tab_to("#field-place").await);
+    browser.keys("Parkside Hospital").await;
+    assert!(browser.tab_to("form.move button[type=submit]").await);
+    browser.keys(ENTER).await;
+    assert!(
+        browser
+            .wait_until("document.querySelector('#main .status').textContent.includes('Booked')")
+            .await,
+        "not booked: {}",
+        browser.text("#main").await
+    );
+    let history = browser.text("#main .history").await;
+    assert!(
+        history.contains("Thursday 1 July 2027, 10:30 BST"),
+        "{history}"
+    );
+    assert!(history.contains("Parkside Hospital"), "{history}");
+    accessible(&browser, "the request's page, booked").await;
+    browser.screenshot("desk-request-booked").await;
+
+    // The audit trail holds the look and both moves, by the person signed in.
+    browser
+        .goto(&format!("http://127.0.0.1:{}/desk/audit", server.port))
+        .await;
+    desk_shows(&browser, "#main table tbody tr").await;
+    let trail = browser.text("#main table").await;
+    assert!(
+        trail.contains("Moved from Contacted to Booked") && trail.contains("Opened the request"),
+        "{trail}"
+    );
+    accessible(&browser, "the audit trail").await;
+
+    // Sign out; the back button then shows nothing of the patient.
+    browser.goto(&link).await;
+    desk_shows(&browser, "#main form.move, #main .history").await;
+    assert!(browser.tab_to(".sign-out").await, "sign-out is reachable");
+    browser.keys(ENTER).await;
+    assert!(
+        browser
+            .wait_until("location.pathname === '/desk/signed-out'")
+            .await
+    );
+    accessible(&browser, "the signed-out page").await;
+    browser.back().await;
+    assert!(
+        browser
+            .wait_until("location.pathname === '/desk/sign-in' || document.querySelector('#main dl') === null")
+            .await
+    );
+    let shown = browser
+        .execute("return document.body.innerText", json!([]))
+        .await;
+    let shown = shown.as_str().unwrap_or_default();
+    for detail in [
+        "Ada",
+        "Browser-Test",
+        "ada.desk@example.com",
+        "07700",
+        "Rang, left a message",
+    ] {
+        assert!(
+            !shown.contains(detail),
+            "after signing out the back button shows {detail:?}: {shown}"
+        );
+    }
+    accessible(&browser, "the sign-in page").await;
+}
+
+#[tokio::test]
+async fn a_long_hostile_message_renders_as_text_in_the_desk() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    // The longest message the form takes, of markup.
+    let unit = "<b onmouseover=alert(1)>bold</b>&amp;";
+    let max = frontdesk_shared::booking::Message::MAX_CHARS;
+    let message: String = unit
+        .repeat(max / unit.len() + 1)
+        .chars()
+        .take(max)
+        .collect();
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.long@example.com").await;
+    browser.set_value("#message", &message).await;
+    browser.find("#submit").await.click().await;
+    let reference = reference_shown(&browser).await;
+    browser.goto(&server.desk_sign_in).await;
+    assert!(browser.wait_until("location.pathname === '/desk'").await);
+    browser
+        .goto(&format!(
+            "http://127.0.0.1:{}/desk/requests/{reference}",
+            server.port
+        ))
+        .await;
+    desk_shows(&browser, "#main .message").await;
+    assert_eq!(browser.text("#main .message").await, message.trim());
+    assert_eq!(
+        browser
+            .execute(
+                "return document.querySelectorAll('#main .message *').length",
+                json!([])
+            )
+            .await,
+        0,
+        "no element was made of it"
+    );
+}

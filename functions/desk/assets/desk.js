@@ -24,7 +24,7 @@
       if (value === false || value === null || value === undefined) continue;
       node.setAttribute(name, value === true ? "" : String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined) continue;
       node.append(typeof child === "string" ? document.createTextNode(child) : child);
     }
@@ -309,8 +309,12 @@
       " ", el("label", { for: `to-${next.state}` }, next.label)));
     const appointment = el("fieldset", { class: "appointment", hidden: true },
       el("legend", {}, "The appointment (London time)"),
-      el("p", {}, el("label", { for: "field-date" }, "Date"), " ", el("input", { type: "date", id: "field-date", name: "date" })),
-      el("p", {}, el("label", { for: "field-time" }, "Time"), " ", el("input", { type: "time", id: "field-time", name: "time" })),
+      el("p", {}, el("label", { for: "field-date" }, "Date"), " ",
+        el("span", { id: "hint-date", class: "hint" }, "as year-month-day, for example 2027-07-01"), " ",
+        el("input", { id: "field-date", name: "date", inputmode: "numeric", autocomplete: "off", "aria-describedby": "hint-date", size: 10 })),
+      el("p", {}, el("label", { for: "field-time" }, "Time"), " ",
+        el("span", { id: "hint-time", class: "hint" }, "24-hour clock, for example 14:30"), " ",
+        el("input", { id: "field-time", name: "time", inputmode: "numeric", autocomplete: "off", "aria-describedby": "hint-time", size: 5 })),
       el("p", {}, el("label", { for: "field-place" }, "Place"), " ", el("input", { id: "field-place", name: "place", maxlength: 200, autocomplete: "off" })),
       consultants.length
         ? select("consultant", "Consultant", [["", "Not yet known"], ...consultants], "")
