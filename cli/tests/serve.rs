@@ -225,6 +225,7 @@ async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
             to,
             subject,
             both_parts,
+            ..
         } = outbox::read(file);
         assert!(subject.ends_with(&reference), "{subject}");
         assert!(both_parts, "both parts");
