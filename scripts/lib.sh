@@ -114,9 +114,10 @@ start_emulators() {
     -jar "$DDB_DIR/DynamoDBLocal.jar" -inMemory -disableTelemetry -port "$port") >"$log" 2>&1 &
   ddb_pid=$!
   ses_pid=
+  moto_pid=
   stop() {
-    kill "$ddb_pid" $ses_pid 2>/dev/null || true
-    wait "$ddb_pid" $ses_pid 2>/dev/null || true
+    kill "$ddb_pid" $ses_pid $moto_pid 2>/dev/null || true
+    wait "$ddb_pid" $ses_pid $moto_pid 2>/dev/null || true
     rm -rf "$ddb_work"
   }
   trap stop EXIT INT TERM
@@ -131,12 +132,22 @@ start_emulators() {
   wait_for_port "the SES v2 emulator" "$ses_pid" "$ses_port" "$ses_log"
   echo "scripts/$(basename "$0"): SES v2 emulator on 127.0.0.1:$ses_port"
 
+  # moto's server for Cognito's API, which `frontdesk staff` manages users through.
+  moto_venv=$(ensure_venv scripts/moto/requirements.txt moto)
+  moto_port=$(free_port)
+  moto_log="$ddb_work/moto.log"
+  "$moto_venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
+  moto_pid=$!
+  wait_for_port "moto's server" "$moto_pid" "$moto_port" "$moto_log"
+  echo "scripts/$(basename "$0"): moto (Cognito) on 127.0.0.1:$moto_port"
+
   # The tests reach AWS only through these: never a real account. (DynamoDB
   # Local takes access keys of letters and digits only.)
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$port"
   export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_port"
+  export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="http://127.0.0.1:$moto_port"
   # Tests that stop and restart an emulator of their own start it with these.
   export SES_EMULATOR_CLI="$SES_CLI"
   export DYNAMODB_LOCAL_DIR="$DDB_DIR"

@@ -13,5 +13,6 @@ pub mod content;
 pub mod notify;
 pub mod serve;
 pub mod site;
+pub mod staff;
 pub mod status;
 pub mod tables;

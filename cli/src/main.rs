@@ -56,6 +56,35 @@ enum Command {
         #[command(subcommand)]
         command: TablesCommand,
     },
+    /// Manage who may sign in to the staff desk (the stack's Cognito user
+    /// pool, DESK_USER_POOL_ID).
+    Staff {
+        /// The desk's user pool: the stack's DeskUserPoolId output.
+        #[arg(long, env = "DESK_USER_POOL_ID")]
+        user_pool: String,
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Let EMAIL sign in, as staff or as an admin (or change their role).
+    /// No password is made and no invitation sent: they sign in with a code
+    /// emailed to them, then add a passkey.
+    Add {
+        /// Their email address, which is their name at sign-in.
+        email: String,
+        /// What they may do: staff (the inbox, requests, the workflow) or
+        /// admin (also the audit trail).
+        #[arg(long, value_enum)]
+        role: frontdesk_cli::staff::Role,
+    },
+    /// Sign EMAIL out everywhere and remove them.
+    Remove {
+        /// Their email address.
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +236,15 @@ async fn main() -> ExitCode {
         Some(Command::Tables {
             command: TablesCommand::Backfill,
         }) => backfill_desk().await,
+        Some(Command::Staff { user_pool, command }) => {
+            let staff = frontdesk_cli::staff::Staff::new(&user_pool).await;
+            match command {
+                StaffCommand::Add { email, role } => staff.add(&email, role).await,
+                StaffCommand::Remove { email } => staff.remove(&email).await,
+            }
+            .map(|done| println!("{done}"))
+            .map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
