@@ -75,9 +75,11 @@ async fn main() {
         scenario::content(count).await,
         scenario::notifier(count).await,
         scenario::mail_events(count).await,
+        scenario::desk(count).await,
+        scenario::desk_inbox(count).await,
     ] {
         eprintln!("frontdesk-bench: {}", scenario.name);
-        let figures = measure::measure(&path(scenario.name), scenario, args.starts, &zips).await;
+        let figures = measure::measure(&path(scenario.binary), scenario, args.starts, &zips).await;
         functions.push(figures);
     }
     eprintln!("frontdesk-bench: baseline");

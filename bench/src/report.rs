@@ -100,6 +100,39 @@ fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
                     met: (updates - 1.0).abs() < f64::EPSILON && (all - 1.0).abs() < f64::EPSILON,
                 });
             }
+            "desk" => {
+                let count = |op: &str| {
+                    f.warm_requests
+                        .as_ref()
+                        .and_then(|c| c.get(op).copied())
+                        .unwrap_or(0.0)
+                };
+                let all = total(&f.warm_requests);
+                verdicts.push(Verdict {
+                    budget: "desk: one GetItem and one audit PutItem per request page".into(),
+                    measured: format!(
+                        "{:.2} GetItem, {:.2} PutItem, {all:.2} requests in all",
+                        count("GetItem"),
+                        count("PutItem")
+                    ),
+                    met: (count("GetItem") - 1.0).abs() < f64::EPSILON
+                        && (count("PutItem") - 1.0).abs() < f64::EPSILON
+                        && (all - 2.0).abs() < f64::EPSILON,
+                });
+            }
+            "desk-inbox" => {
+                let queries = f
+                    .warm_requests
+                    .as_ref()
+                    .and_then(|c| c.get("Query").copied())
+                    .unwrap_or(0.0);
+                let all = total(&f.warm_requests);
+                verdicts.push(Verdict {
+                    budget: "desk: one Query per inbox page of 50".into(),
+                    measured: format!("{queries:.2} Query, {all:.2} requests in all"),
+                    met: (queries - 1.0).abs() < f64::EPSILON && (all - 1.0).abs() < f64::EPSILON,
+                });
+            }
             "content" => {
                 let warm = total(&f.warm_requests);
                 verdicts.push(Verdict {

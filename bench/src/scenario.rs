@@ -15,8 +15,10 @@ use serde_json::Value;
 
 /// One bootstrap's run.
 pub struct Scenario {
-    /// The binary's name under the bootstraps folder.
+    /// The scenario's name in the report.
     pub name: &'static str,
+    /// The binary's name under the bootstraps folder.
+    pub binary: &'static str,
     /// Its environment, beyond the Runtime API's.
     pub vars: Vec<(&'static str, String)>,
     /// One event per invocation.
@@ -48,6 +50,7 @@ pub fn http_event(id: usize, method: &str, path: &str, body: Option<&str>) -> Va
 pub fn baseline(count: usize) -> Scenario {
     Scenario {
         name: "baseline",
+        binary: "baseline",
         vars: Vec::new(),
         events: (0..count)
             .map(|n| http_event(n, "GET", "/", None))
@@ -67,6 +70,7 @@ pub async fn booking(count: usize) -> Scenario {
     let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
     Scenario {
         name: "booking",
+        binary: "booking",
         vars: vec![
             ("BOOKINGS_TABLE", tables.bookings.clone()),
             ("GUARDS_TABLE", tables.guards.clone()),
@@ -101,6 +105,7 @@ pub async fn content(count: usize) -> Scenario {
     let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
     Scenario {
         name: "content",
+        binary: "content",
         vars: vec![
             ("CONTENT_TABLE", table.to_owned()),
             ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
@@ -142,6 +147,7 @@ pub async fn notifier(count: usize) -> Scenario {
     let ses = CountingProxy::start(&ses_endpoint()).await;
     Scenario {
         name: "notifier",
+        binary: "notifier",
         vars: vec![
             ("BOOKINGS_TABLE", tables.bookings.clone()),
             (
@@ -211,6 +217,7 @@ pub async fn mail_events(count: usize) -> Scenario {
     let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
     Scenario {
         name: "mail-events",
+        binary: "mail-events",
         vars: vec![
             ("BOOKINGS_TABLE", tables.bookings.clone()),
             ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
@@ -219,6 +226,96 @@ pub async fn mail_events(count: usize) -> Scenario {
         rejected: Vec::new(),
         // The function answers null on success.
         check: |answer| answer.is_null(),
+        services: vec![("DynamoDB", proxy)],
+    }
+}
+
+/// An ID token's claims as the desk's JWT authorizer passes them.
+const DESK_CLAIMS: [(&str, &str); 5] = [
+    ("sub", "5f1c2e0a-bench"),
+    ("email", "nurse@clinic.example"),
+    ("cognito:groups", "[staff]"),
+    ("token_use", "id"),
+    ("aud", "benchclient"),
+];
+
+/// Sixty requests in the desk's inbox, and the desk's settings over them.
+async fn desk_tables() -> (TestApp, Vec<String>, Vec<(&'static str, String)>) {
+    let app = TestApp::with_env(Backend::DynamoDb, &[("RATE_LIMIT_PER_HOUR", "0")]).await;
+    let mut references = Vec::new();
+    for n in 0..60 {
+        let answer = app.post_json(&nth_booking(10_000 + n)).await;
+        assert_eq!(answer.status, 201, "booking {n}: {:?}", answer.body);
+        references.push(
+            answer.json()["reference"]
+                .as_str()
+                .expect("a reference")
+                .to_owned(),
+        );
+    }
+    let StoreHandle::Dynamo(tables) = &app.store else {
+        unreachable!("a DynamoDB app")
+    };
+    let vars = vec![
+        ("BOOKINGS_TABLE", tables.bookings.clone()),
+        ("AUDIT_TABLE", tables.audit.clone()),
+        ("DESK_CLIENT_ID", "benchclient".into()),
+    ];
+    (app, references, vars)
+}
+
+fn desk_event(id: usize, path: &str, query: &str) -> Value {
+    HttpEvent {
+        method: "GET",
+        path,
+        query,
+        headers: &[("accept", "application/json")],
+        body: None,
+        source_ip: "192.0.2.10",
+    }
+    .json_with_claims(&format!("bench-{id}"), &DESK_CLAIMS)
+}
+
+/// Request pages opened by a signed-in member of staff: each audited
+/// (one `PutItem`) and read (one `GetItem`).
+pub async fn desk(count: usize) -> Scenario {
+    let (_app, references, mut vars) = desk_tables().await;
+    let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
+    vars.push(("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()));
+    Scenario {
+        name: "desk",
+        binary: "desk",
+        vars,
+        events: (0..count)
+            .map(|n| {
+                let path = format!("/v1/desk/requests/{}", references[n % references.len()]);
+                desk_event(n, &path, "")
+            })
+            .collect(),
+        rejected: Vec::new(),
+        check: |answer| answer["statusCode"] == 200,
+        services: vec![("DynamoDB", proxy)],
+    }
+}
+
+/// Inbox pages of 50 new requests: one `Query` of the inbox index each.
+pub async fn desk_inbox(count: usize) -> Scenario {
+    let (_app, _, mut vars) = desk_tables().await;
+    let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
+    vars.push(("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()));
+    Scenario {
+        name: "desk-inbox",
+        binary: "desk",
+        vars,
+        events: (0..count)
+            .map(|n| desk_event(n, "/v1/desk/inbox", "state=new&limit=50"))
+            .collect(),
+        rejected: Vec::new(),
+        check: |answer| {
+            answer["statusCode"] == 200
+                && serde_json::from_str::<Value>(answer["body"].as_str().unwrap_or(""))
+                    .is_ok_and(|page| page["rows"].as_array().is_some_and(|rows| rows.len() == 50))
+        },
         services: vec![("DynamoDB", proxy)],
     }
 }

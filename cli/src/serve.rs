@@ -8,7 +8,7 @@ use axum::Router;
 use frontdesk_booking::{AppState, ClientAddr};
 use frontdesk_shared::booking::intake::Intake;
 use frontdesk_shared::booking::Bookable;
-use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::content::cache::{ContentCache, Publication};
 use frontdesk_shared::content::ContentStore;
 use frontdesk_shared::notify::NoticeLedger;
 use frontdesk_shared::problem::Problem;
@@ -114,16 +114,22 @@ pub async fn open_store(
 /// one-time sign-in link, whose exchange route it adds.
 pub fn desk(
     store: Arc<dyn frontdesk_shared::desk::DeskStore>,
+    consultants: Arc<dyn Publication<frontdesk_shared::desk::Consultants>>,
     config: DeskConfig,
     clock: Clock,
     sign_in: &frontdesk_desk::local::LocalSignIn,
 ) -> Router {
-    frontdesk_desk::routes(frontdesk_desk::AppState::new(store, clock, config))
-        .layer(middleware::from_fn_with_state(
-            sign_in.clone(),
-            frontdesk_desk::local::LocalSignIn::identify,
-        ))
-        .merge(sign_in.routes())
+    frontdesk_desk::routes(frontdesk_desk::AppState::new(
+        store,
+        consultants,
+        clock,
+        config,
+    ))
+    .layer(middleware::from_fn_with_state(
+        sign_in.clone(),
+        frontdesk_desk::local::LocalSignIn::identify,
+    ))
+    .merge(sign_in.routes())
 }
 
 /// The local application: every function's routes on one router, the

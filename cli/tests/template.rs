@@ -169,6 +169,7 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:PutItem", "AuditTable"),
             ("dynamodb:Query", "AuditTable"),
             ("dynamodb:Query", "BookingsTable"),
+            ("dynamodb:Query", "ContentTable"),
             ("dynamodb:UpdateItem", "BookingsTable"),
             ("logs:CreateLogStream", "DeskLogs"),
             ("logs:PutLogEvents", "DeskLogs"),

@@ -46,8 +46,16 @@ impl Desk {
     async fn spawn(backend: Backend) -> Self {
         let app = TestApp::spawn(backend).await;
         let (sign_in, secret) = LocalSignIn::new().unwrap();
+        // The content publishes one consultant an appointment may be with.
+        let consultants = frontdesk_shared::content::cache::Fixed(std::sync::Arc::new(
+            frontdesk_shared::desk::Consultants::new(vec![frontdesk_shared::booking::Slug::parse(
+                "jane-doe",
+            )
+            .unwrap()]),
+        ));
         let router = frontdesk_cli::serve::desk(
             app.store.desk(&app.clock),
+            std::sync::Arc::new(consultants),
             DeskConfig::from_lookup(|_| None).unwrap(),
             app.clock.clock(),
             &sign_in,
@@ -316,7 +324,7 @@ async fn a_signed_in_person_finds_opens_and_moves_a_request(backend: Backend) {
             Some(&token),
             Some(json!({
                 "version": 1, "from": "contacted", "to": "booked",
-                "appointment": {"date": "2027-07-01", "time": "10:30", "place": "Parkside Hospital"}
+                "appointment": {"date": "2027-07-01", "time": "10:30", "place": "Parkside Hospital", "consultant": "jane-doe"}
             })),
         )
         .await;

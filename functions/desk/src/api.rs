@@ -372,6 +372,21 @@ pub async fn change(
         }
         None => None,
     };
+    // A consultant must be one the clinic publishes.
+    if let Some(consultant) = change
+        .as_ref()
+        .and_then(|c| c.appointment())
+        .and_then(|a| a.consultant.as_ref())
+    {
+        let published = state
+            .consultants
+            .current()
+            .await
+            .map_err(|_| DeskError::Unavailable)?;
+        if let Err(message) = published.check(consultant) {
+            errors.add("appointment.consultant", message);
+        }
+    }
     let step = match (from, change, note) {
         (Some(from), Some(change), Some(note)) if errors.is_empty() => {
             Step::new(state.clock.now(), caller.staff, from, change, note).map_err(|e| {

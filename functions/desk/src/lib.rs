@@ -21,7 +21,8 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use frontdesk_shared::desk::DeskStore;
+use frontdesk_shared::content::cache::Publication;
+use frontdesk_shared::desk::{Consultants, DeskStore};
 use frontdesk_shared::problem::Problem;
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::DeskConfig;
@@ -30,19 +31,27 @@ use std::sync::Arc;
 pub use frontdesk_shared::wire::{DESK_API_ROUTE, DESK_ROUTES as ROUTES};
 pub use identity::{Caller, Role};
 
-/// What the desk's routes need: its store, the clock, its settings.
+/// What the desk's routes need: its store, the consultants an appointment
+/// may be with (read only when a booking names one), the clock, its settings.
 #[derive(Clone)]
 pub struct AppState {
     desk: Arc<dyn DeskStore>,
+    consultants: Arc<dyn Publication<Consultants>>,
     clock: Clock,
     config: Arc<DeskConfig>,
 }
 
 impl AppState {
     /// The desk over `desk`, as `config` describes it.
-    pub fn new(desk: Arc<dyn DeskStore>, clock: Clock, config: DeskConfig) -> Self {
+    pub fn new(
+        desk: Arc<dyn DeskStore>,
+        consultants: Arc<dyn Publication<Consultants>>,
+        clock: Clock,
+        config: DeskConfig,
+    ) -> Self {
         Self {
             desk,
+            consultants,
             clock,
             config: Arc::new(config),
         }

@@ -6,8 +6,9 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use frontdesk_desk::{router, AppState, Caller};
-use frontdesk_shared::desk::DeskError;
-use frontdesk_shared::store::dynamodb::DynamoBookingStore;
+use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::desk::{Consultants, DeskError};
+use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::DeskConfig;
 use lambda_http::request::RequestContext;
@@ -19,7 +20,20 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = DeskConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
+    let content = frontdesk_shared::ContentConfig::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "configuration refused");
+    })?;
     let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
+    // Read only when a booking names a consultant, then kept for CONTENT_CACHE_SECONDS.
+    let consultants = ContentCache::new(
+        Arc::new(DynamoContentStore::new(
+            client.clone(),
+            &content.content_table,
+        )),
+        content.cache_ttl,
+        Clock::system(),
+        Consultants::of,
+    );
     // The desk writes no guards: the bookings store is only its way to the table.
     let desk = DynamoBookingStore::new(client, &config.bookings_table, "").desk(
         &config.audit_table,
@@ -27,10 +41,15 @@ async fn main() -> Result<(), lambda_http::Error> {
         Clock::system(),
     );
     let client_id = config.client_id.clone();
-    let app =
-        router(AppState::new(Arc::new(desk), Clock::system(), config)).layer(middleware::from_fn(
-            move |request, next| caller_from_authorizer(client_id.clone(), request, next),
-        ));
+    let state = AppState::new(
+        Arc::new(desk),
+        Arc::new(consultants),
+        Clock::system(),
+        config,
+    );
+    let app = router(state).layer(middleware::from_fn(move |request, next| {
+        caller_from_authorizer(client_id.clone(), request, next)
+    }));
     lambda_http::run(app).await
 }
 

@@ -8,12 +8,14 @@
 //! is written in one transaction with its audit entry.
 
 pub mod audit;
+pub mod consultants;
 pub mod error;
 pub mod inbox;
 pub mod record;
 pub mod workflow;
 
 pub use audit::{AuditAction, AuditEntry, AuditId, AuditPage};
+pub use consultants::Consultants;
 pub use error::DeskError;
 pub use inbox::{Cursor, DeskRequest, InboxPage, InboxQuery, InboxRow};
 pub use workflow::{Appointment, Move, Note, Place, RequestState, Staff, Step, MOVES};
