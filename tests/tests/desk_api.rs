@@ -560,3 +560,77 @@ async fn signing_out_ends_the_session(backend: Backend) {
     let after = desk.call("GET", "/v1/desk/inbox", Some(&token), None).await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The desk's router with the caller an ID token's claims make, as the
+/// Lambda edge reads them (`Caller::from_claims`), in-process.
+fn with_claims(app: &TestApp, claims: &[(&str, &str)]) -> Router {
+    let claims: std::collections::HashMap<String, String> = claims
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let state = frontdesk_desk::AppState::new(
+        app.store.desk(&app.clock),
+        std::sync::Arc::new(frontdesk_shared::content::cache::Fixed(
+            std::sync::Arc::new(frontdesk_shared::desk::Consultants::default()),
+        )),
+        app.clock.clock(),
+        DeskConfig::from_lookup(|_| None).unwrap(),
+    );
+    frontdesk_desk::router(state).layer(axum::middleware::from_fn(
+        move |mut request: axum::extract::Request, next: axum::middleware::Next| {
+            let caller = frontdesk_desk::Caller::from_claims(&claims, Some("client1"));
+            request.extensions_mut().insert(caller);
+            next.run(request)
+        },
+    ))
+}
+
+#[tokio::test]
+async fn staff_are_refused_the_audit_trail_and_outsiders_everything() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let answer = app
+        .post_json_with_key(&valid_booking(), "claims-0001")
+        .await;
+    let reference = answer.json()["reference"].as_str().unwrap().to_owned();
+    let staff = [
+        ("token_use", "id"),
+        ("aud", "client1"),
+        ("sub", "0a1b"),
+        ("email", "nurse@clinic.example"),
+        ("cognito:groups", "[staff]"),
+    ];
+    let mut outsider = staff;
+    outsider[4] = ("cognito:groups", "[]");
+    let get = |router: Router, path: String| async move {
+        let response = router
+            .oneshot(Request::get(&path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, body)
+    };
+    for path in [
+        format!("/v1/desk/requests/{reference}/audit"),
+        "/v1/desk/audit".to_owned(),
+    ] {
+        let (status, body) = get(with_claims(&app, &staff), path.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(personal(&body), None, "{path}");
+    }
+    let (status, _) = get(
+        with_claims(&app, &staff),
+        format!("/v1/desk/requests/{reference}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = get(
+        with_claims(&app, &outsider),
+        format!("/v1/desk/requests/{reference}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "in no desk group");
+    assert_eq!(personal(&body), None);
+}

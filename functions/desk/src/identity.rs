@@ -106,6 +106,33 @@ fn groups(raw: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The edge in Lambda: the caller the JWT authorizer vouched for, from its
+/// claims as API Gateway passes them (`requestContext.authorizer.jwt`);
+/// none is `Unauthenticated`. `client_id` is the app client the token
+/// must have been issued to.
+#[cfg(feature = "lambda")]
+pub async fn from_authorizer(
+    client_id: Option<String>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use lambda_http::request::RequestContext;
+    let claims = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| jwt.claims.clone()),
+        _ => None,
+    };
+    let caller = match claims {
+        Some(claims) => Caller::from_claims(&claims, client_id.as_deref()),
+        None => Err(DeskError::Unauthenticated),
+    };
+    request.extensions_mut().insert(caller);
+    next.run(request).await
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = DeskError;
 

@@ -2,16 +2,13 @@
 //! the shared router behind `lambda_http`, with the caller read from the
 //! HTTP API's JWT authorizer.
 
-use axum::extract::Request;
-use axum::middleware::{self, Next};
-use axum::response::Response;
-use frontdesk_desk::{router, AppState, Caller};
+use axum::middleware;
+use frontdesk_desk::{router, AppState};
 use frontdesk_shared::content::cache::ContentCache;
-use frontdesk_shared::desk::{Consultants, DeskError};
+use frontdesk_shared::desk::Consultants;
 use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::DeskConfig;
-use lambda_http::request::RequestContext;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -48,30 +45,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         config,
     );
     let app = router(state).layer(middleware::from_fn(move |request, next| {
-        caller_from_authorizer(client_id.clone(), request, next)
+        frontdesk_desk::identity::from_authorizer(client_id.clone(), request, next)
     }));
     lambda_http::run(app).await
-}
-
-/// The caller the JWT authorizer vouched for, from its claims as API
-/// Gateway passes them; none is `Unauthenticated`.
-async fn caller_from_authorizer(
-    client_id: Option<String>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let claims = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|jwt| jwt.claims.clone()),
-        _ => None,
-    };
-    let caller = match claims {
-        Some(claims) => Caller::from_claims(&claims, client_id.as_deref()),
-        None => Err(DeskError::Unauthenticated),
-    };
-    request.extensions_mut().insert(caller);
-    next.run(request).await
 }
