@@ -231,11 +231,12 @@ pub async fn mail_events(count: usize) -> Scenario {
 }
 
 /// An ID token's claims as the desk's JWT authorizer passes them.
-const DESK_CLAIMS: [(&str, &str); 5] = [
+const DESK_CLAIMS: [(&str, &str); 6] = [
     ("sub", "5f1c2e0a-bench"),
     ("email", "nurse@clinic.example"),
     ("cognito:groups", "[staff]"),
     ("token_use", "id"),
+    ("email_verified", "true"),
     ("aud", "benchclient"),
 ];
 

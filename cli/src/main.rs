@@ -280,7 +280,16 @@ async fn backfill_desk() -> Result<(), String> {
 }
 
 async fn run_serve(args: ServeArgs) -> Result<(), String> {
-    let notifier_config = Arc::new(NotifierConfig::local_from_env().map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("listening on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut notifier_config = NotifierConfig::local_from_env().map_err(|e| e.to_string())?;
+    // The staff summary links to this server's desk unless told otherwise.
+    if std::env::var("DESK_URL").map_or(true, |v| v.trim().is_empty()) {
+        notifier_config.desk_url = Some(format!("http://{address}"));
+    }
+    let notifier_config = Arc::new(notifier_config);
     let site = if args.site_dir.is_dir() {
         Some(Site::new(args.site_dir.clone(), &args.site_api).map_err(|e| e.to_string())?)
     } else {
@@ -316,10 +325,6 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         store.bookings,
         notify::Announcer::start(notifier),
     ));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("listening on {}: {e}", args.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("frontdesk is serving on http://{address}");
     println!("  bookings: POST http://{address}/v1/bookings");
     match args.store {

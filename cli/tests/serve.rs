@@ -637,6 +637,7 @@ async fn notify_holds_emails_while_sending_is_paused_and_sends_them_once_when_it
             &[
                 ("MAIL_FROM", "bookings@clinic.example"),
                 ("STAFF_INBOX", "desk@clinic.example"),
+                ("DESK_URL", "https://desk.clinic.example"),
                 ("AWS_ENDPOINT_URL_SESV2", &proxy),
                 ("AWS_ACCESS_KEY_ID", "frontdesktest"),
                 ("AWS_SECRET_ACCESS_KEY", "frontdesktest"),

@@ -869,7 +869,6 @@ fn the_desk_may_only_add_to_the_audit_trail() {
         "dynamodb:BatchWriteItem",
         "dynamodb:PartiQLUpdate",
         "dynamodb:PartiQLDelete",
-        "dynamodb:UpdateTimeToLive",
     ] {
         assert!(denied.iter().any(|d| d == action), "{action} is not denied");
     }

@@ -224,7 +224,7 @@ impl From<&crate::desk::DeskError> for Problem {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "urn:frontdesk:problem:unconfirmed",
                     "Not confirmed",
-                    "The change may or may not have been saved. Open the request again to see.",
+                    "The desk did not hear back in time; a change may or may not have been saved. Open the request again to see.",
                 )
             },
             DeskError::Internal => Problem::new(

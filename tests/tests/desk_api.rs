@@ -594,13 +594,14 @@ async fn staff_are_refused_the_audit_trail_and_outsiders_everything() {
     let reference = answer.json()["reference"].as_str().unwrap().to_owned();
     let staff = [
         ("token_use", "id"),
+        ("email_verified", "true"),
         ("aud", "client1"),
         ("sub", "0a1b"),
         ("email", "nurse@clinic.example"),
         ("cognito:groups", "[staff]"),
     ];
     let mut outsider = staff;
-    outsider[4] = ("cognito:groups", "[]");
+    outsider[5] = ("cognito:groups", "[]");
     let get = |router: Router, path: String| async move {
         let response = router
             .oneshot(Request::get(&path).body(Body::empty()).unwrap())

@@ -481,17 +481,37 @@ async fn staff_sign_in_find_a_request_and_move_it_with_the_keyboard_alone() {
         "{summary}"
     );
 
-    // Signing in with the link `frontdesk serve` printed lands on the inbox.
-    browser.goto(&server.desk_sign_in).await;
+    // The summary's link, followed before signing in, asks for the sign-in;
+    // the link `frontdesk serve` printed then lands on that request.
+    browser.goto(&link).await;
     assert!(
-        browser.wait_until("location.pathname === '/desk'").await,
-        "not signed in: {}",
+        browser
+            .wait_until("location.pathname === '/desk/sign-in'")
+            .await
+    );
+    browser.goto(&server.desk_sign_in).await;
+    let page = format!("/desk/requests/{reference}");
+    assert!(
+        browser
+            .wait_until(&format!("location.pathname === {page:?}"))
+            .await,
+        "not back on the request: {} {}",
+        browser.url().await,
         browser.text("#main .status").await
     );
     assert!(
         !browser.url().await.contains('#'),
         "the secret leaves the address bar"
     );
+    desk_shows(&browser, "#main form.move").await;
+
+    // To the inbox, and back to the request by its reference, with the keyboard.
+    assert!(
+        browser.tab_to("nav a[href='/desk']").await,
+        "the inbox is reachable"
+    );
+    browser.keys(ENTER).await;
+    assert!(browser.wait_until("location.pathname === '/desk'").await);
     desk_shows(&browser, "#main table tbody tr").await;
     assert!(browser.text("#main table").await.contains(&reference));
     accessible(&browser, "the inbox").await;
@@ -584,9 +604,14 @@ async fn staff_sign_in_find_a_request_and_move_it_with_the_keyboard_alone() {
     );
     accessible(&browser, "the audit trail").await;
 
-    // Sign out; the back button then shows nothing of the patient.
+    // Sign out from the inbox, opened from the request's page; the back
+    // button then brings the request's page back with nothing of the patient.
     browser.goto(&link).await;
     desk_shows(&browser, "#main form.move, #main .history").await;
+    assert!(browser.tab_to("nav a[href='/desk']").await);
+    browser.keys(ENTER).await;
+    assert!(browser.wait_until("location.pathname === '/desk'").await);
+    desk_shows(&browser, "#main table").await;
     assert!(browser.tab_to(".sign-out").await, "sign-out is reachable");
     browser.keys(ENTER).await;
     assert!(
@@ -598,7 +623,17 @@ async fn staff_sign_in_find_a_request_and_move_it_with_the_keyboard_alone() {
     browser.back().await;
     assert!(
         browser
-            .wait_until("location.pathname === '/desk/sign-in' || document.querySelector('#main dl') === null")
+            .wait_until(&format!(
+                "location.pathname === {page:?} || location.pathname === '/desk/sign-in'"
+            ))
+            .await,
+        "back did not return to the request's page: {}",
+        browser.url().await
+    );
+    // Whatever it loaded, it ends on the sign-in page with nothing shown.
+    assert!(
+        browser
+            .wait_until("location.pathname === '/desk/sign-in'")
             .await
     );
     let shown = browser

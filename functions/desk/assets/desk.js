@@ -1,19 +1,26 @@
 // The staff desk's pages: each is a shell that this script fills from the
 // desk's API. Everything a patient wrote is set as text (textContent),
-// never as HTML. The session's token lives in sessionStorage only, so it
-// ends with the tab; a page restored from history without it shows nothing.
+// never as HTML. In AWS the session's token lives in sessionStorage, so it
+// ends with the tab; locally in localStorage, as the one-time link opens one
+// session for the browser. A page restored from history without it shows
+// nothing, and a page that needed signing in is returned to afterwards.
 (() => {
   "use strict";
 
   const TOKEN = "frontdesk.desk.token";
   const WHO = "frontdesk.desk.who";
   const PKCE = "frontdesk.desk.pkce";
+  const RETURN = "frontdesk.desk.return";
   const main = document.getElementById("main");
   const page = main.dataset.page;
   const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? "";
   const signInUrl = meta("desk-sign-in");
   const clientId = meta("desk-client");
   const local = signInUrl === "local";
+  // In AWS the session is the tab's (a new tab signs in again with a
+  // passkey); locally the one-time link opens one session for the browser,
+  // so a link opened in a new tab (the staff email's) still works.
+  const store = local ? localStorage : sessionStorage;
   const status = main.querySelector(".status");
   const heading = main.querySelector("h1");
 
@@ -42,9 +49,17 @@
     }
   }
 
+  /** A desk page to come back to after signing in, or null. */
+  function deskPath(path) {
+    return typeof path === "string" && /^\/desk(\/[A-Za-z0-9\-_/]*)?(\?[A-Za-z0-9=&%_.\-]*)?$/.test(path) &&
+      !path.startsWith("/desk/sign") ? path : null;
+  }
+
   function toSignIn() {
-    sessionStorage.removeItem(TOKEN);
-    sessionStorage.removeItem(WHO);
+    store.removeItem(TOKEN);
+    store.removeItem(WHO);
+    const here = deskPath(location.pathname + location.search);
+    if (here) sessionStorage.setItem(RETURN, here);
     location.replace("/desk/sign-in");
   }
 
@@ -52,7 +67,7 @@
 
   /** A call to the desk's API with the session's token; a 401 ends the session. */
   async function api(path, options = {}) {
-    const token = sessionStorage.getItem(TOKEN);
+    const token = store.getItem(TOKEN);
     if (!token) {
       toSignIn();
       throw new SignedOut();
@@ -89,7 +104,7 @@
   // --- who is signed in -----------------------------------------------------
 
   function showWho() {
-    const who = JSON.parse(sessionStorage.getItem(WHO) ?? "null");
+    const who = JSON.parse(store.getItem(WHO) ?? "null");
     if (!who) return;
     const box = document.querySelector(".who");
     box.querySelector(".who-email").textContent = `Signed in as ${who.email}`;
@@ -104,7 +119,7 @@
     } catch (error) {
       if (error instanceof SignedOut) return;
     }
-    sessionStorage.clear();
+    signedOutHere();
     clear();
     if (local) {
       location.replace("/desk/signed-out");
@@ -114,18 +129,29 @@
     }
   }
 
+  /** Forgets the session in this browser. */
+  function signedOutHere() {
+    for (const key of [TOKEN, WHO]) {
+      sessionStorage.removeItem(key);
+      localStorage.removeItem(key);
+    }
+    sessionStorage.removeItem(RETURN);
+  }
+
   async function recordSignIn(token) {
-    sessionStorage.setItem(TOKEN, token);
+    store.setItem(TOKEN, token);
     const response = await api("/v1/desk/sign-in", { method: "POST" });
     if (!response.ok) {
-      sessionStorage.removeItem(TOKEN);
+      store.removeItem(TOKEN);
       say(response.status === 403
         ? "Your account is not in a desk group. Ask an admin to add you."
         : "Signing in did not work. Please try again.");
       return;
     }
-    sessionStorage.setItem(WHO, JSON.stringify(await json(response)));
-    location.replace("/desk");
+    store.setItem(WHO, JSON.stringify(await json(response)));
+    const back = deskPath(sessionStorage.getItem(RETURN));
+    sessionStorage.removeItem(RETURN);
+    location.replace(back ?? "/desk");
   }
 
   // --- signing in -------------------------------------------------------------
@@ -212,7 +238,7 @@
   }
 
   function signedOutPage() {
-    sessionStorage.clear();
+    signedOutHere();
     main.append(el("p", {}, "You are signed out. ", el("a", { href: "/desk/sign-in" }, "Sign in again")));
   }
 
@@ -374,7 +400,7 @@
   async function requestPage() {
     const reference = decodeURIComponent(location.pathname.split("/").pop());
     const consultants = await options("/v1/consultants", "consultants", "name");
-    const who = JSON.parse(sessionStorage.getItem(WHO) ?? "null");
+    const who = JSON.parse(store.getItem(WHO) ?? "null");
     const load = async (message) => {
       const response = await api(`/v1/desk/requests/${encodeURIComponent(reference)}`);
       const request = await json(response);
@@ -468,7 +494,7 @@
 
   // A page brought back from the history after signing out shows nothing.
   window.addEventListener("pageshow", (event) => {
-    if (event.persisted && !sessionStorage.getItem(TOKEN) && page !== "sign-in" && page !== "signed-out") {
+    if (event.persisted && !store.getItem(TOKEN) && page !== "sign-in" && page !== "signed-out") {
       clear();
       toSignIn();
     }

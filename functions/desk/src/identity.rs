@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 /// The Cognito group of staff: the inbox, request pages and the workflow.
 pub const STAFF_GROUP: &str = "staff";
-/// The Cognito group of admins: also the audit trail, export and erasure.
+/// The Cognito group of admins: also the audit trail.
 pub const ADMIN_GROUP: &str = "admin";
 
 /// What a signed-in person may do.
@@ -72,13 +72,18 @@ impl Caller {
             }
         }
         let subject = claim("sub").ok_or(DeskError::Unauthenticated)?;
+        // An address the pool has not verified could be anyone's: a user
+        // who changed theirs is not named by it until it is verified again.
+        if claim("email_verified") != Some("true") {
+            return Err(DeskError::Unauthenticated);
+        }
         let email = claim("email")
             .and_then(|e| Email::parse(e).ok())
             .ok_or(DeskError::Unauthenticated)?;
         let groups = groups(claim("cognito:groups").unwrap_or(""));
-        let role = if groups.contains(&ADMIN_GROUP) {
+        let role = if groups.iter().any(|g| g == ADMIN_GROUP) {
             Role::Admin
-        } else if groups.contains(&STAFF_GROUP) {
+        } else if groups.iter().any(|g| g == STAFF_GROUP) {
             Role::Staff
         } else {
             return Err(DeskError::Forbidden);
@@ -93,16 +98,20 @@ impl Caller {
     }
 }
 
-/// The groups of a `cognito:groups` claim as API Gateway flattens it:
-/// `[admin staff]`, or a JSON array (`["admin","staff"]`) should it ever
-/// arrive whole.
-fn groups(raw: &str) -> Vec<&str> {
-    raw.trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .split([' ', ','])
-        .map(|g| g.trim().trim_matches('"'))
+/// The groups of a `cognito:groups` claim as API Gateway flattens it
+/// (`[admin staff]`: group names hold no spaces), or as a JSON array
+/// (`["admin","staff"]`) should it ever arrive whole.
+fn groups(raw: &str) -> Vec<String> {
+    let raw = raw.trim();
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(raw) {
+        return list;
+    }
+    raw.strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or("")
+        .split(' ')
         .filter(|g| !g.is_empty())
+        .map(str::to_owned)
         .collect()
 }
 
@@ -156,8 +165,9 @@ mod tests {
             .collect()
     }
 
-    const NURSE: [(&str, &str); 5] = [
+    const NURSE: [(&str, &str); 6] = [
         ("token_use", "id"),
+        ("email_verified", "true"),
         ("aud", "client1"),
         ("sub", "7d1c2e0a"),
         ("email", "nurse@clinic.example"),
@@ -187,6 +197,9 @@ mod tests {
             ("aud", "another-client", DeskError::Unauthenticated),
             ("sub", "", DeskError::Unauthenticated),
             ("email", "not-an-address", DeskError::Unauthenticated),
+            ("email_verified", "false", DeskError::Unauthenticated),
+            ("cognito:groups", "[x,admin]", DeskError::Forbidden),
+            ("cognito:groups", "admin", DeskError::Forbidden),
             ("cognito:groups", "[]", DeskError::Forbidden),
             (
                 "cognito:groups",

@@ -6,7 +6,8 @@
 //! with a session token and never again. The token is then the bearer of
 //! every desk request, until the server stops. After that, every route is
 //! the same code as in AWS: the session stands in for the authorizer's
-//! claims and inserts the same [`Caller`].
+//! claims and inserts the same [`Caller`]. A session left alone for half an
+//! hour ends, and none lasts more than twelve hours.
 
 use crate::identity::{Caller, Role};
 use axum::extract::{ConnectInfo, Request, State};
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The path the sign-in page exchanges its secret at.
 pub const LOCAL_SESSION_PATH: &str = "/v1/desk/local-session";
@@ -38,7 +40,26 @@ struct Sessions {
     /// The hash of the link's secret, until it is used.
     secret: Option<[u8; 32]>,
     /// The hash of each session token, and whose it is.
-    open: HashMap<[u8; 32], Caller>,
+    open: HashMap<[u8; 32], Session>,
+}
+
+/// A session a link opened: whose, and when it was opened and last used.
+struct Session {
+    caller: Caller,
+    opened: Instant,
+    used: Instant,
+}
+
+/// A session unused this long ends, as a signed-in tab left alone should.
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+/// No session lasts longer than this, used or not.
+pub const LONGEST: Duration = Duration::from_secs(12 * 60 * 60);
+
+impl Session {
+    /// Whether it still holds at `now`.
+    fn holds(&self, now: Instant) -> bool {
+        now.duration_since(self.used) < IDLE && now.duration_since(self.opened) < LONGEST
+    }
 }
 
 fn hash(secret: &str) -> [u8; 32] {
@@ -74,22 +95,39 @@ impl LocalSignIn {
         let token = random_token().ok()?;
         let subject = format!("local-{}", &token[..12]);
         sessions.secret = None;
+        let now = Instant::now();
         sessions.open.insert(
             hash(&token),
-            Caller {
-                staff: Staff {
-                    subject,
-                    email: Email::parse(LOCAL_EMAIL).ok()?,
+            Session {
+                caller: Caller {
+                    staff: Staff {
+                        subject,
+                        email: Email::parse(LOCAL_EMAIL).ok()?,
+                    },
+                    role: Role::Admin,
                 },
-                role: Role::Admin,
+                opened: now,
+                used: now,
             },
         );
         Some(token)
     }
 
-    /// The caller a bearer token is the session of.
+    /// The caller a bearer token is the session of, while it holds.
     fn caller(&self, token: &str) -> Option<Caller> {
-        self.inner.lock().ok()?.open.get(&hash(token)).cloned()
+        self.caller_at(token, Instant::now())
+    }
+
+    fn caller_at(&self, token: &str, now: Instant) -> Option<Caller> {
+        let mut sessions = self.inner.lock().ok()?;
+        let key = hash(token);
+        let session = sessions.open.get_mut(&key)?;
+        if !session.holds(now) {
+            sessions.open.remove(&key);
+            return None;
+        }
+        session.used = now;
+        Some(session.caller.clone())
     }
 
     /// Ends the session of `token` (signing out).
@@ -187,5 +225,25 @@ mod tests {
         assert_eq!(caller.staff.email.as_str(), LOCAL_EMAIL);
         sign_in.close(&token);
         assert_eq!(sign_in.caller(&token), None);
+    }
+
+    #[test]
+    fn a_session_ends_when_left_alone_or_when_too_old() {
+        let (sign_in, secret) = LocalSignIn::new().unwrap();
+        let token = sign_in.exchange(&secret).unwrap();
+        let start = Instant::now();
+        let minute = Duration::from_secs(60);
+        // Used every 20 minutes it holds, until its twelve hours are up.
+        let mut at = start;
+        while at + minute * 20 < start + LONGEST {
+            at += minute * 20;
+            assert!(sign_in.caller_at(&token, at).is_some(), "{:?}", at - start);
+        }
+        assert!(sign_in.caller_at(&token, start + LONGEST).is_none());
+        // Left alone for half an hour, it ends, and stays ended.
+        let (sign_in, secret) = LocalSignIn::new().unwrap();
+        let token = sign_in.exchange(&secret).unwrap();
+        assert!(sign_in.caller_at(&token, Instant::now() + IDLE).is_none());
+        assert!(sign_in.caller(&token).is_none());
     }
 }

@@ -17,6 +17,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = DeskConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
+    // In Lambda the desk trusts only its own app client's tokens, and its
+    // pages sign in through its managed login: neither may be left unset.
+    for (variable, value) in [
+        ("DESK_CLIENT_ID", &config.client_id),
+        ("DESK_SIGN_IN_URL", &config.sign_in_url),
+    ] {
+        if value.is_none() {
+            tracing::error!(variable, "configuration refused: required in Lambda");
+            return Err(format!("{variable} is required").into());
+        }
+    }
     let content = frontdesk_shared::ContentConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;

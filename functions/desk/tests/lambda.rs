@@ -13,9 +13,9 @@ fn claims<'a>(email: &'a str, groups: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("sub", "5f1c2e0a-0000-4000-8000-000000000001"),
         ("email", email),
-        ("email_verified", "true"),
         ("cognito:groups", groups),
         ("token_use", "id"),
+        ("email_verified", "true"),
         ("aud", CLIENT),
         (
             "iss",

@@ -298,7 +298,10 @@ async fn a_permanent_error_on_the_patient_address_is_recorded_and_not_retried() 
     let reference = setup.book(&booking_with("email", json!(rejected))).await;
     let endpoint = ses_endpoint();
     let proxy = rejecting_proxy(endpoint.clone(), &[rejected]).await;
-    let notifier = setup.notifier(&proxy).await;
+    // The full staff email, which replies to the patient.
+    let notifier = setup
+        .notifier_with(&proxy, &[("STAFF_EMAIL", "full")])
+        .await;
 
     let event = setup.stream.next_event(1).await;
     let response = handle(&notifier, event.clone()).await.unwrap();
@@ -410,8 +413,11 @@ async fn html_in_the_form_is_escaped_in_html_and_intact_in_text() {
     let message = "<script>alert(\"hi\")</script> Tom & Jerry's \"quote\"";
     let reference = setup.book(&booking_with("message", json!(message))).await;
     let endpoint = ses_endpoint();
+    // The full staff email, which shows the message.
     handle(
-        &setup.notifier(&endpoint).await,
+        &setup
+            .notifier_with(&endpoint, &[("STAFF_EMAIL", "full")])
+            .await,
         setup.stream.next_event(1).await,
     )
     .await

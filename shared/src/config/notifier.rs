@@ -117,6 +117,8 @@ impl NotifierConfig {
                 ),
             });
         }
+        let mail_from = address("MAIL_FROM", &required("MAIL_FROM")?)?;
+        let staff_inbox = address("STAFF_INBOX", &required("STAFF_INBOX")?)?;
         let staff_email = match get("STAFF_EMAIL").as_deref().map(str::trim) {
             None | Some("summary") => StaffEmail::Summary,
             Some("full") => StaffEmail::Full,
@@ -141,8 +143,8 @@ impl NotifierConfig {
             staff_email,
             desk_url,
             bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
-            mail_from: address("MAIL_FROM", &required("MAIL_FROM")?)?,
-            staff_inbox: address("STAFF_INBOX", &required("STAFF_INBOX")?)?,
+            mail_from,
+            staff_inbox,
             staff_routes: routes(get("STAFF_INBOX_ROUTES").as_deref().unwrap_or(""))?,
             configuration_sets: {
                 let set = |variable: &'static str| {
@@ -220,7 +222,11 @@ fn desk_url(raw: &str) -> Result<String, ConfigError> {
                 || url.starts_with(&format!("{origin}/"))
         });
     let safe = url.chars().all(|c| {
-        c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>' | '\\' | '`' | '{' | '}' | '|' | '^')
+        c.is_ascii_graphic()
+            && !matches!(
+                c,
+                '"' | '<' | '>' | '\\' | '`' | '{' | '}' | '|' | '^' | '@'
+            )
     });
     if (url.starts_with("https://") || local) && safe && url.len() > "https://".len() {
         Ok(url.to_owned())
@@ -335,6 +341,7 @@ mod tests {
         let local = config(&[("DESK_URL", "http://127.0.0.1:3000")]).unwrap();
         assert_eq!(local.desk_url.as_deref(), Some("http://127.0.0.1:3000"));
         assert!(config(&[("DESK_URL", "http://localhost.evil.example")]).is_err());
+        assert!(config(&[("DESK_URL", "http://127.0.0.1:1@evil.example")]).is_err());
     }
 
     #[test]

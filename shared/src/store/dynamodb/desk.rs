@@ -29,6 +29,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
+use sha2::Digest;
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
@@ -466,12 +467,16 @@ impl RequestInbox for DynamoDesk {
         )?;
         let entry = AuditEntry::changed(now, reference, step).map_err(no_randomness)?;
         let audit = self.audit_put(&entry, now)?;
+        let token = hex::encode(&sha2::Sha256::digest(entry.id.as_str().as_bytes())[..18]);
         for attempt in 0..CONFLICT_ATTEMPTS {
             let result = self
                 .client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().update(update.clone()).build())
                 .transact_items(TransactWriteItem::builder().put(audit.clone()).build())
+                // A retry the SDK makes of a change DynamoDB applied is the
+                // same change, not a conflict with itself.
+                .client_request_token(&token)
                 .send()
                 .await;
             let error = match result {
