@@ -611,7 +611,7 @@ async fn staff_sign_in_find_a_request_and_move_it_with_the_keyboard_alone() {
     assert!(browser.tab_to("nav a[href='/desk']").await);
     browser.keys(ENTER).await;
     assert!(browser.wait_until("location.pathname === '/desk'").await);
-    desk_shows(&browser, "#main table").await;
+    desk_shows(&browser, "#main form.filter").await;
     assert!(browser.tab_to(".sign-out").await, "sign-out is reachable");
     browser.keys(ENTER).await;
     assert!(

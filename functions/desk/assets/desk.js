@@ -500,6 +500,15 @@
     }
   });
 
+  // The sign-in link opened over the sign-in page changes only its
+  // fragment: no page loads, so the page signs in again from it.
+  window.addEventListener("hashchange", () => {
+    if (page === "sign-in" && location.hash.length > 1) {
+      clear();
+      signInPage().catch(failed);
+    }
+  });
+
   showWho();
   Promise.resolve(PAGES[page]?.()).catch(failed);
 })();
