@@ -261,6 +261,10 @@ async fn desk_tables() -> (TestApp, Vec<String>, Vec<(&'static str, String)>) {
         ("BOOKINGS_TABLE", tables.bookings.clone()),
         ("AUDIT_TABLE", tables.audit.clone()),
         ("DESK_CLIENT_ID", "benchclient".into()),
+        (
+            "DESK_SIGN_IN_URL",
+            "https://desk-bench.auth.eu-west-2.amazoncognito.com".into(),
+        ),
     ];
     (app, references, vars)
 }

@@ -206,87 +206,110 @@ impl UkPhone {
 /// 4 MB to a bootstrap, so only GB's eight rules are kept here, and a test
 /// checks them against that crate.
 mod uk_grouping {
-    use regex::Regex;
-    use std::sync::LazyLock;
-
-    /// A rule: which numbers it is for (leading digits and the whole
-    /// number's shape, in groups).
+    /// A rule: which numbers it is for (their leading digits and length)
+    /// and how they split.
     struct Rule {
-        leading: &'static str,
-        shape: &'static str,
+        leading: fn(&[u8]) -> bool,
+        lengths: &'static [usize],
+        split: fn(usize) -> &'static [usize],
+    }
+
+    fn digit_in(b: &[u8], i: usize, set: &[u8]) -> bool {
+        b.get(i).is_some_and(|d| set.contains(d))
     }
 
     const RULES: [Rule; 8] = [
         // ChildLine's 0800 1111 and NHS Direct's old 0845 46 47.
         Rule {
-            leading: "8001111",
-            shape: r"(\d{3})(\d{4})",
+            leading: |b| b.starts_with(b"8001111"),
+            lengths: &[7],
+            split: |_| &[3, 4],
         },
         Rule {
-            leading: "845464",
-            shape: r"(\d{3})(\d{2})(\d{2})",
+            leading: |b| b.starts_with(b"845464"),
+            lengths: &[7],
+            split: |_| &[3, 2, 2],
         },
         // Nine-digit freephone numbers.
         Rule {
-            leading: "800",
-            shape: r"(\d{3})(\d{6})",
+            leading: |b| b.starts_with(b"800"),
+            lengths: &[9],
+            split: |_| &[3, 6],
         },
-        // The twelve five-digit area codes (Langholm, Sedbergh, Brampton...).
+        // The twelve five-digit area codes (Langholm, Sedbergh, Brampton...):
+        // 1(?:3873|5(?:242|39[4-6])|(?:697|768)[347]|9467).
         Rule {
-            leading: "1(?:3873|5(?:242|39[4-6])|(?:697|768)[347]|9467)",
-            shape: r"(\d{5})(\d{4,5})",
+            leading: |b| {
+                b.starts_with(b"13873")
+                    || b.starts_with(b"15242")
+                    || (b.starts_with(b"1539") && digit_in(b, 4, b"456"))
+                    || ((b.starts_with(b"1697") || b.starts_with(b"1768"))
+                        && digit_in(b, 4, b"347"))
+                    || b.starts_with(b"19467")
+            },
+            lengths: &[9, 10],
+            split: |len| if len == 9 { &[5, 4] } else { &[5, 5] },
         },
-        // Four-digit area codes.
+        // Four-digit area codes: 1(?:[2-69][02-9]|[78]).
         Rule {
-            leading: "1(?:[2-69][02-9]|[78])",
-            shape: r"(\d{4})(\d{5,6})",
+            leading: |b| {
+                b.first() == Some(&b'1')
+                    && ((digit_in(b, 1, b"234569") && digit_in(b, 2, b"023456789"))
+                        || digit_in(b, 1, b"78"))
+            },
+            lengths: &[9, 10],
+            split: |len| if len == 9 { &[4, 5] } else { &[4, 6] },
         },
-        // London and the other two-digit codes, 055/056, and 070/076 numbers.
+        // London and the other two-digit codes, 055/056, and 070/076
+        // numbers: [25]|7(?:0|6(?:[03-9]|2[356])).
         Rule {
-            leading: "[25]|7(?:0|6(?:[03-9]|2[356]))",
-            shape: r"(\d{2})(\d{4})(\d{4})",
+            leading: |b| {
+                digit_in(b, 0, b"25")
+                    || (b.first() == Some(&b'7')
+                        && (digit_in(b, 1, b"0")
+                            || (digit_in(b, 1, b"6")
+                                && (digit_in(b, 2, b"03456789")
+                                    || (digit_in(b, 2, b"2") && digit_in(b, 3, b"356"))))))
+            },
+            lengths: &[10],
+            split: |_| &[2, 4, 4],
         },
         // Mobiles.
         Rule {
-            leading: "7",
-            shape: r"(\d{4})(\d{6})",
+            leading: |b| b.first() == Some(&b'7'),
+            lengths: &[10],
+            split: |_| &[4, 6],
         },
         // Three-digit area codes (0113, 0161...), 03, 08 and 09 numbers.
         Rule {
-            leading: "[1389]",
-            shape: r"(\d{3})(\d{3})(\d{4})",
+            leading: |b| digit_in(b, 0, b"1389"),
+            lengths: &[10],
+            split: |_| &[3, 3, 4],
         },
     ];
 
-    /// Each rule compiled: its leading digits, then its whole shape.
-    static COMPILED: LazyLock<Vec<(Regex, Regex)>> = LazyLock::new(|| {
-        RULES
-            .iter()
-            .filter_map(|rule| {
-                let leading = Regex::new(&format!("^(?:{})", rule.leading)).ok()?;
-                let shape = Regex::new(&format!("^{}$", rule.shape)).ok()?;
-                Some((leading, shape))
-            })
-            .collect()
-    });
-
     /// `significant` (the digits after +44) in groups split by spaces, or
-    /// as it is when no rule fits it.
+    /// as it is when no rule fits it. Plain comparisons, no regular
+    /// expressions: nothing to compile on a cold start.
     pub(super) fn grouped(significant: &str) -> String {
-        COMPILED
+        let bytes = significant.as_bytes();
+        if !bytes.iter().all(u8::is_ascii_digit) {
+            return significant.to_owned();
+        }
+        let rule = RULES
             .iter()
-            .filter(|(leading, _)| leading.is_match(significant))
-            .find_map(|(_, shape)| shape.captures(significant))
-            .map(|groups| {
-                groups
-                    .iter()
-                    .skip(1)
-                    .flatten()
-                    .map(|group| group.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_else(|| significant.to_owned())
+            .filter(|rule| (rule.leading)(bytes))
+            .find(|rule| rule.lengths.contains(&bytes.len()));
+        let Some(rule) = rule else {
+            return significant.to_owned();
+        };
+        let mut groups = Vec::new();
+        let mut at = 0;
+        for size in (rule.split)(bytes.len()) {
+            groups.push(&significant[at..at + size]);
+            at += size;
+        }
+        groups.join(" ")
     }
 
     #[cfg(test)]
@@ -294,8 +317,12 @@ mod uk_grouping {
         use super::*;
 
         #[test]
-        fn every_rule_compiles() {
-            assert_eq!(COMPILED.len(), RULES.len());
+        fn every_rule_splits_each_of_its_lengths_whole() {
+            for rule in &RULES {
+                for &len in rule.lengths {
+                    assert_eq!((rule.split)(len).iter().sum::<usize>(), len);
+                }
+            }
         }
 
         #[test]
