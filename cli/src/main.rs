@@ -364,15 +364,9 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         frontdesk_desk::local::LocalSignIn::new().map_err(|e| format!("no randomness: {e}"))?;
     println!("  staff desk: sign in once at http://{address}/desk/sign-in#{secret}");
     let desk_config = frontdesk_shared::DeskConfig::from_env().map_err(|e| e.to_string())?;
-    let consultants = frontdesk_shared::content::cache::ContentCache::new(
-        Arc::clone(&store.content),
-        content_config.cache_ttl,
-        frontdesk_shared::time_source::Clock::system(),
-        frontdesk_shared::desk::Consultants::of,
-    );
     let desk = serve::desk(
         store.desk,
-        Arc::new(consultants),
+        serve::consultants(&store.content, &content_config),
         desk_config,
         frontdesk_shared::time_source::Clock::system(),
         &sign_in,

@@ -110,6 +110,20 @@ pub async fn open_store(
     })
 }
 
+/// The consultants an appointment may name, as the content store publishes
+/// them, read through the content cache when a booking names one.
+pub fn consultants(
+    content: &Arc<dyn ContentStore>,
+    config: &ContentConfig,
+) -> Arc<dyn Publication<frontdesk_shared::desk::Consultants>> {
+    Arc::new(ContentCache::new(
+        Arc::clone(content),
+        config.cache_ttl,
+        Clock::system(),
+        frontdesk_shared::desk::Consultants::of,
+    ))
+}
+
 /// The staff desk as `serve` runs it: the desk's router behind the
 /// one-time sign-in link, whose exchange route it adds.
 pub fn desk(

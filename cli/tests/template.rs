@@ -634,11 +634,10 @@ fn each_timeout_covers_its_slowest_path_and_the_claim_fits_the_notifiers() {
     assert_eq!(with("NotifierFunction", &claim("120")).len(), 1);
 }
 
-/// Where the API's routes and the functions' routers disagree: a route no
-/// function serves, a function's route the API lacks, or one served by
-/// the wrong function or method.
-fn route_problems(template: &Value) -> Vec<String> {
-    let mut routes = Vec::new();
+/// Every `HttpApi` event of the template's functions: the function's id
+/// and the event.
+fn http_events(template: &Value) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
     for (id, function) in resources_of(template, "AWS::Serverless::Function") {
         let events = function["Properties"]["Events"]
             .as_mapping()
@@ -646,15 +645,28 @@ fn route_problems(template: &Value) -> Vec<String> {
             .unwrap_or_default();
         for (_, event) in events {
             if event["Type"].as_str() == Some("HttpApi") {
-                let p = &event["Properties"];
-                routes.push(format!(
-                    "{id} {} {}",
-                    p["Method"].as_str().unwrap_or_default(),
-                    p["Path"].as_str().unwrap_or_default()
-                ));
+                found.push((id.clone(), event));
             }
         }
     }
+    found
+}
+
+/// Where the API's routes and the functions' routers disagree: a route no
+/// function serves, a function's route the API lacks, or one served by
+/// the wrong function or method.
+fn route_problems(template: &Value) -> Vec<String> {
+    let routes: Vec<String> = http_events(template)
+        .iter()
+        .map(|(id, event)| {
+            let p = &event["Properties"];
+            format!(
+                "{id} {} {}",
+                p["Method"].as_str().unwrap_or_default(),
+                p["Path"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
     // Exactly the routes each function's router is built from, each by
     // ANY so that the function answers its CORS preflights, HEAD and 405
     // itself; the bookings route's POST also has its own route, for its
@@ -747,27 +759,18 @@ fn the_api_routes_exactly_the_booking_and_content_functions_routes() {
 /// an authorizer that is not the desk's user pool and app client.
 fn authorizer_problems(template: &Value) -> Vec<String> {
     let mut problems = Vec::new();
-    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
-        let events = function["Properties"]["Events"]
-            .as_mapping()
-            .cloned()
-            .unwrap_or_default();
-        for (_, event) in events {
-            if event["Type"].as_str() != Some("HttpApi") {
-                continue;
-            }
-            let path = event["Properties"]["Path"].as_str().unwrap_or_default();
-            let authorizer = event["Properties"]["Auth"]["Authorizer"].as_str();
-            let desk_api = path == frontdesk_desk::DESK_API_ROUTE;
-            match (desk_api, authorizer) {
-                (true, Some("DeskSignIn")) | (false, None | Some("NONE")) => {}
-                (true, other) => problems.push(format!(
-                    "{id} routes {path} with authorizer {other:?}, not DeskSignIn"
-                )),
-                (false, Some(other)) => problems.push(format!(
-                    "{id} routes {path}, a public route, with authorizer {other}"
-                )),
-            }
+    for (id, event) in http_events(template) {
+        let path = event["Properties"]["Path"].as_str().unwrap_or_default();
+        let authorizer = event["Properties"]["Auth"]["Authorizer"].as_str();
+        let desk_api = path == frontdesk_desk::DESK_API_ROUTE;
+        match (desk_api, authorizer) {
+            (true, Some("DeskSignIn")) | (false, None | Some("NONE")) => {}
+            (true, other) => problems.push(format!(
+                "{id} routes {path} with authorizer {other:?}, not DeskSignIn"
+            )),
+            (false, Some(other)) => problems.push(format!(
+                "{id} routes {path}, a public route, with authorizer {other}"
+            )),
         }
     }
     for (id, api) in resources_of(template, "AWS::Serverless::HttpApi") {

@@ -84,15 +84,9 @@ impl SiteServer {
         let database = EmbeddedBookingStore::open(&serve::database_path(data_dir.path()))
             .expect("the database");
         let (sign_in, secret) = frontdesk_desk::local::LocalSignIn::new().expect("randomness");
-        let consultants = frontdesk_shared::content::cache::ContentCache::new(
-            Arc::clone(&store.content),
-            content_config.cache_ttl,
-            frontdesk_shared::time_source::Clock::system(),
-            frontdesk_shared::desk::Consultants::of,
-        );
         let desk = serve::desk(
             store.desk,
-            Arc::new(consultants),
+            serve::consultants(&store.content, &content_config),
             frontdesk_shared::DeskConfig::from_lookup(|_| None).expect("desk settings"),
             frontdesk_shared::time_source::Clock::system(),
             &sign_in,
