@@ -99,15 +99,7 @@ impl Desk {
     /// Exchanges the link's secret for a session, as the sign-in page does.
     async fn sign_in(&mut self) -> String {
         let secret = self.secret.take().expect("the link is used once");
-        let answer = self
-            .send(
-                Request::post("/v1/desk/local-session")
-                    .header("content-type", "application/json")
-                    .body(Body::from(json!({ "secret": secret }).to_string()))
-                    .unwrap(),
-                [127, 0, 0, 1],
-            )
-            .await;
+        let answer = self.exchange(&secret, [127, 0, 0, 1]).await;
         assert_eq!(answer.status, StatusCode::OK);
         let token = answer.json()["token"].as_str().unwrap().to_owned();
         let signed_in = self
