@@ -139,7 +139,7 @@ start_emulators() {
   "$moto_venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
   moto_pid=$!
   wait_for_port "moto's server" "$moto_pid" "$moto_port" "$moto_log"
-  echo "scripts/$(basename "$0"): moto (Cognito) on 127.0.0.1:$moto_port"
+  echo "scripts/$(basename "$0"): moto (Cognito, Secrets Manager) on 127.0.0.1:$moto_port"
 
   # The tests reach AWS only through these: never a real account. (DynamoDB
   # Local takes access keys of letters and digits only.)
@@ -148,6 +148,7 @@ start_emulators() {
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$port"
   export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_port"
   export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="http://127.0.0.1:$moto_port"
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
   # Tests that stop and restart an emulator of their own start it with these.
   export SES_EMULATOR_CLI="$SES_CLI"
   export DYNAMODB_LOCAL_DIR="$DDB_DIR"

@@ -61,6 +61,23 @@ pub fn baseline(count: usize) -> Scenario {
     }
 }
 
+/// A booking as the site's script sends it: JSON with a key of its own.
+fn booking_event(id: usize, body: &str) -> Value {
+    let key = format!("bench-key-{id}");
+    HttpEvent {
+        method: "POST",
+        path: "/v1/bookings",
+        query: "",
+        headers: &[
+            ("content-type", "application/json"),
+            ("idempotency-key", &key),
+        ],
+        body: Some((body, false)),
+        source_ip: "192.0.2.10",
+    }
+    .json(&format!("bench-{id}"))
+}
+
 /// Distinct valid bookings, each accepted once.
 pub async fn booking(count: usize) -> Scenario {
     let tables = DynamoTables::create().await;
@@ -68,6 +85,13 @@ pub async fn booking(count: usize) -> Scenario {
     // the content table on the first booking of a container.
     let content = ContentHandle::published(Backend::DynamoDb).await;
     let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
+    // The match key, read once at start from Secrets Manager (moto here).
+    let secret = frontdesk_tests::secrets::match_key_secret().await;
+    let secrets = CountingProxy::start(
+        &std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+            .expect("scripts/bench starts moto for Secrets Manager"),
+    )
+    .await;
     Scenario {
         name: "booking",
         binary: "booking",
@@ -79,22 +103,21 @@ pub async fn booking(count: usize) -> Scenario {
                 content.table().expect("a DynamoDB table").to_owned(),
             ),
             ("RATE_LIMIT_PER_HOUR", "0".into()),
+            ("MATCH_KEY_SECRET", secret),
             ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint()),
         ],
         events: (0..count)
-            .map(|n| {
-                let body = nth_booking(n).to_string();
-                http_event(n, "POST", "/v1/bookings", Some(&body))
-            })
+            .map(|n| booking_event(n, &nth_booking(n).to_string()))
             .collect(),
         rejected: (0..20)
             .map(|n| {
                 let body = booking_with("email", Value::from("not an email")).to_string();
-                http_event(count + n, "POST", "/v1/bookings", Some(&body))
+                booking_event(count + n, &body)
             })
             .collect(),
         check: |answer| answer["statusCode"] == 201,
-        services: vec![("DynamoDB", proxy)],
+        services: vec![("DynamoDB", proxy), ("Secrets Manager", secrets)],
     }
 }
 

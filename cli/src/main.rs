@@ -371,6 +371,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         frontdesk_shared::time_source::Clock::system(),
         &sign_in,
     );
+    let match_key = serve::local_match_key(&args.data_dir).map_err(|e| e.to_string())?;
     let app = serve::app(
         bookings,
         config,
@@ -378,6 +379,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         &content_config,
         site,
         Some(desk),
+        Arc::new(match_key),
     );
     serve::run(listener, app).await.map_err(|e| e.to_string())
 }

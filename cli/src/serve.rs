@@ -10,6 +10,7 @@ use frontdesk_shared::booking::intake::Intake;
 use frontdesk_shared::booking::Bookable;
 use frontdesk_shared::content::cache::{ContentCache, Publication};
 use frontdesk_shared::content::ContentStore;
+use frontdesk_shared::match_key::MatchKey;
 use frontdesk_shared::notify::NoticeLedger;
 use frontdesk_shared::problem::Problem;
 use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
@@ -45,6 +46,53 @@ pub enum ServeError {
         /// The operating system's error.
         source: std::io::Error,
     },
+}
+
+/// The file inside a data directory that holds its match key.
+pub fn match_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("match-key.json")
+}
+
+/// The data directory's match key, made (random, readable by its owner
+/// only) the first time: every guard of its database is tagged with it, so
+/// the database alone holds nothing that can be matched against a guess.
+pub fn local_match_key(data_dir: &Path) -> Result<MatchKey, ServeError> {
+    let path = match_key_path(data_dir);
+    let io = |context: &str| {
+        let context = format!("{context} {}", path.display());
+        move |source| ServeError::Io { context, source }
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MatchKey::from_secret_string(&text).map_err(|e| ServeError::Io {
+            context: format!("reading {}", path.display()),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data_dir).map_err(io("creating the folder of"))?;
+            let key = MatchKey::generate().map_err(|e| ServeError::Io {
+                context: "making a match key".into(),
+                source: std::io::Error::other(e),
+            })?;
+            write_private(&path, &key.to_secret_string()).map_err(io("writing"))?;
+            Ok(key)
+        }
+        Err(e) => Err(io("reading")(e)),
+    }
+}
+
+/// Writes a new file that only its owner can read; an existing one is
+/// left alone (two commands starting at once keep the first one's key).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => file.write_all(text.as_bytes()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The database file inside a data directory.
@@ -156,6 +204,7 @@ pub fn app(
     content_config: &ContentConfig,
     site: Option<Site>,
     desk: Option<Router>,
+    match_key: Arc<MatchKey>,
 ) -> Router {
     let bookable = ContentCache::new(
         Arc::clone(&content),
@@ -168,6 +217,7 @@ pub fn app(
         Arc::new(config),
         Clock::system(),
         Arc::new(bookable),
+        match_key,
     );
     let api = frontdesk_booking::routes(AppState::new(intake)).merge(frontdesk_content::routes(
         frontdesk_content::AppState::over(content, content_config.cache_ttl, Clock::system()),

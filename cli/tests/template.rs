@@ -119,6 +119,7 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:UpdateItem", "GuardsTable"),
             ("logs:CreateLogStream", "BookingLogs"),
             ("logs:PutLogEvents", "BookingLogs"),
+            ("secretsmanager:GetSecretValue", "MatchKeySecret"),
         ],
     ),
     (
@@ -1198,4 +1199,33 @@ fn each_alarm_watches_every_dimension_value_its_metric_is_written_with() {
         alarmed_values(&partial, BOOKINGS_NOT_STORED, "Outcome"),
         sorted(&NOT_STORED_OUTCOMES)
     );
+}
+
+#[test]
+fn the_match_key_is_kept_and_made_in_the_shape_the_booking_function_reads() {
+    use frontdesk_shared::match_key::{MatchKey, MIN_SECRET_BYTES};
+    let template = template();
+    let secret = &template["Resources"]["MatchKeySecret"];
+    // Deleting the stack must not take the key: a new one would leave
+    // every guard of the day unmatched.
+    assert_eq!(secret["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(secret["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    let generate = &secret["Properties"]["GenerateSecretString"];
+    let length = generate["PasswordLength"].as_u64().expect("a length");
+    assert!(length >= MIN_SECRET_BYTES as u64, "{length}");
+    // What Secrets Manager makes: its template with the generated string
+    // added under GenerateStringKey.
+    let mut made: serde_json::Value = serde_json::from_str(
+        generate["SecretStringTemplate"]
+            .as_str()
+            .expect("a template"),
+    )
+    .expect("JSON");
+    made[generate["GenerateStringKey"].as_str().expect("a key name")] =
+        "x".repeat(usize::try_from(length).unwrap()).into();
+    let key = MatchKey::from_secret_string(&made.to_string()).expect("the function reads it");
+    assert_eq!(key.version(), 1);
+    let variables =
+        &template["Resources"]["BookingFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(target(&variables["MATCH_KEY_SECRET"]), "MatchKeySecret");
 }

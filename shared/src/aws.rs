@@ -43,6 +43,60 @@ pub fn sesv2_client_on(sdk: &SdkConfig, operation_timeout: Duration) -> aws_sdk_
     )
 }
 
+/// Why the match key could not be read at start-up.
+#[cfg(feature = "secrets")]
+#[derive(Debug, thiserror::Error)]
+pub enum MatchKeySecretError {
+    /// Secrets Manager did not give the secret (missing, no permission, unreachable).
+    #[error("the match key secret {secret} could not be read: {why}")]
+    Unreadable {
+        /// The secret's name or ARN.
+        secret: String,
+        /// Why, in one line.
+        why: String,
+    },
+    /// The secret holds something other than a match key.
+    #[error("the match key secret {secret} is refused: {why}")]
+    Refused {
+        /// The secret's name or ARN.
+        secret: String,
+        /// What is wrong with it.
+        why: crate::match_key::MatchKeyError,
+    },
+}
+
+/// Reads the match key from the Secrets Manager secret `secret` (its
+/// current version), once at start-up; `AWS_ENDPOINT_URL_SECRETS_MANAGER`
+/// points it at an emulator.
+#[cfg(feature = "secrets")]
+pub async fn match_key(
+    sdk: &SdkConfig,
+    secret: &str,
+) -> Result<crate::match_key::MatchKey, MatchKeySecretError> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let answer = client
+        .get_secret_value()
+        .secret_id(secret)
+        .send()
+        .await
+        .map_err(|e| MatchKeySecretError::Unreadable {
+            secret: secret.to_owned(),
+            why: explain(&e),
+        })?;
+    let text = answer
+        .secret_string()
+        .ok_or_else(|| MatchKeySecretError::Unreadable {
+            secret: secret.to_owned(),
+            why: "it holds no secret string".into(),
+        })?;
+    crate::match_key::MatchKey::from_secret_string(text).map_err(|why| {
+        MatchKeySecretError::Refused {
+            secret: secret.to_owned(),
+            why,
+        }
+    })
+}
+
 /// The timeouts for one bound on a whole call: each attempt gets a share,
 /// and connecting gets at most a second.
 pub fn timeouts(operation_timeout: Duration) -> TimeoutConfig {

@@ -7,7 +7,7 @@
 
 #![warn(missing_docs)]
 
-#[cfg(any(feature = "dynamodb", feature = "ses"))]
+#[cfg(any(feature = "dynamodb", feature = "ses", feature = "secrets"))]
 pub mod aws;
 pub mod booking;
 pub mod config;
@@ -20,6 +20,7 @@ pub mod fields;
 pub mod logs;
 pub mod london;
 pub mod mail;
+pub mod match_key;
 pub mod metric;
 pub mod notify;
 #[cfg(feature = "http")]

@@ -95,6 +95,12 @@ impl From<&BookingError> for Problem {
                 "Request too large",
                 format!("The request body must be at most {limit} bytes."),
             ),
+            BookingError::NoSource => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "urn:frontdesk:problem:no-source",
+                "Source address unknown",
+                "The request did not say where it came from, so it cannot be taken. Please telephone the clinic.",
+            ),
             BookingError::Malformed(e) => Problem::new(
                 StatusCode::BAD_REQUEST,
                 "urn:frontdesk:problem:malformed",

@@ -14,6 +14,7 @@ pub mod notifier;
 pub mod outbox;
 pub mod proxy;
 pub mod relay;
+pub mod secrets;
 pub mod ses;
 pub mod site;
 pub mod stream;
@@ -317,6 +318,38 @@ impl StoreHandle {
         }
     }
 
+    /// Every value of every guard item, as text.
+    pub async fn guard_values(&self) -> Vec<Vec<String>> {
+        match self {
+            Self::Embedded(store) => store.guard_values().await.expect("guards"),
+            Self::Dynamo(t) => {
+                let out = t
+                    .inspect
+                    .scan()
+                    .table_name(&t.guards)
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .expect("scan");
+                out.items()
+                    .iter()
+                    .map(|item| {
+                        item.iter()
+                            .flat_map(|(name, value)| {
+                                let value = match value {
+                                    aws_sdk_dynamodb::types::AttributeValue::S(s) => s.clone(),
+                                    aws_sdk_dynamodb::types::AttributeValue::N(n) => n.clone(),
+                                    other => format!("{other:?}"),
+                                };
+                                [name.clone(), value]
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// The stored record of a booking, as kept.
     pub async fn record(&self, reference: &str) -> Option<BookingRecord> {
         let reference = Reference::parse(reference).expect("a reference");
@@ -444,6 +477,7 @@ impl TestApp {
             Arc::new(config.clone()),
             clock.clock(),
             shipped_bookable(),
+            match_key(),
         );
         Self {
             router: router(AppState::new(intake)),
@@ -489,7 +523,28 @@ impl TestApp {
     }
 
     /// POSTs a JSON body.
+    /// The key is a new one each time, as the site's script makes one per
+    /// page: the answer carries the reference.
     pub async fn post_json(&self, body: &Value) -> TestResponse {
+        match body.get("idempotency_key") {
+            // The page's key, in the body: the header would have to agree.
+            Some(_) => self.post_json_keyless(body).await,
+            None => self.post_json_with_key(body, &fresh_key()).await,
+        }
+    }
+
+    /// POSTs a JSON body as an edge that could not say where it came from would.
+    pub async fn post_without_source(&self, body: &Value) -> TestResponse {
+        let request = Request::post("/v1/bookings")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("a request");
+        send(&self.router, request, None).await
+    }
+
+    /// POSTs a JSON body without an `Idempotency-Key`: the answer is a 202
+    /// without a reference.
+    pub async fn post_json_keyless(&self, body: &Value) -> TestResponse {
         self.post("application/json", body.to_string(), &[]).await
     }
 
@@ -513,6 +568,11 @@ impl TestApp {
 /// Sends a request through a router as it comes from `from`, reading the
 /// answer whole. The body's personal data is registered for the log check.
 pub async fn call(router: &Router, request: Request<Body>, from: IpAddr) -> TestResponse {
+    send(router, request, Some(from)).await
+}
+
+/// As `call`, with the client's address (`ClientAddr`) only when `from` is given.
+async fn send(router: &Router, request: Request<Body>, from: Option<IpAddr>) -> TestResponse {
     logs::capture();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)
@@ -520,7 +580,9 @@ pub async fn call(router: &Router, request: Request<Body>, from: IpAddr) -> Test
         .expect("a request body");
     logs::submitted_body(&body);
     let mut request = Request::from_parts(parts, Body::from(body));
-    request.extensions_mut().insert(ClientAddr(from));
+    if let Some(from) = from {
+        request.extensions_mut().insert(ClientAddr(from));
+    }
     let response = router.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -565,8 +627,24 @@ pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) ->
         Arc::new(config),
         Clock::system(),
         shipped_bookable(),
+        match_key(),
     );
     router(AppState::new(intake))
+}
+
+/// A new idempotency key, as a page's script makes one.
+pub fn fresh_key() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("test-{:08x}-{n}", getrandom::u32().expect("randomness"))
+}
+
+/// The key the tests' guards are tagged with.
+pub fn match_key() -> Arc<frontdesk_shared::match_key::MatchKey> {
+    Arc::new(
+        frontdesk_shared::match_key::MatchKey::new(1, "frontdesk-tests-match-key-0123456789")
+            .expect("a long enough key"),
+    )
 }
 
 /// A free loopback port (free when this returns; a test binds it at once,

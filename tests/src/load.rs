@@ -280,6 +280,7 @@ pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
         &frontdesk_shared::ContentConfig::from_lookup(|_| None).expect("content defaults"),
         None,
         None,
+        crate::match_key(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -101,6 +101,7 @@ impl SiteServer {
             &content_config,
             Some(Site::new(site_dir(), &format!("http://127.0.0.1:{port}")).expect("the site")),
             Some(desk),
+            Arc::new(serve::local_match_key(data_dir.path()).expect("the data folder's key")),
         );
         let task = tokio::spawn(async move {
             let _ = serve::run(listener, app).await;

@@ -31,6 +31,7 @@ fn booking_over(store: &StoreHandle, content: Arc<dyn ContentStore>, ttl: Durati
         Arc::new(test_config(&[])),
         clock.clock(),
         Arc::new(bookable),
+        frontdesk_tests::match_key(),
     );
     router(AppState::new(intake))
 }
@@ -54,7 +55,7 @@ async fn a_condition_is_bookable_exactly_while_it_is_published(backend: Backend)
     let published = call(&app, book("fixture-condition"), CLIENT.into()).await;
     assert_eq!(
         published.status,
-        201,
+        202,
         "{}",
         String::from_utf8_lossy(&published.body)
     );
@@ -65,7 +66,7 @@ async fn a_condition_is_bookable_exactly_while_it_is_published(backend: Backend)
     assert_eq!(withdrawn.status, 422);
     assert_eq!(withdrawn.error_fields(), ["specialty"]);
     let still = call(&app, book("neuroendocrine-tumours"), CLIENT.into()).await;
-    assert_eq!(still.status, 201);
+    assert_eq!(still.status, 202);
     assert_eq!(store.count().await, 2);
 }
 
@@ -92,7 +93,7 @@ async fn without_the_content_only_a_booking_naming_no_condition_is_stored() {
     .await;
     assert_eq!(
         unsure.status,
-        201,
+        202,
         "{}",
         String::from_utf8_lossy(&unsure.body)
     );

@@ -16,7 +16,10 @@ for_each_backend!(
     one_idempotency_key_sent_concurrently_makes_one_booking,
     a_key_reused_with_another_body_is_refused,
     the_key_may_come_as_a_hidden_field,
-    an_identical_keyless_body_is_the_same_booking,
+    a_keyless_request_is_answered_alike_new_or_repeated_and_stored_once,
+    a_new_key_with_the_same_details_gets_its_own_reference_linked_to_the_first,
+    a_request_without_a_source_address_is_refused,
+    no_guard_holds_a_submitted_value_or_its_plain_hash,
     duplicates_are_new_bookings_after_the_window,
     the_source_over_its_hourly_limit_is_told_when_to_retry,
     a_zero_rate_limit_turns_limiting_off,
@@ -102,10 +105,11 @@ async fn a_valid_json_booking_is_stored_with_every_field(backend: Backend) {
 
 async fn a_plain_form_booking_redirects_to_the_thank_you_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // The page's key comes as a hidden field: the thank-you page gets the reference.
     let response = app
         .post(
             "application/x-www-form-urlencoded",
-            valid_form(),
+            format!("{}&idempotency_key=page-key-1", valid_form()),
             &[("accept", "text/html")],
         )
         .await;
@@ -119,9 +123,23 @@ async fn a_plain_form_booking_redirects_to_the_thank_you_page(backend: Backend) 
     assert_eq!(record.phone, "+447700900123");
     assert!(record.gp_referral && record.marketing_email && !record.marketing_sms);
 
-    // The same request as JSON is the same booking: the encodings agree.
-    let json = app.post_json(&valid_booking()).await;
+    // The same request as JSON with the same key is the same booking: the encodings agree.
+    let json = app.post_json_with_key(&valid_booking(), "page-key-1").await;
+    assert_eq!(json.status, 201);
     assert_eq!(json.json()["reference"], reference);
+    assert_eq!(app.store.count().await, 1);
+
+    // A form without a key goes to the thank-you page without a reference
+    // (and, repeating the keyed one, stores nothing new).
+    let keyless = app
+        .post(
+            "application/x-www-form-urlencoded",
+            valid_form(),
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert_eq!(keyless.status, 303);
+    assert_eq!(keyless.header("location"), Some("/thank-you"));
     assert_eq!(app.store.count().await, 1);
 }
 
@@ -500,23 +518,139 @@ async fn the_key_may_come_as_a_hidden_field(backend: Backend) {
     assert_eq!(app.store.count().await, 2);
 }
 
-async fn an_identical_keyless_body_is_the_same_booking(backend: Backend) {
+async fn a_keyless_request_is_answered_alike_new_or_repeated_and_stored_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let first = app.post_json(&valid_booking()).await;
-    // Spacing, case of the email's domain and field order do not make it new.
+    let first = app.post_json_keyless(&valid_booking()).await;
+    // Spacing, case of the email's domain and field order do not make it
+    // new, and nor does another address sending it.
     let mut body = valid_booking();
     body["email"] = json!("fixture.patient@EXAMPLE.com");
     body["first_name"] = json!("  Fixture ");
-    let second = app.post_json(&body).await;
-    assert_eq!(first.status, 201);
-    assert_eq!(second.status, 201);
-    assert_eq!(second.header("idempotent-replayed"), Some("true"));
-    assert_eq!(first.json()["reference"], second.json()["reference"]);
+    let other: IpAddr = "198.51.100.7".parse().unwrap();
+    let second = app
+        .post_from("application/json", body.to_string(), &[], other)
+        .await;
+    for answer in [&first, &second] {
+        assert_eq!(answer.status, 202);
+        assert_eq!(answer.json(), json!({ "status": "received" }));
+    }
+    assert_eq!(
+        first.headers, second.headers,
+        "the headers do not tell either"
+    );
+    assert_eq!(first.body, second.body);
     assert_eq!(app.store.count().await, 1);
-    // A different request is a different booking.
-    let third = app.post_json(&nth_booking(3)).await;
-    assert_ne!(third.json()["reference"], first.json()["reference"]);
+    // A different request is a different booking, answered the same way.
+    let third = app.post_json_keyless(&nth_booking(3)).await;
+    assert_eq!(third.headers, first.headers);
+    assert_eq!(third.body, first.body);
     assert_eq!(app.store.count().await, 2);
+}
+
+async fn a_new_key_with_the_same_details_gets_its_own_reference_linked_to_the_first(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let first = app.post_json_with_key(&valid_booking(), "page-1").await;
+    let second = app.post_json_with_key(&valid_booking(), "page-2").await;
+    assert_eq!((first.status.as_u16(), second.status.as_u16()), (201, 201));
+    let (a, b) = (first.json(), second.json());
+    assert_ne!(a["reference"], b["reference"]);
+    assert_eq!(second.header("idempotent-replayed"), None);
+    let earlier = a["reference"].as_str().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&second.body).contains(earlier),
+        "the second answer says nothing of the first"
+    );
+    assert_eq!(app.store.count().await, 2);
+    let staff = frontdesk_shared::desk::Staff {
+        subject: "fixture-staff".into(),
+        email: frontdesk_shared::booking::Email::parse("staff@clinic.example").unwrap(),
+    };
+    let later =
+        frontdesk_shared::booking::Reference::parse(b["reference"].as_str().unwrap()).unwrap();
+    let seen = app
+        .store
+        .desk(&app.clock)
+        .open(&later, &staff)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.repeat_of.as_ref().map(|r| r.as_str()), Some(earlier));
+    // Each key replays its own answer.
+    let again = app.post_json_with_key(&valid_booking(), "page-2").await;
+    assert_eq!(again.json()["reference"], b["reference"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+}
+
+async fn no_guard_holds_a_submitted_value_or_its_plain_hash(backend: Backend) {
+    use sha2::{Digest, Sha256};
+    let app = TestApp::spawn(backend).await;
+    let keyed = valid_booking();
+    let keyless = nth_booking(2);
+    let v6: IpAddr = "2001:db8:1:2::7".parse().unwrap();
+    assert_eq!(
+        app.post_json_with_key(&keyed, "my-own-key").await.status,
+        201
+    );
+    let answer = app
+        .post_from("application/json", keyless.to_string(), &[], v6)
+        .await;
+    assert_eq!(answer.status, 202);
+    let mut submitted: Vec<String> = vec![
+        "my-own-key".into(),
+        IpAddr::from(frontdesk_tests::CLIENT).to_string(),
+        v6.to_string(),
+        "2001:db8:1:2::/64".into(),
+    ];
+    for body in [&keyed, &keyless] {
+        for field in [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "date_of_birth",
+            "insurer",
+            "policy_number",
+            "preferred_times",
+            "message",
+        ] {
+            if let Some(Value::String(s)) = body.get(field) {
+                submitted.push(s.clone());
+            }
+        }
+        submitted.push(body.to_string());
+    }
+    let hashes: Vec<String> = submitted
+        .iter()
+        .map(|v| hex::encode(Sha256::digest(v.as_bytes())))
+        .collect();
+    let guards = app.store.guard_values().await;
+    assert!(
+        guards.len() >= 6,
+        "an idempotency, two fingerprints and rate counters: {guards:?}"
+    );
+    for item in &guards {
+        for value in item {
+            for plain in &submitted {
+                assert!(!value.contains(plain.as_str()), "{value:?} holds {plain:?}");
+            }
+            for hash in &hashes {
+                assert!(
+                    !value.contains(&hash[..16]) && !value.contains(&hash[48..]),
+                    "{value:?} holds a plain hash"
+                );
+            }
+        }
+    }
+}
+
+async fn a_request_without_a_source_address_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let response = app.post_without_source(&valid_booking()).await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.json()["type"], "urn:frontdesk:problem:no-source");
+    assert_eq!(app.store.count().await, 0);
 }
 
 async fn duplicates_are_new_bookings_after_the_window(backend: Backend) {
@@ -532,7 +666,13 @@ async fn duplicates_are_new_bookings_after_the_window(backend: Backend) {
 
 async fn the_source_over_its_hourly_limit_is_told_when_to_retry(backend: Backend) {
     let app = TestApp::with_env(backend, &[("RATE_LIMIT_PER_HOUR", "3")]).await;
-    for n in 0..3 {
+    assert_eq!(
+        app.post_json_with_key(&nth_booking(0), "first-key")
+            .await
+            .status,
+        201
+    );
+    for n in 1..3 {
         assert_eq!(app.post_json(&nth_booking(n)).await.status, 201);
     }
     let before = app.store.requests();
@@ -553,14 +693,28 @@ async fn the_source_over_its_hourly_limit_is_told_when_to_retry(backend: Backend
     if let Some(before) = before {
         assert_eq!(app.store.requests(), Some(before + 1));
     }
-    // A replay of an accepted booking is still answered.
-    assert_eq!(app.post_json(&nth_booking(0)).await.status, 201);
-    // Another source has its own allowance; the window ends on the hour.
+    // A replay of an accepted booking, to its own key, is still answered.
+    assert_eq!(
+        app.post_json_with_key(&nth_booking(0), "first-key")
+            .await
+            .status,
+        201
+    );
+    // Anything else is refused, whether or not its body was seen before.
+    for (n, keyed) in [(1, false), (1, true), (7, false), (7, true)] {
+        let answer = if keyed {
+            app.post_json(&nth_booking(n)).await
+        } else {
+            app.post_json_keyless(&nth_booking(n)).await
+        };
+        assert_eq!(answer.status, 429, "booking {n}, keyed {keyed}");
+    }
+    // Another source has its own allowance; the windows end on the hour.
     let other: IpAddr = "198.51.100.7".parse().unwrap();
     let response = app
         .post_from("application/json", nth_booking(4).to_string(), &[], other)
         .await;
-    assert_eq!(response.status, 201);
+    assert_eq!(response.status, 202);
     app.clock.advance(time::Duration::hours(1));
     assert_eq!(app.post_json(&nth_booking(5)).await.status, 201);
     assert_eq!(app.store.count().await, 5);
@@ -582,6 +736,11 @@ async fn a_filled_honeypot_looks_accepted_and_stores_nothing(backend: Backend) {
         .await;
     assert_eq!(response.status, 201);
     assert!(is_reference(response.json()["reference"].as_str().unwrap()));
+    let keyless = app
+        .post_json_keyless(&booking_with("website", json!("http://spam.example")))
+        .await;
+    assert_eq!(keyless.status, 202);
+    assert_eq!(keyless.json(), json!({ "status": "received" }));
     let form = valid_form().replace("website=", "website=spam");
     let response = app
         .post("application/x-www-form-urlencoded", form, &[])

@@ -49,6 +49,7 @@ async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_e
         &frontdesk_shared::ContentConfig::from_lookup(|_| None).expect("content defaults"),
         None,
         None,
+        frontdesk_tests::match_key(),
     );
 
     let body = nth_booking(77);

@@ -79,9 +79,10 @@ async fn store_booking(
     let outcome = store
         .port()
         .insert(NewBooking {
-            fingerprint: Fingerprint::of(&booking.details),
+            fingerprint: Fingerprint::of(&booking.details, &frontdesk_tests::match_key()),
             booking,
-            idempotency_key: None,
+            idempotency: None,
+            repeat_of: None,
             rate: None,
             now: at,
         })

@@ -6,7 +6,8 @@ use frontdesk_shared::booking::{
 };
 use frontdesk_shared::store::{InsertOutcome, NewBooking, RateCharge, SourceKey};
 use frontdesk_tests::{
-    booking_with, for_each_backend, nth_booking, valid_booking, Backend, StoreHandle, TestClock,
+    booking_with, for_each_backend, match_key, nth_booking, valid_booking, Backend, StoreHandle,
+    TestClock,
 };
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
@@ -15,7 +16,11 @@ for_each_backend!(
     a_booking_reads_back_field_for_field,
     a_taken_reference_is_reported,
     a_key_replays_its_first_booking_and_refuses_another_body,
-    a_replay_is_answered_even_over_the_rate_limit,
+    a_keys_replay_is_answered_even_over_the_rate_limit,
+    a_keyless_duplicate_stores_nothing_but_is_charged_as_a_new_request,
+    a_spent_allowance_is_refused_whether_or_not_the_body_was_seen,
+    a_new_key_with_the_same_details_is_a_new_request_linked_to_the_first,
+    the_staggered_windows_hold_across_an_hours_edge,
     expired_guards_no_longer_hold,
     an_unknown_reference_is_none,
 );
@@ -43,13 +48,19 @@ fn new(
     rate: Option<RateCharge>,
     now: OffsetDateTime,
 ) -> NewBooking {
+    let match_key = match_key();
     NewBooking {
-        fingerprint: Fingerprint::of(&booking.details),
+        fingerprint: Fingerprint::of(&booking.details, &match_key),
         booking,
-        idempotency_key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
+        idempotency: key.map(|k| IdempotencyKey::parse(k).unwrap().tag(&match_key)),
         rate,
         now,
+        repeat_of: None,
     }
+}
+
+fn source(addr: &str) -> SourceKey {
+    SourceKey::of(addr.parse().unwrap(), &match_key())
 }
 
 async fn a_booking_reads_back_field_for_field(backend: Backend) {
@@ -155,41 +166,205 @@ async fn a_key_replays_its_first_booking_and_refuses_another_body(backend: Backe
     assert_eq!(store.count().await, 1);
 }
 
-async fn a_replay_is_answered_even_over_the_rate_limit(backend: Backend) {
+async fn a_keys_replay_is_answered_even_over_the_rate_limit(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
-    let source = SourceKey::of("192.0.2.1".parse().unwrap());
-    let charge = RateCharge::at(source, now, 1);
+    let charge = RateCharge::at(source("192.0.2.1"), now, 1);
     let first = booking(&nth_booking(1), now);
     let reference = first.reference.clone();
     store
         .port()
-        .insert(new(first, None, Some(charge.clone()), now))
+        .insert(new(first, Some("k1"), Some(charge.clone()), now))
         .await
         .unwrap();
     let again = booking(&nth_booking(1), now);
     assert!(matches!(
-        store.port().insert(new(again, None, Some(charge.clone()), now)).await.unwrap(),
+        store.port().insert(new(again, Some("k1"), Some(charge.clone()), now)).await.unwrap(),
         InsertOutcome::Replay { reference: r, .. } if r == reference
     ));
-    let another = booking(&nth_booking(2), now);
+    assert_eq!(store.count().await, 1);
+}
+
+async fn a_keyless_duplicate_stores_nothing_but_is_charged_as_a_new_request(backend: Backend) {
+    let store = StoreHandle::create(backend).await;
+    let now = TestClock::new().now();
+    let charge = RateCharge::at(source("192.0.2.1"), now, 2);
+    let first = booking(&nth_booking(1), now);
     assert_eq!(
         store
             .port()
-            .insert(new(another, None, Some(charge.clone()), now))
+            .insert(new(first, None, Some(charge.clone()), now))
             .await
             .unwrap(),
-        InsertOutcome::RateLimited {
-            until: charge.window_end()
-        }
+        InsertOutcome::Stored
+    );
+    let again = booking(&nth_booking(1), now);
+    assert_eq!(
+        store
+            .port()
+            .insert(new(again, None, Some(charge.clone()), now))
+            .await
+            .unwrap(),
+        InsertOutcome::Duplicate
     );
     assert_eq!(store.count().await, 1);
+    // Both used the allowance of two: a third request, new or not, is refused.
+    for n in [1, 2] {
+        let next = booking(&nth_booking(n), now);
+        assert!(
+            matches!(
+                store
+                    .port()
+                    .insert(new(next, None, Some(charge.clone()), now))
+                    .await
+                    .unwrap(),
+                InsertOutcome::RateLimited { .. }
+            ),
+            "booking {n}"
+        );
+    }
+    assert_eq!(store.count().await, 1);
+}
+
+async fn a_spent_allowance_is_refused_whether_or_not_the_body_was_seen(backend: Backend) {
+    let store = StoreHandle::create(backend).await;
+    let now = TestClock::new().now();
+    // Someone else's booking, from another address.
+    let theirs = booking(&nth_booking(1), now);
+    store
+        .port()
+        .insert(new(
+            theirs,
+            None,
+            Some(RateCharge::at(source("198.51.100.7"), now, 1)),
+            now,
+        ))
+        .await
+        .unwrap();
+    let charge = RateCharge::at(source("192.0.2.1"), now, 1);
+    let mine = booking(&nth_booking(2), now);
+    store
+        .port()
+        .insert(new(mine, None, Some(charge.clone()), now))
+        .await
+        .unwrap();
+    for (n, key) in [
+        (1, None),
+        (1, Some("fresh")),
+        (3, None),
+        (3, Some("fresh-2")),
+    ] {
+        let probe = booking(&nth_booking(n), now);
+        assert_eq!(
+            store
+                .port()
+                .insert(new(probe, key, Some(charge.clone()), now))
+                .await
+                .unwrap(),
+            InsertOutcome::RateLimited {
+                until: charge.retry_at([true, true])
+            },
+            "booking {n} with key {key:?}"
+        );
+    }
+    assert_eq!(store.count().await, 2);
+}
+
+async fn a_new_key_with_the_same_details_is_a_new_request_linked_to_the_first(backend: Backend) {
+    let store = StoreHandle::create(backend).await;
+    let clock = TestClock::new();
+    let first = booking(&valid_booking(), clock.now());
+    let first_reference = first.reference.clone();
+    store
+        .port()
+        .insert(new(first, Some("page-1"), None, clock.now()))
+        .await
+        .unwrap();
+    clock.advance(Duration::minutes(10));
+    let second = booking(&valid_booking(), clock.now());
+    let second_reference = second.reference.clone();
+    assert_eq!(
+        store
+            .port()
+            .insert(new(second, Some("page-2"), None, clock.now()))
+            .await
+            .unwrap(),
+        InsertOutcome::Stored
+    );
+    assert_eq!(store.count().await, 2);
+    let staff = frontdesk_shared::desk::Staff {
+        subject: "fixture-staff".into(),
+        email: frontdesk_shared::booking::Email::parse("staff@clinic.example").unwrap(),
+    };
+    let desk = store.desk(&clock);
+    let seen = desk.open(&second_reference, &staff).await.unwrap().unwrap();
+    assert_eq!(seen.repeat_of, Some(first_reference.clone()));
+    let seen = desk.open(&first_reference, &staff).await.unwrap().unwrap();
+    assert_eq!(seen.repeat_of, None);
+    // A third key: linked to the first too, whose fingerprint still holds.
+    let third = booking(&valid_booking(), clock.now());
+    let third_reference = third.reference.clone();
+    store
+        .port()
+        .insert(new(third, Some("page-3"), None, clock.now()))
+        .await
+        .unwrap();
+    let seen = desk.open(&third_reference, &staff).await.unwrap().unwrap();
+    assert_eq!(seen.repeat_of, Some(first_reference));
+    // Each key still replays its own.
+    let retry = booking(&valid_booking(), clock.now());
+    assert!(matches!(
+        store.port().insert(new(retry, Some("page-2"), None, clock.now())).await.unwrap(),
+        InsertOutcome::Replay { reference, .. } if reference == second_reference
+    ));
+}
+
+async fn the_staggered_windows_hold_across_an_hours_edge(backend: Backend) {
+    let store = StoreHandle::create(backend).await;
+    let clock = TestClock::new();
+    let hour = OffsetDateTime::from_unix_timestamp(
+        clock.now().unix_timestamp().div_euclid(3600) * 3600 + 3600,
+    )
+    .unwrap();
+    let ann = source("192.0.2.1");
+    let mut n = 0;
+    let mut try_at = |at: OffsetDateTime| {
+        n += 1;
+        let store = store.clone();
+        let ann = ann.clone();
+        async move {
+            let b = booking(&nth_booking(n), at);
+            store
+                .port()
+                .insert(new(b, None, Some(RateCharge::at(ann, at, 1)), at))
+                .await
+                .unwrap()
+        }
+    };
+    // A minute before the hour: accepted.
+    assert_eq!(
+        try_at(hour - Duration::minutes(1)).await,
+        InsertOutcome::Stored
+    );
+    // A minute after: a new window of the first grid, but the staggered one
+    // (open since half past) is spent until half past.
+    assert_eq!(
+        try_at(hour + Duration::minutes(1)).await,
+        InsertOutcome::RateLimited {
+            until: hour + Duration::minutes(30)
+        }
+    );
+    // Half past: the staggered grid opens a new window, the first grid's is still empty.
+    assert_eq!(
+        try_at(hour + Duration::minutes(30)).await,
+        InsertOutcome::Stored
+    );
 }
 
 async fn expired_guards_no_longer_hold(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let clock = TestClock::new();
-    let source = SourceKey::of("192.0.2.1".parse().unwrap());
+    let source = source("192.0.2.1");
     let first = booking(&valid_booking(), clock.now());
     let charge = RateCharge::at(source.clone(), clock.now(), 1);
     store

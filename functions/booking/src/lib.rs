@@ -12,7 +12,9 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use frontdesk_shared::booking::intake::{BookingError, Created, Intake, Receipt, Submission};
+use frontdesk_shared::booking::intake::{
+    Accepted, BookingError, Created, Intake, Receipt, Submission,
+};
 use frontdesk_shared::booking::MediaType;
 use frontdesk_shared::problem::Problem;
 use frontdesk_shared::wire;
@@ -158,24 +160,40 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, BookingError> {
 fn respond(state: &AppState, answer: ReplyAs, result: Result<Receipt, BookingError>) -> Response {
     let config = state.intake.config();
     match (answer, result) {
-        (ReplyAs::Json, Ok(receipt)) => {
-            let body = Created::from(&receipt);
+        (
+            ReplyAs::Json,
+            Ok(Receipt::Keyed {
+                reference,
+                received_at,
+                replayed,
+            }),
+        ) => {
+            let body = Created::new(&reference, received_at);
             let mut response = (StatusCode::CREATED, Json(body)).into_response();
             let headers = response.headers_mut();
             headers.insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static(wire::CACHE_CONTROL_NO_STORE),
             );
-            if receipt.replayed {
+            if replayed {
                 headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
             }
             response
         }
-        (ReplyAs::Redirect, Ok(receipt)) => see_other(&with_query(
+        (ReplyAs::Json, Ok(Receipt::Keyless)) => {
+            let mut response = (StatusCode::ACCEPTED, Json(Accepted::RECEIVED)).into_response();
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(wire::CACHE_CONTROL_NO_STORE),
+            );
+            response
+        }
+        (ReplyAs::Redirect, Ok(Receipt::Keyed { reference, .. })) => see_other(&with_query(
             &config.thank_you_url,
             "reference",
-            receipt.reference.as_str(),
+            reference.as_str(),
         )),
+        (ReplyAs::Redirect, Ok(Receipt::Keyless)) => see_other(&config.thank_you_url),
         (ReplyAs::Redirect, Err(BookingError::Invalid(errors))) => {
             let fields: Vec<&str> = errors.as_slice().iter().map(|e| e.field.as_str()).collect();
             see_other(&with_query(&config.form_url, "errors", &fields.join(",")))

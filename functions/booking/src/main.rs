@@ -1,6 +1,7 @@
-//! The booking Lambda: configuration and the DynamoDB client built once
-//! (for the bookings, and for the content whose conditions are bookable),
-//! then the shared router behind `lambda_http`.
+//! The booking Lambda: configuration, the match key (from Secrets Manager)
+//! and the DynamoDB client built once (for the bookings, and for the
+//! content whose conditions are bookable), then the shared router behind
+//! `lambda_http`.
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -24,8 +25,16 @@ async fn main() -> Result<(), lambda_http::Error> {
     let content = ContentConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    // One client for both tables: the SDK's configuration is resolved once.
-    let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
+    let Some(secret) = config.match_key_secret.clone() else {
+        tracing::error!("configuration refused: MATCH_KEY_SECRET must name the match key's secret");
+        return Err("MATCH_KEY_SECRET is not set".into());
+    };
+    // One SDK configuration for the secret and both tables, resolved once.
+    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+    let match_key = frontdesk_shared::aws::match_key(&sdk, &secret)
+        .await
+        .inspect_err(|e| tracing::error!(error = %e, "the match key cannot be read"))?;
+    let client = frontdesk_shared::aws::dynamodb_client_on(&sdk);
     let store =
         DynamoBookingStore::new(client.clone(), &config.bookings_table, &config.guards_table);
     let bookable = ContentCache::new(
@@ -39,6 +48,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(config),
         Clock::system(),
         Arc::new(bookable),
+        Arc::new(match_key),
     );
     let app = router(AppState::new(intake)).layer(middleware::from_fn(client_from_context));
     lambda_http::run(app).await

@@ -12,19 +12,32 @@ struct Bootstrap(lambda::Bootstrap);
 impl Bootstrap {
     async fn start(tables: &DynamoTables, vars: &[(&str, &str)]) -> Self {
         let content = ContentHandle::published(Backend::DynamoDb).await;
+        let secret = frontdesk_tests::secrets::match_key_secret().await;
         let mut all = vec![
             ("BOOKINGS_TABLE", tables.bookings.as_str()),
             ("GUARDS_TABLE", tables.guards.as_str()),
             ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
+            ("MATCH_KEY_SECRET", secret.as_str()),
         ];
         all.extend_from_slice(vars);
         Self(lambda::Bootstrap::start(env!("CARGO_BIN_EXE_booking"), "booking", &all).await)
     }
 
-    /// Invokes the function with a JSON body and returns its answer.
+    /// Invokes the function with a JSON body, keyed by the invocation's
+    /// id as a page's script keys it, and returns its answer.
     async fn invoke(&mut self, id: &str, body: &Value, source_ip: &str) -> Value {
-        self.invoke_raw(id, "application/json", &body.to_string(), false, source_ip)
-            .await
+        let event = HttpEvent {
+            method: "POST",
+            path: "/v1/bookings",
+            query: "",
+            headers: &[
+                ("content-type", "application/json"),
+                ("idempotency-key", id),
+            ],
+            body: Some((&body.to_string(), false)),
+            source_ip,
+        };
+        self.0.invoke(id, event.json(id)).await
     }
 
     /// Invokes the function with an HTTP API event and returns its answer.
@@ -84,6 +97,31 @@ async fn a_booking_the_store_could_not_take_is_a_503_and_a_metric_line_for_its_a
     assert_eq!(tables.count().await, 0);
 }
 
+/// The bootstrap run to its end with `vars` and no Runtime API: what it printed.
+fn refused_start(vars: &[(&str, &str)]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_booking"))
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env_remove("MATCH_KEY_SECRET")
+        .envs(vars.iter().copied())
+        .output()
+        .expect("the bootstrap runs");
+    assert!(!output.status.success(), "it must not start");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_does_not_start_without_its_match_key() {
+    let printed = refused_start(&[]);
+    assert!(printed.contains("MATCH_KEY_SECRET"), "{printed}");
+    let printed = refused_start(&[("MATCH_KEY_SECRET", "frontdesk-no-such-secret")]);
+    assert!(printed.contains("frontdesk-no-such-secret"), "{printed}");
+    assert!(printed.contains("could not be read"), "{printed}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lambda_stores_a_booking_and_limits_by_api_gateway_source_ip() {
     let tables = DynamoTables::create().await;
@@ -122,8 +160,12 @@ async fn a_plain_form_through_api_gateway_is_redirected_to_the_thank_you_page() 
         &[("THANK_YOU_URL", "https://www.clinic.example/thank-you")],
     )
     .await;
-    // API Gateway hands form bodies over base64-encoded.
-    let form = frontdesk_tests::valid_form();
+    // API Gateway hands form bodies over base64-encoded. The page's key
+    // comes as a hidden field.
+    let form = format!(
+        "{}&idempotency_key=page-key-1",
+        frontdesk_tests::valid_form()
+    );
     let encoded = base64::engine::general_purpose::STANDARD.encode(form);
     let answer = lambda
         .invoke_raw(
@@ -290,7 +332,7 @@ async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process(
     // Every kind of answer was compared, not one kind many times.
     assert_eq!(
         statuses,
-        [201, 201, 409, 422, 400, 303, 303, 400, 415, 201, 405, 200, 404, 201, 201, 201, 429]
+        [201, 201, 409, 422, 400, 303, 303, 400, 415, 202, 405, 200, 404, 202, 202, 202, 429]
     );
     assert_eq!(lambda_tables.count().await, app.store.count().await);
 }

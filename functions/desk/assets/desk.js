@@ -433,8 +433,14 @@
             : null,
           step.note ? el("p", { class: "note" }, step.note) : null)))
         : el("p", {}, "Nobody has moved it yet.");
+      const repeat = request.repeat_of
+        ? [el("p", { class: "repeat" }, "The same details were sent in the day before, as ",
+          el("a", { href: `/desk/requests/${encodeURIComponent(request.repeat_of)}` }, request.repeat_of),
+          ": one person asking twice, most likely.")]
+        : [];
       main.append(
         el("p", { class: "state" }, `Received ${request.received.london}. `, el("strong", {}, `State: ${request.state_label}.`)),
+        ...repeat,
         section("The request", answers, message_),
         section("Consent", el("p", {}, `Consent to be contacted given ${request.consent.given.london}, to the wording of version ${request.consent.wording_version}.`)),
         section("Emails", emails),

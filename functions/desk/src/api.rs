@@ -224,6 +224,7 @@ fn request_view(request: &DeskRequest) -> Value {
         },
         "emails": request.emails.iter().map(|(n, s)| email_view(*n, s)).collect::<Vec<_>>(),
         "history": history,
+        "repeat_of": request.repeat_of.as_ref().map(|r| r.as_str()),
     })
 }
 

@@ -2,18 +2,20 @@
 //! the body's encoding, field order or spacing.
 
 use super::BookingDetails;
-use sha2::{Digest, Sha256};
+use crate::match_key::{MatchKey, Purpose};
 
-/// SHA-256 of a request's canonical details, hex-encoded.
+/// The [`MatchKey`] tag of a request's canonical details.
 ///
-/// It finds duplicates without a key (double clicks, resubmits) and tells a
-/// replayed idempotency key from the same key reused with another body.
+/// It finds duplicates (double clicks, resubmits, one person asking twice)
+/// and tells a replayed idempotency key from the same key reused with
+/// another body. Being keyed, it cannot be matched against a guess of
+/// someone's details by whoever reads the guards table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Fingerprint(String);
 
 impl Fingerprint {
     /// The fingerprint of a request's details.
-    pub fn of(details: &BookingDetails) -> Self {
+    pub fn of(details: &BookingDetails, key: &MatchKey) -> Self {
         // Every field is named, so that a new booking field does not compile
         // until it is decided whether it makes two requests differ.
         let BookingDetails {
@@ -60,9 +62,7 @@ impl Fingerprint {
             marketing_email,
             marketing_sms,
         ]);
-        Self(hex::encode(Sha256::digest(
-            canonical.to_string().as_bytes(),
-        )))
+        Self(key.tag(Purpose::Fingerprint, canonical.to_string().as_bytes()))
     }
 
     /// Wraps a fingerprint read back from a store.
@@ -70,7 +70,7 @@ impl Fingerprint {
         Self(hex)
     }
 
-    /// The hex digest.
+    /// The tag.
     pub fn as_str(&self) -> &str {
         &self.0
     }

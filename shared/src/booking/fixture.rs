@@ -29,3 +29,8 @@ pub fn booking(form: &str) -> Booking {
         expires_at: datetime!(2027-12-02 09:05:00 UTC),
     }
 }
+
+/// The match key the unit tests tag guards with.
+pub fn match_key() -> crate::match_key::MatchKey {
+    crate::match_key::MatchKey::new(1, &"fixture-key-".repeat(4)).unwrap()
+}

@@ -11,6 +11,7 @@ use super::{
 use crate::config::BookingConfig;
 use crate::content::cache::Publication;
 use crate::fields::FieldErrors;
+use crate::match_key::MatchKey;
 use crate::store::{BookingStore, InsertOutcome, NewBooking, RateCharge, SourceKey, StoreError};
 use crate::time_source::Clock;
 use std::net::IpAddr;
@@ -29,19 +30,27 @@ pub struct Submission<'a> {
     pub body: &'a [u8],
     /// The `Idempotency-Key` header, if sent.
     pub idempotency_header: Option<&'a str>,
-    /// The sender's address, for rate limiting.
+    /// The sender's address, for rate limiting; a request without one is refused.
     pub source: Option<IpAddr>,
 }
 
-/// What the patient is told when a request is accepted.
+/// What the client is told when a request is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
-    /// The booking's reference.
-    pub reference: Reference,
-    /// When it arrived.
-    pub received_at: OffsetDateTime,
-    /// True when this answers a request accepted before (same key or same details).
-    pub replayed: bool,
+pub enum Receipt {
+    /// A request with an idempotency key: the reference goes back to that
+    /// key, and only to it.
+    Keyed {
+        /// The booking's reference.
+        reference: Reference,
+        /// When it arrived.
+        received_at: OffsetDateTime,
+        /// True when this answers the same key's earlier request.
+        replayed: bool,
+    },
+    /// A request without a key: answered without a reference (the patient
+    /// gets it by email), the same whether it was new or a duplicate, so
+    /// that nobody can learn from the answer whether a person asked before.
+    Keyless,
 }
 
 /// The 201 answer to a script: what the patient is told and can quote.
@@ -61,14 +70,31 @@ pub struct Created {
     pub received_at: String,
 }
 
-impl From<&Receipt> for Created {
-    fn from(receipt: &Receipt) -> Self {
+impl Created {
+    /// The answer for a keyed receipt.
+    pub fn new(reference: &Reference, received_at: OffsetDateTime) -> Self {
         Self {
-            reference: receipt.reference.clone(),
+            reference: reference.clone(),
             status: "received",
-            received_at: super::record::rfc3339(receipt.received_at),
+            received_at: super::record::rfc3339(received_at),
         }
     }
+}
+
+/// The 202 answer to a script that sent no idempotency key: the request is
+/// taken, and the reference goes to the patient by email only.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = BookingAccepted))]
+pub struct Accepted {
+    /// Always `received`: the request is taken, and staff will be told.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^received$"))]
+    pub status: &'static str,
+}
+
+impl Accepted {
+    /// The one answer every keyless request gets.
+    pub const RECEIVED: Self = Self { status: "received" };
 }
 
 /// Why a request was not accepted. Mapped to HTTP in one place (`problem`).
@@ -83,6 +109,10 @@ pub enum BookingError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The request carries no usable source address, so it cannot be
+    /// charged to anyone's allowance (it is refused, not pooled with others).
+    #[error("no source address")]
+    NoSource,
     /// The body cannot be decoded at all.
     #[error("malformed body: {0}")]
     Malformed(#[from] DecodeError),
@@ -110,13 +140,15 @@ pub enum BookingError {
     Internal,
 }
 
-/// The booking service: configuration, a store and a clock.
+/// The booking service: configuration, a store, a clock and the key that
+/// its guards are tagged with.
 #[derive(Clone)]
 pub struct Intake {
     store: Arc<dyn BookingStore>,
     config: Arc<BookingConfig>,
     clock: Clock,
     bookable: Arc<dyn Publication<Bookable>>,
+    match_key: Arc<MatchKey>,
 }
 
 impl Intake {
@@ -126,12 +158,14 @@ impl Intake {
         config: Arc<BookingConfig>,
         clock: Clock,
         bookable: Arc<dyn Publication<Bookable>>,
+        match_key: Arc<MatchKey>,
     ) -> Self {
         Self {
             store,
             config,
             clock,
             bookable,
+            match_key,
         }
     }
 
@@ -142,6 +176,10 @@ impl Intake {
 
     /// Takes one request: stores it exactly once, or says why not.
     pub async fn submit(&self, submission: Submission<'_>) -> Result<Receipt, BookingError> {
+        let Some(source) = submission.source else {
+            tracing::info!(outcome = "no_source", "booking refused");
+            return Err(BookingError::NoSource);
+        };
         let request =
             BookingRequest::decode(submission.media, submission.body).inspect_err(|_| {
                 // The decoder's message may quote the body: only the outcome is logged.
@@ -177,22 +215,24 @@ impl Intake {
             // A request is checked as any other (the rules are public), and
             // a bot that fills the hidden field gets the ordinary answer, so
             // it learns nothing; nothing is stored.
-            let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
             tracing::info!(outcome = "honeypot", "booking discarded");
-            return Ok(Receipt {
-                reference,
-                received_at: now,
-                replayed: false,
+            return Ok(match key {
+                Some(_) => Receipt::Keyed {
+                    reference: Reference::generate().map_err(|_| BookingError::Internal)?,
+                    received_at: now,
+                    replayed: false,
+                },
+                None => Receipt::Keyless,
             });
         }
 
-        let fingerprint = Fingerprint::of(&details);
+        let fingerprint = Fingerprint::of(&details, &self.match_key);
         let rate = (self.config.rate_limit_per_hour > 0).then(|| {
-            let source = match submission.source {
-                Some(addr) => SourceKey::of(addr),
-                None => SourceKey::of(IpAddr::from([0, 0, 0, 0])),
-            };
-            RateCharge::at(source, now, self.config.rate_limit_per_hour)
+            RateCharge::at(
+                SourceKey::of(source, &self.match_key),
+                now,
+                self.config.rate_limit_per_hour,
+            )
         });
         let expires_at = now + Duration::days(i64::from(self.config.retention_days));
 
@@ -227,17 +267,21 @@ impl Intake {
                     expires_at,
                 },
                 fingerprint: fingerprint.clone(),
-                idempotency_key: key.clone(),
+                idempotency: key.as_ref().map(|k| k.tag(&self.match_key)),
                 rate: rate.clone(),
                 now,
+                repeat_of: None,
             };
             match self.store.insert(new).await {
                 Ok(InsertOutcome::Stored) => {
                     tracing::info!(reference = %reference, outcome = "stored", "booking stored");
-                    return Ok(Receipt {
-                        reference,
-                        received_at: now,
-                        replayed: false,
+                    return Ok(match key {
+                        Some(_) => Receipt::Keyed {
+                            reference,
+                            received_at: now,
+                            replayed: false,
+                        },
+                        None => Receipt::Keyless,
                     });
                 }
                 Ok(InsertOutcome::Replay {
@@ -245,11 +289,17 @@ impl Intake {
                     received_at,
                 }) => {
                     tracing::info!(reference = %reference, outcome = "replayed", "booking replayed");
-                    return Ok(Receipt {
+                    return Ok(Receipt::Keyed {
                         reference,
                         received_at,
                         replayed: true,
                     });
+                }
+                Ok(InsertOutcome::Duplicate) => {
+                    // No reference in the log either: it would link this
+                    // request to the earlier one for whoever reads the logs.
+                    tracing::info!(outcome = "duplicate", "booking repeated without a key");
+                    return Ok(Receipt::Keyless);
                 }
                 Ok(InsertOutcome::KeyReused) => {
                     tracing::info!(

@@ -422,12 +422,10 @@ impl IdempotencyKey {
         &self.0
     }
 
-    /// SHA-256 of the key, hex-encoded: what stores keep instead of the key.
-    pub fn digest(&self) -> String {
-        use sha2::{Digest, Sha256};
-        hex::encode(Sha256::digest(
-            format!("frontdesk-idempotency:{}", self.0).as_bytes(),
-        ))
+    /// The key's [`MatchKey`](crate::match_key::MatchKey) tag: what stores
+    /// keep instead of the key (a site might use something personal as one).
+    pub fn tag(&self, key: &crate::match_key::MatchKey) -> String {
+        key.tag(crate::match_key::Purpose::IdempotencyKey, self.0.as_bytes())
     }
 }
 
@@ -746,15 +744,18 @@ mod tests {
     }
 
     #[test]
-    fn idempotency_keys_are_kept_as_digests() {
+    fn idempotency_keys_are_kept_as_tags() {
+        let match_key = crate::match_key::MatchKey::new(1, &"k".repeat(32)).unwrap();
         let key = IdempotencyKey::parse("fixture.patient@example.com").unwrap();
-        let digest = key.digest();
-        assert_eq!(digest.len(), 64);
-        assert!(!digest.contains("example"));
+        let tag = key.tag(&match_key);
+        assert!(tag.starts_with("v1."));
+        assert!(!tag.contains("example"));
         assert!(IdempotencyKey::parse(" fixture.patient@example.com ").is_err());
         assert_ne!(
-            digest,
-            IdempotencyKey::parse("another-key").unwrap().digest()
+            tag,
+            IdempotencyKey::parse("another-key")
+                .unwrap()
+                .tag(&match_key)
         );
     }
 

@@ -22,6 +22,10 @@ pub struct BookingConfig {
     pub form_url: String,
     /// `STORE_TIMEOUT_MS`: the most one store call may take, retries included.
     pub store_timeout: Duration,
+    /// `MATCH_KEY_SECRET`: the Secrets Manager secret (name or ARN) holding
+    /// the match key; the Lambda function needs it, the local server keeps
+    /// its own key in the data folder.
+    pub match_key_secret: Option<String>,
 }
 
 impl BookingConfig {
@@ -52,6 +56,7 @@ impl BookingConfig {
             thank_you_url: url("THANK_YOU_URL", get("THANK_YOU_URL"), "/thank-you")?,
             form_url: url("FORM_URL", get("FORM_URL"), "/book")?,
             store_timeout: store_timeout(get("STORE_TIMEOUT_MS"))?,
+            match_key_secret: get("MATCH_KEY_SECRET").map(|v| v.trim().to_owned()),
         })
     }
 }

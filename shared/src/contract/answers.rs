@@ -23,6 +23,7 @@ pub fn booking_errors() -> Vec<(BookingError, &'static str)> {
         BookingError::TooLarge {
             limit: wire::BODY_LIMIT,
         },
+        BookingError::NoSource,
         BookingError::Malformed(DecodeError::Json(String::new())),
         BookingError::Invalid(FieldErrors::new()),
         BookingError::KeyReused,
@@ -40,6 +41,9 @@ pub fn booking_errors() -> Vec<(BookingError, &'static str)> {
                     "The body is neither `application/json` nor `application/x-www-form-urlencoded`."
                 }
                 BookingError::TooLarge { .. } => "The body is over 16 KiB.",
+                BookingError::NoSource => {
+                    "The request has no usable source address to charge its allowance to. Nothing was stored."
+                }
                 BookingError::Malformed(_) => {
                     "The body cannot be read: not a JSON object or not a form, bad UTF-8, or a field sent twice."
                 }
@@ -50,7 +54,7 @@ pub fn booking_errors() -> Vec<(BookingError, &'static str)> {
                     "The `Idempotency-Key` was used before with a different body (`errors` names `idempotency_key`): the key belongs to that request. Nothing was stored."
                 }
                 BookingError::RateLimited { .. } => {
-                    "Too many bookings from this address this hour (`RATE_LIMIT_PER_HOUR`). Nothing was stored."
+                    "Too many bookings from this address (`RATE_LIMIT_PER_HOUR` in each of two hour-long windows staggered by half an hour, so never more than that in any half hour), whether or not the body was sent before. Nothing was stored."
                 }
                 BookingError::Unavailable => {
                     "The store could not be reached in time: the booking was not stored."
@@ -198,7 +202,7 @@ pub fn location() -> Header {
 pub fn replayed() -> Header {
     exactly(
         "true",
-        "Present when the answer repeats the one given to an earlier identical request, whose booking this is.",
+        "Present when the answer repeats the one given to this key's earlier request, whose booking this is.",
     )
 }
 

@@ -230,19 +230,27 @@ fn content_operation(
 fn create_booking() -> Operation {
     let created = ResponseBuilder::new()
         .description(
-            "Stored, or a replay of a request stored before (then marked `Idempotent-Replayed`).",
+            "A request sent with an `Idempotency-Key`: stored, or a replay of that key's own request stored before (then marked `Idempotent-Replayed`). The reference is only ever returned to the key that made it.",
         )
         .header("Cache-Control", answers::no_store())
         .header("Idempotent-Replayed", answers::replayed())
         .content("application/json", request::body("BookingCreated"))
         .build();
+    let accepted = ResponseBuilder::new()
+        .description(
+            "A request sent without a key: taken, and answered without a reference (the patient gets it by email). The answer is the same whether the request was new or repeated one from the last 24 hours, which stores nothing new.",
+        )
+        .header("Cache-Control", answers::no_store())
+        .content("application/json", request::body("BookingAccepted"))
+        .build();
     let redirect = ResponseBuilder::new()
-        .description("A plain form's answer: to `THANK_YOU_URL?reference=CCL-...` when stored, or to `FORM_URL?errors=field,field` naming the fields to change (nothing stored).")
+        .description("A plain form's answer: to `THANK_YOU_URL?reference=CCL-...` when stored with the form's key (to `THANK_YOU_URL` alone without one), or to `FORM_URL?errors=field,field` naming the fields to change (nothing stored).")
         .header("Location", answers::location())
         .header("Cache-Control", answers::no_store())
         .build();
     let mut responses = ResponsesBuilder::new()
         .response("201", created)
+        .response("202", accepted)
         .response("303", redirect)
         .response("405", answers::method_not_allowed(wire::BOOKING_METHODS));
     for (status, answer) in answers::problems(&answers::booking_errors()) {
@@ -259,7 +267,7 @@ fn create_booking() -> Operation {
                 .parameter_in(ParameterIn::Header)
                 .required(Required::False)
                 .description(Some(format!(
-                    "1 to {} visible ASCII characters (a UUID fits), new for each new request. Sending the same request again with the same key returns the first answer and makes no second booking, for 24 hours; the same key with a different body is a 409. Without a key, an identical request within 24 hours is also folded into the first.",
+                    "1 to {} visible ASCII characters (a UUID fits), new for each new request. Sending the same request again with the same key returns the first answer and makes no second booking, for 24 hours; the same key with a different body is a 409. A different key with the same details is a new request with its own reference. Without a key, the answer is a 202 with no reference, and an identical request within 24 hours stores nothing new.",
                     crate::booking::IdempotencyKey::MAX_CHARS
                 )))
                 .schema(Some(
@@ -293,6 +301,7 @@ fn components(published: &Published) -> utoipa::openapi::Components {
     collect::<Problem>(&mut schemas);
     collect::<FieldError>(&mut schemas);
     collect::<Created>(&mut schemas);
+    collect::<crate::booking::intake::Accepted>(&mut schemas);
     collect::<Slug>(&mut schemas);
     collect::<ConditionList>(&mut schemas);
     collect::<Condition>(&mut schemas);

@@ -100,6 +100,9 @@ pub struct DeskRequest {
     /// Where each of its emails stands (the staff fallback only once it
     /// was needed), from the same read.
     pub emails: Vec<(Notice, NoticeState)>,
+    /// The earlier request with the same details, when the patient (or
+    /// someone with their details) asked twice within a day.
+    pub repeat_of: Option<Reference>,
 }
 
 /// The emails a request's page lists: the two every booking owes, and the

@@ -144,11 +144,12 @@ impl Desk {
         booking.received_at = self.now();
         booking.expires_at = self.now() + Duration::days(365);
         let new = NewBooking {
-            fingerprint: Fingerprint::of(&booking.details),
+            fingerprint: Fingerprint::of(&booking.details, &crate::booking::fixture::match_key()),
             now: self.now(),
             booking: booking.clone(),
-            idempotency_key: None,
+            idempotency: None,
             rate: None,
+            repeat_of: None,
         };
         assert_eq!(self.store.insert(new).await.unwrap(), InsertOutcome::Stored);
         // Each booking a second younger than the last, so "oldest first" is one order.

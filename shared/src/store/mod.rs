@@ -2,17 +2,23 @@
 //!
 //! One call stores one accepted booking together with its guards (the
 //! idempotency key, the duplicate fingerprint and the per-source rate
-//! counter), all or nothing. Which guard wins when several trip is decided
+//! counters), all or nothing. Which guard wins when several trip is decided
 //! here, once, for every adapter.
+//!
+//! Every guard is keyed by a [`MatchKey`] tag, never by a plain value or a
+//! plain hash of one, and no answer depends on whether someone else's
+//! request was there before: the rate limit is decided first, a request
+//! without a key is answered the same whether it is new or a duplicate,
+//! and a reference is only ever returned to the key that made it.
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 
-use crate::booking::{Booking, Fingerprint, IdempotencyKey, Reference};
+use crate::booking::{Booking, Fingerprint, Reference};
+use crate::match_key::{MatchKey, Purpose};
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
@@ -22,69 +28,104 @@ pub const GUARD_WINDOW: Duration = Duration::hours(24);
 /// The length of a rate-limit window.
 pub const RATE_WINDOW: Duration = Duration::hours(1);
 
-/// A pseudonymous key for the sender of a request: a hash of its address,
-/// IPv6 reduced to its /64 (one subscriber's block). The address itself is never stored.
+/// How far the second grid of rate windows is staggered from the first.
+pub const RATE_STAGGER: Duration = Duration::minutes(30);
+
+/// A pseudonymous key for the sender of a request: the [`MatchKey`] tag of
+/// its address, IPv6 reduced to its /56 (the smallest block ISPs give a
+/// customer, so one household cannot rotate through its addresses). The
+/// address itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceKey(String);
 
 impl SourceKey {
     /// The key of an address.
-    pub fn of(addr: IpAddr) -> Self {
+    pub fn of(addr: IpAddr, key: &MatchKey) -> Self {
         let canonical = match addr {
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => v4.to_string(),
                 None => {
-                    let s = v6.segments();
-                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                    let o = v6.octets();
+                    format!("{}/56", hex::encode(&o[..7]))
                 }
             },
         };
-        let digest = Sha256::digest(format!("frontdesk-rate:{canonical}").as_bytes());
-        Self(hex::encode(&digest[..12]))
+        Self(key.tag(Purpose::Source, canonical.as_bytes()))
     }
 
-    /// The hashed key.
+    /// The tag.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-/// The rate counter a booking is charged to.
+/// One fixed window of a rate counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    /// When it opens.
+    pub start: OffsetDateTime,
+}
+
+impl RateWindow {
+    /// When it closes and the next of its grid opens.
+    pub fn end(&self) -> OffsetDateTime {
+        self.start + RATE_WINDOW
+    }
+}
+
+/// The rate counters a booking is charged to: one window of each of two
+/// grids of [`RATE_WINDOW`], the second staggered by [`RATE_STAGGER`], both
+/// charged in the booking's one write and both required under the limit.
+///
+/// The bound this gives, for a limit `L`: at most `L` accepted in any half
+/// hour (any half hour lies inside one window of one grid), at most `2L` in
+/// any hour, and on average at most `L` an hour. One fixed grid alone lets
+/// `2L` through in a moment across its edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateCharge {
     /// Who sent the request.
     pub source: SourceKey,
-    /// The start of the fixed window the request falls in.
-    pub window_start: OffsetDateTime,
+    /// The window of each grid that the request falls in.
+    pub windows: [RateWindow; 2],
     /// Bookings allowed per window.
     pub limit: u32,
 }
 
 impl RateCharge {
-    /// The charge for a request from `source` at `now`, in the hour it falls in.
+    /// The charge for a request from `source` at `now`.
     pub fn at(source: SourceKey, now: OffsetDateTime, limit: u32) -> Self {
-        let secs = RATE_WINDOW.whole_seconds();
-        let start = now.unix_timestamp().div_euclid(secs) * secs;
+        let window = |offset: Duration| {
+            let secs = RATE_WINDOW.whole_seconds();
+            let shifted = now.unix_timestamp() - offset.whole_seconds();
+            let start = shifted.div_euclid(secs) * secs + offset.whole_seconds();
+            RateWindow {
+                start: OffsetDateTime::from_unix_timestamp(start).unwrap_or(now),
+            }
+        };
         Self {
             source,
-            window_start: OffsetDateTime::from_unix_timestamp(start).unwrap_or(now),
+            windows: [window(Duration::ZERO), window(RATE_STAGGER)],
             limit,
         }
     }
 
-    /// When the window ends and a new one opens.
-    pub fn window_end(&self) -> OffsetDateTime {
-        self.window_start + RATE_WINDOW
+    /// The counter's key in a guards store, for each window.
+    pub fn keys(&self) -> [String; 2] {
+        self.windows
+            .map(|w| format!("rate#{}#{}", self.source.as_str(), w.start.unix_timestamp()))
     }
 
-    /// The counter's key in a guards store.
-    pub fn key(&self) -> String {
-        format!(
-            "rate#{}#{}",
-            self.source.as_str(),
-            self.window_start.unix_timestamp()
-        )
+    /// When a request refused by the windows marked `full` may try again:
+    /// the latest end among them.
+    pub fn retry_at(&self, full: [bool; 2]) -> OffsetDateTime {
+        self.windows
+            .iter()
+            .zip(full)
+            .filter(|(_, full)| *full)
+            .map(|(w, _)| w.end())
+            .max()
+            .unwrap_or_else(|| self.windows[0].end())
     }
 }
 
@@ -93,14 +134,17 @@ impl RateCharge {
 pub struct NewBooking {
     /// The booking, with its reference and retention.
     pub booking: Booking,
-    /// Its fingerprint, for duplicates without a key.
+    /// Its fingerprint, for duplicates.
     pub fingerprint: Fingerprint,
-    /// The idempotency key the client sent, if any.
-    pub idempotency_key: Option<IdempotencyKey>,
-    /// The rate counter to charge, if rate limiting is on.
+    /// The tag of the idempotency key the client sent, if any.
+    pub idempotency: Option<String>,
+    /// The rate counters to charge, if rate limiting is on.
     pub rate: Option<RateCharge>,
     /// The time of the request: guards that expired before it do not count.
     pub now: OffsetDateTime,
+    /// The earlier booking with the same details, when this one came with
+    /// a key of its own: set by the store, so staff see one person asking twice.
+    pub repeat_of: Option<Reference>,
 }
 
 impl NewBooking {
@@ -109,12 +153,9 @@ impl NewBooking {
         self.now + GUARD_WINDOW
     }
 
-    /// The idempotency guard's key: a hash of the client's key, which is
-    /// stored nowhere as sent (a site might use something personal as a key).
+    /// The idempotency guard's key.
     pub fn idempotency_guard_key(&self) -> Option<String> {
-        self.idempotency_key
-            .as_ref()
-            .map(|k| format!("idem#{}", k.digest()))
+        self.idempotency.as_ref().map(|tag| format!("idem#{tag}"))
     }
 
     /// The fingerprint guard's key.
@@ -128,22 +169,42 @@ impl NewBooking {
 pub enum InsertOutcome {
     /// The booking is stored, with its guards.
     Stored,
-    /// The same request was accepted before: answer with its reference.
+    /// The same key was accepted before with the same body: answer with its reference.
     Replay {
         /// The earlier booking's reference.
         reference: Reference,
         /// When the earlier booking arrived.
         received_at: OffsetDateTime,
     },
+    /// A request without a key repeats one from the last day: nothing new
+    /// is stored, and it is answered as a new one is (without a reference).
+    Duplicate,
     /// The idempotency key was used before with a different request.
     KeyReused,
-    /// The source has used its allowance for this window.
+    /// The source has used its allowance.
     RateLimited {
-        /// When the window ends.
+        /// When it may try again.
         until: OffsetDateTime,
     },
     /// The random reference already exists: try again with a new one.
     ReferenceTaken,
+}
+
+/// What an adapter does with what its guards found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The insert is over: answer this.
+    Decided(InsertOutcome),
+    /// A request with a key of its own repeats an earlier booking: store
+    /// it anyway, linked to that one, leaving the fingerprint guard as it is.
+    Repeat {
+        /// The earlier booking.
+        of: Reference,
+    },
+    /// A request without a key repeats an earlier one: store nothing but
+    /// the rate charge (so that the counters, too, cannot tell), and answer
+    /// [`InsertOutcome::Duplicate`].
+    Duplicate,
 }
 
 /// A store failure: the caller answers 503 and nothing was written.
@@ -183,43 +244,48 @@ pub struct Conflicts {
     pub idempotency: Option<GuardHit>,
     /// An active fingerprint record.
     pub fingerprint: Option<GuardHit>,
-    /// The rate counter is at its limit.
-    pub rate_exceeded: bool,
+    /// Which of the two rate counters is at its limit.
+    pub rate_full: [bool; 2],
     /// The booking's reference exists.
     pub reference_taken: bool,
 }
 
 impl Conflicts {
-    /// Decides the outcome: a replay wins over a rate limit (a retry of an
-    /// accepted booking is never refused), and a key reused with another
-    /// body is refused even when the body matches some other booking.
-    /// `None` when nothing tripped.
-    pub fn outcome(self, new: &NewBooking) -> Option<InsertOutcome> {
+    /// Decides what happens, the same for every adapter. `None` when
+    /// nothing tripped.
+    ///
+    /// Only the key's own holder can reach the first rule, so a replay of
+    /// an accepted request (a retry after a lost answer) is answered even
+    /// over the rate limit. Everything after it could be reached by anyone
+    /// who knows a person's details, so the rate limit comes before the
+    /// fingerprint: a full allowance is refused whether or not the body
+    /// was seen before.
+    pub fn verdict(self, new: &NewBooking) -> Option<Verdict> {
         if let Some(hit) = self.idempotency {
-            return Some(if hit.fingerprint == new.fingerprint {
+            return Some(Verdict::Decided(if hit.fingerprint == new.fingerprint {
                 InsertOutcome::Replay {
                     reference: hit.reference,
                     received_at: hit.received_at,
                 }
             } else {
                 InsertOutcome::KeyReused
-            });
+            }));
         }
-        if let Some(hit) = self.fingerprint {
-            return Some(InsertOutcome::Replay {
-                reference: hit.reference,
-                received_at: hit.received_at,
-            });
-        }
-        if self.rate_exceeded {
-            if let Some(rate) = &new.rate {
-                return Some(InsertOutcome::RateLimited {
-                    until: rate.window_end(),
-                });
+        if let Some(rate) = &new.rate {
+            if self.rate_full.iter().any(|full| *full) {
+                return Some(Verdict::Decided(InsertOutcome::RateLimited {
+                    until: rate.retry_at(self.rate_full),
+                }));
             }
         }
+        if let Some(hit) = self.fingerprint {
+            return Some(match new.idempotency {
+                Some(_) => Verdict::Repeat { of: hit.reference },
+                None => Verdict::Duplicate,
+            });
+        }
         if self.reference_taken {
-            return Some(InsertOutcome::ReferenceTaken);
+            return Some(Verdict::Decided(InsertOutcome::ReferenceTaken));
         }
         None
     }
@@ -238,45 +304,75 @@ pub trait BookingStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    use crate::booking::fixture::match_key;
+
+    fn source(addr: &str) -> SourceKey {
+        SourceKey::of(addr.parse().unwrap(), &match_key())
+    }
+
+    fn at(secs: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(secs).unwrap()
+    }
 
     #[test]
-    fn ipv6_sources_share_their_64() {
-        let a = SourceKey::of("2001:db8:1:2:aaaa::1".parse().unwrap());
-        let b = SourceKey::of("2001:db8:1:2:bbbb::2".parse().unwrap());
-        let c = SourceKey::of("2001:db8:1:3::1".parse().unwrap());
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(
-            SourceKey::of("::ffff:192.0.2.1".parse().unwrap()),
-            SourceKey::of("192.0.2.1".parse().unwrap())
-        );
+    fn ipv6_sources_share_their_56() {
+        let a = source("2001:db8:1:2:aaaa::1");
+        assert_eq!(a, source("2001:db8:1:2:bbbb::2"));
+        // Another /64 of the same /56.
+        assert_eq!(a, source("2001:db8:1:ff::1"));
+        assert_ne!(a, source("2001:db8:1:100::1"));
+        assert_eq!(source("::ffff:192.0.2.1"), source("192.0.2.1"));
+        assert_ne!(source("192.0.2.1"), source("192.0.2.2"));
         assert!(!a.as_str().contains("2001"));
+    }
+
+    #[test]
+    fn a_source_key_is_no_plain_hash_of_the_address() {
+        use sha2::{Digest, Sha256};
+        let tag = source("192.0.2.1");
+        for plain in ["192.0.2.1", "frontdesk-rate:192.0.2.1"] {
+            let hash = hex::encode(Sha256::digest(plain.as_bytes()));
+            assert!(!hash.contains(tag.as_str().trim_start_matches("v1.")));
+        }
+        let other_key = MatchKey::new(1, &"j".repeat(32)).unwrap();
+        assert_ne!(tag, SourceKey::of("192.0.2.1".parse().unwrap(), &other_key));
     }
 
     fn new_booking(key: Option<&str>, rate: Option<RateCharge>) -> NewBooking {
         let booking = crate::booking::fixture::booking(crate::booking::fixture::FORM);
         NewBooking {
-            fingerprint: Fingerprint::of(&booking.details),
+            fingerprint: Fingerprint::of(&booking.details, &match_key()),
             now: booking.received_at,
             booking,
-            idempotency_key: key.map(|k| IdempotencyKey::parse(k).unwrap()),
+            idempotency: key.map(|k| {
+                crate::booking::IdempotencyKey::parse(k)
+                    .unwrap()
+                    .tag(&match_key())
+            }),
             rate,
+            repeat_of: None,
         }
     }
 
     fn hit(fingerprint: &Fingerprint) -> GuardHit {
         GuardHit {
             reference: Reference::parse("CCL-AAAA-2222").unwrap(),
-            received_at: OffsetDateTime::from_unix_timestamp(1_000).unwrap(),
+            received_at: at(1_000),
             fingerprint: fingerprint.clone(),
         }
     }
 
-    fn replay_of_hit() -> InsertOutcome {
-        InsertOutcome::Replay {
+    fn replay_of_hit() -> Verdict {
+        Verdict::Decided(InsertOutcome::Replay {
             reference: Reference::parse("CCL-AAAA-2222").unwrap(),
-            received_at: OffsetDateTime::from_unix_timestamp(1_000).unwrap(),
-        }
+            received_at: at(1_000),
+        })
+    }
+
+    fn charge(limit: u32) -> RateCharge {
+        RateCharge::at(source("192.0.2.1"), at(3600 * 10 + 125), limit)
     }
 
     #[test]
@@ -286,7 +382,7 @@ mod tests {
     }
 
     #[test]
-    fn the_idempotency_guard_is_keyed_by_a_hash_of_the_clients_key() {
+    fn the_idempotency_guard_is_keyed_by_a_tag_of_the_clients_key() {
         assert_eq!(new_booking(None, None).idempotency_guard_key(), None);
         let a = new_booking(Some("ann-smith-1970"), None)
             .idempotency_guard_key()
@@ -299,13 +395,7 @@ mod tests {
             .unwrap();
         assert_eq!(a, again);
         assert_ne!(a, b);
-        assert_eq!(
-            a,
-            format!(
-                "idem#{}",
-                IdempotencyKey::parse("ann-smith-1970").unwrap().digest()
-            )
-        );
+        assert!(a.starts_with("idem#v1."), "{a}");
         assert!(!a.contains("ann"), "the key as sent is stored nowhere: {a}");
     }
 
@@ -319,7 +409,7 @@ mod tests {
         let other =
             crate::booking::fixture::booking(&crate::booking::fixture::FORM.replace("Ann", "Bea"));
         let other = NewBooking {
-            fingerprint: Fingerprint::of(&other.details),
+            fingerprint: Fingerprint::of(&other.details, &match_key()),
             ..new.clone()
         };
         assert_ne!(new.fingerprint_guard_key(), other.fingerprint_guard_key());
@@ -327,89 +417,155 @@ mod tests {
 
     #[test]
     fn each_source_and_window_has_its_own_counter() {
-        let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
-        let ann = SourceKey::of("192.0.2.1".parse().unwrap());
-        let bea = SourceKey::of("192.0.2.2".parse().unwrap());
-        let charge = RateCharge::at(ann.clone(), now, 10);
-        assert_eq!(charge.key(), format!("rate#{}#36000", ann.as_str()));
-        assert_ne!(charge.key(), RateCharge::at(bea, now, 10).key());
-        assert_ne!(
-            charge.key(),
-            RateCharge::at(ann, now + RATE_WINDOW, 10).key()
-        );
-        assert_eq!(
-            charge.source.as_str().len(),
-            24,
-            "12 bytes of the hash, in hex"
-        );
-        assert!(!charge.key().contains("192.0.2"));
+        let now = at(3600 * 10 + 125);
+        let ann = source("192.0.2.1");
+        let c = RateCharge::at(ann.clone(), now, 10);
+        let keys = c.keys();
+        assert_eq!(keys[0], format!("rate#{}#36000", ann.as_str()));
+        assert_eq!(keys[1], format!("rate#{}#34200", ann.as_str()));
+        assert_ne!(keys, RateCharge::at(source("192.0.2.2"), now, 10).keys());
+        assert_ne!(keys, RateCharge::at(ann, now + RATE_WINDOW, 10).keys());
+        assert!(!keys[0].contains("192.0.2"));
     }
 
     #[test]
-    fn nothing_tripped_is_no_outcome() {
-        assert_eq!(Conflicts::default().outcome(&new_booking(None, None)), None);
+    fn the_two_grids_are_hours_staggered_by_half_an_hour() {
+        for (secs, a, b) in [
+            (36_000 + 125, 36_000, 34_200),
+            (36_000 + 1_800, 36_000, 37_800),
+            (36_000 - 1, 32_400, 34_200),
+        ] {
+            let c = RateCharge::at(source("192.0.2.1"), at(secs), 1);
+            assert_eq!(
+                c.windows.map(|w| w.start.unix_timestamp()),
+                [a, b],
+                "at {secs}"
+            );
+            assert!(c
+                .windows
+                .iter()
+                .all(|w| w.start <= at(secs) && at(secs) < w.end()));
+        }
+    }
+
+    /// The stated bound, against the most persistent sender there is: one
+    /// that tries every 30 seconds for two days, at every phase of the grids.
+    #[test]
+    fn no_sender_beats_the_stated_bound_across_the_edges() {
+        let limit = 4u32;
+        for phase in [0, 7, 899, 1_799, 1_800, 3_599] {
+            let mut counters: HashMap<String, u32> = HashMap::new();
+            let mut accepted: Vec<i64> = Vec::new();
+            let start = 36_000 + phase;
+            for step in 0..(2 * 24 * 120) {
+                let now = start + step * 30;
+                let c = RateCharge::at(source("192.0.2.1"), at(now), limit);
+                let keys = c.keys();
+                if keys
+                    .iter()
+                    .all(|k| counters.get(k).copied().unwrap_or(0) < limit)
+                {
+                    for k in keys {
+                        *counters.entry(k).or_default() += 1;
+                    }
+                    accepted.push(now);
+                }
+            }
+            let most_in = |span: i64| {
+                accepted
+                    .iter()
+                    .map(|t| {
+                        accepted
+                            .iter()
+                            .filter(|u| **u >= *t && **u < t + span)
+                            .count()
+                    })
+                    .max()
+                    .unwrap_or(0)
+            };
+            assert_eq!(most_in(1_800), limit as usize, "phase {phase}");
+            assert!(most_in(3_600) <= 2 * limit as usize, "phase {phase}");
+            // Two days of trying: on average no more than the limit an hour.
+            assert!(accepted.len() <= (48 + 1) * limit as usize, "phase {phase}");
+        }
+    }
+
+    #[test]
+    fn nothing_tripped_is_no_verdict() {
+        assert_eq!(Conflicts::default().verdict(&new_booking(None, None)), None);
     }
 
     #[test]
     fn a_key_with_its_own_body_replays_and_with_another_is_refused() {
-        let new = new_booking(Some("key-1"), None);
+        let new = new_booking(Some("key-1"), Some(charge(1)));
         let same = Conflicts {
             idempotency: Some(hit(&new.fingerprint)),
+            // The holder of the key retries after a lost answer: it is answered.
+            rate_full: [true, true],
             ..Default::default()
         };
-        assert_eq!(same.outcome(&new), Some(replay_of_hit()));
-        let other = Fingerprint::from_stored("00".repeat(32));
+        assert_eq!(same.verdict(&new), Some(replay_of_hit()));
+        let other = Fingerprint::from_stored("v1.00".into());
         let reused = Conflicts {
             idempotency: Some(hit(&other)),
             // The body matches another booking: the key still decides.
             fingerprint: Some(hit(&new.fingerprint)),
-            rate_exceeded: true,
+            rate_full: [true, true],
             reference_taken: true,
         };
-        assert_eq!(reused.outcome(&new), Some(InsertOutcome::KeyReused));
-    }
-
-    #[test]
-    fn a_duplicate_body_replays_even_over_the_rate_limit() {
-        let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
-        let new = new_booking(
-            None,
-            Some(RateCharge::at(
-                SourceKey::of("192.0.2.1".parse().unwrap()),
-                now,
-                1,
-            )),
-        );
-        let conflicts = Conflicts {
-            fingerprint: Some(hit(&new.fingerprint)),
-            rate_exceeded: true,
-            reference_taken: true,
-            ..Default::default()
-        };
-        assert_eq!(conflicts.outcome(&new), Some(replay_of_hit()));
-    }
-
-    #[test]
-    fn a_spent_allowance_is_refused_until_its_window_ends() {
-        let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
-        let rate = RateCharge::at(SourceKey::of("192.0.2.1".parse().unwrap()), now, 1);
-        let new = new_booking(None, Some(rate));
-        let conflicts = Conflicts {
-            rate_exceeded: true,
-            reference_taken: true,
-            ..Default::default()
-        };
-        let until = OffsetDateTime::from_unix_timestamp(39600).unwrap();
         assert_eq!(
-            conflicts.outcome(&new),
-            Some(InsertOutcome::RateLimited { until })
+            reused.verdict(&new),
+            Some(Verdict::Decided(InsertOutcome::KeyReused))
         );
+    }
+
+    #[test]
+    fn a_spent_allowance_is_refused_whether_or_not_the_body_was_seen() {
+        for seen in [false, true] {
+            for key in [None, Some("fresh-key")] {
+                let new = new_booking(key, Some(charge(1)));
+                let conflicts = Conflicts {
+                    fingerprint: seen.then(|| hit(&new.fingerprint)),
+                    rate_full: [false, true],
+                    reference_taken: true,
+                    ..Default::default()
+                };
+                assert_eq!(
+                    conflicts.verdict(&new),
+                    // The staggered window that tripped ends at 37 800.
+                    Some(Verdict::Decided(InsertOutcome::RateLimited {
+                        until: at(37_800)
+                    })),
+                    "seen {seen}, key {key:?}"
+                );
+            }
+        }
         // Without a charge (rate limiting off) a full counter is not a refusal.
         let conflicts = Conflicts {
-            rate_exceeded: true,
+            rate_full: [true, true],
             ..Default::default()
         };
-        assert_eq!(conflicts.outcome(&new_booking(None, None)), None);
+        assert_eq!(conflicts.verdict(&new_booking(None, None)), None);
+    }
+
+    #[test]
+    fn a_seen_body_is_a_linked_repeat_with_a_new_key_and_a_duplicate_without_one() {
+        let keyed = new_booking(Some("another-key"), None);
+        let seen = Conflicts {
+            fingerprint: Some(hit(&keyed.fingerprint)),
+            reference_taken: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            seen.clone().verdict(&keyed),
+            Some(Verdict::Repeat {
+                of: Reference::parse("CCL-AAAA-2222").unwrap()
+            })
+        );
+        assert_eq!(
+            seen.verdict(&new_booking(None, None)),
+            Some(Verdict::Duplicate)
+        );
     }
 
     #[test]
@@ -419,16 +575,8 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            conflicts.outcome(&new_booking(None, None)),
-            Some(InsertOutcome::ReferenceTaken)
+            conflicts.verdict(&new_booking(None, None)),
+            Some(Verdict::Decided(InsertOutcome::ReferenceTaken))
         );
-    }
-
-    #[test]
-    fn rate_windows_are_whole_hours() {
-        let now = OffsetDateTime::from_unix_timestamp(3600 * 10 + 125).unwrap();
-        let charge = RateCharge::at(SourceKey::of("192.0.2.1".parse().unwrap()), now, 10);
-        assert_eq!(charge.window_start.unix_timestamp(), 36000);
-        assert_eq!(charge.window_end().unix_timestamp(), 39600);
     }
 }

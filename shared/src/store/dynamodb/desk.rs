@@ -389,7 +389,15 @@ impl RequestInbox for DynamoDesk {
         };
         let emails =
             crate::desk::inbox::listed_emails(|notice| super::notices::notice_state(&item, notice));
+        let repeat_of = match item.get(super::REPEAT_OF) {
+            Some(AttributeValue::S(first)) => Some(
+                Reference::parse(first).map_err(|_| corrupt("the request a booking repeats"))?,
+            ),
+            Some(_) => return Err(corrupt("the request a booking repeats")),
+            None => None,
+        };
         Ok(Some(DeskRequest {
+            repeat_of,
             emails,
             booking: booking_of_item(item)?,
             state,

@@ -2,9 +2,12 @@
 //!
 //! The transaction holds the booking (conditional on a new reference), the
 //! idempotency record and the fingerprint record (each conditional on being
-//! absent or expired, returning the old item when not) and the rate counter
-//! (conditional on being under the limit). Its cancellation reasons are read
-//! into `Conflicts`, which decides the outcome as for every adapter.
+//! absent or expired, returning the old item when not) and the two rate
+//! counters (each conditional on being under the limit). Its cancellation
+//! reasons are read into `Conflicts`, which decides the outcome as for every
+//! adapter. Only a repeat costs a second round trip: a keyed repeat is
+//! written again without the fingerprint and linked to the first booking,
+//! and a keyless duplicate charges the rate counters alone.
 
 mod content;
 mod desk;
@@ -14,7 +17,9 @@ pub use content::DynamoContentStore;
 pub use desk::DynamoDesk;
 pub use notices::DynamoNoticeLedger;
 
-use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
+use super::{
+    BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, RateCharge, StoreError, Verdict,
+};
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
 use async_trait::async_trait;
@@ -93,11 +98,16 @@ impl DynamoBookingStore {
     }
 
     /// The transaction's items and the index of each guard within them.
+    /// A repeat (`new.repeat_of` set) links to the first booking and
+    /// leaves its fingerprint record as it is.
     fn transaction(&self, new: &NewBooking) -> Result<(Vec<TransactWriteItem>, Slots), StoreError> {
         let record = BookingRecord::from(&new.booking);
         let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         item.extend(desk::new_request_attributes(&new.booking));
+        if let Some(first) = &new.repeat_of {
+            item.insert(REPEAT_OF.to_owned(), s(first.as_str()));
+        }
         let booking = Put::builder()
             .table_name(&self.bookings_table)
             .set_item(Some(item))
@@ -113,35 +123,86 @@ impl DynamoBookingStore {
             slots.idempotency = Some(items.len());
             items.push(self.guard_put(&pk, new)?);
         }
-        slots.fingerprint = items.len();
-        items.push(self.guard_put(&new.fingerprint_guard_key(), new)?);
+        if new.repeat_of.is_none() {
+            slots.fingerprint = Some(items.len());
+            items.push(self.guard_put(&new.fingerprint_guard_key(), new)?);
+        }
         if let Some(rate) = &new.rate {
-            let update = Update::builder()
-                .table_name(&self.guards_table)
-                .key("pk", s(&rate.key()))
-                .update_expression("SET expires_at = :end ADD hits :one")
-                .condition_expression("attribute_not_exists(hits) OR hits < :limit")
-                .expression_attribute_values(":end", n(rate.window_end().unix_timestamp()))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":limit", n(i64::from(rate.limit)))
-                .build()
-                .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
             slots.rate = Some(items.len());
-            items.push(TransactWriteItem::builder().update(update).build());
+            items.extend(self.rate_updates(rate)?);
         }
         Ok((items, slots))
     }
+
+    /// One conditional update per rate counter, in the order of `rate.windows`.
+    fn rate_updates(&self, rate: &RateCharge) -> Result<Vec<TransactWriteItem>, StoreError> {
+        rate.keys()
+            .iter()
+            .zip(rate.windows)
+            .map(|(key, window)| {
+                let update = Update::builder()
+                    .table_name(&self.guards_table)
+                    .key("pk", s(key))
+                    .update_expression("SET expires_at = :end ADD hits :one")
+                    .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+                    .expression_attribute_values(":end", n(window.end().unix_timestamp()))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":limit", n(i64::from(rate.limit)))
+                    .build()
+                    .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+                Ok(TransactWriteItem::builder().update(update).build())
+            })
+            .collect()
+    }
+
+    /// Charges a keyless duplicate to its sender's counters, so that the
+    /// counters cannot tell a duplicate from a new request either.
+    async fn charge_duplicate(&self, new: &NewBooking) -> Result<InsertOutcome, StoreError> {
+        let Some(rate) = &new.rate else {
+            return Ok(InsertOutcome::Duplicate);
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(self.rate_updates(rate)?))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(InsertOutcome::Duplicate),
+            Err(error) => match cancellation_reasons(&error) {
+                Some(reasons)
+                    if reasons
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    let full = [0, 1].map(|slot| failed(&reasons, slot));
+                    Ok(InsertOutcome::RateLimited {
+                        until: rate.retry_at(full),
+                    })
+                }
+                Some(_) => Err(StoreError::Unavailable(
+                    "the rate counters are busy with another request".into(),
+                )),
+                None => Err(classify(&error)),
+            },
+        }
+    }
 }
+
+/// The attribute that links a repeated request to the first booking with
+/// the same details.
+pub(crate) const REPEAT_OF: &str = "repeat_of";
 
 /// Where the booking's put sits in the transaction: first.
 const BOOKING_SLOT: usize = 0;
 
 /// Where each guard of the transaction sits (after the booking's put, at
-/// `BOOKING_SLOT`), to read its cancellation reason.
+/// `BOOKING_SLOT`), to read its cancellation reason. `rate` is the first of
+/// the two counters.
 #[derive(Debug, Default)]
 struct Slots {
     idempotency: Option<usize>,
-    fingerprint: usize,
+    fingerprint: Option<usize>,
     rate: Option<usize>,
 }
 
@@ -178,6 +239,21 @@ fn booking_of_item(item: HashMap<String, AttributeValue>) -> Result<Booking, Sto
     Booking::try_from(record).map_err(|e| StoreError::Corrupt(e.0))
 }
 
+/// The reasons a transaction was cancelled, or `None` for any other failure.
+fn cancellation_reasons(
+    error: &SdkError<TransactWriteItemsError, aws_smithy_runtime_api::http::Response>,
+) -> Option<Vec<CancellationReason>> {
+    match error {
+        SdkError::ServiceError(service) => match service.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Some(cancelled.cancellation_reasons().to_vec())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn failed(reasons: &[CancellationReason], slot: usize) -> bool {
     reasons.get(slot).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
 }
@@ -206,8 +282,14 @@ fn conflicts(reasons: &[CancellationReason], slots: &Slots) -> Result<Conflicts,
             Some(slot) => guard_hit(reasons, slot)?,
             None => None,
         },
-        fingerprint: guard_hit(reasons, slots.fingerprint)?,
-        rate_exceeded: slots.rate.is_some_and(|slot| failed(reasons, slot)),
+        fingerprint: match slots.fingerprint {
+            Some(slot) => guard_hit(reasons, slot)?,
+            None => None,
+        },
+        rate_full: match slots.rate {
+            Some(first) => [failed(reasons, first), failed(reasons, first + 1)],
+            None => [false; 2],
+        },
         reference_taken: failed(reasons, BOOKING_SLOT),
     })
 }
@@ -250,8 +332,8 @@ where
 
 #[async_trait]
 impl BookingStore for DynamoBookingStore {
-    async fn insert(&self, new: NewBooking) -> Result<InsertOutcome, StoreError> {
-        let (items, slots) = self.transaction(&new)?;
+    async fn insert(&self, mut new: NewBooking) -> Result<InsertOutcome, StoreError> {
+        let (mut items, mut slots) = self.transaction(&new)?;
         for attempt in 0..CONFLICT_ATTEMPTS {
             let result = self
                 .client
@@ -263,14 +345,8 @@ impl BookingStore for DynamoBookingStore {
                 Ok(_) => return Ok(InsertOutcome::Stored),
                 Err(error) => error,
             };
-            let reasons = match &error {
-                SdkError::ServiceError(service) => match service.err() {
-                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                        cancelled.cancellation_reasons().to_vec()
-                    }
-                    _ => return Err(classify(&error)),
-                },
-                _ => return Err(classify(&error)),
+            let Some(reasons) = cancellation_reasons(&error) else {
+                return Err(classify(&error));
             };
             let found = conflicts(&reasons, &slots)?;
             let raced = reasons
@@ -281,8 +357,15 @@ impl BookingStore for DynamoBookingStore {
             // lands (it may be this very request's first attempt), so retry.
             let decisive = found.idempotency.is_some() || found.fingerprint.is_some();
             if decisive || !raced {
-                if let Some(outcome) = found.outcome(&new) {
-                    return Ok(outcome);
+                match found.verdict(&new) {
+                    Some(Verdict::Decided(outcome)) => return Ok(outcome),
+                    Some(Verdict::Duplicate) => return self.charge_duplicate(&new).await,
+                    Some(Verdict::Repeat { of }) => {
+                        new.repeat_of = Some(of);
+                        (items, slots) = self.transaction(&new)?;
+                        continue;
+                    }
+                    None => {}
                 }
             }
             if !raced {

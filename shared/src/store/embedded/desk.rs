@@ -145,7 +145,14 @@ fn page_blocking(conn: &Connection, query: &InboxQuery, now: i64) -> Result<Inbo
 
 /// A booking's row as the desk reads it: the record's JSON, then the desk's
 /// state, version and history (absent on a booking stored before the desk).
-type StoredRequest = (String, Option<String>, Option<i64>, Option<String>);
+/// The last is the earlier request it repeats, if any.
+type StoredRequest = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
 
 impl EmbeddedDesk {
     fn keep_until(&self, now: OffsetDateTime) -> OffsetDateTime {
@@ -165,10 +172,18 @@ fn open_blocking(
     put_audit(&tx, seen, keep_until)?;
     let row: Option<StoredRequest> = tx
         .query_row(
-            "SELECT record, desk_state, desk_version, history FROM bookings
+            "SELECT record, desk_state, desk_version, history, repeat_of FROM bookings
              WHERE reference = ?1 AND expires_at >= ?2",
             params![reference.as_str(), seen.at.unix_timestamp()],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
         )
         .optional()
         .map_err(unavailable)?;
@@ -182,8 +197,13 @@ fn open_blocking(
         }
     }
     tx.commit().map_err(unavailable)?;
-    row.map(|(record, state, version, history)| {
+    row.map(|(record, state, version, history, repeat_of)| {
         Ok(DeskRequest {
+            repeat_of: repeat_of
+                .as_deref()
+                .map(Reference::parse)
+                .transpose()
+                .map_err(|_| unreadable("the request a booking repeats"))?,
             emails: crate::desk::inbox::listed_emails(|notice| {
                 emails
                     .iter()

@@ -10,7 +10,7 @@ mod notices;
 
 pub use desk::EmbeddedDesk;
 
-use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError};
+use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError, Verdict};
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
 use async_trait::async_trait;
@@ -118,6 +118,38 @@ impl EmbeddedBookingStore {
         .await
     }
 
+    /// Every value of every guard row (idempotency, fingerprint and rate
+    /// records), as text: for checking what the guards hold. Nothing on a
+    /// request path calls it.
+    pub async fn guard_values(&self) -> Result<Vec<Vec<String>>, StoreError> {
+        self.with_conn(|conn| {
+            let mut statement = conn
+                .prepare(
+                    "SELECT pk, COALESCE(reference, ''), COALESCE(received_at, ''),
+                            COALESCE(fingerprint, ''), COALESCE(hits, ''), expires_at
+                     FROM guards",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map([], |row| {
+                    (0..6)
+                        .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                        .map(|v| {
+                            v.map(|v| match v {
+                                rusqlite::types::Value::Text(t) => t,
+                                rusqlite::types::Value::Integer(n) => n.to_string(),
+                                other => format!("{other:?}"),
+                            })
+                        })
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                })
+                .map_err(unavailable)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unavailable)
+        })
+        .await
+    }
+
     /// The stored record of a booking, as kept.
     pub async fn record(&self, reference: &Reference) -> Result<Option<BookingRecord>, StoreError> {
         let reference = reference.as_str().to_owned();
@@ -183,6 +215,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("bookings", "specialty", "TEXT"),
     ("bookings", "desk_version", "INTEGER"),
     ("bookings", "history", "TEXT"),
+    ("bookings", "repeat_of", "TEXT"),
 ];
 
 /// Indexes over columns added since the first schema, made once they exist.
@@ -276,26 +309,28 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
 
     let idem_key = new.idempotency_guard_key();
     let fp_key = new.fingerprint_guard_key();
+    let rate_keys = new.rate.as_ref().map(|rate| rate.keys());
+    let mut rate_full = [false; 2];
+    if let (Some(rate), Some(keys)) = (&new.rate, &rate_keys) {
+        for (full, key) in rate_full.iter_mut().zip(keys) {
+            let hits: Option<i64> = tx
+                .query_row(
+                    "SELECT hits FROM guards WHERE pk = ?1 AND expires_at >= ?2",
+                    params![key, now],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            *full = hits.unwrap_or(0) >= i64::from(rate.limit);
+        }
+    }
     let conflicts = Conflicts {
         idempotency: match &idem_key {
             Some(pk) => guard_hit(&tx, pk, now)?,
             None => None,
         },
         fingerprint: guard_hit(&tx, &fp_key, now)?,
-        rate_exceeded: match &new.rate {
-            Some(rate) => {
-                let hits: Option<i64> = tx
-                    .query_row(
-                        "SELECT hits FROM guards WHERE pk = ?1 AND expires_at >= ?2",
-                        params![rate.key(), now],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(unavailable)?;
-                hits.unwrap_or(0) >= i64::from(rate.limit)
-            }
-            None => false,
-        },
+        rate_full,
         reference_taken: tx
             .query_row(
                 "SELECT 1 FROM bookings WHERE reference = ?1",
@@ -306,15 +341,23 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
             .map_err(unavailable)?
             .is_some(),
     };
-    if let Some(outcome) = conflicts.outcome(new) {
-        return Ok(outcome); // dropping `tx` rolls back the purge too; it is redone next time
-    }
+    let repeat_of = match conflicts.verdict(new) {
+        None => None,
+        Some(Verdict::Repeat { of }) => Some(of),
+        Some(Verdict::Duplicate) => {
+            charge_rate(&tx, new)?;
+            tx.commit().map_err(unavailable)?;
+            return Ok(InsertOutcome::Duplicate);
+        }
+        // Dropping `tx` rolls back the purge too; it is redone next time.
+        Some(Verdict::Decided(outcome)) => return Ok(outcome),
+    };
 
     let record = BookingRecord::from(&new.booking);
     let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(
-        "INSERT INTO bookings (reference, record, received_at, expires_at, desk_state, specialty, desk_version, history)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]')",
+        "INSERT INTO bookings (reference, record, received_at, expires_at, desk_state, specialty, desk_version, history, repeat_of)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]', ?7)",
         params![
             record.reference,
             json,
@@ -322,12 +365,15 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
             record.expires_at,
             crate::desk::RequestState::New.as_str(),
             record.specialty,
+            repeat_of.as_ref().map(Reference::as_str),
         ],
     )
     .map_err(unavailable)?;
     let guard_expiry = new.guard_expires_at().unix_timestamp();
     let received_at = rfc3339(new.booking.received_at);
-    for pk in idem_key.iter().chain(std::iter::once(&fp_key)) {
+    // A repeat leaves the fingerprint pointing at the first booking.
+    let fp_key = repeat_of.is_none().then_some(fp_key);
+    for pk in idem_key.iter().chain(fp_key.iter()) {
         tx.execute(
             "INSERT OR REPLACE INTO guards (pk, reference, received_at, fingerprint, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -341,16 +387,26 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
         )
         .map_err(unavailable)?;
     }
-    if let Some(rate) = &new.rate {
+    charge_rate(&tx, new)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(InsertOutcome::Stored)
+}
+
+/// Adds one to each of the request's rate counters (checked under the
+/// limit by the caller, in the same transaction).
+fn charge_rate(tx: &Connection, new: &NewBooking) -> Result<(), StoreError> {
+    let Some(rate) = &new.rate else {
+        return Ok(());
+    };
+    for (key, window) in rate.keys().iter().zip(rate.windows) {
         tx.execute(
             "INSERT INTO guards (pk, hits, expires_at) VALUES (?1, 1, ?2)
              ON CONFLICT (pk) DO UPDATE SET hits = hits + 1",
-            params![rate.key(), rate.window_end().unix_timestamp()],
+            params![key, window.end().unix_timestamp()],
         )
         .map_err(unavailable)?;
     }
-    tx.commit().map_err(unavailable)?;
-    Ok(InsertOutcome::Stored)
+    Ok(())
 }
 
 /// A booking's stored JSON read back as its record.
