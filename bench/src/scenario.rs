@@ -71,6 +71,7 @@ fn booking_event(id: usize, body: &str) -> Value {
         headers: &[
             ("content-type", "application/json"),
             ("idempotency-key", &key),
+            ("origin", frontdesk_tests::SITE_ORIGIN),
         ],
         body: Some((body, false)),
         source_ip: "192.0.2.10",

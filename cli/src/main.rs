@@ -295,7 +295,15 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
     } else {
         None
     };
-    let (config, content_config, store) = open(args.store, &args.data_dir).await?;
+    let (mut config, content_config, store) = open(args.store, &args.data_dir).await?;
+    // The example site's pages are this server's own: their bookings come
+    // from its origin unless ALLOWED_ORIGINS says otherwise.
+    if std::env::var("ALLOWED_ORIGINS").map_or(true, |v| v.trim().is_empty()) {
+        config.allowed_origins = vec![
+            format!("http://{address}"),
+            format!("http://localhost:{}", address.port()),
+        ];
+    }
     // The embedded store serves the folder as it is now; a DynamoDB table
     // holds what was last pushed to it, and is left as it is.
     let content_note = match args.store {

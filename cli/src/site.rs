@@ -6,9 +6,10 @@
 //! on reload. A page's HTML may hold these, which the server fills in:
 //! - `{{api}}`: the API's base URL (`--site-api`, empty for this origin);
 //! - `{{idempotency_key}}`: a fresh random key, so a plain form sent twice
-//!   makes one booking;
+//!   makes one booking (a page holding one is served `no-store`);
 //! - `{{reference}}`: the well-formed `?reference=` the booking API's
-//!   redirect adds, or nothing;
+//!   redirect adds, or nothing; `{{reference_line}}`: a sentence giving it,
+//!   or saying it comes by email (a booking sent without the page's key);
 //! - for `?errors=a,b` (the booking API's redirect after a plain form with
 //!   bad fields), each named field's `id="<field>-error"` element gets the
 //!   message in its `data-message`, the field's control gets
@@ -135,15 +136,25 @@ async fn serve(site: &Site, name: &str, query: Option<&str>) -> Response {
         }
     };
     let html = kind.starts_with("text/html");
-    let body = if html {
-        render(&String::from_utf8_lossy(&bytes), &site.api, query).into_bytes()
-    } else {
-        bytes
+    let page = html.then(|| String::from_utf8_lossy(&bytes).into_owned());
+    // A page with a key must never be cached: a cached copy would hand every
+    // patient the same key, and so each other's booking.
+    let keyed = page.as_ref().is_some_and(|p| p.contains(KEY_PLACEHOLDER));
+    let body = match &page {
+        Some(page) => render(page, &site.api, query).into_bytes(),
+        None => bytes,
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if keyed {
+            frontdesk_shared::wire::CACHE_CONTROL_NO_STORE
+        } else {
+            "no-cache"
+        }),
+    );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -188,16 +199,26 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
         })
 }
 
+/// Where a page's fresh idempotency key goes.
+const KEY_PLACEHOLDER: &str = "{{idempotency_key}}";
+
 /// Fills in a page's placeholders and, for `?errors=`, its error messages.
 pub fn render(page: &str, api: &str, query: Option<&str>) -> String {
     let reference = query_param(query, "reference")
         .and_then(|raw| Reference::parse(&raw).ok())
-        .map(|reference| reference.as_str().to_owned())
-        .unwrap_or_default();
+        .map(|reference| reference.as_str().to_owned());
+    let reference_line = match &reference {
+        Some(reference) => format!(
+            "Your reference is <span class=\"reference\" id=\"reference\">{reference}</span>."
+        ),
+        // A booking sent without the page's key: the reference is in the email.
+        None => "Your reference is in the email we are sending you.".to_owned(),
+    };
     let mut html = page
         .replace("{{api}}", api)
-        .replace("{{idempotency_key}}", &random_key())
-        .replace("{{reference}}", &reference);
+        .replace(KEY_PLACEHOLDER, &random_key())
+        .replace("{{reference_line}}", &reference_line)
+        .replace("{{reference}}", reference.as_deref().unwrap_or_default());
     if let Some(errors) = query_param(query, "errors") {
         let fields: Vec<&str> = errors.split(',').filter(|f| !f.is_empty()).collect();
         if !fields.is_empty() {
@@ -310,6 +331,21 @@ mod tests {
         assert_eq!(content_type("site.css"), Some("text/css; charset=utf-8"));
         for bad in [".env", "a.b.html", "..", "x.rs", "secret", "%2e%2e.html"] {
             assert_eq!(content_type(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_thank_you_line_gives_the_reference_or_says_it_comes_by_email() {
+        let page = "<p>{{reference_line}}</p>";
+        assert_eq!(
+            render(page, "", Some("reference=CCL-7K3M-9Q2X")),
+            "<p>Your reference is <span class=\"reference\" id=\"reference\">CCL-7K3M-9Q2X</span>.</p>"
+        );
+        for query in [None, Some("reference=%3Cb%3E")] {
+            assert_eq!(
+                render(page, "", query),
+                "<p>Your reference is in the email we are sending you.</p>"
+            );
         }
     }
 

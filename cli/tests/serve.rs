@@ -98,11 +98,14 @@ fn start_in(data_dir: PathBuf, vars: &[(&str, &str)]) -> Server {
 }
 
 impl Server {
-    /// Posts a booking as JSON; it must be stored. Returns its reference.
+    /// Posts a booking as JSON from the server's own pages, with a key of
+    /// its own as the site's script sends it; it must be stored. Returns its reference.
     async fn book(&self, body: serde_json::Value) -> String {
         logs::submitted_json(&body);
         let response = reqwest::Client::new()
             .post(format!("{}/v1/bookings", self.url))
+            .header("origin", &self.url)
+            .header("idempotency-key", frontdesk_tests::fresh_key())
             .json(&body)
             .send()
             .await
@@ -158,11 +161,13 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
     let form =
         "first_name=Fixture&last_name=Patient&email=fixture%40example.com&phone=020+8247+3351\
         &date_of_birth=1980-01-01&specialty=not_sure&payment=self_pay&contact_method=phone\
-        &booking_for=someone_else&consent_contact=on&consent_version=2026-01&website=";
+        &booking_for=someone_else&consent_contact=on&consent_version=2026-01&website=\
+        &idempotency_key=page-key-1";
     logs::submitted_body(form.as_bytes());
     let response = client
         .post(format!("{}/v1/bookings", server.url))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", &server.url)
         .body(form)
         .send()
         .await
@@ -179,6 +184,7 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
     let response = client
         .post(format!("{}/v1/bookings", server.url))
         .header("content-type", "application/json")
+        .header("origin", &server.url)
         .body("{")
         .send()
         .await
@@ -437,6 +443,8 @@ async fn serve_serves_the_example_site_wired_to_the_api() {
         .expect("the server answers");
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    // The form carries a fresh key: no cache may keep the page and hand it on.
+    assert_eq!(page.headers()["cache-control"], "no-store");
     let policy = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -461,7 +469,21 @@ async fn serve_serves_the_example_site_wired_to_the_api() {
             .unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["content-type"], kind, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
     }
+    // Without a reference, the thank-you page says it comes by email.
+    let thanks = client
+        .get(format!("{}/thank-you", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        thanks.contains("Your reference is in the email"),
+        "{thanks}"
+    );
     for path in [
         "/missing",
         "/Cargo.toml",
@@ -679,15 +701,21 @@ async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answere
         &[("FRONTDESK_MAILER", "outbox"), ("RATE_LIMIT_PER_HOUR", "0")],
     );
     let url = format!("{}/v1/bookings", server.url);
+    let origin = server.url.clone();
     let created = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut writers = tokio::task::JoinSet::new();
     for worker in 0..20 {
-        let (url, created) = (url.clone(), Arc::clone(&created));
+        let (url, origin, created) = (url.clone(), origin.clone(), Arc::clone(&created));
         writers.spawn(async move {
             let client = reqwest::Client::new();
             for n in 0.. {
                 let body = frontdesk_tests::nth_booking(worker * 100_000 + n);
-                let Ok(answer) = client.post(&url).json(&body).send().await else {
+                let request = client
+                    .post(&url)
+                    .header("origin", &origin)
+                    .header("idempotency-key", frontdesk_tests::fresh_key())
+                    .json(&body);
+                let Ok(answer) = request.send().await else {
                     return; // The server is gone.
                 };
                 let status = answer.status();

@@ -1041,11 +1041,13 @@ fn watched_metrics(template: &Value) -> Vec<String> {
 #[test]
 fn every_metric_the_code_emits_has_an_alarm_and_the_bookings_route_its_5xx() {
     use frontdesk_shared::metric::{
-        BOOKINGS_NOT_STORED, BOOKINGS_UNREADABLE, HELD, PERMANENT_FAILURES, STAFF_UNDELIVERED,
+        BOOKINGS_NOT_STORED, BOOKINGS_REFUSED, BOOKINGS_UNREADABLE, HELD, PERMANENT_FAILURES,
+        STAFF_UNDELIVERED,
     };
     let template = template();
     let watched = watched_metrics(&template);
     for metric in [
+        BOOKINGS_REFUSED,
         PERMANENT_FAILURES,
         HELD,
         BOOKINGS_NOT_STORED,
@@ -1182,6 +1184,18 @@ fn each_alarm_watches_every_dimension_value_its_metric_is_written_with() {
     assert_eq!(
         alarmed_values(&template, STAFF_UNDELIVERED, "Why"),
         sorted(&UNDELIVERED_REASONS)
+    );
+    let refusals: Vec<&str> = frontdesk_shared::metric::Refusal::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(
+        alarmed_values(
+            &template,
+            frontdesk_shared::metric::BOOKINGS_REFUSED,
+            "Kind"
+        ),
+        sorted(&refusals)
     );
 
     // A value left out of its alarm is caught.

@@ -43,6 +43,64 @@ pub fn booking_not_stored(at: OffsetDateTime, outcome: &str) -> String {
     .to_string()
 }
 
+/// The metric counting booking requests refused as abuse of the form (one
+/// line each, its kind only): a spike is someone trying to turn the form
+/// against strangers or patients.
+pub const BOOKINGS_REFUSED: &str = "BookingsRefused";
+
+/// Why a booking request was refused as the form's abuse, as its
+/// `BookingsRefused` line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not from a page of an allowed origin (a 403).
+    ForeignOrigin,
+    /// No source address to charge it to (a 400).
+    NoSource,
+    /// Its source used its allowance (a 429).
+    RateLimited,
+    /// The human check's verifier rejected its token (a 403).
+    HumanCheckFailed,
+}
+
+impl Refusal {
+    /// Every kind: its alarm must watch each.
+    pub const ALL: [Refusal; 4] = [
+        Refusal::ForeignOrigin,
+        Refusal::NoSource,
+        Refusal::RateLimited,
+        Refusal::HumanCheckFailed,
+    ];
+
+    /// The `Kind` dimension's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::ForeignOrigin => "foreign_origin",
+            Refusal::NoSource => "no_source",
+            Refusal::RateLimited => "rate_limited",
+            Refusal::HumanCheckFailed => "human_check_failed",
+        }
+    }
+}
+
+/// The line recording one refused booking request, by kind only: no
+/// address, no field, nothing personal.
+pub fn booking_refused(at: OffsetDateTime, kind: Refusal) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": at.unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Kind"]],
+                "Metrics": [{ "Name": BOOKINGS_REFUSED, "Unit": "Count" }]
+            }]
+        },
+        "Kind": kind.as_str(),
+        BOOKINGS_REFUSED: 1,
+        "message": "booking request refused"
+    })
+    .to_string()
+}
+
 /// The metric counting stored bookings a sweep could not read: their
 /// emails may be owed, and no sweep can send them.
 pub const BOOKINGS_UNREADABLE: &str = "BookingsUnreadable";

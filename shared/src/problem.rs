@@ -95,6 +95,12 @@ impl From<&BookingError> for Problem {
                 "Request too large",
                 format!("The request body must be at most {limit} bytes."),
             ),
+            BookingError::ForeignOrigin => Problem::new(
+                StatusCode::FORBIDDEN,
+                "urn:frontdesk:problem:foreign-origin",
+                "Not from the clinic's website",
+                "Appointment requests are taken from the clinic's own website only. Please use the form there, or telephone the clinic.",
+            ),
             BookingError::NoSource => Problem::new(
                 StatusCode::BAD_REQUEST,
                 "urn:frontdesk:problem:no-source",

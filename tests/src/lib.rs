@@ -503,8 +503,28 @@ impl TestApp {
             .await
     }
 
-    /// As `post`, from another address.
+    /// As `post`, from another address. The request comes from the
+    /// clinic's page ([`SITE_ORIGIN`]) unless `headers` name an `Origin`
+    /// or a `Referer` of their own.
     pub async fn post_from(
+        &self,
+        content_type: &str,
+        body: impl Into<Body>,
+        headers: &[(&str, &str)],
+        from: IpAddr,
+    ) -> TestResponse {
+        let names_its_page = headers.iter().any(|(name, _)| {
+            name.eq_ignore_ascii_case("origin") || name.eq_ignore_ascii_case("referer")
+        });
+        let mut all = headers.to_vec();
+        if !names_its_page {
+            all.push(("origin", SITE_ORIGIN));
+        }
+        self.post_exactly(content_type, body, &all, from).await
+    }
+
+    /// POSTs with exactly these headers (and `content-type`), from `from`.
+    pub async fn post_exactly(
         &self,
         content_type: &str,
         body: impl Into<Body>,
@@ -535,11 +555,7 @@ impl TestApp {
 
     /// POSTs a JSON body as an edge that could not say where it came from would.
     pub async fn post_without_source(&self, body: &Value) -> TestResponse {
-        let request = Request::post("/v1/bookings")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("a request");
-        send(&self.router, request, None).await
+        send(&self.router, json_request(body), None).await
     }
 
     /// POSTs a JSON body without an `Idempotency-Key`: the answer is a 202
@@ -667,13 +683,18 @@ pub async fn dynamodb_client_at(endpoint: String, timeout: std::time::Duration) 
     )
 }
 
-/// A `POST /v1/bookings` of a JSON body.
+/// A `POST /v1/bookings` of a JSON body from the clinic's page.
 pub fn json_request(body: &Value) -> Request<Body> {
     Request::post("/v1/bookings")
         .header("content-type", "application/json")
+        .header("origin", SITE_ORIGIN)
         .body(Body::from(body.to_string()))
         .expect("request")
 }
+
+/// The origin of the clinic's pages in the tests' configuration (the first
+/// of `ALLOWED_ORIGINS`' defaults).
+pub const SITE_ORIGIN: &str = "http://localhost:3000";
 
 /// A complete, valid booking. Fixture data: no real person. Its personal
 /// data is registered for the log check.

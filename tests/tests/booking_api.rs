@@ -26,6 +26,8 @@ for_each_backend!(
     a_filled_honeypot_looks_accepted_and_stores_nothing,
     other_methods_and_paths_get_problems,
     cors_allows_the_configured_origins_only,
+    a_booking_from_a_foreign_page_is_refused_and_changes_nothing,
+    null_and_missing_origins_are_taken_only_when_a_setting_says_so,
 );
 
 fn is_reference(value: &str) -> bool {
@@ -822,4 +824,151 @@ async fn cors_allows_the_configured_origins_only(backend: Backend) {
     assert!(posted
         .header("access-control-expose-headers")
         .is_some_and(|h| h.contains("idempotent-replayed")));
+}
+
+async fn a_booking_from_a_foreign_page_is_refused_and_changes_nothing(backend: Backend) {
+    let app = TestApp::with_env(
+        backend,
+        &[("ALLOWED_ORIGINS", "https://www.clinic.example")],
+    )
+    .await;
+    let before = app.store.requests();
+    let form = format!("{}&idempotency_key=page-key-9", valid_form());
+    for (media, body) in [
+        ("application/json", valid_booking().to_string()),
+        ("application/x-www-form-urlencoded", form.clone()),
+    ] {
+        for headers in [
+            vec![("origin", "https://evil.example")],
+            vec![("origin", "https://www.clinic.example.evil.example")],
+            vec![("referer", "https://evil.example/book")],
+        ] {
+            let mut headers = headers;
+            headers.push(("idempotency-key", "page-key-9"));
+            let refused = app.post(media, body.clone(), &headers).await;
+            assert_eq!(refused.status, 403, "{media} {headers:?}");
+            assert_eq!(
+                refused.header("content-type"),
+                Some("application/problem+json")
+            );
+            assert_eq!(
+                refused.json()["type"],
+                "urn:frontdesk:problem:foreign-origin"
+            );
+            assert!(refused.header("location").is_none());
+        }
+    }
+    assert_eq!(app.store.count().await, 0);
+    assert_eq!(app.store.requests(), before, "no store call at all");
+    // From the clinic's own page, by script and by form, it is taken.
+    let script = app
+        .post(
+            "application/json",
+            valid_booking().to_string(),
+            &[
+                ("origin", "https://www.clinic.example"),
+                ("idempotency-key", "script-key-1"),
+            ],
+        )
+        .await;
+    assert_eq!(script.status, 201);
+    let plain = app
+        .post(
+            "application/x-www-form-urlencoded",
+            format!("{}&idempotency_key=page-key-2", nth_form_body(2)),
+            &[("referer", "https://www.clinic.example/book")],
+        )
+        .await;
+    assert_eq!(
+        plain.status,
+        303,
+        "{}",
+        String::from_utf8_lossy(&plain.body)
+    );
+    assert!(plain
+        .header("location")
+        .is_some_and(|l| l.contains("reference=")));
+    assert_eq!(app.store.count().await, 2);
+}
+
+/// A form body of `nth_booking(n)`'s answers.
+fn nth_form_body(n: usize) -> String {
+    let body = nth_booking(n);
+    body.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Bool(true) => "yes".into(),
+                Value::Bool(false) => "no".into(),
+                other => other.to_string(),
+            };
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn null_and_missing_origins_are_taken_only_when_a_setting_says_so(backend: Backend) {
+    let from = IpAddr::from(frontdesk_tests::CLIENT);
+    let strict = TestApp::spawn(backend).await;
+    let null = [("origin", "null"), ("idempotency-key", "null-key")];
+    let bare = [("idempotency-key", "bare-key")];
+    let body = || valid_booking().to_string();
+    assert_eq!(
+        strict
+            .post_exactly("application/json", body(), &null, from)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        strict
+            .post_exactly("application/json", body(), &bare, from)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(strict.store.count().await, 0);
+
+    let lenient = TestApp::with_env(
+        backend,
+        &[
+            ("ALLOW_NULL_ORIGIN", "true"),
+            ("ALLOW_CALLS_WITHOUT_ORIGIN", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        lenient
+            .post_exactly("application/json", body(), &null, from)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        lenient
+            .post_exactly("application/json", nth_booking(3).to_string(), &bare, from)
+            .await
+            .status,
+        201
+    );
+    // A foreign page is still refused.
+    assert_eq!(
+        lenient
+            .post_exactly(
+                "application/json",
+                nth_booking(4).to_string(),
+                &[("origin", "https://evil.example")],
+                from
+            )
+            .await
+            .status,
+        403
+    );
+    assert_eq!(lenient.store.count().await, 2);
 }

@@ -4,8 +4,6 @@
 //! gets both emails, because the insert runs on a task of its own and the
 //! announcer sends from the store.
 
-use axum::body::Body;
-use axum::http::Request;
 use frontdesk_booking::ClientAddr;
 use frontdesk_cli::notify::{Announcer, NotifyingStore};
 use frontdesk_shared::notify::{Notice, Notifier};
@@ -54,10 +52,7 @@ async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_e
 
     let body = nth_booking(77);
     frontdesk_tests::logs::submitted_json(&body);
-    let mut request = Request::post("/v1/bookings")
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("a request");
+    let mut request = frontdesk_tests::json_request(&body);
     request.extensions_mut().insert(ClientAddr(CLIENT.into()));
     // The handler's future is dropped the moment the booking is committed,
     // as hyper drops it when the client hangs up.

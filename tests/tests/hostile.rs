@@ -136,6 +136,12 @@ fn post(content_type: &str, headers: &[(String, String)], body: Vec<u8>) -> Requ
     if !content_type.is_empty() {
         request = request.header("content-type", content_type);
     }
+    // From the clinic's page, as the form is, unless the headers say otherwise.
+    if !headers.iter().any(|(name, _)| {
+        name.eq_ignore_ascii_case("origin") || name.eq_ignore_ascii_case("referer")
+    }) {
+        request = request.header("origin", frontdesk_tests::SITE_ORIGIN);
+    }
     for (name, value) in headers {
         request = request.header(name.as_str(), value.as_str());
     }

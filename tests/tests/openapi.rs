@@ -807,6 +807,12 @@ async fn every_booking_answer_is_documented_and_every_documented_answer_happens(
         created,
         replayed,
         app.post_json_keyless(&nth_booking(40)).await,
+        app.post(
+            json,
+            nth_booking(41).to_string(),
+            &[("origin", "https://evil.example")],
+        )
+        .await,
         app.post(form, valid_form(), &[]).await,
         app.post(form, "first_name=Ada", &[]).await,
         app.post(json, "{", &[]).await,

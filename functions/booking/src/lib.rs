@@ -6,6 +6,9 @@
 
 #![warn(missing_docs)]
 
+pub mod origin;
+pub mod source;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -16,6 +19,7 @@ use frontdesk_shared::booking::intake::{
     Accepted, BookingError, Created, Intake, Receipt, Submission,
 };
 use frontdesk_shared::booking::MediaType;
+use frontdesk_shared::metric::Refusal;
 use frontdesk_shared::problem::Problem;
 use frontdesk_shared::wire;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -124,6 +128,8 @@ async fn create_booking(
         .and_then(MediaType::from_content_type);
     let answer = ReplyAs::for_request(media, &headers);
     let result = async {
+        origin::check(&headers, state.intake.config())
+            .map_err(|e| state.intake.refused(Refusal::ForeignOrigin, e))?;
         let media = media.ok_or(BookingError::UnsupportedMediaType)?;
         let bytes = read_body(body).await?;
         // A header that is not visible ASCII is passed on as a control

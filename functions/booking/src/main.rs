@@ -3,7 +3,7 @@
 //! content whose conditions are bookable), then the shared router behind
 //! `lambda_http`.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use frontdesk_booking::{router, AppState, ClientAddr};
@@ -50,18 +50,34 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(bookable),
         Arc::new(match_key),
     );
-    let app = router(AppState::new(intake)).layer(middleware::from_fn(client_from_context));
+    let header = intake.config().client_address_header.clone().map(Arc::new);
+    let app = router(AppState::new(intake))
+        .layer(middleware::from_fn_with_state(header, client_from_context));
     lambda_http::run(app).await
 }
 
-/// Passes API Gateway's view of the caller's address to the router.
-async fn client_from_context(mut request: Request, next: Next) -> Response {
-    let source = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
-        _ => None,
+/// Passes the caller's address to the router: from the CDN's header when
+/// one is configured, else API Gateway's `sourceIp`. A request whose
+/// address cannot be read gets none, and is refused.
+async fn client_from_context(
+    State(header): State<Option<Arc<String>>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let source = match &header {
+        Some(name) => request
+            .headers()
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(frontdesk_booking::source::from_header),
+        None => match request.extensions().get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref(),
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.as_deref(),
+            _ => None,
+        }
+        .and_then(|s| s.parse().ok()),
     };
-    if let Some(ip) = source.and_then(|s| s.parse().ok()) {
+    if let Some(ip) = source {
         request.extensions_mut().insert(ClientAddr(ip));
     }
     next.run(request).await

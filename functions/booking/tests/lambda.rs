@@ -33,6 +33,7 @@ impl Bootstrap {
             headers: &[
                 ("content-type", "application/json"),
                 ("idempotency-key", id),
+                ("origin", frontdesk_tests::SITE_ORIGIN),
             ],
             body: Some((&body.to_string(), false)),
             source_ip,
@@ -53,7 +54,11 @@ impl Bootstrap {
             method: "POST",
             path: "/v1/bookings",
             query: "",
-            headers: &[("content-type", content_type), ("accept", "text/html")],
+            headers: &[
+                ("content-type", content_type),
+                ("accept", "text/html"),
+                ("origin", frontdesk_tests::SITE_ORIGIN),
+            ],
             body: Some((body, base64)),
             source_ip,
         };
@@ -120,6 +125,118 @@ async fn the_lambda_does_not_start_without_its_match_key() {
     let printed = refused_start(&[("MATCH_KEY_SECRET", "frontdesk-no-such-secret")]);
     assert!(printed.contains("frontdesk-no-such-secret"), "{printed}");
     assert!(printed.contains("could not be read"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_from_a_foreign_page_is_refused_with_a_metric_line_of_its_kind_only() {
+    let tables = DynamoTables::create().await;
+    let mut lambda = Bootstrap::start(&tables, &[]).await;
+    let body = nth_booking(8);
+    let event = HttpEvent {
+        method: "POST",
+        path: "/v1/bookings",
+        query: "",
+        headers: &[
+            ("content-type", "application/json"),
+            ("origin", "https://evil.example"),
+        ],
+        body: Some((&body.to_string(), false)),
+        source_ip: "203.0.113.77",
+    };
+    let answer = lambda
+        .0
+        .invoke("req-foreign", event.json("req-foreign"))
+        .await;
+    assert_eq!(answer["statusCode"], 403, "{answer}");
+    let line = lambda
+        .0
+        .printed(|l| l.contains("BookingsRefused"))
+        .expect("a metric line for the refusal");
+    let metric: Value = serde_json::from_str(&line).expect("one JSON object");
+    assert_eq!(metric["Kind"], "foreign_origin");
+    assert_eq!(metric["BookingsRefused"], 1);
+    for value in [
+        "evil.example",
+        "203.0.113.77",
+        body["email"].as_str().unwrap(),
+    ] {
+        assert!(!line.contains(value), "{line} holds {value}");
+    }
+    assert_eq!(tables.count().await, 0);
+}
+
+/// A booking from the clinic's page with `extra` headers, from `source_ip`.
+async fn book_with(
+    lambda: &mut Bootstrap,
+    id: &str,
+    n: usize,
+    extra: (&str, &str),
+    source_ip: &str,
+) -> u64 {
+    let body = nth_booking(n).to_string();
+    let event = HttpEvent {
+        method: "POST",
+        path: "/v1/bookings",
+        query: "",
+        headers: &[
+            ("content-type", "application/json"),
+            ("idempotency-key", id),
+            ("origin", frontdesk_tests::SITE_ORIGIN),
+            extra,
+        ],
+        body: Some((&body, false)),
+        source_ip,
+    };
+    let answer = lambda.0.invoke(id, event.json(id)).await;
+    answer["statusCode"].as_u64().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_forwarded_for_is_never_its_address_unless_a_cdn_header_is_configured() {
+    // No CDN: X-Forwarded-For is the client's to write, so it changes nothing.
+    let tables = DynamoTables::create().await;
+    let mut direct = Bootstrap::start(&tables, &[("RATE_LIMIT_PER_HOUR", "1")]).await;
+    let spoof = |ip| ("x-forwarded-for", ip);
+    assert_eq!(
+        book_with(&mut direct, "d-1", 1, spoof("198.51.100.1"), "203.0.113.50").await,
+        201
+    );
+    assert_eq!(
+        book_with(&mut direct, "d-2", 2, spoof("198.51.100.2"), "203.0.113.50").await,
+        429
+    );
+
+    // Behind CloudFront: every request comes from its address, and the
+    // configured header names the viewer.
+    let tables = DynamoTables::create().await;
+    let mut behind = Bootstrap::start(
+        &tables,
+        &[
+            ("RATE_LIMIT_PER_HOUR", "1"),
+            ("CLIENT_ADDRESS_HEADER", "CloudFront-Viewer-Address"),
+        ],
+    )
+    .await;
+    let viewer = |ip| ("cloudfront-viewer-address", ip);
+    let edge = "130.176.0.1";
+    assert_eq!(
+        book_with(&mut behind, "c-1", 1, viewer("198.51.100.1:40001"), edge).await,
+        201
+    );
+    assert_eq!(
+        book_with(&mut behind, "c-2", 2, viewer("198.51.100.2:40002"), edge).await,
+        201
+    );
+    assert_eq!(
+        book_with(&mut behind, "c-3", 3, viewer("198.51.100.1:40003"), edge).await,
+        429
+    );
+    // Without the header (a request around the CDN) there is no address: refused.
+    assert_eq!(
+        book_with(&mut behind, "c-4", 4, ("accept", "*/*"), edge).await,
+        400
+    );
+    assert_eq!(tables.count().await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,9 +351,10 @@ async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process(
     let form_type = ("content-type", "application/x-www-form-urlencoded");
     let keyed = [json_type, ("idempotency-key", "parity-key-1"), origin];
     let from_site = [json_type, origin];
-    let plain_json = [json_type];
-    let html_form = [form_type, ("accept", "text/html")];
-    let text = [("content-type", "text/plain")];
+    let plain_json = [json_type, origin];
+    let html_form = [form_type, ("accept", "text/html"), origin];
+    let text = [("content-type", "text/plain"), origin];
+    let foreign = [json_type, ("origin", "https://evil.example")];
     let preflight = [
         origin,
         ("access-control-request-method", "POST"),
@@ -306,6 +424,10 @@ async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process(
                 ..post(&plain_json, None, "203.0.113.8")
             },
         ),
+        (
+            "foreign page",
+            post(&foreign, Some((&changed, false)), "203.0.113.9"),
+        ),
     ];
     // One address past its hourly limit of three.
     for body in &limited {
@@ -332,7 +454,10 @@ async fn the_lambda_answers_every_kind_of_request_as_its_router_does_in_process(
     // Every kind of answer was compared, not one kind many times.
     assert_eq!(
         statuses,
-        [201, 201, 409, 422, 400, 303, 303, 400, 415, 202, 405, 200, 404, 202, 202, 202, 429]
+        [
+            201, 201, 409, 422, 400, 303, 303, 400, 415, 202, 405, 200, 404, 403, 202, 202, 202,
+            429
+        ]
     );
     assert_eq!(lambda_tables.count().await, app.store.count().await);
 }

@@ -12,6 +12,7 @@ use crate::config::BookingConfig;
 use crate::content::cache::Publication;
 use crate::fields::FieldErrors;
 use crate::match_key::MatchKey;
+use crate::metric::Refusal;
 use crate::store::{BookingStore, InsertOutcome, NewBooking, RateCharge, SourceKey, StoreError};
 use crate::time_source::Clock;
 use std::net::IpAddr;
@@ -109,6 +110,10 @@ pub enum BookingError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The request did not come from one of the clinic's pages (`Origin`,
+    /// or failing that `Referer`, not among `ALLOWED_ORIGINS`).
+    #[error("not from an allowed origin")]
+    ForeignOrigin,
     /// The request carries no usable source address, so it cannot be
     /// charged to anyone's allowance (it is refused, not pooled with others).
     #[error("no source address")]
@@ -174,11 +179,18 @@ impl Intake {
         &self.config
     }
 
+    /// Logs and counts a request refused as the form's abuse (its kind
+    /// only), and gives back the error to answer with.
+    pub fn refused(&self, kind: Refusal, error: BookingError) -> BookingError {
+        tracing::info!(outcome = kind.as_str(), "booking refused");
+        println!("{}", crate::metric::booking_refused(self.clock.now(), kind));
+        error
+    }
+
     /// Takes one request: stores it exactly once, or says why not.
     pub async fn submit(&self, submission: Submission<'_>) -> Result<Receipt, BookingError> {
         let Some(source) = submission.source else {
-            tracing::info!(outcome = "no_source", "booking refused");
-            return Err(BookingError::NoSource);
+            return Err(self.refused(Refusal::NoSource, BookingError::NoSource));
         };
         let request =
             BookingRequest::decode(submission.media, submission.body).inspect_err(|_| {
@@ -310,14 +322,12 @@ impl Intake {
                 }
                 Ok(InsertOutcome::RateLimited { until }) => {
                     let secs = (until - now).whole_seconds().max(1);
-                    tracing::info!(
-                        outcome = "rate_limited",
-                        retry_after = secs,
-                        "booking rate limited"
-                    );
-                    return Err(BookingError::RateLimited {
-                        retry_after_secs: secs.unsigned_abs(),
-                    });
+                    return Err(self.refused(
+                        Refusal::RateLimited,
+                        BookingError::RateLimited {
+                            retry_after_secs: secs.unsigned_abs(),
+                        },
+                    ));
                 }
                 Ok(InsertOutcome::ReferenceTaken) => {
                     tracing::warn!(outcome = "reference_taken", "reference collision, retrying");

@@ -1,6 +1,6 @@
 //! The booking function's settings.
 
-use super::{bookings_table, number, store_timeout, table_name, ConfigError};
+use super::{bookings_table, number, store_timeout, switch, table_name, ConfigError};
 use std::time::Duration;
 
 /// The booking function's settings.
@@ -10,8 +10,17 @@ pub struct BookingConfig {
     pub bookings_table: String,
     /// `GUARDS_TABLE`: the DynamoDB table of idempotency, duplicate and rate records.
     pub guards_table: String,
-    /// `ALLOWED_ORIGINS`: comma-separated website origins allowed to call the API from a browser.
+    /// `ALLOWED_ORIGINS`: comma-separated website origins whose pages may
+    /// send bookings, by form or by script (CORS, and the `Origin` check).
     pub allowed_origins: Vec<String>,
+    /// `ALLOW_NULL_ORIGIN`: take a request whose `Origin` is `null` (a form
+    /// on a page served with `Referrer-Policy: no-referrer`, or in a
+    /// sandboxed frame). Off: anyone can make a browser send `null`.
+    pub allow_null_origin: bool,
+    /// `ALLOW_CALLS_WITHOUT_ORIGIN`: take a request with neither `Origin` nor
+    /// `Referer` (a server of the clinic's, or curl). Off: every browser
+    /// sends one of them with a booking.
+    pub allow_calls_without_origin: bool,
     /// `RATE_LIMIT_PER_HOUR`: accepted bookings per source address per hour; 0 turns it off.
     pub rate_limit_per_hour: u32,
     /// `RETENTION_DAYS`: how long a booking is kept before its TTL deletes it.
@@ -22,6 +31,10 @@ pub struct BookingConfig {
     pub form_url: String,
     /// `STORE_TIMEOUT_MS`: the most one store call may take, retries included.
     pub store_timeout: Duration,
+    /// `CLIENT_ADDRESS_HEADER`: the header a CDN in front puts the client's
+    /// address in (its last comma-separated entry, a port allowed), read
+    /// instead of API Gateway's `sourceIp`. Unset: no header is trusted.
+    pub client_address_header: Option<String>,
     /// `MATCH_KEY_SECRET`: the Secrets Manager secret (name or ARN) holding
     /// the match key; the Lambda function needs it, the local server keeps
     /// its own key in the data folder.
@@ -45,6 +58,12 @@ impl BookingConfig {
                     .as_deref()
                     .unwrap_or("http://localhost:3000,http://127.0.0.1:3000"),
             )?,
+            allow_null_origin: switch("ALLOW_NULL_ORIGIN", get("ALLOW_NULL_ORIGIN"), false)?,
+            allow_calls_without_origin: switch(
+                "ALLOW_CALLS_WITHOUT_ORIGIN",
+                get("ALLOW_CALLS_WITHOUT_ORIGIN"),
+                false,
+            )?,
             rate_limit_per_hour: number(
                 "RATE_LIMIT_PER_HOUR",
                 get("RATE_LIMIT_PER_HOUR"),
@@ -57,6 +76,7 @@ impl BookingConfig {
             form_url: url("FORM_URL", get("FORM_URL"), "/book")?,
             store_timeout: store_timeout(get("STORE_TIMEOUT_MS"))?,
             match_key_secret: get("MATCH_KEY_SECRET").map(|v| v.trim().to_owned()),
+            client_address_header: header_name(get("CLIENT_ADDRESS_HEADER"))?,
         })
     }
 }
@@ -82,6 +102,23 @@ fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
             }
         })
         .collect()
+}
+
+fn header_name(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = value else { return Ok(None) };
+    let name = raw.trim().to_ascii_lowercase();
+    if !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(Some(name))
+    } else {
+        Err(ConfigError {
+            variable: "CLIENT_ADDRESS_HEADER",
+            message: format!("{raw:?} is not a header name like CloudFront-Viewer-Address"),
+        })
+    }
 }
 
 fn url(
@@ -120,6 +157,7 @@ mod tests {
     fn defaults_suit_local_use() {
         let c = config(&[]).unwrap();
         assert_eq!(c.rate_limit_per_hour, 10);
+        assert!(!c.allow_null_origin && !c.allow_calls_without_origin);
         assert_eq!(c.thank_you_url, "/thank-you");
     }
 
@@ -132,6 +170,9 @@ mod tests {
             ("THANK_YOU_URL", "thanks"),
             ("BOOKINGS_TABLE", "a b"),
             ("STORE_TIMEOUT_MS", "5"),
+            ("ALLOW_NULL_ORIGIN", "sometimes"),
+            ("ALLOW_CALLS_WITHOUT_ORIGIN", "2"),
+            ("CLIENT_ADDRESS_HEADER", "x forwarded"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

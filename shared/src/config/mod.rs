@@ -53,6 +53,23 @@ pub(crate) fn table_name(
     }
 }
 
+/// An on/off setting: `true`, `yes`, `on` or `1`, and `false`, `no`, `off` or `0`.
+pub(crate) fn switch(
+    variable: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(raw) = value else { return Ok(default) };
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(ConfigError {
+            variable,
+            message: format!("{raw:?} is not true or false"),
+        }),
+    }
+}
+
 pub(crate) fn number<T>(
     variable: &'static str,
     value: Option<String>,

@@ -23,6 +23,7 @@ pub fn booking_errors() -> Vec<(BookingError, &'static str)> {
         BookingError::TooLarge {
             limit: wire::BODY_LIMIT,
         },
+        BookingError::ForeignOrigin,
         BookingError::NoSource,
         BookingError::Malformed(DecodeError::Json(String::new())),
         BookingError::Invalid(FieldErrors::new()),
@@ -41,6 +42,9 @@ pub fn booking_errors() -> Vec<(BookingError, &'static str)> {
                     "The body is neither `application/json` nor `application/x-www-form-urlencoded`."
                 }
                 BookingError::TooLarge { .. } => "The body is over 16 KiB.",
+                BookingError::ForeignOrigin => {
+                    "The request carries no `Origin` (nor `Referer`) among `ALLOWED_ORIGINS`: `Origin: null` only with `ALLOW_NULL_ORIGIN`, neither header only with `ALLOW_CALLS_WITHOUT_ORIGIN`. Nothing was stored or sent."
+                }
                 BookingError::NoSource => {
                     "The request has no usable source address to charge its allowance to. Nothing was stored."
                 }

@@ -259,7 +259,7 @@ fn create_booking() -> Operation {
     OperationBuilder::new()
         .operation_id(Some("createBooking"))
         .summary(Some("Request an appointment"))
-        .description(Some("Validates the request and stores it exactly once; the notifier then emails the clinic's staff and acknowledges the patient. A browser may call it from the origins in `ALLOWED_ORIGINS` (CORS); a plain HTML form may post to it from anywhere."))
+        .description(Some("Validates the request and stores it exactly once; the notifier then emails the clinic's staff and acknowledges the patient. A script or a plain HTML form may send it from a page of the origins in `ALLOWED_ORIGINS` only: the request's `Origin` (or, without one, its `Referer`) must name one of them, or it is refused with a 403 and nothing is stored or sent."))
         .tag("booking")
         .parameter(
             ParameterBuilder::new()
