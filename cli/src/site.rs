@@ -161,7 +161,10 @@ async fn serve(site: &Site, name: &str, query: Option<&str>) -> Response {
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
+        // Another origin (the API's) is told the page's origin only, never
+        // its path or query (a thank-you page's reference): and a form posted
+        // to it names its origin, where `same-origin` would send `null`.
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     if html {
         if let Ok(policy) = HeaderValue::from_str(&security_policy(&site.api)) {

@@ -445,6 +445,11 @@ async fn serve_serves_the_example_site_wired_to_the_api() {
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     // The form carries a fresh key: no cache may keep the page and hand it on.
     assert_eq!(page.headers()["cache-control"], "no-store");
+    // Its form, posted to the API's origin, names the page's origin (not null).
+    assert_eq!(
+        page.headers()["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
     let policy = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()

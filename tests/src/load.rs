@@ -349,6 +349,7 @@ async fn send(client: &reqwest::Client, url: &str, planned: Planned, retry: bool
         let answer = client
             .post(url)
             .header("content-type", "application/json")
+            .header("origin", crate::SITE_ORIGIN)
             .header("idempotency-key", &planned.key)
             .body(planned.body.to_string())
             .send()

@@ -50,7 +50,7 @@ async fn a_raced_transaction_is_retried_until_it_lands() {
     let response = post_against(endpoint).await;
     assert_eq!(
         response.status,
-        201,
+        202,
         "{}",
         String::from_utf8_lossy(&response.body)
     );
