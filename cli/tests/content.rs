@@ -61,6 +61,7 @@ const BROKEN: &[&str] = &[
     r#"content-broken/prices.md:12: `specialty` names "fixture-elsewhere", which is not the slug of any file in conditions/"#,
     r#"content-broken/prices.md:13: `booking` (`online`, `phone` or `online_or_phone`) is missing in this row"#,
     r#"content-broken/prices.md:13: `price_pence` is missing in this row"#,
+    "content-broken/site.md:1: `urgent` is missing",
     r#"content-broken/site.md:4: `phone` is not a UK phone number like 020 8247 3351"#,
     r#"content-broken/site.md:5: `email` "not-an-address" is not an email address"#,
     r#"content-broken/support-services/fixture-service.md:5: `audience` takes `patients` and `families`"#,

@@ -82,6 +82,13 @@ async fn the_emails_name_the_clinic_as_the_content_publishes_it() {
         if email.subject().is_some_and(|s| s.starts_with("Your")) {
             assert!(text.contains("020 7946 0000"), "{text}");
             assert!(text.contains("Fixture Clinic"), "{text}");
+            // Where urgent help is, in the content's words.
+            assert!(
+                text.contains("not for urgent medical problems")
+                    && text.contains("call 999")
+                    && text.contains("NHS 111"),
+                "{text}"
+            );
             patients += 1;
         }
     }

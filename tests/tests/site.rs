@@ -100,6 +100,14 @@ async fn a_patient_books_with_javascript_and_sees_the_reference() {
     let browser = Browser::start().await;
     browser.goto(&server.page("/book")).await;
     enhanced(&browser).await;
+    // Before anything else: the form is not for urgent problems, and where help is.
+    let urgent = browser.text("#urgent").await;
+    assert!(
+        urgent.contains("not for urgent medical problems")
+            && urgent.contains("999")
+            && urgent.contains("NHS 111"),
+        "{urgent}"
+    );
     fill_valid(&browser, "ada.js@example.com").await;
     browser.find("#submit").await.click().await;
 
@@ -291,6 +299,11 @@ async fn without_javascript_the_plain_form_books_and_shows_its_errors() {
         .url()
         .await
         .starts_with(&server.page("/thank-you?reference=")));
+    let urgent = browser.text(".urgent").await;
+    assert!(
+        urgent.contains("999") && urgent.contains("NHS 111"),
+        "{urgent}"
+    );
     let booking = server
         .booking(&reference)
         .await

@@ -310,6 +310,12 @@ pub struct Site {
     pub phone: String,
     /// The same number for `tel:` links (`+442082473351`).
     pub phone_e164: String,
+    /// Where urgent help is, in the clinic's words: the form is not for
+    /// urgent medical problems, and says so on the form, the thank-you page
+    /// and the acknowledgement. `content check` requires it; content pushed
+    /// before it existed has none until pushed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgent: Option<String>,
     /// An email address for enquiries, when the clinic publishes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,

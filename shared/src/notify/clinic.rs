@@ -16,6 +16,8 @@ pub struct Clinic {
     pub phone: String,
     /// The same number for `tel:` links.
     pub phone_e164: UkPhone,
+    /// Where urgent help is, in the clinic's words, for the acknowledgement.
+    pub urgent: Option<String>,
 }
 
 /// The clinic of the content published, if its site details are there and
@@ -33,6 +35,7 @@ impl Published {
                 name,
                 phone: site.phone.clone(),
                 phone_e164,
+                urgent: site.urgent.clone(),
             })
         });
         if clinic.is_none() {
@@ -54,6 +57,7 @@ mod tests {
                 hospital: "Fixture Hospital".into(),
                 phone: "020 7946 0000".into(),
                 phone_e164: phone_e164.into(),
+                urgent: None,
                 email: None,
                 address: Vec::new(),
                 about: None,

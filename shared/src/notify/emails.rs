@@ -74,10 +74,11 @@ struct SummaryView {
     link: String,
 }
 
-/// What the patient templates show: deliberately little.
+/// What the patient templates show: deliberately little, and nothing the
+/// sender typed (the address may be a stranger's, typed by someone else).
 struct PatientView {
     clinic: String,
-    first_name: String,
+    urgent: Option<String>,
     reference: String,
     contact_phrase: &'static str,
     phone: String,
@@ -239,7 +240,7 @@ impl Emails {
         let d = &booking.details;
         let view = PatientView {
             clinic: clinic.name.as_str().to_owned(),
-            first_name: d.first_name.as_str().to_owned(),
+            urgent: clinic.urgent.clone(),
             reference: booking.reference.to_string(),
             contact_phrase: match d.contact_method {
                 ContactMethod::Phone => "call you",
@@ -304,6 +305,35 @@ mod tests {
             name: HeaderText::parse("site name", "Fixture Clinic").unwrap(),
             phone: "020 7946 0000".into(),
             phone_e164: crate::booking::UkPhone::from_stored("+442079460000").unwrap(),
+            urgent: Some("Not for urgent problems: call 999 or NHS 111.".into()),
+        }
+    }
+
+    #[test]
+    fn an_acknowledgement_holds_nothing_the_sender_typed_and_says_where_urgent_help_is() {
+        let mut form = FORM.replace("Ann", "Visit+evil.example+now");
+        form.push_str("&message=Ann+Smith+has+a+lump");
+        let email = emails(&[])
+            .render(Notice::Patient, &booking(&form), &clinic())
+            .unwrap();
+        let both = format!("{}\n{}\n{}", email.subject(), email.text(), email.html());
+        for typed in [
+            "Visit",
+            "evil.example",
+            "Smith",
+            "lump",
+            "07700",
+            "1970",
+            "Fixture Health",
+        ] {
+            assert!(!both.contains(typed), "the acknowledgement holds {typed:?}");
+        }
+        assert!(email.text().starts_with("Hello,"));
+        for part in [email.text(), email.html()] {
+            assert!(
+                part.contains("Not for urgent problems: call 999 or NHS 111."),
+                "{part}"
+            );
         }
     }
 

@@ -117,6 +117,7 @@ impl Desk {
             name: HeaderText::parse("site name", "Fixture Clinic").unwrap(),
             phone: "020 7946 0000".into(),
             phone_e164: UkPhone::from_stored("+442079460000").unwrap(),
+            urgent: None,
         };
         let now = Arc::clone(&self.now);
         Notifier::new(

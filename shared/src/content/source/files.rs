@@ -364,7 +364,7 @@ pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, LineError> {
     })
 }
 
-const SITE_FIELDS: &[&str] = &["name", "hospital", "phone", "email", "address"];
+const SITE_FIELDS: &[&str] = &["name", "hospital", "phone", "urgent", "email", "address"];
 
 /// The site's contact details: `site.md`, the body a short text about the clinic.
 pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
@@ -372,6 +372,7 @@ pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
     let name = fields.text("name");
     let hospital = fields.text("hospital");
     let phone = fields.text("phone");
+    let urgent = fields.text("urgent");
     let phone_e164 = match phone.as_deref().map(UkPhone::parse) {
         Some(Ok(number)) => Some(number.as_str().to_owned()),
         Some(Err(_)) => {
@@ -396,6 +397,7 @@ pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
             hospital: hospital?,
             phone: phone?,
             phone_e164: phone_e164?,
+            urgent: Some(urgent?),
             email,
             address,
             about: (!body.trim().is_empty()).then(|| markdown::rich_text(body)),
