@@ -25,6 +25,7 @@ fn accept(body: &[u8], form: bool, ctx: &ParseContext<'_>) -> HashMap<String, At
         received_at,
         details,
         expires_at: received_at + time::Duration::days(365),
+        acknowledgement: frontdesk_shared::booking::Acknowledgement::Owed,
     };
     serde_dynamo::to_item(BookingRecord::from(&booking)).expect("an item")
 }

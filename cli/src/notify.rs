@@ -43,6 +43,7 @@ pub async fn notifier(
     kind: MailerKind,
     data_dir: &Path,
     ledger: Arc<dyn NoticeLedger>,
+    acknowledgements: Arc<dyn frontdesk_shared::notify::AcknowledgementCounter>,
     config: Arc<NotifierConfig>,
     content: Arc<dyn ContentStore>,
     content_config: &ContentConfig,
@@ -55,6 +56,7 @@ pub async fn notifier(
         clinic::Published::of,
     );
     Notifier::new(ledger, mailer, config, Clock::system(), Arc::new(clinic))
+        .with_ceiling(acknowledgements)
 }
 
 /// Builds the mailer that `kind` names.
@@ -163,6 +165,10 @@ fn print_report(reference: &Reference, report: &Report) {
             Outcome::InProgress { until } => println!(
                 "  {reference}: {notice} email claimed by another attempt until {}",
                 rfc3339(*until)
+            ),
+            Outcome::Withheld { why } => println!(
+                "  {reference}: {notice} email withheld: {}",
+                why.explained()
             ),
             Outcome::AlreadySent | Outcome::AlreadyFailed { .. } | Outcome::BookingGone => {}
         }

@@ -111,6 +111,8 @@ pub struct LocalStore {
     pub content: Arc<dyn ContentStore>,
     /// The staff desk's inbox and audit trail, on the same bookings.
     pub desk: Arc<dyn frontdesk_shared::desk::DeskStore>,
+    /// The hourly ceiling's counters of acknowledgements, with the guards.
+    pub acknowledgements: Arc<dyn frontdesk_shared::notify::AcknowledgementCounter>,
 }
 
 /// Builds the store that `kind` names.
@@ -131,6 +133,7 @@ pub async fn open_store(
             LocalStore {
                 bookings: Arc::new(store.clone()),
                 notices: Arc::new(store.clone()),
+                acknowledgements: Arc::new(store.clone()),
                 desk: Arc::new(store.desk(desk.audit_retention, Clock::system())),
                 content: Arc::new(store),
             }
@@ -146,6 +149,7 @@ pub async fn open_store(
             );
             LocalStore {
                 notices: Arc::new(store.notices()),
+                acknowledgements: Arc::new(store.clone()),
                 desk: Arc::new(store.desk(
                     &desk.audit_table,
                     desk.audit_retention,

@@ -141,6 +141,7 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:Query", "ContentTable"),
             ("dynamodb:Scan", "BookingsTable"),
             ("dynamodb:UpdateItem", "BookingsTable"),
+            ("dynamodb:UpdateItem", "GuardsTable"),
             ("logs:CreateLogStream", "NotifierLogs"),
             ("logs:PutLogEvents", "NotifierLogs"),
             ("ses:SendEmail", "MailConfigurationSet"),
@@ -582,8 +583,8 @@ fn timeout_problems(template: &Value) -> Vec<String> {
     at_least(
         "NotifierFunction",
         timeout,
-        config.store_timeout * 3 + config.mail_timeout + init,
-        "a claim, a content Query, a send and a mark",
+        config.store_timeout * 4 + config.mail_timeout + init,
+        "a claim, the hourly ceiling's count, a content Query, a send and a mark",
     );
     // A claim must outlive the invocation that holds it, or a slow send
     // could be claimed and sent again by a retry while it is still going;
@@ -1047,6 +1048,7 @@ fn every_metric_the_code_emits_has_an_alarm_and_the_bookings_route_its_5xx() {
     let template = template();
     let watched = watched_metrics(&template);
     for metric in [
+        frontdesk_shared::metric::ACKNOWLEDGEMENTS_WITHHELD,
         BOOKINGS_REFUSED,
         PERMANENT_FAILURES,
         HELD,
@@ -1196,6 +1198,18 @@ fn each_alarm_watches_every_dimension_value_its_metric_is_written_with() {
             "Kind"
         ),
         sorted(&refusals)
+    );
+    let withheld: Vec<&str> = frontdesk_shared::booking::Withheld::ALL
+        .iter()
+        .map(|w| w.as_str())
+        .collect();
+    assert_eq!(
+        alarmed_values(
+            &template,
+            frontdesk_shared::metric::ACKNOWLEDGEMENTS_WITHHELD,
+            "Why"
+        ),
+        sorted(&withheld)
     );
 
     // A value left out of its alarm is caught.

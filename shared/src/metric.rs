@@ -101,6 +101,28 @@ pub fn booking_refused(at: OffsetDateTime, kind: Refusal) -> String {
     .to_string()
 }
 
+/// The metric counting acknowledgements withheld on purpose (the address
+/// had its three in a day): a rise is someone aiming the form at an address.
+pub const ACKNOWLEDGEMENTS_WITHHELD: &str = "AcknowledgementsWithheld";
+
+/// The line recording one acknowledgement withheld, by reason only.
+pub fn acknowledgement_withheld(at: OffsetDateTime, why: crate::booking::Withheld) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": at.unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Why"]],
+                "Metrics": [{ "Name": ACKNOWLEDGEMENTS_WITHHELD, "Unit": "Count" }]
+            }]
+        },
+        "Why": why.as_str(),
+        ACKNOWLEDGEMENTS_WITHHELD: 1,
+        "message": "acknowledgement withheld"
+    })
+    .to_string()
+}
+
 /// The metric counting stored bookings a sweep could not read: their
 /// emails may be owed, and no sweep can send them.
 pub const BOOKINGS_UNREADABLE: &str = "BookingsUnreadable";

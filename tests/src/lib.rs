@@ -298,6 +298,18 @@ impl StoreHandle {
         }
     }
 
+    /// The hourly ceiling's counters of acknowledgements, in this store's guards.
+    pub fn acknowledgements(&self) -> Arc<dyn frontdesk_shared::notify::AcknowledgementCounter> {
+        match self {
+            Self::Embedded(store) => Arc::new(store.clone()),
+            Self::Dynamo(t) => Arc::new(DynamoBookingStore::new(
+                t.client.clone(),
+                &t.bookings,
+                &t.guards,
+            )),
+        }
+    }
+
     /// The store as the service uses it.
     pub fn port(&self) -> Arc<dyn BookingStore> {
         match self {

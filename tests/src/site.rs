@@ -76,6 +76,7 @@ impl SiteServer {
             MailerKind::Outbox,
             data_dir.path(),
             store.notices,
+            store.acknowledgements,
             Arc::new(notifier_config),
             Arc::clone(&store.content),
             &content_config,

@@ -74,6 +74,7 @@ async fn store_booking(
         received_at: at,
         details,
         expires_at: at + Duration::days(365),
+        acknowledgement: frontdesk_shared::booking::Acknowledgement::Owed,
     };
     let reference = booking.reference.clone();
     let outcome = store
@@ -83,6 +84,7 @@ async fn store_booking(
             booking,
             idempotency: None,
             repeat_of: None,
+            acknowledgements: None,
             rate: None,
             now: at,
         })

@@ -4,7 +4,7 @@ use frontdesk_shared::booking::request::ParseContext;
 use frontdesk_shared::booking::{
     Booking, BookingRequest, Fingerprint, IdempotencyKey, Reference, Slug,
 };
-use frontdesk_shared::store::{InsertOutcome, NewBooking, RateCharge, SourceKey};
+use frontdesk_shared::store::{Allowance, InsertOutcome, NewBooking, SourceKey};
 use frontdesk_tests::{
     booking_with, for_each_backend, match_key, nth_booking, valid_booking, Backend, StoreHandle,
     TestClock,
@@ -21,6 +21,8 @@ for_each_backend!(
     a_spent_allowance_is_refused_whether_or_not_the_body_was_seen,
     a_new_key_with_the_same_details_is_a_new_request_linked_to_the_first,
     the_staggered_windows_hold_across_an_hours_edge,
+    an_address_past_its_acknowledgements_is_stored_with_its_acknowledgement_withheld,
+    the_hourly_ceiling_counts_to_its_limit_and_starts_again_each_hour,
     expired_guards_no_longer_hold,
     an_unknown_reference_is_none,
 );
@@ -39,13 +41,14 @@ fn booking(body: &Value, at: OffsetDateTime) -> Booking {
         received_at: at,
         details,
         expires_at: at + Duration::days(365),
+        acknowledgement: frontdesk_shared::booking::Acknowledgement::Owed,
     }
 }
 
 fn new(
     booking: Booking,
     key: Option<&str>,
-    rate: Option<RateCharge>,
+    rate: Option<Allowance>,
     now: OffsetDateTime,
 ) -> NewBooking {
     let match_key = match_key();
@@ -56,6 +59,7 @@ fn new(
         rate,
         now,
         repeat_of: None,
+        acknowledgements: None,
     }
 }
 
@@ -169,7 +173,7 @@ async fn a_key_replays_its_first_booking_and_refuses_another_body(backend: Backe
 async fn a_keys_replay_is_answered_even_over_the_rate_limit(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
-    let charge = RateCharge::at(source("192.0.2.1"), now, 1);
+    let charge = Allowance::requests(source("192.0.2.1"), now, 1);
     let first = booking(&nth_booking(1), now);
     let reference = first.reference.clone();
     store
@@ -188,7 +192,7 @@ async fn a_keys_replay_is_answered_even_over_the_rate_limit(backend: Backend) {
 async fn a_keyless_duplicate_stores_nothing_but_is_charged_as_a_new_request(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
-    let charge = RateCharge::at(source("192.0.2.1"), now, 2);
+    let charge = Allowance::requests(source("192.0.2.1"), now, 2);
     let first = booking(&nth_booking(1), now);
     assert_eq!(
         store
@@ -236,12 +240,12 @@ async fn a_spent_allowance_is_refused_whether_or_not_the_body_was_seen(backend: 
         .insert(new(
             theirs,
             None,
-            Some(RateCharge::at(source("198.51.100.7"), now, 1)),
+            Some(Allowance::requests(source("198.51.100.7"), now, 1)),
             now,
         ))
         .await
         .unwrap();
-    let charge = RateCharge::at(source("192.0.2.1"), now, 1);
+    let charge = Allowance::requests(source("192.0.2.1"), now, 1);
     let mine = booking(&nth_booking(2), now);
     store
         .port()
@@ -336,7 +340,7 @@ async fn the_staggered_windows_hold_across_an_hours_edge(backend: Backend) {
             let b = booking(&nth_booking(n), at);
             store
                 .port()
-                .insert(new(b, None, Some(RateCharge::at(ann, at, 1)), at))
+                .insert(new(b, None, Some(Allowance::requests(ann, at, 1)), at))
                 .await
                 .unwrap()
         }
@@ -366,7 +370,7 @@ async fn expired_guards_no_longer_hold(backend: Backend) {
     let clock = TestClock::new();
     let source = source("192.0.2.1");
     let first = booking(&valid_booking(), clock.now());
-    let charge = RateCharge::at(source.clone(), clock.now(), 1);
+    let charge = Allowance::requests(source.clone(), clock.now(), 1);
     store
         .port()
         .insert(new(first, Some("k1"), Some(charge), clock.now()))
@@ -374,7 +378,7 @@ async fn expired_guards_no_longer_hold(backend: Backend) {
         .unwrap();
     clock.advance(Duration::hours(24) + Duration::seconds(1));
     let later = booking(&booking_with("message", json!("A day later.")), clock.now());
-    let charge = RateCharge::at(source, clock.now(), 1);
+    let charge = Allowance::requests(source, clock.now(), 1);
     assert_eq!(
         store
             .port()
@@ -396,4 +400,83 @@ async fn an_unknown_reference_is_none(backend: Backend) {
             .unwrap(),
         None
     );
+}
+
+async fn an_address_past_its_acknowledgements_is_stored_with_its_acknowledgement_withheld(
+    backend: Backend,
+) {
+    use frontdesk_shared::booking::{Acknowledgement, Withheld};
+    let store = StoreHandle::create(backend).await;
+    let clock = TestClock::new();
+    let mut withheld = Vec::new();
+    for n in 0..5 {
+        let mut body = nth_booking(n);
+        body["email"] = json!("one.address@example.com");
+        let b = booking(&body, clock.now());
+        let reference = b.reference.clone();
+        let mut entry = new(b, Some(&format!("key-{n}")), None, clock.now());
+        entry.acknowledgements = Some(frontdesk_shared::store::Allowance::acknowledgements(
+            "one.address@example.com",
+            &match_key(),
+            clock.now(),
+        ));
+        assert_eq!(
+            store.port().insert(entry).await.unwrap(),
+            InsertOutcome::Stored,
+            "booking {n} is stored"
+        );
+        let stored = store.port().get(&reference).await.unwrap().unwrap();
+        withheld.push(stored.acknowledgement != Acknowledgement::Owed);
+        if n >= 3 {
+            assert_eq!(
+                stored.acknowledgement,
+                Acknowledgement::Withheld(Withheld::AddressCap)
+            );
+        }
+        clock.advance(Duration::hours(1));
+    }
+    assert_eq!(withheld, [false, false, false, true, true]);
+    // A day after the first three, the address is acknowledged again.
+    clock.advance(Duration::hours(44));
+    let mut body = nth_booking(9);
+    body["email"] = json!("one.address@example.com");
+    let b = booking(&body, clock.now());
+    let reference = b.reference.clone();
+    let mut entry = new(b, Some("key-later"), None, clock.now());
+    entry.acknowledgements = Some(frontdesk_shared::store::Allowance::acknowledgements(
+        "one.address@example.com",
+        &match_key(),
+        clock.now(),
+    ));
+    store.port().insert(entry).await.unwrap();
+    assert_eq!(
+        store
+            .port()
+            .get(&reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .acknowledgement,
+        Acknowledgement::Owed
+    );
+}
+
+async fn the_hourly_ceiling_counts_to_its_limit_and_starts_again_each_hour(backend: Backend) {
+    let store = StoreHandle::create(backend).await;
+    let counter = store.acknowledgements();
+    let hour = OffsetDateTime::from_unix_timestamp(1_800_000_000 / 3600 * 3600).unwrap();
+    let counted: Vec<bool> = {
+        let mut counted = Vec::new();
+        for minute in [0, 10, 20, 59] {
+            counted.push(
+                counter
+                    .count(hour + Duration::minutes(minute), 3)
+                    .await
+                    .unwrap(),
+            );
+        }
+        counted
+    };
+    assert_eq!(counted, [true, true, true, false]);
+    assert!(counter.count(hour + Duration::hours(1), 3).await.unwrap());
 }

@@ -324,7 +324,7 @@
   const EMAILS = { staff: "To the staff inbox", patient: "To the patient", staff_fallback: "To the fallback staff inbox" };
   const STATUSES = {
     not_sent: "Not sent yet", sent: "Sent (no report yet)", held: "Held: waiting on the operator",
-    failed: "Failed", delayed: "Delayed", delivered: "Delivered", bounced: "Bounced",
+    failed: "Failed", withheld: "Not sent on purpose", delayed: "Delayed", delivered: "Delivered", bounced: "Bounced",
     complained: "Marked as spam", rejected: "Rejected",
   };
 

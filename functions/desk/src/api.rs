@@ -147,8 +147,14 @@ fn specialty_label(specialty: &Specialty) -> String {
 
 fn email_view(notice: frontdesk_shared::notify::Notice, state: &NoticeState) -> Value {
     // Where it stands, in words: SES's last report wins over "sent".
+    let withheld = state
+        .failed
+        .as_deref()
+        .and_then(frontdesk_shared::notify::ledger::withheld_of);
     let status = if let Some(delivery) = &state.delivery {
         delivery.clone()
+    } else if withheld.is_some() {
+        "withheld".to_owned()
     } else if state.failed.is_some() {
         "failed".to_owned()
     } else if state.held.is_some() {
@@ -168,7 +174,11 @@ fn email_view(notice: frontdesk_shared::notify::Notice, state: &NoticeState) -> 
         "status": status,
         "sent": at(&state.sent_at),
         "reported": at(&state.delivery_at),
-        "detail": state.delivery_detail.as_deref().or(state.failed.as_deref()).or(state.held.as_deref()),
+        "detail": withheld
+            .map(|why| why.explained())
+            .or(state.delivery_detail.as_deref())
+            .or(state.failed.as_deref())
+            .or(state.held.as_deref()),
     })
 }
 

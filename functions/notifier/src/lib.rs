@@ -219,6 +219,7 @@ async fn handle_record(notifier: &Notifier, record: EventRecord) -> Verdict {
                     Outcome::Held { .. } => "held",
                     Outcome::InProgress { .. } => "in progress elsewhere",
                     Outcome::BookingGone => "booking gone",
+                    Outcome::Withheld { .. } => "withheld",
                 };
                 tracing::info!(reference = %reference, email = %notice, result, "notification");
             }

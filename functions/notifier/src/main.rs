@@ -6,7 +6,9 @@ use frontdesk_notifier::Invocation;
 use frontdesk_shared::content::cache::ContentCache;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::notify::{clinic, Notifier};
-use frontdesk_shared::store::dynamodb::{DynamoContentStore, DynamoNoticeLedger};
+use frontdesk_shared::store::dynamodb::{
+    DynamoBookingStore, DynamoContentStore, DynamoNoticeLedger,
+};
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::{aws, ContentConfig, NotifierConfig};
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -25,6 +27,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws::load(config.store_timeout).await;
     let dynamodb = aws::dynamodb_client_on(&sdk);
     let ledger = DynamoNoticeLedger::new(dynamodb.clone(), &config.bookings_table);
+    // The hourly ceiling on acknowledgements counts in the guards table.
+    let guards = DynamoBookingStore::new(
+        dynamodb.clone(),
+        &config.bookings_table,
+        &config.guards_table,
+    );
     // The clinic the emails are from, as the content publishes it.
     let clinic = ContentCache::new(
         Arc::new(DynamoContentStore::new(dynamodb, &content.content_table)),
@@ -36,16 +44,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         aws::sesv2_client_on(&sdk, config.mail_timeout),
         config.configuration_sets.clone(),
     );
-    // One booking's worst case in a sweep: a claim, the clinic's details
-    // (a content Query, when the copy held is stale), a send and a mark.
-    let per_booking = 3 * config.store_timeout + config.mail_timeout + Duration::from_secs(1);
+    // One booking's worst case in a sweep: a claim, the hourly ceiling's
+    // count, the clinic's details (a content Query, when the copy held is
+    // stale), a send and a mark.
+    let per_booking = 4 * config.store_timeout + config.mail_timeout + Duration::from_secs(1);
     let notifier = Notifier::new(
         Arc::new(ledger),
         Arc::new(mailer),
         config,
         Clock::system(),
         Arc::new(clinic),
-    );
+    )
+    .with_ceiling(Arc::new(guards));
     let notifier = &notifier;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Invocation>| async move {

@@ -27,6 +27,7 @@ pub fn booking(form: &str) -> Booking {
         received_at: datetime!(2026-12-02 09:05:00 UTC),
         details,
         expires_at: datetime!(2027-12-02 09:05:00 UTC),
+        acknowledgement: crate::booking::Acknowledgement::Owed,
     }
 }
 

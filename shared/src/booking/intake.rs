@@ -13,7 +13,7 @@ use crate::content::cache::Publication;
 use crate::fields::FieldErrors;
 use crate::match_key::MatchKey;
 use crate::metric::Refusal;
-use crate::store::{BookingStore, InsertOutcome, NewBooking, RateCharge, SourceKey, StoreError};
+use crate::store::{Allowance, BookingStore, InsertOutcome, NewBooking, SourceKey, StoreError};
 use crate::time_source::Clock;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -240,7 +240,7 @@ impl Intake {
 
         let fingerprint = Fingerprint::of(&details, &self.match_key);
         let rate = (self.config.rate_limit_per_hour > 0).then(|| {
-            RateCharge::at(
+            Allowance::requests(
                 SourceKey::of(source, &self.match_key),
                 now,
                 self.config.rate_limit_per_hour,
@@ -265,7 +265,7 @@ impl Intake {
         details: BookingDetails,
         fingerprint: Fingerprint,
         key: Option<IdempotencyKey>,
-        rate: Option<RateCharge>,
+        rate: Option<Allowance>,
         now: time::OffsetDateTime,
         expires_at: time::OffsetDateTime,
     ) -> Result<Receipt, BookingError> {
@@ -277,12 +277,18 @@ impl Intake {
                     received_at: now,
                     details: details.clone(),
                     expires_at,
+                    acknowledgement: crate::booking::Acknowledgement::Owed,
                 },
                 fingerprint: fingerprint.clone(),
                 idempotency: key.as_ref().map(|k| k.tag(&self.match_key)),
                 rate: rate.clone(),
                 now,
                 repeat_of: None,
+                acknowledgements: Some(Allowance::acknowledgements(
+                    details.email.as_str(),
+                    &self.match_key,
+                    now,
+                )),
             };
             match self.store.insert(new).await {
                 Ok(InsertOutcome::Stored) => {

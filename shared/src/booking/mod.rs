@@ -19,7 +19,7 @@ pub mod text_fields;
 pub use bookable::Bookable;
 pub use choices::{BookingFor, ContactMethod, Payment, Slug, Specialty};
 pub use fingerprint::Fingerprint;
-pub use model::{Booking, BookingDetails, Consent};
+pub use model::{Acknowledgement, Booking, BookingDetails, Consent, Withheld};
 pub use person::{DateOfBirth, Email, PersonName, UkPhone};
 pub use reference::Reference;
 pub use request::{BookingRequest, DecodeError, IdempotencyKey, MediaType};

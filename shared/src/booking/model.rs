@@ -64,6 +64,63 @@ pub struct Booking {
     pub details: BookingDetails,
     /// When the stored booking is deleted (retention).
     pub expires_at: OffsetDateTime,
+    /// Whether the patient is emailed an acknowledgement.
+    pub acknowledgement: Acknowledgement,
+}
+
+/// Whether a booking's acknowledgement is emailed. Staff are told of every
+/// booking either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Acknowledgement {
+    /// The patient is emailed one.
+    #[default]
+    Owed,
+    /// None is sent, for this reason, recorded on the booking's email.
+    Withheld(Withheld),
+}
+
+/// Why an acknowledgement is not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withheld {
+    /// The address was sent as many as `ACKNOWLEDGEMENTS_PER_ADDRESS` in
+    /// the last 24 hours: the form is not a way to mail someone at volume.
+    AddressCap,
+    /// The clinic's hourly ceiling on acknowledgements across all
+    /// addresses was reached (`ACKNOWLEDGEMENTS_PER_HOUR`): a distributed run.
+    HourlyCeiling,
+}
+
+impl Withheld {
+    /// Every reason, for the alarm that watches them.
+    pub const ALL: [Withheld; 2] = [Withheld::AddressCap, Withheld::HourlyCeiling];
+
+    /// The stored and logged name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Withheld::AddressCap => "address_cap",
+            Withheld::HourlyCeiling => "hourly_ceiling",
+        }
+    }
+
+    /// A stored name read back.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|w| w.as_str() == raw)
+            .ok_or_else(|| format!("{raw:?} is no reason to withhold an acknowledgement"))
+    }
+
+    /// What staff read about it.
+    pub fn explained(self) -> &'static str {
+        match self {
+            Withheld::AddressCap => {
+                "not sent: this address was sent three acknowledgements in the last 24 hours"
+            }
+            Withheld::HourlyCeiling => {
+                "not sent: the clinic's hourly limit on acknowledgements was reached"
+            }
+        }
+    }
 }
 
 impl Booking {

@@ -4,9 +4,9 @@
 
 use super::choices::PaymentKind;
 use super::{
-    Booking, BookingDetails, BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email,
-    Insurer, Message, Payment, PersonName, PolicyNumber, PreferredTimes, Reference, Slug,
-    Specialty, UkPhone,
+    Acknowledgement, Booking, BookingDetails, BookingFor, ConsentVersion, ContactMethod,
+    DateOfBirth, Email, Insurer, Message, Payment, PersonName, PolicyNumber, PreferredTimes,
+    Reference, Slug, Specialty, UkPhone, Withheld,
 };
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -85,6 +85,9 @@ pub struct BookingRecord {
     pub marketing_sms: bool,
     /// Retention TTL, seconds since the epoch.
     pub expires_at: i64,
+    /// Why no acknowledgement is sent (`address_cap`); absent when one is owed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledgement_withheld: Option<String>,
 }
 
 /// Formats a time as RFC 3339 in UTC with exactly three fractional digits
@@ -140,6 +143,10 @@ impl From<&Booking> for BookingRecord {
             marketing_email: d.marketing_email,
             marketing_sms: d.marketing_sms,
             expires_at: b.expires_at.unix_timestamp(),
+            acknowledgement_withheld: match b.acknowledgement {
+                Acknowledgement::Owed => None,
+                Acknowledgement::Withheld(why) => Some(why.as_str().to_owned()),
+            },
         }
     }
 }
@@ -213,6 +220,13 @@ impl TryFrom<BookingRecord> for Booking {
             },
             expires_at: OffsetDateTime::from_unix_timestamp(r.expires_at)
                 .map_err(|e| CorruptRecord(format!("expires_at: {e}")))?,
+            acknowledgement: match r.acknowledgement_withheld.as_deref() {
+                None => Acknowledgement::Owed,
+                Some(why) => Acknowledgement::Withheld(field(
+                    "acknowledgement_withheld",
+                    Withheld::parse(why),
+                )?),
+            },
         })
     }
 }

@@ -20,6 +20,12 @@ pub enum StaffEmail {
 pub struct NotifierConfig {
     /// `BOOKINGS_TABLE`: the DynamoDB table whose items carry each email's claim and sent mark.
     pub bookings_table: String,
+    /// `GUARDS_TABLE`: where the hourly ceiling on acknowledgements counts.
+    pub guards_table: String,
+    /// `ACKNOWLEDGEMENTS_PER_HOUR`: the most acknowledgements sent in one
+    /// clock hour, across every address; past it they are withheld and
+    /// alarmed (bookings are still taken). `0` turns the ceiling off.
+    pub acknowledgements_per_hour: u32,
     /// `MAIL_FROM`: the sending address, a verified SES identity (the
     /// display name is the clinic's, from the content).
     pub mail_from: Email,
@@ -143,6 +149,18 @@ impl NotifierConfig {
             staff_email,
             desk_url,
             bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
+            guards_table: super::table_name(
+                "GUARDS_TABLE",
+                get("GUARDS_TABLE"),
+                "frontdesk-guards",
+            )?,
+            acknowledgements_per_hour: number(
+                "ACKNOWLEDGEMENTS_PER_HOUR",
+                get("ACKNOWLEDGEMENTS_PER_HOUR"),
+                100,
+                0,
+                100_000,
+            )?,
             mail_from,
             staff_inbox,
             staff_routes: routes(get("STAFF_INBOX_ROUTES").as_deref().unwrap_or(""))?,

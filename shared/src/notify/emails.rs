@@ -64,6 +64,7 @@ struct StaffView {
     phone: String,
     phone_e164: String,
     email: String,
+    withheld: Option<&'static str>,
 }
 
 /// What a summary staff email shows: the reference, when, and the link.
@@ -72,6 +73,7 @@ struct SummaryView {
     reference: String,
     received: String,
     link: String,
+    withheld: Option<&'static str>,
 }
 
 /// What the patient templates show: deliberately little, and nothing the
@@ -185,6 +187,7 @@ impl Emails {
             reference: booking.reference.to_string(),
             received: received(booking),
             link: format!("{desk}/desk/requests/{}", booking.reference),
+            withheld: withheld(booking),
         };
         let text = StaffSummaryText { v: &view }
             .render()
@@ -223,6 +226,7 @@ impl Emails {
             phone: d.phone.national(),
             phone_e164: d.phone.as_str().to_owned(),
             email: d.email.as_str().to_owned(),
+            withheld: withheld(booking),
         };
         let text = StaffText { v: &view }.render().map_err(template_error)?;
         let html = StaffHtml { v: &view }.render().map_err(template_error)?;
@@ -274,6 +278,14 @@ fn template_error(e: askama::Error) -> MailError {
 /// When the request came, on the clinic's clock.
 fn received(booking: &Booking) -> String {
     crate::london::written(booking.received_at)
+}
+
+/// What staff are told when the patient gets no acknowledgement.
+fn withheld(booking: &Booking) -> Option<&'static str> {
+    match booking.acknowledgement {
+        crate::booking::Acknowledgement::Owed => None,
+        crate::booking::Acknowledgement::Withheld(why) => Some(why.explained()),
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,22 @@ pub enum Claim {
     NoBooking,
 }
 
+/// How an email withheld on purpose is recorded: as failed for good (it is
+/// never retried), with this code in front of the reason.
+pub const WITHHELD_CODE: &str = "withheld:";
+
+/// The recorded code of an email withheld for `why`.
+pub fn withheld_code(why: crate::booking::Withheld) -> String {
+    format!("{WITHHELD_CODE}{}", why.as_str())
+}
+
+/// Why an email was withheld, if its recorded failure says it was.
+pub fn withheld_of(failed: &str) -> Option<crate::booking::Withheld> {
+    failed
+        .strip_prefix(WITHHELD_CODE)
+        .and_then(|why| crate::booking::Withheld::parse(why).ok())
+}
+
 /// Where one email stands, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NoticeState {

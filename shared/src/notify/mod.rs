@@ -15,6 +15,7 @@
 //! cannot be written, the claim expires and a retry sends it a second time.
 //! A duplicate is better than a lost email.
 
+pub mod ceiling;
 pub mod clinic;
 pub mod delivery;
 pub mod emails;
@@ -23,6 +24,7 @@ pub mod ledger;
 mod scenarios;
 pub mod sweep;
 
+pub use ceiling::{AcknowledgementCounter, Ceiling};
 pub use clinic::Clinic;
 pub use delivery::{Delivery, Recorded};
 pub use emails::Emails;
@@ -74,6 +76,11 @@ pub enum Outcome {
     },
     /// The booking no longer exists (its retention passed): nothing to send.
     BookingGone,
+    /// Not sent on purpose, for this reason; recorded on the booking.
+    Withheld {
+        /// Why.
+        why: crate::booking::Withheld,
+    },
 }
 
 impl Outcome {
@@ -132,6 +139,7 @@ pub struct Notifier {
     claim_for: time::Duration,
     config: Arc<NotifierConfig>,
     clinic: Arc<dyn Publication<clinic::Published>>,
+    ceiling: Option<Ceiling>,
 }
 
 impl Notifier {
@@ -154,7 +162,17 @@ impl Notifier {
             claim_for,
             config,
             clinic,
+            ceiling: None,
         }
+    }
+
+    /// The same notifier, withholding acknowledgements past the
+    /// configured hourly ceiling (`ACKNOWLEDGEMENTS_PER_HOUR`, none when 0),
+    /// counted in `counter`.
+    pub fn with_ceiling(mut self, counter: Arc<dyn AcknowledgementCounter>) -> Self {
+        let per_hour = self.config.acknowledgements_per_hour;
+        self.ceiling = (per_hour > 0).then_some(Ceiling { counter, per_hour });
+        self
     }
 
     /// Sends whichever of the booking's emails are not sent yet. A store
@@ -212,6 +230,27 @@ impl Notifier {
             Claim::AlreadyFailed { code } => return Ok(Outcome::AlreadyFailed { code }),
             Claim::HeldElsewhere { until } => return Ok(Outcome::InProgress { until }),
             Claim::NoBooking => return Ok(Outcome::BookingGone),
+        }
+        if let (Notice::Patient, crate::booking::Acknowledgement::Withheld(why)) =
+            (notice, booking.acknowledgement)
+        {
+            self.ledger
+                .mark_failed(reference, notice, &ledger::withheld_code(why), now)
+                .await?;
+            tracing::info!(reference = %reference, email = %notice, why = why.as_str(), "acknowledgement withheld");
+            println!("{}", metric::acknowledgement_withheld(now, why));
+            return Ok(Outcome::Withheld { why });
+        }
+        if let (Notice::Patient, Some(ceiling)) = (notice, &self.ceiling) {
+            if !ceiling.counter.count(now, ceiling.per_hour).await? {
+                let why = crate::booking::Withheld::HourlyCeiling;
+                self.ledger
+                    .mark_failed(reference, notice, &ledger::withheld_code(why), now)
+                    .await?;
+                tracing::warn!(reference = %reference, email = %notice, why = why.as_str(), "acknowledgement withheld");
+                println!("{}", metric::acknowledgement_withheld(now, why));
+                return Ok(Outcome::Withheld { why });
+            }
         }
         let sent = match self.clinic_published().await {
             Ok(clinic) => match self.emails.render(notice, booking, &clinic) {
@@ -306,6 +345,9 @@ mod tests {
                 until: OffsetDateTime::UNIX_EPOCH,
             },
             Outcome::BookingGone,
+            Outcome::Withheld {
+                why: crate::booking::Withheld::AddressCap,
+            },
         ]
     }
 
@@ -314,7 +356,7 @@ mod tests {
         let retried: Vec<bool> = each_outcome().iter().map(Outcome::must_retry).collect();
         assert_eq!(
             retried,
-            [false, false, false, false, true, true, true, false]
+            [false, false, false, false, true, true, true, false, false]
         );
     }
 

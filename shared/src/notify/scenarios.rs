@@ -151,6 +151,7 @@ impl Desk {
             idempotency: None,
             rate: None,
             repeat_of: None,
+            acknowledgements: None,
         };
         assert_eq!(self.store.insert(new).await.unwrap(), InsertOutcome::Stored);
         // Each booking a second younger than the last, so "oldest first" is one order.

@@ -55,7 +55,10 @@ impl Sweep {
                 Outcome::Failed { .. } => self.refused += 1,
                 Outcome::Held { .. } => self.held += 1,
                 Outcome::Deferred { .. } | Outcome::InProgress { .. } => self.still_owed += 1,
-                Outcome::AlreadySent | Outcome::AlreadyFailed { .. } | Outcome::BookingGone => {}
+                Outcome::AlreadySent
+                | Outcome::AlreadyFailed { .. }
+                | Outcome::BookingGone
+                | Outcome::Withheld { .. } => {}
             }
         }
     }

@@ -25,11 +25,8 @@ use time::{Duration, OffsetDateTime};
 /// How long an idempotency key and a duplicate fingerprint hold.
 pub const GUARD_WINDOW: Duration = Duration::hours(24);
 
-/// The length of a rate-limit window.
-pub const RATE_WINDOW: Duration = Duration::hours(1);
-
-/// How far the second grid of rate windows is staggered from the first.
-pub const RATE_STAGGER: Duration = Duration::minutes(30);
+/// The most acknowledgements one address is sent in any 24 hours.
+pub const ACKNOWLEDGEMENTS_PER_ADDRESS: u32 = 3;
 
 /// A pseudonymous key for the sender of a request: the [`MatchKey`] tag of
 /// its address, IPv6 reduced to its /56 (the smallest block ISPs give a
@@ -60,60 +57,111 @@ impl SourceKey {
     }
 }
 
-/// One fixed window of a rate counter.
+/// What an [`Allowance`] counts, and so its windows' length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateWindow {
-    /// When it opens.
-    pub start: OffsetDateTime,
+pub enum Counted {
+    /// Bookings from one source: windows of an hour, staggered by half an hour.
+    Requests,
+    /// Acknowledgements to one address: windows of 48 hours, staggered by
+    /// 24 hours, so that any 24 hours lie inside one window of one grid.
+    Acknowledgements,
 }
 
-impl RateWindow {
-    /// When it closes and the next of its grid opens.
-    pub fn end(&self) -> OffsetDateTime {
-        self.start + RATE_WINDOW
+impl Counted {
+    /// The length of one window.
+    pub fn window(self) -> Duration {
+        match self {
+            Counted::Requests => Duration::hours(1),
+            Counted::Acknowledgements => Duration::hours(48),
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Counted::Requests => "rate",
+            Counted::Acknowledgements => "ack",
+        }
     }
 }
 
-/// The rate counters a booking is charged to: one window of each of two
-/// grids of [`RATE_WINDOW`], the second staggered by [`RATE_STAGGER`], both
-/// charged in the booking's one write and both required under the limit.
+/// One fixed window of a counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// When it opens.
+    pub start: OffsetDateTime,
+    /// When it closes and the next of its grid opens.
+    pub end: OffsetDateTime,
+}
+
+/// The counters one booking is charged to: one window of each of two grids,
+/// the second staggered by half a window, both charged in the booking's one
+/// write and both required under the limit.
 ///
-/// The bound this gives, for a limit `L`: at most `L` accepted in any half
-/// hour (any half hour lies inside one window of one grid), at most `2L` in
-/// any hour, and on average at most `L` an hour. One fixed grid alone lets
-/// `2L` through in a moment across its edge.
+/// The bound this gives, for a limit `L` and a window `W`: at most `L` in
+/// any `W/2` (any span of half a window lies inside one window of one
+/// grid), at most `2L` in any `W`, and on average at most `L` a window. One
+/// fixed grid alone lets `2L` through in a moment across its edge. For
+/// requests (`W` an hour) that is `L` in any half hour; for
+/// acknowledgements (`W` 48 hours) it is at most `L` in any 24 hours.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateCharge {
-    /// Who sent the request.
-    pub source: SourceKey,
-    /// The window of each grid that the request falls in.
-    pub windows: [RateWindow; 2],
-    /// Bookings allowed per window.
+pub struct Allowance {
+    /// What is counted.
+    pub counted: Counted,
+    /// Whose allowance it is: a [`MatchKey`] tag.
+    pub holder: String,
+    /// The window of each grid that the booking falls in.
+    pub windows: [Window; 2],
+    /// How many each window allows.
     pub limit: u32,
 }
 
-impl RateCharge {
-    /// The charge for a request from `source` at `now`.
-    pub fn at(source: SourceKey, now: OffsetDateTime, limit: u32) -> Self {
+impl Allowance {
+    /// The allowance of bookings from `source` at `now`.
+    pub fn requests(source: SourceKey, now: OffsetDateTime, limit: u32) -> Self {
+        Self::at(Counted::Requests, source.0, now, limit)
+    }
+
+    /// The allowance of acknowledgements to `recipient` at `now`.
+    pub fn acknowledgements(recipient: &str, key: &MatchKey, now: OffsetDateTime) -> Self {
+        let holder = key.tag(Purpose::Recipient, recipient.as_bytes());
+        Self::at(
+            Counted::Acknowledgements,
+            holder,
+            now,
+            ACKNOWLEDGEMENTS_PER_ADDRESS,
+        )
+    }
+
+    fn at(counted: Counted, holder: String, now: OffsetDateTime, limit: u32) -> Self {
+        let length = counted.window();
         let window = |offset: Duration| {
-            let secs = RATE_WINDOW.whole_seconds();
+            let secs = length.whole_seconds();
             let shifted = now.unix_timestamp() - offset.whole_seconds();
             let start = shifted.div_euclid(secs) * secs + offset.whole_seconds();
-            RateWindow {
-                start: OffsetDateTime::from_unix_timestamp(start).unwrap_or(now),
+            let start = OffsetDateTime::from_unix_timestamp(start).unwrap_or(now);
+            Window {
+                start,
+                end: start + length,
             }
         };
         Self {
-            source,
-            windows: [window(Duration::ZERO), window(RATE_STAGGER)],
+            counted,
+            holder,
+            windows: [window(Duration::ZERO), window(length / 2)],
             limit,
         }
     }
 
     /// The counter's key in a guards store, for each window.
     pub fn keys(&self) -> [String; 2] {
-        self.windows
-            .map(|w| format!("rate#{}#{}", self.source.as_str(), w.start.unix_timestamp()))
+        self.windows.map(|w| {
+            format!(
+                "{}#{}#{}",
+                self.counted.prefix(),
+                self.holder,
+                w.start.unix_timestamp()
+            )
+        })
     }
 
     /// When a request refused by the windows marked `full` may try again:
@@ -123,9 +171,9 @@ impl RateCharge {
             .iter()
             .zip(full)
             .filter(|(_, full)| *full)
-            .map(|(w, _)| w.end())
+            .map(|w| w.0.end)
             .max()
-            .unwrap_or_else(|| self.windows[0].end())
+            .unwrap_or(self.windows[0].end)
     }
 }
 
@@ -139,7 +187,11 @@ pub struct NewBooking {
     /// The tag of the idempotency key the client sent, if any.
     pub idempotency: Option<String>,
     /// The rate counters to charge, if rate limiting is on.
-    pub rate: Option<RateCharge>,
+    pub rate: Option<Allowance>,
+    /// The recipient's acknowledgement counters, while an acknowledgement is
+    /// owed: when they are full, the booking is stored all the same, with
+    /// its acknowledgement withheld.
+    pub acknowledgements: Option<Allowance>,
     /// The time of the request: guards that expired before it do not count.
     pub now: OffsetDateTime,
     /// The earlier booking with the same details, when this one came with
@@ -148,6 +200,13 @@ pub struct NewBooking {
 }
 
 impl NewBooking {
+    /// The same booking with its acknowledgement withheld and not counted.
+    pub fn withholding_acknowledgement(&mut self) {
+        self.booking.acknowledgement =
+            crate::booking::Acknowledgement::Withheld(crate::booking::Withheld::AddressCap);
+        self.acknowledgements = None;
+    }
+
     /// When the idempotency and fingerprint guards stop holding.
     pub fn guard_expires_at(&self) -> OffsetDateTime {
         self.now + GUARD_WINDOW
@@ -205,6 +264,9 @@ pub enum Verdict {
     /// the rate charge (so that the counters, too, cannot tell), and answer
     /// [`InsertOutcome::Duplicate`].
     Duplicate,
+    /// The recipient has had their acknowledgements: store the booking all
+    /// the same, with its acknowledgement withheld and nothing counted.
+    WithholdAcknowledgement,
 }
 
 /// A store failure: the caller answers 503 and nothing was written.
@@ -246,6 +308,8 @@ pub struct Conflicts {
     pub fingerprint: Option<GuardHit>,
     /// Which of the two rate counters is at its limit.
     pub rate_full: [bool; 2],
+    /// Whether either acknowledgement counter is at its limit.
+    pub acknowledgements_full: bool,
     /// The booking's reference exists.
     pub reference_taken: bool,
 }
@@ -283,6 +347,9 @@ impl Conflicts {
                 Some(_) => Verdict::Repeat { of: hit.reference },
                 None => Verdict::Duplicate,
             });
+        }
+        if self.acknowledgements_full && new.acknowledgements.is_some() {
+            return Some(Verdict::WithholdAcknowledgement);
         }
         if self.reference_taken {
             return Some(Verdict::Decided(InsertOutcome::ReferenceTaken));
@@ -340,7 +407,7 @@ mod tests {
         assert_ne!(tag, SourceKey::of("192.0.2.1".parse().unwrap(), &other_key));
     }
 
-    fn new_booking(key: Option<&str>, rate: Option<RateCharge>) -> NewBooking {
+    fn new_booking(key: Option<&str>, rate: Option<Allowance>) -> NewBooking {
         let booking = crate::booking::fixture::booking(crate::booking::fixture::FORM);
         NewBooking {
             fingerprint: Fingerprint::of(&booking.details, &match_key()),
@@ -353,6 +420,7 @@ mod tests {
             }),
             rate,
             repeat_of: None,
+            acknowledgements: None,
         }
     }
 
@@ -371,8 +439,8 @@ mod tests {
         })
     }
 
-    fn charge(limit: u32) -> RateCharge {
-        RateCharge::at(source("192.0.2.1"), at(3600 * 10 + 125), limit)
+    fn charge(limit: u32) -> Allowance {
+        Allowance::requests(source("192.0.2.1"), at(3600 * 10 + 125), limit)
     }
 
     #[test]
@@ -419,12 +487,18 @@ mod tests {
     fn each_source_and_window_has_its_own_counter() {
         let now = at(3600 * 10 + 125);
         let ann = source("192.0.2.1");
-        let c = RateCharge::at(ann.clone(), now, 10);
+        let c = Allowance::requests(ann.clone(), now, 10);
         let keys = c.keys();
         assert_eq!(keys[0], format!("rate#{}#36000", ann.as_str()));
         assert_eq!(keys[1], format!("rate#{}#34200", ann.as_str()));
-        assert_ne!(keys, RateCharge::at(source("192.0.2.2"), now, 10).keys());
-        assert_ne!(keys, RateCharge::at(ann, now + RATE_WINDOW, 10).keys());
+        assert_ne!(
+            keys,
+            Allowance::requests(source("192.0.2.2"), now, 10).keys()
+        );
+        assert_ne!(
+            keys,
+            Allowance::requests(ann, now + Duration::hours(1), 10).keys()
+        );
         assert!(!keys[0].contains("192.0.2"));
     }
 
@@ -435,7 +509,7 @@ mod tests {
             (36_000 + 1_800, 36_000, 37_800),
             (36_000 - 1, 32_400, 34_200),
         ] {
-            let c = RateCharge::at(source("192.0.2.1"), at(secs), 1);
+            let c = Allowance::requests(source("192.0.2.1"), at(secs), 1);
             assert_eq!(
                 c.windows.map(|w| w.start.unix_timestamp()),
                 [a, b],
@@ -444,7 +518,7 @@ mod tests {
             assert!(c
                 .windows
                 .iter()
-                .all(|w| w.start <= at(secs) && at(secs) < w.end()));
+                .all(|w| w.start <= at(secs) && at(secs) < w.end));
         }
     }
 
@@ -459,7 +533,7 @@ mod tests {
             let start = 36_000 + phase;
             for step in 0..(2 * 24 * 120) {
                 let now = start + step * 30;
-                let c = RateCharge::at(source("192.0.2.1"), at(now), limit);
+                let c = Allowance::requests(source("192.0.2.1"), at(now), limit);
                 let keys = c.keys();
                 if keys
                     .iter()
@@ -490,6 +564,50 @@ mod tests {
         }
     }
 
+    /// Acknowledgements: whatever times the bookings come at, one address
+    /// is sent no more than three in any 24 hours.
+    #[test]
+    fn no_address_is_acknowledged_more_than_three_times_in_any_day() {
+        let key = match_key();
+        for phase in [0, 1, 3_599, 43_200, 86_399, 86_400, 150_000] {
+            let mut counters: HashMap<String, u32> = HashMap::new();
+            let mut sent: Vec<i64> = Vec::new();
+            let start = 1_800_000_000 + phase;
+            // A booking every ten minutes for six days.
+            for step in 0..(6 * 24 * 6) {
+                let now = start + step * 600;
+                let acks = Allowance::acknowledgements("ann@example.com", &key, at(now));
+                let keys = acks.keys();
+                if keys
+                    .iter()
+                    .all(|k| counters.get(k).copied().unwrap_or(0) < acks.limit)
+                {
+                    for k in keys {
+                        *counters.entry(k).or_default() += 1;
+                    }
+                    sent.push(now);
+                }
+            }
+            let most_in_a_day = sent
+                .iter()
+                .map(|t| {
+                    sent.iter()
+                        .filter(|u| **u >= *t && **u < t + 86_400)
+                        .count()
+                })
+                .max()
+                .unwrap_or(0);
+            assert_eq!(most_in_a_day, 3, "phase {phase}");
+            assert!(!acks_key_holds_the_address(&counters), "phase {phase}");
+        }
+    }
+
+    fn acks_key_holds_the_address(counters: &HashMap<String, u32>) -> bool {
+        counters
+            .keys()
+            .any(|k| k.contains("ann") || k.contains("example"))
+    }
+
     #[test]
     fn nothing_tripped_is_no_verdict() {
         assert_eq!(Conflicts::default().verdict(&new_booking(None, None)), None);
@@ -511,6 +629,7 @@ mod tests {
             // The body matches another booking: the key still decides.
             fingerprint: Some(hit(&new.fingerprint)),
             rate_full: [true, true],
+            acknowledgements_full: true,
             reference_taken: true,
         };
         assert_eq!(

@@ -18,7 +18,7 @@ pub use desk::DynamoDesk;
 pub use notices::DynamoNoticeLedger;
 
 use super::{
-    BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, RateCharge, StoreError, Verdict,
+    Allowance, BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError, Verdict,
 };
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
@@ -129,13 +129,18 @@ impl DynamoBookingStore {
         }
         if let Some(rate) = &new.rate {
             slots.rate = Some(items.len());
-            items.extend(self.rate_updates(rate)?);
+            items.extend(self.counter_updates(rate)?);
+        }
+        if let Some(acks) = &new.acknowledgements {
+            slots.acknowledgements = Some(items.len());
+            items.extend(self.counter_updates(acks)?);
         }
         Ok((items, slots))
     }
 
-    /// One conditional update per rate counter, in the order of `rate.windows`.
-    fn rate_updates(&self, rate: &RateCharge) -> Result<Vec<TransactWriteItem>, StoreError> {
+    /// One conditional update per counter of an allowance, in the order of
+    /// its windows.
+    fn counter_updates(&self, rate: &Allowance) -> Result<Vec<TransactWriteItem>, StoreError> {
         rate.keys()
             .iter()
             .zip(rate.windows)
@@ -145,7 +150,7 @@ impl DynamoBookingStore {
                     .key("pk", s(key))
                     .update_expression("SET expires_at = :end ADD hits :one")
                     .condition_expression("attribute_not_exists(hits) OR hits < :limit")
-                    .expression_attribute_values(":end", n(window.end().unix_timestamp()))
+                    .expression_attribute_values(":end", n(window.end.unix_timestamp()))
                     .expression_attribute_values(":one", n(1))
                     .expression_attribute_values(":limit", n(i64::from(rate.limit)))
                     .build()
@@ -164,7 +169,7 @@ impl DynamoBookingStore {
         let result = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(self.rate_updates(rate)?))
+            .set_transact_items(Some(self.counter_updates(rate)?))
             .send()
             .await;
         match result {
@@ -197,13 +202,14 @@ pub(crate) const REPEAT_OF: &str = "repeat_of";
 const BOOKING_SLOT: usize = 0;
 
 /// Where each guard of the transaction sits (after the booking's put, at
-/// `BOOKING_SLOT`), to read its cancellation reason. `rate` is the first of
-/// the two counters.
+/// `BOOKING_SLOT`), to read its cancellation reason. `rate` and
+/// `acknowledgements` are the first of their two counters.
 #[derive(Debug, Default)]
 struct Slots {
     idempotency: Option<usize>,
     fingerprint: Option<usize>,
     rate: Option<usize>,
+    acknowledgements: Option<usize>,
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -290,6 +296,9 @@ fn conflicts(reasons: &[CancellationReason], slots: &Slots) -> Result<Conflicts,
             Some(first) => [failed(reasons, first), failed(reasons, first + 1)],
             None => [false; 2],
         },
+        acknowledgements_full: slots
+            .acknowledgements
+            .is_some_and(|first| failed(reasons, first) || failed(reasons, first + 1)),
         reference_taken: failed(reasons, BOOKING_SLOT),
     })
 }
@@ -365,6 +374,11 @@ impl BookingStore for DynamoBookingStore {
                         (items, slots) = self.transaction(&new)?;
                         continue;
                     }
+                    Some(Verdict::WithholdAcknowledgement) => {
+                        new.withholding_acknowledgement();
+                        (items, slots) = self.transaction(&new)?;
+                        continue;
+                    }
                     None => {}
                 }
             }
@@ -391,6 +405,36 @@ impl BookingStore for DynamoBookingStore {
             .await?
             .map(booking_of_item)
             .transpose()
+    }
+}
+
+/// The acknowledgement ceiling's hourly counters, in the guards table:
+/// one conditional `UpdateItem` per acknowledgement.
+#[async_trait]
+impl crate::notify::AcknowledgementCounter for DynamoBookingStore {
+    async fn count(&self, at: time::OffsetDateTime, limit: u32) -> Result<bool, StoreError> {
+        let (key, expires_at) = crate::notify::ceiling::hour_key(at);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.guards_table)
+            .key("pk", s(&key))
+            .update_expression("SET expires_at = :end ADD hits :one")
+            .condition_expression("attribute_not_exists(hits) OR hits < :limit")
+            .expression_attribute_values(":end", n(expires_at))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(i64::from(limit)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(service))
+                if service.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(classify(&error)),
+        }
     }
 }
 

@@ -10,7 +10,9 @@ mod notices;
 
 pub use desk::EmbeddedDesk;
 
-use super::{BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError, Verdict};
+use super::{
+    Allowance, BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError, Verdict,
+};
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference};
 use async_trait::async_trait;
@@ -307,51 +309,55 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     )
     .map_err(unavailable)?;
 
-    let idem_key = new.idempotency_guard_key();
-    let fp_key = new.fingerprint_guard_key();
-    let rate_keys = new.rate.as_ref().map(|rate| rate.keys());
-    let mut rate_full = [false; 2];
-    if let (Some(rate), Some(keys)) = (&new.rate, &rate_keys) {
-        for (full, key) in rate_full.iter_mut().zip(keys) {
-            let hits: Option<i64> = tx
+    // What the guards say, asked again after each change the verdict makes
+    // (a repeat no longer checks the fingerprint; a withheld
+    // acknowledgement no longer counts), as the DynamoDB adapter rewrites
+    // its transaction.
+    let mut new = new.clone();
+    loop {
+        let conflicts = Conflicts {
+            idempotency: match &new.idempotency_guard_key() {
+                Some(pk) => guard_hit(&tx, pk, now)?,
+                None => None,
+            },
+            fingerprint: match new.repeat_of {
+                Some(_) => None,
+                None => guard_hit(&tx, &new.fingerprint_guard_key(), now)?,
+            },
+            rate_full: match &new.rate {
+                Some(rate) => counters_full(&tx, rate, now)?,
+                None => [false; 2],
+            },
+            acknowledgements_full: match &new.acknowledgements {
+                Some(acks) => counters_full(&tx, acks, now)?.contains(&true),
+                None => false,
+            },
+            reference_taken: tx
                 .query_row(
-                    "SELECT hits FROM guards WHERE pk = ?1 AND expires_at >= ?2",
-                    params![key, now],
-                    |row| row.get(0),
+                    "SELECT 1 FROM bookings WHERE reference = ?1",
+                    [new.booking.reference.as_str()],
+                    |_| Ok(()),
                 )
                 .optional()
-                .map_err(unavailable)?;
-            *full = hits.unwrap_or(0) >= i64::from(rate.limit);
+                .map_err(unavailable)?
+                .is_some(),
+        };
+        match conflicts.verdict(&new) {
+            None => break,
+            Some(Verdict::Repeat { of }) => new.repeat_of = Some(of),
+            Some(Verdict::WithholdAcknowledgement) => new.withholding_acknowledgement(),
+            Some(Verdict::Duplicate) => {
+                if let Some(rate) = &new.rate {
+                    charge(&tx, rate)?;
+                }
+                tx.commit().map_err(unavailable)?;
+                return Ok(InsertOutcome::Duplicate);
+            }
+            // Dropping `tx` rolls back the purge too; it is redone next time.
+            Some(Verdict::Decided(outcome)) => return Ok(outcome),
         }
     }
-    let conflicts = Conflicts {
-        idempotency: match &idem_key {
-            Some(pk) => guard_hit(&tx, pk, now)?,
-            None => None,
-        },
-        fingerprint: guard_hit(&tx, &fp_key, now)?,
-        rate_full,
-        reference_taken: tx
-            .query_row(
-                "SELECT 1 FROM bookings WHERE reference = ?1",
-                [new.booking.reference.as_str()],
-                |_| Ok(()),
-            )
-            .optional()
-            .map_err(unavailable)?
-            .is_some(),
-    };
-    let repeat_of = match conflicts.verdict(new) {
-        None => None,
-        Some(Verdict::Repeat { of }) => Some(of),
-        Some(Verdict::Duplicate) => {
-            charge_rate(&tx, new)?;
-            tx.commit().map_err(unavailable)?;
-            return Ok(InsertOutcome::Duplicate);
-        }
-        // Dropping `tx` rolls back the purge too; it is redone next time.
-        Some(Verdict::Decided(outcome)) => return Ok(outcome),
-    };
+    let repeat_of = new.repeat_of.clone();
 
     let record = BookingRecord::from(&new.booking);
     let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -372,8 +378,8 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     let guard_expiry = new.guard_expires_at().unix_timestamp();
     let received_at = rfc3339(new.booking.received_at);
     // A repeat leaves the fingerprint pointing at the first booking.
-    let fp_key = repeat_of.is_none().then_some(fp_key);
-    for pk in idem_key.iter().chain(fp_key.iter()) {
+    let fp_key = repeat_of.is_none().then(|| new.fingerprint_guard_key());
+    for pk in new.idempotency_guard_key().iter().chain(fp_key.iter()) {
         tx.execute(
             "INSERT OR REPLACE INTO guards (pk, reference, received_at, fingerprint, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -387,22 +393,42 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
         )
         .map_err(unavailable)?;
     }
-    charge_rate(&tx, new)?;
+    for allowance in new.rate.iter().chain(new.acknowledgements.iter()) {
+        charge(&tx, allowance)?;
+    }
     tx.commit().map_err(unavailable)?;
     Ok(InsertOutcome::Stored)
 }
 
-/// Adds one to each of the request's rate counters (checked under the
-/// limit by the caller, in the same transaction).
-fn charge_rate(tx: &Connection, new: &NewBooking) -> Result<(), StoreError> {
-    let Some(rate) = &new.rate else {
-        return Ok(());
-    };
-    for (key, window) in rate.keys().iter().zip(rate.windows) {
+/// Which of an allowance's two counters is at its limit.
+fn counters_full(
+    tx: &Connection,
+    allowance: &Allowance,
+    now: i64,
+) -> Result<[bool; 2], StoreError> {
+    let mut full = [false; 2];
+    for (full, key) in full.iter_mut().zip(allowance.keys()) {
+        let hits: Option<i64> = tx
+            .query_row(
+                "SELECT hits FROM guards WHERE pk = ?1 AND expires_at >= ?2",
+                params![key, now],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        *full = hits.unwrap_or(0) >= i64::from(allowance.limit);
+    }
+    Ok(full)
+}
+
+/// Adds one to each of an allowance's counters (checked under the limit by
+/// the caller, in the same transaction).
+fn charge(tx: &Connection, allowance: &Allowance) -> Result<(), StoreError> {
+    for (key, window) in allowance.keys().iter().zip(allowance.windows) {
         tx.execute(
             "INSERT INTO guards (pk, hits, expires_at) VALUES (?1, 1, ?2)
              ON CONFLICT (pk) DO UPDATE SET hits = hits + 1",
-            params![key, window.end().unix_timestamp()],
+            params![key, window.end.unix_timestamp()],
         )
         .map_err(unavailable)?;
     }
@@ -431,6 +457,25 @@ impl BookingStore for EmbeddedBookingStore {
             .await?
             .map(booking_of_record)
             .transpose()
+    }
+}
+
+/// The acknowledgement ceiling's hourly counters, in the guards table.
+#[async_trait]
+impl crate::notify::AcknowledgementCounter for EmbeddedBookingStore {
+    async fn count(&self, at: time::OffsetDateTime, limit: u32) -> Result<bool, StoreError> {
+        let (key, expires_at) = crate::notify::ceiling::hour_key(at);
+        self.with_conn(move |conn| {
+            let counted = conn
+                .execute(
+                    "INSERT INTO guards (pk, hits, expires_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT (pk) DO UPDATE SET hits = hits + 1 WHERE hits < ?3",
+                    params![key, expires_at, i64::from(limit)],
+                )
+                .map_err(unavailable)?;
+            Ok(counted == 1)
+        })
+        .await
     }
 }
 
