@@ -174,6 +174,7 @@ pub async fn notifier(count: usize) -> Scenario {
         binary: "notifier",
         vars: vec![
             ("BOOKINGS_TABLE", tables.bookings.clone()),
+            ("GUARDS_TABLE", tables.guards.clone()),
             (
                 "CONTENT_TABLE",
                 content.table().expect("a DynamoDB table").to_owned(),

@@ -73,24 +73,36 @@ pub fn local_match_key(data_dir: &Path) -> Result<MatchKey, ServeError> {
                 context: "making a match key".into(),
                 source: std::io::Error::other(e),
             })?;
-            write_private(&path, &key.to_secret_string()).map_err(io("writing"))?;
-            Ok(key)
+            if write_private(&path, &key.to_secret_string()).map_err(io("writing"))? {
+                Ok(key)
+            } else {
+                // Another command made the folder's key first: that one is it.
+                local_match_key(data_dir)
+            }
         }
         Err(e) => Err(io("reading")(e)),
     }
 }
 
-/// Writes a new file that only its owner can read; an existing one is
-/// left alone (two commands starting at once keep the first one's key).
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+/// Puts a new file that only its owner can read at `path`, whole or not at
+/// all (written aside, then linked into place, which never replaces a
+/// file): `false` when one was there first, which is then the one to use.
+fn write_private(path: &Path, text: &str) -> std::io::Result<bool> {
     use std::io::Write;
+    let aside = path.with_extension(format!("new-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => file.write_all(text.as_bytes()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+    let mut file = options.open(&aside)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    let linked = std::fs::hard_link(&aside, path);
+    std::fs::remove_file(&aside)?;
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -215,7 +215,7 @@ pub fn render(page: &str, api: &str, query: Option<&str>) -> String {
             "Your reference is <span class=\"reference\" id=\"reference\">{reference}</span>."
         ),
         // A booking sent without the page's key: the reference is in the email.
-        None => "Your reference is in the email we are sending you.".to_owned(),
+        None => "We will usually email you your reference.".to_owned(),
     };
     let mut html = page
         .replace("{{api}}", api)
@@ -347,7 +347,7 @@ mod tests {
         for query in [None, Some("reference=%3Cb%3E")] {
             assert_eq!(
                 render(page, "", query),
-                "<p>Your reference is in the email we are sending you.</p>"
+                "<p>We will usually email you your reference.</p>"
             );
         }
     }

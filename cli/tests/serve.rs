@@ -486,7 +486,7 @@ async fn serve_serves_the_example_site_wired_to_the_api() {
         .await
         .unwrap();
     assert!(
-        thanks.contains("Your reference is in the email"),
+        thanks.contains("We will usually email you your reference"),
         "{thanks}"
     );
     for path in [

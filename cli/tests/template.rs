@@ -1257,3 +1257,22 @@ fn the_match_key_is_kept_and_made_in_the_shape_the_booking_function_reads() {
         &template["Resources"]["BookingFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(target(&variables["MATCH_KEY_SECRET"]), "MatchKeySecret");
 }
+
+#[test]
+fn the_notifier_may_update_only_the_hourly_ceilings_counters_among_the_guards() {
+    let template = template();
+    let statements = statements(&template["Resources"]["NotifierRole"]);
+    let guards: Vec<&Value> = statements
+        .iter()
+        .filter(|s| target(&s["Resource"]) == "GuardsTable")
+        .collect();
+    assert_eq!(guards.len(), 1, "{guards:?}");
+    let keys = &guards[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+    assert_eq!(
+        strings(keys),
+        [format!(
+            "{}*",
+            frontdesk_shared::notify::ceiling::HOUR_KEY_PREFIX
+        )]
+    );
+}

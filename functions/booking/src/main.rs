@@ -50,32 +50,57 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(bookable),
         Arc::new(match_key),
     );
-    let header = intake.config().client_address_header.clone().map(Arc::new);
+    let header = match (
+        intake.config().client_address_header.clone(),
+        intake.config().cdn_secret.clone(),
+    ) {
+        (Some(name), Some(secret)) => Some(Arc::new((name, secret))),
+        _ => None,
+    };
     let app = router(AppState::new(intake))
         .layer(middleware::from_fn_with_state(header, client_from_context));
     lambda_http::run(app).await
 }
 
 /// Passes the caller's address to the router: from the CDN's header when
-/// one is configured, else API Gateway's `sourceIp`. A request whose
-/// address cannot be read gets none, and is refused.
+/// one is configured and the request carries the CDN's secret, else API
+/// Gateway's `sourceIp`. A request whose address cannot be read (one that
+/// came around the CDN among them) gets none, and is refused.
 async fn client_from_context(
-    State(header): State<Option<Arc<String>>>,
+    State(header): State<Option<Arc<(String, String)>>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let source = match &header {
-        Some(name) => request
-            .headers()
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .and_then(frontdesk_booking::source::from_header),
-        None => match request.extensions().get::<RequestContext>() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref(),
-            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.as_deref(),
-            _ => None,
+    // In a block of its own, so that nothing borrowing the request lives
+    // across the await below.
+    let source = {
+        let text = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        match header.as_deref() {
+            Some((name, secret)) => {
+                if frontdesk_booking::source::from_the_cdn(
+                    text(frontdesk_booking::source::CDN_SECRET_HEADER).as_deref(),
+                    secret,
+                ) {
+                    text(name)
+                        .as_deref()
+                        .and_then(frontdesk_booking::source::from_header)
+                } else {
+                    None
+                }
+            }
+            None => match request.extensions().get::<RequestContext>() {
+                Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref(),
+                Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.as_deref(),
+                _ => None,
+            }
+            .and_then(|s| s.parse().ok()),
         }
-        .and_then(|s| s.parse().ok()),
     };
     if let Some(ip) = source {
         request.extensions_mut().insert(ClientAddr(ip));

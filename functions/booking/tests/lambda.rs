@@ -170,7 +170,7 @@ async fn book_with(
     lambda: &mut Bootstrap,
     id: &str,
     n: usize,
-    extra: (&str, &str),
+    extra: &[(&str, &str)],
     source_ip: &str,
 ) -> u64 {
     let body = nth_booking(n).to_string();
@@ -179,11 +179,14 @@ async fn book_with(
         path: "/v1/bookings",
         query: "",
         headers: &[
-            ("content-type", "application/json"),
-            ("idempotency-key", id),
-            ("origin", frontdesk_tests::SITE_ORIGIN),
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", id),
+                ("origin", frontdesk_tests::SITE_ORIGIN),
+            ],
             extra,
-        ],
+        ]
+        .concat(),
         body: Some((&body, false)),
         source_ip,
     };
@@ -196,46 +199,82 @@ async fn a_clients_forwarded_for_is_never_its_address_unless_a_cdn_header_is_con
     // No CDN: X-Forwarded-For is the client's to write, so it changes nothing.
     let tables = DynamoTables::create().await;
     let mut direct = Bootstrap::start(&tables, &[("RATE_LIMIT_PER_HOUR", "1")]).await;
-    let spoof = |ip| ("x-forwarded-for", ip);
+    let spoof = |ip| [("x-forwarded-for", ip)];
     assert_eq!(
-        book_with(&mut direct, "d-1", 1, spoof("198.51.100.1"), "203.0.113.50").await,
+        book_with(
+            &mut direct,
+            "d-1",
+            1,
+            &spoof("198.51.100.1"),
+            "203.0.113.50"
+        )
+        .await,
         201
     );
     assert_eq!(
-        book_with(&mut direct, "d-2", 2, spoof("198.51.100.2"), "203.0.113.50").await,
+        book_with(
+            &mut direct,
+            "d-2",
+            2,
+            &spoof("198.51.100.2"),
+            "203.0.113.50"
+        )
+        .await,
         429
     );
 
-    // Behind CloudFront: every request comes from its address, and the
-    // configured header names the viewer.
+    // Behind CloudFront: every request comes from its address, the
+    // configured header names the viewer, and the CDN's secret says the
+    // request came through it.
     let tables = DynamoTables::create().await;
+    let secret = "cdn-secret-for-the-tests-0123456789";
     let mut behind = Bootstrap::start(
         &tables,
         &[
             ("RATE_LIMIT_PER_HOUR", "1"),
             ("CLIENT_ADDRESS_HEADER", "CloudFront-Viewer-Address"),
+            ("CDN_SECRET", secret),
         ],
     )
     .await;
-    let viewer = |ip| ("cloudfront-viewer-address", ip);
+    let viewer = |ip| {
+        [
+            ("cloudfront-viewer-address", ip),
+            ("x-frontdesk-cdn-secret", secret),
+        ]
+    };
     let edge = "130.176.0.1";
     assert_eq!(
-        book_with(&mut behind, "c-1", 1, viewer("198.51.100.1:40001"), edge).await,
+        book_with(&mut behind, "c-1", 1, &viewer("198.51.100.1:40001"), edge).await,
         201
     );
     assert_eq!(
-        book_with(&mut behind, "c-2", 2, viewer("198.51.100.2:40002"), edge).await,
+        book_with(&mut behind, "c-2", 2, &viewer("198.51.100.2:40002"), edge).await,
         201
     );
     assert_eq!(
-        book_with(&mut behind, "c-3", 3, viewer("198.51.100.1:40003"), edge).await,
+        book_with(&mut behind, "c-3", 3, &viewer("198.51.100.1:40003"), edge).await,
         429
     );
-    // Without the header (a request around the CDN) there is no address: refused.
-    assert_eq!(
-        book_with(&mut behind, "c-4", 4, ("accept", "*/*"), edge).await,
-        400
-    );
+    // Around the CDN, a viewer header of one's own choosing is not read:
+    // without the secret, or with a wrong one, there is no address.
+    for headers in [
+        vec![("cloudfront-viewer-address", "198.51.100.9:1")],
+        vec![
+            ("cloudfront-viewer-address", "198.51.100.9:1"),
+            (
+                "x-frontdesk-cdn-secret",
+                "a-guess-of-the-cdn-secret-0123456",
+            ),
+        ],
+        vec![],
+    ] {
+        assert_eq!(
+            book_with(&mut behind, "c-4", 4, &headers, edge).await,
+            400,
+            "{headers:?}"
+        );
+    }
     assert_eq!(tables.count().await, 2);
 }
 

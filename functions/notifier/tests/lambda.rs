@@ -11,12 +11,18 @@ use frontdesk_tests::stream::StreamReader;
 use frontdesk_tests::{nth_booking, Backend, StoreHandle, TestApp};
 use serde_json::Value;
 
-/// The notifier bootstrap on the bookings table `bookings`, sending
-/// through the SES endpoint `ses`, with `vars` besides.
-async fn notifier_bootstrap(bookings: &str, ses: &str, vars: &[(&str, &str)]) -> Bootstrap {
+/// The notifier bootstrap on `tables` (the bookings, and the guards its
+/// hourly ceiling counts in), sending through the SES endpoint `ses`, with
+/// `vars` besides.
+async fn notifier_bootstrap(
+    tables: &frontdesk_tests::DynamoTables,
+    ses: &str,
+    vars: &[(&str, &str)],
+) -> Bootstrap {
     let content = ContentHandle::published(Backend::DynamoDb).await;
     let mut all = vec![
-        ("BOOKINGS_TABLE", bookings),
+        ("BOOKINGS_TABLE", tables.bookings.as_str()),
+        ("GUARDS_TABLE", tables.guards.as_str()),
         ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
         ("MAIL_FROM", MAIL_FROM),
         ("STAFF_INBOX", STAFF_INBOX),
@@ -66,7 +72,7 @@ async fn the_lambda_sends_each_new_bookings_emails_once_and_reports_what_to_retr
 
     let mut ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
-    let mut lambda = notifier_bootstrap(&tables.bookings, &endpoint, &[]).await;
+    let mut lambda = notifier_bootstrap(tables, &endpoint, &[]).await;
 
     // SES is down: both records go back to Lambda, nothing is marked sent.
     ses.stop();
@@ -202,6 +208,7 @@ async fn the_lambda_answers_a_batch_as_the_handler_does_in_process_and_shares_it
     let content = ContentHandle::published(Backend::DynamoDb).await;
     let vars = [
         ("BOOKINGS_TABLE", tables.bookings.as_str()),
+        ("GUARDS_TABLE", tables.guards.as_str()),
         ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
         ("MAIL_FROM", MAIL_FROM),
         ("STAFF_INBOX", STAFF_INBOX),
@@ -275,7 +282,7 @@ async fn the_schedules_sweep_sends_what_older_bookings_owe_once_and_leaves_new_o
 
     let ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
-    let mut lambda = notifier_bootstrap(&tables.bookings, &endpoint, &[]).await;
+    let mut lambda = notifier_bootstrap(tables, &endpoint, &[]).await;
     // EventBridge Scheduler's input, as the template sets it.
     let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
     let answer = lambda.invoke("sweep-1", input.clone()).await;
@@ -372,12 +379,8 @@ async fn a_staff_email_bounced_or_late_alarms_and_goes_to_the_fallback_inbox_onc
 
     let ses = SesEmulator::start().await;
     let endpoint = ses.endpoint();
-    let mut lambda = notifier_bootstrap(
-        &tables.bookings,
-        &endpoint,
-        &[("STAFF_FALLBACK_INBOX", fallback)],
-    )
-    .await;
+    let mut lambda =
+        notifier_bootstrap(tables, &endpoint, &[("STAFF_FALLBACK_INBOX", fallback)]).await;
     let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
     let answer = lambda.invoke("check-1", input.clone()).await;
     let check = &answer["staff_delivery"];
@@ -427,7 +430,7 @@ async fn a_staff_email_bounced_or_late_alarms_and_goes_to_the_fallback_inbox_onc
         )
         .await
         .unwrap();
-    let mut lambda = notifier_bootstrap(&tables.bookings, &endpoint, &[]).await;
+    let mut lambda = notifier_bootstrap(tables, &endpoint, &[]).await;
     let answer = lambda.invoke("check-3", input.clone()).await;
     let check = &answer["staff_delivery"];
     assert_eq!(
@@ -466,7 +469,7 @@ async fn sending_paused_holds_the_emails_in_a_scheduled_sweep_and_the_next_sends
     // The account is paused for the first run's two sends.
     let paused = FaultProxy::start(endpoint.clone(), Fault::First(2), SENDING_PAUSED).await;
     let proxy = paused.endpoint();
-    let mut lambda = notifier_bootstrap(&tables.bookings, &proxy, &[]).await;
+    let mut lambda = notifier_bootstrap(tables, &proxy, &[]).await;
     let input: Value = serde_json::from_str(SWEEP_INPUT).unwrap();
     let first = lambda.invoke("paused", input.clone()).await;
     assert_eq!(

@@ -35,6 +35,11 @@ pub struct BookingConfig {
     /// address in (its last comma-separated entry, a port allowed), read
     /// instead of API Gateway's `sourceIp`. Unset: no header is trusted.
     pub client_address_header: Option<String>,
+    /// `CDN_SECRET`: with `CLIENT_ADDRESS_HEADER`, the value the CDN sends
+    /// in `X-Frontdesk-Cdn-Secret` (a custom origin header): a request
+    /// without it came around the CDN, so its address header is not read
+    /// and it has no address (refused). Required with the header.
+    pub cdn_secret: Option<String>,
     /// `MATCH_KEY_SECRET`: the Secrets Manager secret (name or ARN) holding
     /// the match key; the Lambda function needs it, the local server keeps
     /// its own key in the data folder.
@@ -77,6 +82,7 @@ impl BookingConfig {
             store_timeout: store_timeout(get("STORE_TIMEOUT_MS"))?,
             match_key_secret: get("MATCH_KEY_SECRET").map(|v| v.trim().to_owned()),
             client_address_header: header_name(get("CLIENT_ADDRESS_HEADER"))?,
+            cdn_secret: cdn_secret(get("CDN_SECRET"), get("CLIENT_ADDRESS_HEADER").is_some())?,
         })
     }
 }
@@ -102,6 +108,20 @@ fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
             }
         })
         .collect()
+}
+
+fn cdn_secret(value: Option<String>, header: bool) -> Result<Option<String>, ConfigError> {
+    match (value, header) {
+        (Some(secret), _) if secret.trim().len() < 32 => Err(ConfigError {
+            variable: "CDN_SECRET",
+            message: "must be at least 32 characters".into(),
+        }),
+        (None, true) => Err(ConfigError {
+            variable: "CDN_SECRET",
+            message: "is required with CLIENT_ADDRESS_HEADER: without it anyone could name their own address".into(),
+        }),
+        (secret, _) => Ok(secret.map(|s| s.trim().to_owned())),
+    }
 }
 
 fn header_name(value: Option<String>) -> Result<Option<String>, ConfigError> {
@@ -173,11 +193,27 @@ mod tests {
             ("ALLOW_NULL_ORIGIN", "sometimes"),
             ("ALLOW_CALLS_WITHOUT_ORIGIN", "2"),
             ("CLIENT_ADDRESS_HEADER", "x forwarded"),
+            ("CDN_SECRET", "short"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);
             assert!(err.to_string().starts_with(var));
         }
+    }
+
+    #[test]
+    fn a_cdn_address_header_needs_the_cdns_secret() {
+        let err = config(&[("CLIENT_ADDRESS_HEADER", "CloudFront-Viewer-Address")]).unwrap_err();
+        assert_eq!(err.variable, "CDN_SECRET");
+        let c = config(&[
+            ("CLIENT_ADDRESS_HEADER", "CloudFront-Viewer-Address"),
+            ("CDN_SECRET", &"s".repeat(32)),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.client_address_header.as_deref(),
+            Some("cloudfront-viewer-address")
+        );
     }
 
     #[test]

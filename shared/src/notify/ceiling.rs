@@ -27,8 +27,13 @@ pub struct Ceiling {
     pub per_hour: u32,
 }
 
+/// What every hourly counter's key starts with: the notifier may update
+/// the guards table's items with this prefix only (the template's
+/// `dynamodb:LeadingKeys` condition).
+pub const HOUR_KEY_PREFIX: &str = "acks-per-hour#";
+
 /// The key of the counter of the hour `at` falls in, and when it may go.
 pub fn hour_key(at: OffsetDateTime) -> (String, i64) {
     let start = at.unix_timestamp().div_euclid(3600) * 3600;
-    (format!("acks-per-hour#{start}"), start + 2 * 3600)
+    (format!("{HOUR_KEY_PREFIX}{start}"), start + 2 * 3600)
 }

@@ -166,31 +166,42 @@ impl DynamoBookingStore {
         let Some(rate) = &new.rate else {
             return Ok(InsertOutcome::Duplicate);
         };
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(self.counter_updates(rate)?))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(InsertOutcome::Duplicate),
-            Err(error) => match cancellation_reasons(&error) {
+        let updates = self.counter_updates(rate)?;
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(updates.clone()))
+                .client_request_token(format!("{}-dup", new.booking.reference))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(InsertOutcome::Duplicate),
+                Err(error) => error,
+            };
+            match cancellation_reasons(&error) {
                 Some(reasons)
                     if reasons
                         .iter()
                         .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
                 {
                     let full = [0, 1].map(|slot| failed(&reasons, slot));
-                    Ok(InsertOutcome::RateLimited {
+                    return Ok(InsertOutcome::RateLimited {
                         until: rate.retry_at(full),
-                    })
+                    });
                 }
-                Some(_) => Err(StoreError::Unavailable(
-                    "the rate counters are busy with another request".into(),
-                )),
-                None => Err(classify(&error)),
-            },
+                // Another request from the same source holds a counter: as
+                // for a booking, wait a little and try again.
+                Some(_) => {
+                    tokio::time::sleep(conflict_backoff(attempt, getrandom::u32().unwrap_or(0)))
+                        .await;
+                }
+                None => return Err(classify(&error)),
+            }
         }
+        Err(StoreError::Unavailable(
+            "the rate counters kept conflicting with other requests".into(),
+        ))
     }
 }
 
@@ -343,11 +354,27 @@ where
 impl BookingStore for DynamoBookingStore {
     async fn insert(&self, mut new: NewBooking) -> Result<InsertOutcome, StoreError> {
         let (mut items, mut slots) = self.transaction(&new)?;
+        // Each shape of the transaction has its own token, so that the SDK's
+        // retry of one DynamoDB did apply is answered as applied, not
+        // checked again against its own guards. The token names the
+        // booking's details too: another booking that drew the same random
+        // reference is another transaction, answered `ReferenceTaken`.
+        let mut shape = 0;
+        let details = new
+            .fingerprint
+            .as_str()
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(16)
+            .collect::<String>();
         for attempt in 0..CONFLICT_ATTEMPTS {
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(format!("{}-{details}-{shape}", new.booking.reference))
                 .send()
                 .await;
             let error = match result {
@@ -372,11 +399,13 @@ impl BookingStore for DynamoBookingStore {
                     Some(Verdict::Repeat { of }) => {
                         new.repeat_of = Some(of);
                         (items, slots) = self.transaction(&new)?;
+                        shape += 1;
                         continue;
                     }
                     Some(Verdict::WithholdAcknowledgement) => {
                         new.withholding_acknowledgement();
                         (items, slots) = self.transaction(&new)?;
+                        shape += 1;
                         continue;
                     }
                     None => {}
