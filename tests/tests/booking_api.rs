@@ -28,6 +28,7 @@ for_each_backend!(
     cors_allows_the_configured_origins_only,
     a_booking_from_a_foreign_page_is_refused_and_changes_nothing,
     null_and_missing_origins_are_taken_only_when_a_setting_says_so,
+    a_page_that_did_not_fill_in_its_key_is_sent_back_and_stores_nothing,
 );
 
 fn is_reference(value: &str) -> bool {
@@ -971,4 +972,27 @@ async fn null_and_missing_origins_are_taken_only_when_a_setting_says_so(backend:
         403
     );
     assert_eq!(lenient.store.count().await, 2);
+}
+
+async fn a_page_that_did_not_fill_in_its_key_is_sent_back_and_stores_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Every patient of such a page would send this same key.
+    let form = format!(
+        "{}&idempotency_key=%7B%7Bidempotency_key%7D%7D",
+        valid_form()
+    );
+    let back = app
+        .post("application/x-www-form-urlencoded", form, &[])
+        .await;
+    assert_eq!(back.status, 303);
+    assert_eq!(
+        back.header("location"),
+        Some("/book?errors=idempotency_key")
+    );
+    let script = app
+        .post_json_with_key(&valid_booking(), "{{idempotency_key}}")
+        .await;
+    assert_eq!(script.status, 422);
+    assert_eq!(script.error_fields(), ["idempotency_key"]);
+    assert_eq!(app.store.count().await, 0);
 }

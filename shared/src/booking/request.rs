@@ -393,7 +393,8 @@ impl BookingRequest {
     }
 }
 
-/// An idempotency key: 1 to 128 visible ASCII characters (a UUID fits).
+/// An idempotency key: 1 to 128 visible ASCII characters but `{` and `}`
+/// (a UUID fits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 
@@ -401,19 +402,32 @@ impl IdempotencyKey {
     /// The longest key, in characters.
     pub const MAX_CHARS: usize = 128;
 
-    /// What a key is (its `maxLength` is [`IdempotencyKey::MAX_CHARS`]).
-    pub const PATTERN: &'static str = "^[!-~]+$";
+    /// What a key is (its `maxLength` is [`IdempotencyKey::MAX_CHARS`]):
+    /// visible ASCII but the braces of a template's placeholder.
+    pub const PATTERN: &'static str = "^[!-z|~]+$";
 
-    /// Parses a key from the `Idempotency-Key` header or the hidden field, exactly as sent.
+    /// Parses a key from the `Idempotency-Key` header or the hidden field,
+    /// exactly as sent. A template's placeholder left unfilled
+    /// (`{{idempotency_key}}`) is refused, braces and all: every patient of
+    /// that page would share it, and with it each other's booking.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let key = raw;
+        if key.contains(['{', '}']) {
+            return Err(
+                "The page did not fill in its key: please reload it and send the form again."
+                    .into(),
+            );
+        }
         if !key.is_empty()
             && key.len() <= Self::MAX_CHARS
             && key.bytes().all(|b| b.is_ascii_graphic())
         {
             Ok(Self(key.to_owned()))
         } else {
-            Err("The idempotency key must be 1 to 128 visible ASCII characters.".into())
+            Err(
+                "The idempotency key must be 1 to 128 visible ASCII characters, without braces."
+                    .into(),
+            )
         }
     }
 
@@ -751,6 +765,14 @@ mod tests {
         assert!(tag.starts_with("v1."));
         assert!(!tag.contains("example"));
         assert!(IdempotencyKey::parse(" fixture.patient@example.com ").is_err());
+        for unfilled in ["{{idempotency_key}}", "{", "key}"] {
+            assert!(
+                IdempotencyKey::parse(unfilled)
+                    .unwrap_err()
+                    .contains("reload"),
+                "{unfilled}"
+            );
+        }
         assert_ne!(
             tag,
             IdempotencyKey::parse("another-key")

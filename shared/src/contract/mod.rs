@@ -267,7 +267,7 @@ fn create_booking() -> Operation {
                 .parameter_in(ParameterIn::Header)
                 .required(Required::False)
                 .description(Some(format!(
-                    "1 to {} visible ASCII characters (a UUID fits), new for each new request. Sending the same request again with the same key returns the first answer and makes no second booking, for 24 hours; the same key with a different body is a 409. A different key with the same details is a new request with its own reference. Without a key, the answer is a 202 with no reference, and an identical request within 24 hours stores nothing new.",
+                    "1 to {} visible ASCII characters but `{{` and `}}` (a UUID fits), new for each new request. Sending the same request again with the same key returns the first answer and makes no second booking, for 24 hours; the same key with a different body is a 409. A different key with the same details is a new request with its own reference. Without a key, the answer is a 202 with no reference, and an identical request within 24 hours stores nothing new.",
                     crate::booking::IdempotencyKey::MAX_CHARS
                 )))
                 .schema(Some(
