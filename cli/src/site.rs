@@ -280,6 +280,11 @@ fn mark_errors(mut html: String, fields: &[&str]) -> String {
     let mut items = String::new();
     let mut unplaced = false;
     for field in fields {
+        // Not a field: the request could not be taken just now.
+        if *field == frontdesk_booking::NOT_TAKEN {
+            show_message(&mut html, "not_taken-error");
+            continue;
+        }
         let known = FIELDS.contains(field) && tag_of(&html, field).is_some();
         match known
             .then(|| show_message(&mut html, &format!("{field}-error")))
@@ -387,6 +392,16 @@ mod tests {
         assert!(!html.contains("id=\"phone-error\" data-message=\"Please enter a UK phone number, like 07700 900123.\">Please"));
         assert_eq!(html.matches("aria-invalid").count(), 2);
         assert!(html.contains("data-message=\"Something in the form was not accepted. Please reload this page and send the form again.\"></p>"));
+    }
+
+    #[test]
+    fn a_form_that_could_not_be_taken_just_now_says_to_try_again_or_call() {
+        let html = render(BOOK, "", Some("errors=not_taken"));
+        assert!(html.contains(
+            "send the form again in a few minutes, or call us.\">We could not take your request just now."
+        ));
+        assert!(!html.contains("\">Something in the form was not accepted."));
+        assert!(html.contains("id=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus>"));
     }
 
     #[test]

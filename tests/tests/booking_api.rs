@@ -712,6 +712,16 @@ async fn the_source_over_its_hourly_limit_is_told_when_to_retry(backend: Backend
         };
         assert_eq!(answer.status, 429, "booking {n}, keyed {keyed}");
     }
+    // A patient's plain form goes back to the form, which says to try later or call.
+    let form = app
+        .post(
+            "application/x-www-form-urlencoded",
+            format!("{}&idempotency_key=page-key-late", valid_form()),
+            &[],
+        )
+        .await;
+    assert_eq!(form.status, 303);
+    assert_eq!(form.header("location"), Some("/book?errors=not_taken"));
     // Another source has its own allowance; the windows end on the hour.
     let other: IpAddr = "198.51.100.7".parse().unwrap();
     let response = app

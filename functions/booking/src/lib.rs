@@ -207,9 +207,26 @@ fn respond(state: &AppState, answer: ReplyAs, result: Result<Receipt, BookingErr
         (ReplyAs::Redirect, Err(BookingError::KeyReused)) => {
             see_other(&with_query(&config.form_url, "errors", "idempotency_key"))
         }
+        // A patient's plain form that could not be taken just now goes back
+        // to the form, which says to try again later or call, rather than
+        // to a page of JSON. (A form from a foreign page is answered 403.)
+        (
+            ReplyAs::Redirect,
+            Err(
+                BookingError::RateLimited { .. }
+                | BookingError::Unavailable
+                | BookingError::Unconfirmed
+                | BookingError::NoSource
+                | BookingError::Internal,
+            ),
+        ) => see_other(&with_query(&config.form_url, "errors", NOT_TAKEN)),
         (_, Err(error)) => error.into_response(),
     }
 }
+
+/// What a plain form is sent back naming when it could not be taken just
+/// now (no field of it is wrong).
+pub const NOT_TAKEN: &str = "not_taken";
 
 /// Query values keep field names and references readable: `errors=first_name,email`.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC

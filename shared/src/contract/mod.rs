@@ -244,7 +244,7 @@ fn create_booking() -> Operation {
         .content("application/json", request::body("BookingAccepted"))
         .build();
     let redirect = ResponseBuilder::new()
-        .description("A plain form's answer: to `THANK_YOU_URL?reference=CCL-...` when stored with the form's key (to `THANK_YOU_URL` alone without one), or to `FORM_URL?errors=field,field` naming the fields to change (nothing stored).")
+        .description("A plain form's answer: to `THANK_YOU_URL?reference=CCL-...` when stored with the form's key (to `THANK_YOU_URL` alone without one), to `FORM_URL?errors=field,field` naming the fields to change, or to `FORM_URL?errors=not_taken` when it could not be taken just now (over its allowance, or the store unavailable); nothing stored.")
         .header("Location", answers::location())
         .header("Cache-Control", answers::no_store())
         .build();
