@@ -15,6 +15,26 @@ pub const PERMANENT_FAILURES: &str = "EmailPermanentFailures";
 /// email is still owed, and waits for an operator.
 pub const HELD: &str = "EmailsHeld";
 
+/// One count of `metric`, under one dimension's `(name, value)`: the line
+/// every metric of a single event shares.
+fn one_of(at: OffsetDateTime, metric: &str, dimension: (&str, &str), message: &str) -> String {
+    let (name, value) = dimension;
+    let mut line = json!({
+        "_aws": {
+            "Timestamp": at.unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [[name]],
+                "Metrics": [{ "Name": metric, "Unit": "Count" }]
+            }]
+        },
+        "message": message
+    });
+    line[name] = json!(value);
+    line[metric] = json!(1);
+    line.to_string()
+}
+
 /// The metric counting booking requests answered without being stored
 /// because the store failed (a 503, or a 500): requests staff never hear of.
 pub const BOOKINGS_NOT_STORED: &str = "BookingsNotStored";
@@ -27,20 +47,12 @@ pub const NOT_STORED_OUTCOMES: [&str; 3] = ["unavailable", "unconfirmed", "inter
 /// (answered 503, the write may have happened) or `internal` (answered 500).
 /// It holds no personal data and no reference (there is none yet).
 pub fn booking_not_stored(at: OffsetDateTime, outcome: &str) -> String {
-    json!({
-        "_aws": {
-            "Timestamp": at.unix_timestamp() * 1000,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Outcome"]],
-                "Metrics": [{ "Name": BOOKINGS_NOT_STORED, "Unit": "Count" }]
-            }]
-        },
-        "Outcome": outcome,
-        BOOKINGS_NOT_STORED: 1,
-        "message": "booking request not stored; the client was told to send it again"
-    })
-    .to_string()
+    one_of(
+        at,
+        BOOKINGS_NOT_STORED,
+        ("Outcome", outcome),
+        "booking request not stored; the client was told to send it again",
+    )
 }
 
 /// The metric counting booking requests refused as abuse of the form (one
@@ -85,20 +97,12 @@ impl Refusal {
 /// The line recording one refused booking request, by kind only: no
 /// address, no field, nothing personal.
 pub fn booking_refused(at: OffsetDateTime, kind: Refusal) -> String {
-    json!({
-        "_aws": {
-            "Timestamp": at.unix_timestamp() * 1000,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Kind"]],
-                "Metrics": [{ "Name": BOOKINGS_REFUSED, "Unit": "Count" }]
-            }]
-        },
-        "Kind": kind.as_str(),
-        BOOKINGS_REFUSED: 1,
-        "message": "booking request refused"
-    })
-    .to_string()
+    one_of(
+        at,
+        BOOKINGS_REFUSED,
+        ("Kind", kind.as_str()),
+        "booking request refused",
+    )
 }
 
 /// The metric counting acknowledgements withheld on purpose (the address
@@ -107,20 +111,12 @@ pub const ACKNOWLEDGEMENTS_WITHHELD: &str = "AcknowledgementsWithheld";
 
 /// The line recording one acknowledgement withheld, by reason only.
 pub fn acknowledgement_withheld(at: OffsetDateTime, why: crate::booking::Withheld) -> String {
-    json!({
-        "_aws": {
-            "Timestamp": at.unix_timestamp() * 1000,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Why"]],
-                "Metrics": [{ "Name": ACKNOWLEDGEMENTS_WITHHELD, "Unit": "Count" }]
-            }]
-        },
-        "Why": why.as_str(),
-        ACKNOWLEDGEMENTS_WITHHELD: 1,
-        "message": "acknowledgement withheld"
-    })
-    .to_string()
+    one_of(
+        at,
+        ACKNOWLEDGEMENTS_WITHHELD,
+        ("Why", why.as_str()),
+        "acknowledgement withheld",
+    )
 }
 
 /// The metric counting stored bookings a sweep could not read: their
@@ -262,5 +258,33 @@ mod tests {
         );
         assert_eq!(lost[BOOKINGS_NOT_STORED], 1);
         assert_eq!(lost["Outcome"], "unavailable");
+    }
+}
+
+#[cfg(test)]
+mod one_event_lines {
+    use super::*;
+
+    #[test]
+    fn a_line_counts_one_event_under_its_one_dimension() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let line: serde_json::Value =
+            serde_json::from_str(&booking_refused(at, Refusal::RateLimited)).unwrap();
+        assert_eq!(
+            line,
+            json!({
+                "_aws": {
+                    "Timestamp": 1_800_000_000_000i64,
+                    "CloudWatchMetrics": [{
+                        "Namespace": NAMESPACE,
+                        "Dimensions": [["Kind"]],
+                        "Metrics": [{ "Name": BOOKINGS_REFUSED, "Unit": "Count" }]
+                    }]
+                },
+                "Kind": "rate_limited",
+                BOOKINGS_REFUSED: 1,
+                "message": "booking request refused"
+            })
+        );
     }
 }
