@@ -127,14 +127,23 @@ function retryWording(response) {
   return `Please try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
 }
 
+// The human check's token (Cloudflare Turnstile's widget, when the page
+// shows one). It is not one of the answers: a retry of the same answers
+// keeps its key whatever the token, so the API replays the first booking.
+const TOKEN = "cf-turnstile-response";
+
 async function send(event) {
   event.preventDefault();
   if (sending) return;
-  const body = JSON.stringify(answers());
-  if (body !== sentBody) {
+  const fields = answers();
+  const token = fields[TOKEN];
+  delete fields[TOKEN];
+  const compared = JSON.stringify(fields);
+  if (compared !== sentBody) {
     key = newKey();
-    sentBody = body;
+    sentBody = compared;
   }
+  const body = JSON.stringify(token === undefined ? fields : { ...fields, [TOKEN]: token });
   sending = true;
   button.disabled = true;
   button.textContent = "Sending…";
@@ -149,6 +158,10 @@ async function send(event) {
       showSuccess(answer.reference);
     } else if (response.status === 422 && Array.isArray(answer?.errors)) {
       showFieldErrors(answer.errors);
+    } else if (response.status === 403 && answer?.type === "urn:frontdesk:problem:human-check-failed") {
+      // The token is spent: the widget makes a new one for the next try.
+      window.turnstile?.reset();
+      showMessage(answer.detail);
     } else if (response.status === 429 || response.status === 503) {
       showMessage(`${answer?.detail ?? "We cannot take your request just now."} ${retryWording(response)}`);
     } else {

@@ -192,6 +192,11 @@ struct ServeArgs {
     /// on another).
     #[arg(long, env = "FRONTDESK_SITE_API", default_value = "")]
     site_api: String,
+    /// The site key of a Cloudflare Turnstile widget for the example form's
+    /// human check (its secret is the booking API's TURNSTILE_SECRET);
+    /// empty: no widget.
+    #[arg(long, env = "TURNSTILE_SITE_KEY", default_value = "")]
+    turnstile_site_key: String,
 }
 
 #[tokio::main]
@@ -291,7 +296,11 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
     }
     let notifier_config = Arc::new(notifier_config);
     let site = if args.site_dir.is_dir() {
-        Some(Site::new(args.site_dir.clone(), &args.site_api).map_err(|e| e.to_string())?)
+        Some(
+            Site::new(args.site_dir.clone(), &args.site_api)
+                .and_then(|site| site.with_human_check(&args.turnstile_site_key))
+                .map_err(|e| e.to_string())?,
+        )
     } else {
         None
     };

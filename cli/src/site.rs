@@ -7,6 +7,9 @@
 //! - `{{api}}`: the API's base URL (`--site-api`, empty for this origin);
 //! - `{{idempotency_key}}`: a fresh random key, so a plain form sent twice
 //!   makes one booking (a page holding one is served `no-store`);
+//! - `{{human_check}}`: the Cloudflare Turnstile widget and its script when
+//!   a site key is given (`--turnstile-site-key`; the API's
+//!   `TURNSTILE_SECRET` is its pair), and nothing otherwise;
 //! - `{{reference}}`: the well-formed `?reference=` the booking API's
 //!   redirect adds, or nothing; `{{reference_line}}`: a sentence giving it,
 //!   or saying it comes by email (a booking sent without the page's key);
@@ -34,13 +37,21 @@ pub enum SiteError {
     /// The API's base URL is not one a page can name.
     #[error("--site-api {0:?} is not a URL like https://api.example.com (scheme, host and port, optionally a path)")]
     BadApi(String),
+    /// The Turnstile site key is not one Cloudflare issues.
+    #[error("--turnstile-site-key {0:?} is not a Turnstile site key (letters, digits, - and _)")]
+    BadSiteKey(String),
 }
+
+/// Where Cloudflare serves the Turnstile widget from: its script and its frame.
+pub const TURNSTILE_ORIGIN: &str = "https://challenges.cloudflare.com";
 
 /// The site's folder and where its pages send API requests.
 #[derive(Debug, Clone)]
 pub struct Site {
     dir: PathBuf,
     api: String,
+    /// The Turnstile widget's site key, when the form shows the human check.
+    site_key: Option<String>,
 }
 
 impl Site {
@@ -65,7 +76,26 @@ impl Site {
         Ok(Self {
             dir,
             api: api.to_owned(),
+            site_key: None,
         })
+    }
+
+    /// The same site with the form showing Cloudflare Turnstile's widget
+    /// for `site_key` (an empty key leaves it off).
+    pub fn with_human_check(mut self, site_key: &str) -> Result<Self, SiteError> {
+        let key = site_key.trim();
+        if key.is_empty() {
+            return Ok(self);
+        }
+        if key.len() > 64
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(SiteError::BadSiteKey(key.to_owned()));
+        }
+        self.site_key = Some(key.to_owned());
+        Ok(self)
     }
 
     /// The folder the files come from.
@@ -141,7 +171,15 @@ async fn serve(site: &Site, name: &str, query: Option<&str>) -> Response {
     // patient the same key, and so each other's booking.
     let keyed = page.as_ref().is_some_and(|p| p.contains(KEY_PLACEHOLDER));
     let body = match &page {
-        Some(page) => render(page, &site.api, query).into_bytes(),
+        Some(page) => render(
+            &page.replace(
+                HUMAN_CHECK_PLACEHOLDER,
+                &human_check(site.site_key.as_deref()),
+            ),
+            &site.api,
+            query,
+        )
+        .into_bytes(),
         None => bytes,
     };
     let mut response = body.into_response();
@@ -167,7 +205,8 @@ async fn serve(site: &Site, name: &str, query: Option<&str>) -> Response {
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     if html {
-        if let Ok(policy) = HeaderValue::from_str(&security_policy(&site.api)) {
+        let policy = security_policy(&site.api, site.site_key.is_some());
+        if let Ok(policy) = HeaderValue::from_str(&policy) {
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }
     }
@@ -175,17 +214,47 @@ async fn serve(site: &Site, name: &str, query: Option<&str>) -> Response {
 }
 
 /// Scripts, styles and requests from this origin and the API only; forms
-/// post to them only (a redirect from the API is checked too).
-fn security_policy(api: &str) -> String {
+/// post to them only (a redirect from the API is checked too). With the
+/// human check, Turnstile's script and frame come from Cloudflare too.
+fn security_policy(api: &str, human_check: bool) -> String {
     let origins = if api.is_empty() {
         "'self'".to_owned()
     } else {
         format!("'self' {api}")
     };
+    let (scripts, frames) = if human_check {
+        (
+            format!("'self' {TURNSTILE_ORIGIN}"),
+            format!("frame-src {TURNSTILE_ORIGIN}; "),
+        )
+    } else {
+        ("'self'".to_owned(), String::new())
+    };
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src {origins}; form-action {origins}; base-uri 'none'; \
+        "default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; \
+         connect-src {origins}; form-action {origins}; {frames}base-uri 'none'; \
          frame-ancestors 'none'; object-src 'none'"
+    )
+}
+
+/// Where the form's human check goes.
+const HUMAN_CHECK_PLACEHOLDER: &str = "{{human_check}}";
+
+/// The human check as the form shows it: Turnstile's widget (which puts its
+/// token in the form as `cf-turnstile-response`) and its script, and for a
+/// browser without script a note that the request is still taken but a
+/// call is quicker. Nothing without a site key.
+fn human_check(site_key: Option<&str>) -> String {
+    let Some(key) = site_key else {
+        return String::new();
+    };
+    format!(
+        "<div class=\"field\" id=\"human_check\">\n\
+         <p class=\"error\" id=\"human_check-error\" data-message=\"The check that you are a person did not work. Please try it again and send the form, or call us.\"></p>\n\
+         <div class=\"cf-turnstile\" data-sitekey=\"{key}\" data-size=\"flexible\"></div>\n\
+         <script src=\"{TURNSTILE_ORIGIN}/turnstile/v0/api.js\" async defer></script>\n\
+         <noscript><p class=\"hint\" id=\"human_check-noscript\">Without JavaScript this form cannot check that you are a person, so we will still get your request but will not email you a copy. A phone call is quicker: our number is at the foot of this page.</p></noscript>\n\
+         </div>"
     )
 }
 
@@ -283,6 +352,15 @@ fn mark_errors(mut html: String, fields: &[&str]) -> String {
         // Not a field: the request could not be taken just now.
         if *field == frontdesk_booking::NOT_TAKEN {
             show_message(&mut html, "not_taken-error");
+            continue;
+        }
+        // Not a field either: the human check did not go through.
+        if *field == frontdesk_booking::HUMAN_CHECK_FAILED {
+            if let Some(message) = show_message(&mut html, "human_check-error") {
+                items.push_str(&format!("<li><a href=\"#human_check\">{message}</a></li>"));
+            } else {
+                unplaced = true;
+            }
             continue;
         }
         let known = FIELDS.contains(field) && tag_of(&html, field).is_some();
@@ -402,6 +480,45 @@ mod tests {
         ));
         assert!(!html.contains("\">Something in the form was not accepted."));
         assert!(html.contains("id=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus>"));
+    }
+
+    #[test]
+    fn the_human_check_is_shown_only_with_a_site_key_and_its_origin_only_then_allowed() {
+        assert!(BOOK.contains(HUMAN_CHECK_PLACEHOLDER));
+        assert_eq!(human_check(None), "");
+        let widget = human_check(Some("0x4AAAAAAAtest"));
+        assert!(widget.contains("class=\"cf-turnstile\" data-sitekey=\"0x4AAAAAAAtest\""));
+        assert!(widget.contains("<noscript>") && widget.contains("A phone call is quicker"));
+        let on = security_policy("", true);
+        assert!(on.contains("script-src 'self' https://challenges.cloudflare.com;"));
+        assert!(on.contains("frame-src https://challenges.cloudflare.com;"));
+        let off = security_policy("", false);
+        assert!(!off.contains("cloudflare") && off.contains("script-src 'self';"));
+        let site = Site::new("site".into(), "").unwrap();
+        assert!(site
+            .clone()
+            .with_human_check("")
+            .unwrap()
+            .site_key
+            .is_none());
+        assert!(site.clone().with_human_check("0x4AAA-_b").is_ok());
+        for bad in ["a\"b", "<script>", "a b"] {
+            assert!(site.clone().with_human_check(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_human_check_says_to_try_it_again_or_call() {
+        let page = BOOK.replace(HUMAN_CHECK_PLACEHOLDER, &human_check(Some("key")));
+        let html = render(&page, "", Some("errors=human_check"));
+        assert!(html.contains(
+            "send the form, or call us.\">The check that you are a person did not work."
+        ));
+        assert!(html.contains("<li><a href=\"#human_check\">The check that you are a person"));
+        assert!(!html.contains("\">Something in the form was not accepted."));
+        // A page without the widget still says something.
+        let bare = render(BOOK, "", Some("errors=human_check"));
+        assert!(bare.contains("\">Something in the form was not accepted."));
     }
 
     #[test]

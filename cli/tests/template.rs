@@ -535,11 +535,20 @@ fn timeout_problems(template: &Value) -> Vec<String> {
     // booking also reads the content (its bookable conditions).
     let booking = function("BookingFunction");
     let config = BookingConfig::from_lookup(environment(&booking)).unwrap();
+    let variables = environment(&booking);
+    let human_check = BookingConfig::from_lookup(|name| match name {
+        "TURNSTILE_SECRET" => Some("a-secret".into()),
+        _ => variables(name),
+    })
+    .unwrap()
+    .human_check
+    .expect("the human check, on")
+    .timeout;
     at_least(
         "BookingFunction",
         timeout(&booking),
-        config.store_timeout * 2 + init,
-        "a content Query and one store call",
+        config.store_timeout * 2 + human_check + init,
+        "a content Query, the human check and one store call",
     );
 
     // A content request is at most one Query.
@@ -1210,6 +1219,22 @@ fn each_alarm_watches_every_dimension_value_its_metric_is_written_with() {
             "Why"
         ),
         sorted(&withheld)
+    );
+
+    // The verifier's failures are alarmed; a form without a token is not
+    // (a patient without script), but its withheld acknowledgement is.
+    let unchecked: Vec<&str> = frontdesk_shared::turnstile::Unchecked::ALL
+        .iter()
+        .filter(|u| **u != frontdesk_shared::turnstile::Unchecked::NoToken)
+        .map(|u| u.as_str())
+        .collect();
+    assert_eq!(
+        alarmed_values(
+            &template,
+            frontdesk_shared::metric::BOOKINGS_UNVERIFIED,
+            "Why"
+        ),
+        sorted(&unchecked)
     );
 
     // A value left out of its alarm is caught.

@@ -28,6 +28,7 @@ pub mod problem;
 pub mod store;
 pub mod text;
 pub mod time_source;
+pub mod turnstile;
 pub mod wire;
 
 pub use booking::Booking;

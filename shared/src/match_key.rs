@@ -30,6 +30,9 @@ pub enum Purpose {
     Source,
     /// A patient's email address, to count acknowledgements sent to it.
     Recipient,
+    /// A client's idempotency key, as the human check's verifier sees it
+    /// (unrelated to the guard's tag of the same key).
+    HumanCheck,
 }
 
 impl Purpose {
@@ -39,6 +42,7 @@ impl Purpose {
             Self::IdempotencyKey => b"frontdesk/idempotency-key",
             Self::Source => b"frontdesk/source",
             Self::Recipient => b"frontdesk/recipient",
+            Self::HumanCheck => b"frontdesk/human-check",
         }
     }
 }

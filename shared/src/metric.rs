@@ -119,6 +119,21 @@ pub fn acknowledgement_withheld(at: OffsetDateTime, why: crate::booking::Withhel
     )
 }
 
+/// The metric counting bookings taken unverified because the human check
+/// could not be completed: without a token (a form sent without its
+/// script), or with a verifier that did not answer or refused the secret.
+pub const BOOKINGS_UNVERIFIED: &str = "BookingsUnverified";
+
+/// The line recording one booking taken unverified, by reason only.
+pub fn booking_unverified(at: OffsetDateTime, why: crate::turnstile::Unchecked) -> String {
+    one_of(
+        at,
+        BOOKINGS_UNVERIFIED,
+        ("Why", why.as_str()),
+        "booking taken unverified",
+    )
+}
+
 /// The metric counting stored bookings a sweep could not read: their
 /// emails may be owed, and no sweep can send them.
 pub const BOOKINGS_UNREADABLE: &str = "BookingsUnreadable";

@@ -107,6 +107,12 @@ impl From<&BookingError> for Problem {
                 "Source address unknown",
                 "The request did not say where it came from, so it cannot be taken. Please telephone the clinic.",
             ),
+            BookingError::HumanCheckFailed => Problem::new(
+                StatusCode::FORBIDDEN,
+                "urn:frontdesk:problem:human-check-failed",
+                "The check that you are a person did not work",
+                "The form's check that you are a person did not go through, so the request was not sent. Please try the check again and send the form, or telephone the clinic.",
+            ),
             BookingError::Malformed(e) => Problem::new(
                 StatusCode::BAD_REQUEST,
                 "urn:frontdesk:problem:malformed",

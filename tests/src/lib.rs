@@ -17,6 +17,7 @@ pub mod relay;
 pub mod secrets;
 pub mod ses;
 pub mod site;
+pub mod siteverify;
 pub mod stream;
 
 use aws_sdk_dynamodb::Client;

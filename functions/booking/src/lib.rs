@@ -207,6 +207,9 @@ fn respond(state: &AppState, answer: ReplyAs, result: Result<Receipt, BookingErr
         (ReplyAs::Redirect, Err(BookingError::KeyReused)) => {
             see_other(&with_query(&config.form_url, "errors", "idempotency_key"))
         }
+        (ReplyAs::Redirect, Err(BookingError::HumanCheckFailed)) => {
+            see_other(&with_query(&config.form_url, "errors", HUMAN_CHECK_FAILED))
+        }
         // A patient's plain form that could not be taken just now goes back
         // to the form, which says to try again later or call, rather than
         // to a page of JSON. (A form from a foreign page is answered 403.)
@@ -227,6 +230,10 @@ fn respond(state: &AppState, answer: ReplyAs, result: Result<Receipt, BookingErr
 /// What a plain form is sent back naming when it could not be taken just
 /// now (no field of it is wrong).
 pub const NOT_TAKEN: &str = "not_taken";
+
+/// What a plain form is sent back naming when Cloudflare rejected its
+/// human check: the patient tries the check again, or calls.
+pub const HUMAN_CHECK_FAILED: &str = "human_check";
 
 /// Query values keep field names and references readable: `errors=first_name,email`.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC

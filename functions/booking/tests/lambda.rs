@@ -516,3 +516,21 @@ fn post<'a>(
         source_ip,
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_checks_a_turnstile_token_with_siteverify() {
+    use frontdesk_tests::siteverify::{self, Mode, Siteverify};
+    let verifier = Siteverify::start(Mode::Answering).await;
+    let tables = DynamoTables::create().await;
+    let mut lambda = Bootstrap::start(&tables, &verifier.env()).await;
+    let field = frontdesk_shared::turnstile::TOKEN_FIELD;
+
+    let passed = booking_with(field, siteverify::passing_token(1).into());
+    let created = lambda.invoke("t-1", &passed, "203.0.113.5").await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let rejected = booking_with(field, siteverify::REJECTED_TOKEN.into());
+    let refused = lambda.invoke("t-2", &rejected, "203.0.113.6").await;
+    assert_eq!(refused["statusCode"], 403, "{refused}");
+    assert_eq!(verifier.requests().len(), 2);
+    assert_eq!(tables.count().await, 1);
+}

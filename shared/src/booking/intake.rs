@@ -5,8 +5,8 @@
 use super::request::{ParseContext, FIELDS};
 use super::Bookable;
 use super::{
-    Booking, BookingDetails, BookingRequest, DecodeError, Fingerprint, IdempotencyKey, MediaType,
-    Reference,
+    Acknowledgement, Booking, BookingDetails, BookingRequest, DecodeError, Fingerprint,
+    IdempotencyKey, MediaType, Reference, Withheld,
 };
 use crate::config::BookingConfig;
 use crate::content::cache::Publication;
@@ -15,6 +15,7 @@ use crate::match_key::MatchKey;
 use crate::metric::Refusal;
 use crate::store::{Allowance, BookingStore, InsertOutcome, NewBooking, SourceKey, StoreError};
 use crate::time_source::Clock;
+use crate::turnstile::{Turnstile, Verdict};
 use std::net::IpAddr;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -124,6 +125,10 @@ pub enum BookingError {
     /// Fields are missing or wrong; every one is listed.
     #[error("invalid fields")]
     Invalid(FieldErrors),
+    /// The human check's verifier rejected the form's token (invalid,
+    /// expired or already used): nothing was stored.
+    #[error("human check failed")]
+    HumanCheckFailed,
     /// The idempotency key was used before with a different request.
     #[error("idempotency key reused with another request")]
     KeyReused,
@@ -154,10 +159,14 @@ pub struct Intake {
     clock: Clock,
     bookable: Arc<dyn Publication<Bookable>>,
     match_key: Arc<MatchKey>,
+    /// The human check, when `TURNSTILE_SECRET` turns it on.
+    human_check: Option<Arc<Turnstile>>,
 }
 
 impl Intake {
-    /// A service over `store`, taking the specialties `bookable` gives.
+    /// A service over `store`, taking the specialties `bookable` gives; the
+    /// human check is built from the configuration, so every service built
+    /// with a Turnstile secret checks tokens.
     pub fn new(
         store: Arc<dyn BookingStore>,
         config: Arc<BookingConfig>,
@@ -165,12 +174,20 @@ impl Intake {
         bookable: Arc<dyn Publication<Bookable>>,
         match_key: Arc<MatchKey>,
     ) -> Self {
+        let human_check = config.human_check.clone().map(|check| {
+            Arc::new(Turnstile::new(
+                check,
+                &config.allowed_origins,
+                Arc::clone(&match_key),
+            ))
+        });
         Self {
             store,
             config,
             clock,
             bookable,
             match_key,
+            human_check,
         }
     }
 
@@ -238,6 +255,7 @@ impl Intake {
             });
         }
 
+        let acknowledgement = self.human_check(&request, key.as_ref(), now).await?;
         let fingerprint = Fingerprint::of(&details, &self.match_key);
         let rate = (self.config.rate_limit_per_hour > 0).then(|| {
             Allowance::requests(
@@ -251,18 +269,55 @@ impl Intake {
         // One deadline for the whole store call, every conflict retry and
         // reference retry included, so the answer comes inside the function's
         // timeout; past it the write may have happened.
-        let stored = self.store_new(details, fingerprint, key, rate, now, expires_at);
+        let stored = self.store_new(
+            details,
+            acknowledgement,
+            fingerprint,
+            key,
+            rate,
+            now,
+            expires_at,
+        );
         match tokio::time::timeout(self.config.store_timeout, stored).await {
             Ok(result) => result,
             Err(_) => Err(unconfirmed(now, "the store call's deadline passed")),
         }
     }
 
+    /// The human check, when it is on: a rejected token is refused; a
+    /// booking it could not check is taken with its acknowledgement withheld.
+    async fn human_check(
+        &self,
+        request: &BookingRequest,
+        key: Option<&IdempotencyKey>,
+        now: OffsetDateTime,
+    ) -> Result<Acknowledgement, BookingError> {
+        let Some(check) = &self.human_check else {
+            return Ok(Acknowledgement::Owed);
+        };
+        match check
+            .verify(request.human_check_token(), key.map(IdempotencyKey::as_str))
+            .await
+        {
+            Verdict::Passed => Ok(Acknowledgement::Owed),
+            Verdict::Rejected => {
+                Err(self.refused(Refusal::HumanCheckFailed, BookingError::HumanCheckFailed))
+            }
+            Verdict::Unchecked(why) => {
+                tracing::info!(outcome = why.as_str(), "booking taken unverified");
+                println!("{}", crate::metric::booking_unverified(now, why));
+                Ok(Acknowledgement::Withheld(Withheld::Unverified))
+            }
+        }
+    }
+
     /// Stores a parsed booking under a fresh reference, trying another
     /// reference on the (rare) collision.
+    #[allow(clippy::too_many_arguments)]
     async fn store_new(
         &self,
         details: BookingDetails,
+        acknowledgement: Acknowledgement,
         fingerprint: Fingerprint,
         key: Option<IdempotencyKey>,
         rate: Option<Allowance>,
@@ -277,18 +332,17 @@ impl Intake {
                     received_at: now,
                     details: details.clone(),
                     expires_at,
-                    acknowledgement: crate::booking::Acknowledgement::Owed,
+                    acknowledgement,
                 },
                 fingerprint: fingerprint.clone(),
                 idempotency: key.as_ref().map(|k| k.tag(&self.match_key)),
                 rate: rate.clone(),
                 now,
                 repeat_of: None,
-                acknowledgements: Some(Allowance::acknowledgements(
-                    details.email.as_str(),
-                    &self.match_key,
-                    now,
-                )),
+                // Only an acknowledgement owed is charged to its address.
+                acknowledgements: (acknowledgement == Acknowledgement::Owed).then(|| {
+                    Allowance::acknowledgements(details.email.as_str(), &self.match_key, now)
+                }),
             };
             match self.store.insert(new).await {
                 Ok(InsertOutcome::Stored) => {

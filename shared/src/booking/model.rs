@@ -88,17 +88,25 @@ pub enum Withheld {
     /// The clinic's hourly ceiling on acknowledgements across all
     /// addresses was reached (`ACKNOWLEDGEMENTS_PER_HOUR`): a distributed run.
     HourlyCeiling,
+    /// The form's human check was on and could not be completed (no token,
+    /// or the verifier did not answer): staff judge the request first.
+    Unverified,
 }
 
 impl Withheld {
     /// Every reason, for the alarm that watches them.
-    pub const ALL: [Withheld; 2] = [Withheld::AddressCap, Withheld::HourlyCeiling];
+    pub const ALL: [Withheld; 3] = [
+        Withheld::AddressCap,
+        Withheld::HourlyCeiling,
+        Withheld::Unverified,
+    ];
 
     /// The stored and logged name.
     pub fn as_str(self) -> &'static str {
         match self {
             Withheld::AddressCap => "address_cap",
             Withheld::HourlyCeiling => "hourly_ceiling",
+            Withheld::Unverified => "unverified",
         }
     }
 
@@ -118,6 +126,9 @@ impl Withheld {
             }
             Withheld::HourlyCeiling => {
                 "not sent: the clinic's hourly limit on acknowledgements was reached"
+            }
+            Withheld::Unverified => {
+                "not sent: the form's human check could not be completed, so judge the request before calling back"
             }
         }
     }

@@ -86,6 +86,7 @@ pub const FIELDS: &[&str] = &[
     "marketing_sms",
     "website",
     "idempotency_key",
+    crate::turnstile::TOKEN_FIELD,
 ];
 
 /// How a checkbox or script says yes: a form's checkbox sends `on`.
@@ -95,7 +96,7 @@ pub const YES: [&str; 4] = ["on", "true", "1", "yes"];
 pub const NO: [&str; 4] = ["off", "false", "0", "no"];
 
 /// The fields whose value must be text (the others may also be a JSON boolean).
-pub const TEXT_ONLY: &[&str] = &["idempotency_key", "website"];
+pub const TEXT_ONLY: &[&str] = &["idempotency_key", "website", crate::turnstile::TOKEN_FIELD];
 
 /// The bound of a field, in characters as typed ([`typed_len`]): it holds
 /// for a blank value too, so that it means what a schema's `maxLength`
@@ -112,6 +113,7 @@ pub fn max_chars(name: &str) -> Option<usize> {
         "message" => Message::MAX_CHARS,
         "consent_version" => ConsentVersion::MAX_CHARS,
         "idempotency_key" => IdempotencyKey::MAX_CHARS,
+        crate::turnstile::TOKEN_FIELD => crate::turnstile::TOKEN_MAX_CHARS,
         _ => return None,
     })
 }
@@ -191,6 +193,14 @@ impl BookingRequest {
     /// The idempotency key sent as a hidden field, if any.
     pub fn idempotency_field(&self) -> Option<&str> {
         match self.fields.get("idempotency_key") {
+            Some(Raw::Text(t)) if !is_blank(t) => Some(t.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The human check's token (Cloudflare Turnstile's), if any.
+    pub fn human_check_token(&self) -> Option<&str> {
+        match self.fields.get(crate::turnstile::TOKEN_FIELD) {
             Some(Raw::Text(t)) if !is_blank(t) => Some(t.as_str()),
             _ => None,
         }
@@ -606,6 +616,10 @@ mod tests {
             ("message", Message::MAX_CHARS),
             ("consent_version", ConsentVersion::MAX_CHARS),
             ("idempotency_key", IdempotencyKey::MAX_CHARS),
+            (
+                crate::turnstile::TOKEN_FIELD,
+                crate::turnstile::TOKEN_MAX_CHARS,
+            ),
         ];
         for field in FIELDS
             .iter()

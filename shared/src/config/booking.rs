@@ -44,6 +44,35 @@ pub struct BookingConfig {
     /// the match key; the Lambda function needs it, the local server keeps
     /// its own key in the data folder.
     pub match_key_secret: Option<String>,
+    /// `TURNSTILE_SECRET` and its companions: the human check, on when the
+    /// secret is set.
+    pub human_check: Option<HumanCheckConfig>,
+}
+
+/// Where and how a form's Cloudflare Turnstile token is checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HumanCheckConfig {
+    /// `TURNSTILE_SECRET`: the widget's secret key, sent to siteverify only.
+    pub secret: String,
+    /// `TURNSTILE_VERIFY_URL`: Cloudflare's siteverify endpoint (https, or
+    /// http to a loopback address for tests).
+    pub verify_url: hyper::Uri,
+    /// `TURNSTILE_TIMEOUT_MS`: the most the check may take; past it the
+    /// booking is taken unverified rather than kept waiting.
+    pub timeout: Duration,
+}
+
+/// Cloudflare's siteverify endpoint.
+pub const SITEVERIFY_URL: &str = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
+
+impl std::fmt::Debug for HumanCheckConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of anything that prints the configuration.
+        f.debug_struct("HumanCheckConfig")
+            .field("verify_url", &self.verify_url)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BookingConfig {
@@ -83,6 +112,7 @@ impl BookingConfig {
             match_key_secret: get("MATCH_KEY_SECRET").map(|v| v.trim().to_owned()),
             client_address_header: header_name(get("CLIENT_ADDRESS_HEADER"))?,
             cdn_secret: cdn_secret(get("CDN_SECRET"), get("CLIENT_ADDRESS_HEADER").is_some())?,
+            human_check: human_check(&get)?,
         })
     }
 }
@@ -108,6 +138,45 @@ fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
             }
         })
         .collect()
+}
+
+fn human_check(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<HumanCheckConfig>, ConfigError> {
+    let Some(secret) = get("TURNSTILE_SECRET").map(|s| s.trim().to_owned()) else {
+        return Ok(None);
+    };
+    if secret.contains(char::is_whitespace) {
+        return Err(ConfigError {
+            variable: "TURNSTILE_SECRET",
+            message: "is a Turnstile secret key, without spaces".into(),
+        });
+    }
+    let verify_url = get("TURNSTILE_VERIFY_URL")
+        .map_or_else(|| SITEVERIFY_URL.to_owned(), |u| u.trim().to_owned());
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+        .iter()
+        .any(|prefix| verify_url.starts_with(prefix));
+    let parsed = verify_url.parse::<hyper::Uri>().ok();
+    let Some(parsed) = parsed.filter(|_| verify_url.starts_with("https://") || loopback) else {
+        return Err(ConfigError {
+            variable: "TURNSTILE_VERIFY_URL",
+            message: format!(
+                "{verify_url:?} is not an https URL (http only to a loopback address, for tests)"
+            ),
+        });
+    };
+    Ok(Some(HumanCheckConfig {
+        secret,
+        verify_url: parsed,
+        timeout: Duration::from_millis(number(
+            "TURNSTILE_TIMEOUT_MS",
+            get("TURNSTILE_TIMEOUT_MS"),
+            2000,
+            200,
+            5000,
+        )?),
+    }))
 }
 
 fn cdn_secret(value: Option<String>, header: bool) -> Result<Option<String>, ConfigError> {
@@ -194,6 +263,7 @@ mod tests {
             ("ALLOW_CALLS_WITHOUT_ORIGIN", "2"),
             ("CLIENT_ADDRESS_HEADER", "x forwarded"),
             ("CDN_SECRET", "short"),
+            ("TURNSTILE_SECRET", "two words"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);
@@ -224,5 +294,28 @@ mod tests {
                 .rate_limit_per_hour,
             0
         );
+    }
+
+    #[test]
+    fn the_human_check_is_on_with_its_secret_and_verifies_over_https() {
+        assert_eq!(config(&[]).unwrap().human_check, None);
+        let on = config(&[("TURNSTILE_SECRET", "0x4AAAAAAA-secret")]).unwrap();
+        let check = on.human_check.unwrap();
+        assert_eq!(check.verify_url.to_string(), SITEVERIFY_URL);
+        assert_eq!(check.timeout, Duration::from_secs(2));
+        assert!(!format!("{check:?}").contains("0x4AAAAAAA-secret"));
+        for (url, ok) in [
+            ("http://127.0.0.1:4000/siteverify", true),
+            ("https://verify.example/siteverify", true),
+            ("http://verify.example/siteverify", false),
+            ("ftp://127.0.0.1:4000/", false),
+            ("https://a b/", false),
+        ] {
+            let c = config(&[("TURNSTILE_SECRET", "s"), ("TURNSTILE_VERIFY_URL", url)]);
+            assert_eq!(c.is_ok(), ok, "{url}");
+            if !ok {
+                assert_eq!(c.unwrap_err().variable, "TURNSTILE_VERIFY_URL");
+            }
+        }
     }
 }

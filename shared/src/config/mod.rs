@@ -7,7 +7,7 @@ mod desk;
 mod mail_events;
 mod notifier;
 
-pub use booking::BookingConfig;
+pub use booking::{BookingConfig, HumanCheckConfig, SITEVERIFY_URL};
 pub use content::ContentConfig;
 pub use desk::DeskConfig;
 pub use mail_events::MailEventsConfig;

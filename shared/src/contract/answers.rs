@@ -27,6 +27,7 @@ pub fn booking_errors() -> Vec<(BookingError, &'static str)> {
         BookingError::NoSource,
         BookingError::Malformed(DecodeError::Json(String::new())),
         BookingError::Invalid(FieldErrors::new()),
+        BookingError::HumanCheckFailed,
         BookingError::KeyReused,
         BookingError::RateLimited {
             retry_after_secs: 1,
@@ -53,6 +54,9 @@ pub fn booking_errors() -> Vec<(BookingError, &'static str)> {
                 }
                 BookingError::Invalid(_) => {
                     "Some fields need changing: every one is listed in `errors` with a message for the patient. Nothing was stored."
+                }
+                BookingError::HumanCheckFailed => {
+                    "With the human check on (`TURNSTILE_SECRET`), Cloudflare rejected the `cf-turnstile-response` token: invalid, expired, used before, or solved on another site. Nothing was stored or sent."
                 }
                 BookingError::KeyReused => {
                     "The `Idempotency-Key` was used before with a different body (`errors` names `idempotency_key`): the key belongs to that request. Nothing was stored."

@@ -46,8 +46,9 @@ enum Rule {
     Flag,
     /// Must be yes.
     Yes,
-    /// Anything (the honeypot).
-    AnyText,
+    /// Any text, at most so many characters when bounded (the honeypot,
+    /// the human check's token).
+    AnyText { max_chars: Option<usize> },
 }
 
 /// One field of the booking form.
@@ -226,7 +227,7 @@ fn fields(specialties: &[Slug]) -> Vec<Field> {
         Field {
             name: "website",
             required: false,
-            rule: Rule::AnyText,
+            rule: Rule::AnyText { max_chars: None },
             description: "The honeypot: a field hidden from people and left empty. A request that fills it is answered as a success and not stored.".into(),
         },
         Field {
@@ -238,6 +239,12 @@ fn fields(specialties: &[Slug]) -> Vec<Field> {
                 format: None,
             },
             description: "The hidden-field twin of the `Idempotency-Key` header, for plain forms. When both are sent they must be the same key (a 422 otherwise): a rule across a header and the body, which JSON Schema cannot state.".into(),
+        },
+        Field {
+            name: crate::turnstile::TOKEN_FIELD,
+            required: false,
+            rule: Rule::AnyText { max_chars: Some(crate::turnstile::TOKEN_MAX_CHARS) },
+            description: "The human check's token, which Cloudflare Turnstile's widget puts in the form when the clinic turns the check on (and is ignored when it is off). A token Cloudflare rejects is a 403; without one, or when Cloudflare cannot answer, the request is taken marked unverified and no acknowledgement is emailed.".into(),
         },
     ]
 }
@@ -332,7 +339,7 @@ fn schema(field: &Field, body: Body) -> Schema {
             };
             builder.schema_type(kind).enum_values(Some(values))
         }
-        Rule::AnyText => builder.schema_type(text_type()),
+        Rule::AnyText { max_chars } => builder.schema_type(text_type()).max_length(*max_chars),
     }
     .build()
     .into()
