@@ -11,6 +11,7 @@ for_each_backend!(
     a_valid_json_booking_is_stored_with_every_field,
     a_plain_form_booking_redirects_to_the_thank_you_page,
     a_plain_form_with_errors_goes_back_to_the_form,
+    a_plain_form_sends_the_date_of_birth_as_day_month_and_year,
     each_invalid_field_alone_is_named,
     hostile_bodies_get_a_4xx_and_store_nothing,
     one_idempotency_key_sent_concurrently_makes_one_booking,
@@ -171,6 +172,53 @@ async fn a_plain_form_with_errors_goes_back_to_the_form(backend: Backend) {
         .await;
     assert_eq!(response.status, 422);
     assert_eq!(response.error_fields(), ["email", "consent_contact"]);
+}
+
+async fn a_plain_form_sends_the_date_of_birth_as_day_month_and_year(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let with = |parts: &str| valid_form().replace("date_of_birth=1970-03-31", parts);
+    let response = app
+        .post(
+            "application/x-www-form-urlencoded",
+            with(&format!(
+                "date_of_birth_day=31&date_of_birth_month=3&date_of_birth_year=1970&idempotency_key={}",
+                frontdesk_tests::fresh_key()
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status, 303);
+    let location = response.header("location").unwrap().to_owned();
+    let reference = location.split("reference=").nth(1).expect("a reference");
+    let booking = app.booking(reference).await.expect("stored");
+    assert_eq!(booking.details.date_of_birth.to_string(), "1970-03-31");
+
+    // A wrong part is named, and nothing is stored.
+    for (parts, named) in [
+        (
+            "date_of_birth_day=31&date_of_birth_month=31&date_of_birth_year=1970",
+            "date_of_birth_month",
+        ),
+        (
+            "date_of_birth_day=31&date_of_birth_month=4&date_of_birth_year=1970",
+            "date_of_birth",
+        ),
+        (
+            "date_of_birth_day=&date_of_birth_month=4&date_of_birth_year=1970",
+            "date_of_birth_day",
+        ),
+    ] {
+        let response = app
+            .post("application/x-www-form-urlencoded", with(parts), &[])
+            .await;
+        assert_eq!(response.status, 303, "{parts}");
+        assert_eq!(
+            response.header("location"),
+            Some(format!("/book?errors={named}").as_str()),
+            "{parts}"
+        );
+    }
+    assert_eq!(app.store.count().await, 1);
 }
 
 async fn each_invalid_field_alone_is_named(backend: Backend) {

@@ -346,13 +346,30 @@ async fn the_request_body_is_the_fields_the_parser_knows() {
     let empty = app.post_json(&json!({})).await;
     assert_eq!(empty.status, 422);
     let missing: BTreeSet<String> = empty.error_fields().into_iter().collect();
-    let required: BTreeSet<String> = doc["components"]["schemas"]["BookingRequest"]["allOf"][0]
-        ["required"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
+    let names = |required: &Value| -> Vec<String> {
+        required
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let booking = &doc["components"]["schemas"]["BookingRequest"];
+    let mut required: BTreeSet<String> = names(&booking["allOf"][0]["required"])
+        .into_iter()
         .collect();
+    // The date of birth is required by its own choice: as the date (the
+    // first way, which an empty request is told of), or as its three parts.
+    let date_of_birth = &booking["allOf"][2]["anyOf"];
+    required.extend(names(&date_of_birth[0]["required"]));
+    assert_eq!(
+        names(&date_of_birth[1]["required"]),
+        [
+            "date_of_birth_day",
+            "date_of_birth_month",
+            "date_of_birth_year"
+        ]
+    );
     assert_eq!(required, missing);
 
     // What the API accepts fits the schema, for both ways of paying.

@@ -52,7 +52,10 @@ async fn fill_valid(browser: &Browser, email: &str) {
     browser.find("#booking_for-self").await.click().await;
     browser.fill("#first_name", "Ada").await;
     browser.fill("#last_name", "Browser-Test").await;
-    browser.set_value("#date_of_birth", "1970-03-31").await;
+    // The date of birth as day, month and year, as people say it.
+    browser.fill("#date_of_birth_day", "31").await;
+    browser.fill("#date_of_birth_month", "3").await;
+    browser.fill("#date_of_birth_year", "1970").await;
     browser.fill("#email", email).await;
     browser.fill("#phone", "07700 900123").await;
     browser.find("#contact_method-email").await.click().await;
@@ -158,11 +161,18 @@ async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
     fill_valid(&browser, "ada@").await;
     browser.fill("#phone", "12345").await;
     browser.fill("#last_name", "").await;
+    browser.fill("#date_of_birth_month", "13").await;
     browser.find("#consent_contact-yes").await.click().await; // untick
     browser.find("#submit").await.click().await;
 
     summary_shown(&browser).await;
-    for field in ["email", "phone", "last_name", "consent_contact"] {
+    for field in [
+        "email",
+        "phone",
+        "last_name",
+        "date_of_birth_month",
+        "consent_contact",
+    ] {
         let message = browser.text(&format!("#{field}-error")).await;
         assert!(!message.is_empty(), "no message next to {field}");
         assert_eq!(
@@ -190,9 +200,12 @@ async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
                 json!([])
             )
             .await,
-        4
+        5
     );
     assert!(browser.text("#first_name-error").await.is_empty());
+    // Only the part that is wrong is named, not the whole date.
+    assert!(browser.text("#date_of_birth_day-error").await.is_empty());
+    assert!(browser.text("#date_of_birth-error").await.is_empty());
     assert_eq!(
         browser
             .find("#error-summary")
@@ -220,6 +233,7 @@ async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
     browser.fill("#email", "ada.fixed@example.com").await;
     browser.fill("#phone", "07700 900123").await;
     browser.fill("#last_name", "Browser-Test").await;
+    browser.fill("#date_of_birth_month", "03").await;
     browser.find("#consent_contact-yes").await.click().await;
     browser.find("#submit").await.click().await;
     assert_reference(&reference_shown(&browser).await);
@@ -267,6 +281,7 @@ async fn without_javascript_the_plain_form_books_and_shows_its_errors() {
     for field in [
         "first_name",
         "email",
+        "date_of_birth",
         "booking_for",
         "payment",
         "consent_contact",
@@ -280,6 +295,31 @@ async fn without_javascript_the_plain_form_books_and_shows_its_errors() {
             .await
             .is_some());
     }
+    assert_eq!(server.count().await, 0);
+
+    // A wrong part of the date of birth: the form decoder names that part.
+    browser.goto(&server.page("/book")).await;
+    fill_valid(&browser, "ada.plain@example.com").await;
+    browser.fill("#date_of_birth_day", "32").await;
+    browser.find("#submit").await.click().await;
+    assert!(
+        browser
+            .wait_until("location.search.includes('errors=date_of_birth_day')")
+            .await,
+        "at {}",
+        browser.url().await
+    );
+    assert!(!browser.text("#date_of_birth_day-error").await.is_empty());
+    assert!(browser.text("#date_of_birth-error").await.is_empty());
+    assert_eq!(
+        browser
+            .find("#date_of_birth_day")
+            .await
+            .attribute("aria-invalid")
+            .await
+            .as_deref(),
+        Some("true")
+    );
     assert_eq!(server.count().await, 0);
 
     // Good answers, sent with a double click: one booking, the thank-you page.
@@ -421,7 +461,9 @@ async fn axe_finds_no_serious_problem_on_any_page() {
     summary_shown(&browser).await;
     assert_accessible(&browser, "the form with errors").await;
 
-    browser.goto(&server.page("/book?errors=email,phone")).await;
+    browser
+        .goto(&server.page("/book?errors=email,phone,date_of_birth,date_of_birth_year"))
+        .await;
     assert_accessible(&browser, "the form with errors, without script").await;
 
     browser.goto(&server.page("/book")).await;

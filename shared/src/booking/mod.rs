@@ -4,6 +4,7 @@
 
 pub mod bookable;
 pub mod choices;
+pub mod date_parts;
 pub mod fingerprint;
 #[cfg(test)]
 pub(crate) mod fixture;

@@ -403,12 +403,19 @@ impl DateOfBirth {
                     b.is_ascii_digit()
                 }
             });
+        if !shaped {
+            return Err(
+                "Please enter the date of birth as YYYY-MM-DD, for example 1970-03-31.".to_owned(),
+            );
+        }
         let date = Date::parse(raw, &format)
-            .ok()
-            .filter(|_| shaped)
-            .ok_or_else(|| {
-                "Please enter the date of birth as YYYY-MM-DD, for example 1970-03-31.".to_owned()
-            })?;
+            .map_err(|_| "The date of birth must be a real date, like 1970-03-31.".to_owned())?;
+        Self::of(date, today)
+    }
+
+    /// A date as a date of birth, checked against `today`: not in the
+    /// future, and at most [`DateOfBirth::MAX_AGE_YEARS`] ago.
+    pub fn of(date: Date, today: Date) -> Result<Self, String> {
         if date > today {
             return Err("The date of birth cannot be in the future.".into());
         }

@@ -70,6 +70,9 @@ pub const FIELDS: &[&str] = &[
     "email",
     "phone",
     "date_of_birth",
+    "date_of_birth_day",
+    "date_of_birth_month",
+    "date_of_birth_year",
     "specialty",
     "consultant",
     "payment",
@@ -114,6 +117,9 @@ pub fn max_chars(name: &str) -> Option<usize> {
         "consent_version" => ConsentVersion::MAX_CHARS,
         "idempotency_key" => IdempotencyKey::MAX_CHARS,
         crate::turnstile::TOKEN_FIELD => crate::turnstile::TOKEN_MAX_CHARS,
+        name if super::date_parts::PARTS.iter().any(|p| p.name == name) => {
+            super::date_parts::MAX_CHARS
+        }
         _ => return None,
     })
 }
@@ -233,9 +239,7 @@ impl BookingRequest {
         let last_name = self.required(&mut errors, "last_name", PersonName::parse);
         let email = self.required(&mut errors, "email", Email::parse);
         let phone = self.required(&mut errors, "phone", UkPhone::parse);
-        let date_of_birth = self.required(&mut errors, "date_of_birth", |s| {
-            DateOfBirth::parse(s, ctx.today)
-        });
+        let date_of_birth = self.date_of_birth(&mut errors, ctx.today);
         let specialty = self.required(&mut errors, "specialty", |s| {
             Specialty::parse(s, ctx.specialties)
         });
@@ -324,6 +328,44 @@ impl BookingRequest {
                 marketing_sms,
             }),
             _ => Err(errors),
+        }
+    }
+
+    /// The date of birth: the one ISO date, or its three parts (day, month
+    /// and year, as a form's date input sends them), but not both.
+    fn date_of_birth(&self, errors: &mut FieldErrors, today: Date) -> Option<DateOfBirth> {
+        use super::date_parts::{self, PARTS};
+        let given = |name| !matches!(self.text(name), Ok(None));
+        if !PARTS.iter().any(|part| given(part.name)) {
+            return self.required(errors, "date_of_birth", |s| DateOfBirth::parse(s, today));
+        }
+        if !matches!(self.text("date_of_birth"), Ok(None)) {
+            errors.add(
+                "date_of_birth",
+                "Please give the date of birth once: as one date, or as its day, month and year.",
+            );
+            return None;
+        }
+        let mut parts = [None; 3];
+        for (slot, part) in parts.iter_mut().zip(PARTS) {
+            match self.text(part.name) {
+                Ok(text) => *slot = text,
+                Err(e) => errors.add(part.name, e),
+            }
+        }
+        if PARTS.iter().any(|part| errors.has(part.name)) {
+            return None;
+        }
+        match date_parts::join(parts, today) {
+            Ok(date) => Some(date),
+            Err(found) => {
+                for (field, message) in found {
+                    if !errors.has(field) {
+                        errors.add(field, message);
+                    }
+                }
+                None
+            }
         }
     }
 
@@ -532,6 +574,58 @@ mod tests {
     }
 
     #[test]
+    fn a_form_may_send_the_date_of_birth_as_day_month_and_year() {
+        let (specialties, today) = ctx();
+        let ctx = ParseContext {
+            specialties: &specialties,
+            today,
+        };
+        let form = |dob: &str| {
+            let body = VALID_FORM.replace("date_of_birth=1970-03-31", dob);
+            BookingRequest::from_form(body.as_bytes())
+                .unwrap()
+                .parse(&ctx)
+        };
+        let details =
+            form("date_of_birth_day=31&date_of_birth_month=3&date_of_birth_year=1970").unwrap();
+        assert_eq!(details.date_of_birth.date(), date!(1970 - 03 - 31));
+        // The ISO field left blank, as a page with both would send it.
+        let blank_iso =
+            "date_of_birth=&date_of_birth_day=31&date_of_birth_month=03&date_of_birth_year=1970";
+        assert!(form(blank_iso).is_ok());
+
+        let errors = |dob: &str| -> Vec<String> {
+            form(dob)
+                .unwrap_err()
+                .into_vec()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(
+            errors("date_of_birth_day=31&date_of_birth_month=14&date_of_birth_year=1970"),
+            ["date_of_birth_month"]
+        );
+        assert_eq!(
+            errors("date_of_birth_day=&date_of_birth_month=3&date_of_birth_year="),
+            ["date_of_birth_day", "date_of_birth_year"]
+        );
+        assert_eq!(
+            errors("date_of_birth_day=30&date_of_birth_month=2&date_of_birth_year=1970"),
+            ["date_of_birth"]
+        );
+        assert_eq!(
+            errors("date_of_birth=1970-03-31&date_of_birth_day=31"),
+            ["date_of_birth"]
+        );
+        assert_eq!(
+            errors("date_of_birth_day=&date_of_birth_month=&date_of_birth_year="),
+            ["date_of_birth"],
+            "nothing given is the date missing"
+        );
+    }
+
+    #[test]
     fn every_bad_field_is_reported() {
         let (specialties, today) = ctx();
         let ctx = ParseContext {
@@ -620,6 +714,9 @@ mod tests {
                 crate::turnstile::TOKEN_FIELD,
                 crate::turnstile::TOKEN_MAX_CHARS,
             ),
+            ("date_of_birth_day", super::super::date_parts::MAX_CHARS),
+            ("date_of_birth_month", super::super::date_parts::MAX_CHARS),
+            ("date_of_birth_year", super::super::date_parts::MAX_CHARS),
         ];
         for field in FIELDS
             .iter()

@@ -11,6 +11,7 @@
 //! [`typed_len`]: crate::text::typed_len
 
 use crate::booking::choices::PaymentKind;
+use crate::booking::date_parts::{DatePart, MAX_CHARS as DATE_PART_MAX_CHARS, PARTS};
 use crate::booking::request::{NO, YES};
 use crate::booking::{
     BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email, IdempotencyKey, Insurer,
@@ -119,17 +120,20 @@ fn fields(specialties: &[Slug]) -> Vec<Field> {
         },
         Field {
             name: "date_of_birth",
-            required: true,
+            required: false,
             rule: Rule::Text {
                 pattern: DateOfBirth::PATTERN,
                 max_chars: None,
                 format: Some(KnownFormat::Date),
             },
             description: format!(
-                "`YYYY-MM-DD`, not in the future and at most {} years ago. JSON Schema cannot say this (it changes with the date), so it is said here; a date outside it is a 422 naming the field.",
+                "`YYYY-MM-DD`, not in the future and at most {} years ago. JSON Schema cannot say this (it changes with the date), so it is said here; a date outside it is a 422 naming the field. Required, unless the date is given as its three parts (`date_of_birth_day`, `date_of_birth_month`, `date_of_birth_year`, as a form's date input sends it), and never with them.",
                 DateOfBirth::MAX_AGE_YEARS
             ),
         },
+        date_part(&PARTS[0]),
+        date_part(&PARTS[1]),
+        date_part(&PARTS[2]),
         Field {
             name: "specialty",
             required: true,
@@ -247,6 +251,26 @@ fn fields(specialties: &[Slug]) -> Vec<Field> {
             description: "The human check's token, which Cloudflare Turnstile's widget puts in the form when the clinic turns the check on (and is ignored when it is off). A token Cloudflare rejects is a 403; without one, or when Cloudflare cannot answer, the request is taken marked unverified and no acknowledgement is emailed.".into(),
         },
     ]
+}
+
+/// One of the date of birth's three parts: checked whenever given, and
+/// required together in place of `date_of_birth` (`booking_request`).
+fn date_part(part: &DatePart) -> Field {
+    Field {
+        name: part.name,
+        required: false,
+        rule: Rule::Text {
+            pattern: part.pattern,
+            max_chars: Some(DATE_PART_MAX_CHARS),
+            format: None,
+        },
+        description: format!(
+            "The {} of the date of birth, in place of `date_of_birth` (with the other two parts): {} The date they make must be real, not in the future and at most {} years ago (a 422 naming `date_of_birth`); a part that is wrong or missing is a 422 naming the part.",
+            part.what,
+            part.message,
+            DateOfBirth::MAX_AGE_YEARS
+        ),
+    }
 }
 
 /// The fields whose rule depends on `payment`: required when insured, and
@@ -404,9 +428,48 @@ pub fn booking_request(specialties: &[Slug], body: Body) -> Schema {
         Body::Json => "An appointment request from a script. `null`, and a value of only spaces (the no-break and ideographic ones too), tabs and line breaks, count as not given; a field sent twice is a 400; a field not listed is a 422.",
         Body::Form => "An appointment request from a plain HTML form. A value of only spaces (the no-break and ideographic ones too), tabs and line breaks counts as not given; a field sent twice is a 400; a field not listed is a 422.",
     };
+    // The date of birth once: as the ISO date with no part given, or as
+    // all three parts with no ISO date (left out, blank, or in JSON null).
+    let only_blank = || {
+        let kind = match body {
+            Body::Json => SchemaType::from_iter([Type::String, Type::Null]),
+            Body::Form => SchemaType::new(Type::String),
+        };
+        ObjectBuilder::new()
+            .schema_type(kind)
+            .pattern(Some(format!("^{}$", crate::text::blank!())))
+    };
+    let mut as_date = ObjectBuilder::new()
+        .property(
+            "date_of_birth",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+                .pattern(Some(DateOfBirth::PATTERN)),
+        )
+        .required("date_of_birth");
+    let mut as_parts = ObjectBuilder::new().property("date_of_birth", only_blank());
+    for part in &PARTS {
+        as_date = as_date.property(part.name, only_blank());
+        as_parts = as_parts
+            .property(
+                part.name,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(part.pattern)),
+            )
+            .required(part.name);
+    }
+    let date_of_birth = AnyOfBuilder::new()
+        .item(as_date)
+        .item(as_parts)
+        .description(Some(
+        "The date of birth as `date_of_birth`, or as its day, month and year: one or the other.",
+    ));
     AllOfBuilder::new()
         .item(object)
         .item(insured)
+        .item(date_of_birth)
         .description(Some(description))
         .examples([example(specialties, body)])
         .build()
