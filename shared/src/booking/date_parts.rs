@@ -20,6 +20,10 @@ pub struct DatePart {
     pub pattern: &'static str,
     /// What the patient is told when it is not that.
     pub message: &'static str,
+    /// The longest it may be, in characters as typed (blanks around it
+    /// included): the page's `maxlength`, so the box takes what the server
+    /// takes and no more.
+    pub max_chars: usize,
 }
 
 /// The day, the month and the year, in the form's order.
@@ -35,6 +39,7 @@ pub const PARTS: [DatePart; 3] = [
             "$"
         ),
         message: "The day must be a number from 1 to 31.",
+        max_chars: 2,
     },
     DatePart {
         name: "date_of_birth_month",
@@ -47,6 +52,7 @@ pub const PARTS: [DatePart; 3] = [
             "$"
         ),
         message: "The month must be a number from 1 to 12.",
+        max_chars: 2,
     },
     DatePart {
         name: "date_of_birth_year",
@@ -59,12 +65,9 @@ pub const PARTS: [DatePart; 3] = [
             "$"
         ),
         message: "The year must have four digits, like 1970.",
+        max_chars: 4,
     },
 ];
-
-/// The longest a part may be, in characters as typed (blanks around it
-/// included).
-pub const MAX_CHARS: usize = 10;
 
 /// The field the joined date's own errors (not a real date, in the future,
 /// too long ago) are reported on.

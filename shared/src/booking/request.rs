@@ -117,10 +117,12 @@ pub fn max_chars(name: &str) -> Option<usize> {
         "consent_version" => ConsentVersion::MAX_CHARS,
         "idempotency_key" => IdempotencyKey::MAX_CHARS,
         crate::turnstile::TOKEN_FIELD => crate::turnstile::TOKEN_MAX_CHARS,
-        name if super::date_parts::PARTS.iter().any(|p| p.name == name) => {
-            super::date_parts::MAX_CHARS
+        name => {
+            super::date_parts::PARTS
+                .iter()
+                .find(|p| p.name == name)?
+                .max_chars
         }
-        _ => return None,
     })
 }
 
@@ -714,9 +716,9 @@ mod tests {
                 crate::turnstile::TOKEN_FIELD,
                 crate::turnstile::TOKEN_MAX_CHARS,
             ),
-            ("date_of_birth_day", super::super::date_parts::MAX_CHARS),
-            ("date_of_birth_month", super::super::date_parts::MAX_CHARS),
-            ("date_of_birth_year", super::super::date_parts::MAX_CHARS),
+            ("date_of_birth_day", 2),
+            ("date_of_birth_month", 2),
+            ("date_of_birth_year", 4),
         ];
         for field in FIELDS
             .iter()

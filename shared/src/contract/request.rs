@@ -11,7 +11,7 @@
 //! [`typed_len`]: crate::text::typed_len
 
 use crate::booking::choices::PaymentKind;
-use crate::booking::date_parts::{DatePart, MAX_CHARS as DATE_PART_MAX_CHARS, PARTS};
+use crate::booking::date_parts::{DatePart, PARTS};
 use crate::booking::request::{NO, YES};
 use crate::booking::{
     BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email, IdempotencyKey, Insurer,
@@ -261,7 +261,7 @@ fn date_part(part: &DatePart) -> Field {
         required: false,
         rule: Rule::Text {
             pattern: part.pattern,
-            max_chars: Some(DATE_PART_MAX_CHARS),
+            max_chars: Some(part.max_chars),
             format: None,
         },
         description: format!(
