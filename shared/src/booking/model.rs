@@ -85,6 +85,11 @@ pub enum Withheld {
     /// The address was sent as many as `ACKNOWLEDGEMENTS_PER_ADDRESS` in
     /// the last 24 hours: the form is not a way to mail someone at volume.
     AddressCap,
+    /// Requests naming the address came so fast that its counters stayed
+    /// taken while this booking was being stored: rather than refuse the
+    /// booking (which would let anyone who knows a patient's address lock
+    /// them out), it is stored without counting and not acknowledged.
+    AddressBusy,
     /// The clinic's hourly ceiling on acknowledgements across all
     /// addresses was reached (`ACKNOWLEDGEMENTS_PER_HOUR`): a distributed run.
     HourlyCeiling,
@@ -95,8 +100,9 @@ pub enum Withheld {
 
 impl Withheld {
     /// Every reason, for the alarm that watches them.
-    pub const ALL: [Withheld; 3] = [
+    pub const ALL: [Withheld; 4] = [
         Withheld::AddressCap,
+        Withheld::AddressBusy,
         Withheld::HourlyCeiling,
         Withheld::Unverified,
     ];
@@ -105,6 +111,7 @@ impl Withheld {
     pub fn as_str(self) -> &'static str {
         match self {
             Withheld::AddressCap => "address_cap",
+            Withheld::AddressBusy => "address_busy",
             Withheld::HourlyCeiling => "hourly_ceiling",
             Withheld::Unverified => "unverified",
         }
@@ -123,6 +130,9 @@ impl Withheld {
         match self {
             Withheld::AddressCap => {
                 "not sent: this address was sent three acknowledgements in the last 24 hours"
+            }
+            Withheld::AddressBusy => {
+                "not sent: many requests naming this address arrived at the same moment, as when someone aims the form at an inbox"
             }
             Withheld::HourlyCeiling => {
                 "not sent: the clinic's hourly limit on acknowledgements was reached"

@@ -200,10 +200,10 @@ pub struct NewBooking {
 }
 
 impl NewBooking {
-    /// The same booking with its acknowledgement withheld and not counted.
-    pub fn withholding_acknowledgement(&mut self) {
-        self.booking.acknowledgement =
-            crate::booking::Acknowledgement::Withheld(crate::booking::Withheld::AddressCap);
+    /// The same booking with its acknowledgement withheld, for `why`, and
+    /// not counted.
+    pub fn withholding_acknowledgement(&mut self, why: crate::booking::Withheld) {
+        self.booking.acknowledgement = crate::booking::Acknowledgement::Withheld(why);
         self.acknowledgements = None;
     }
 

@@ -21,7 +21,7 @@ use super::{
     Allowance, BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError, Verdict,
 };
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
-use crate::booking::{Booking, Fingerprint, Reference};
+use crate::booking::{Booking, Fingerprint, Reference, Withheld};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -35,6 +35,10 @@ use std::time::Duration;
 
 /// How often a transaction that lost a race with another is tried again.
 pub(super) const CONFLICT_ATTEMPTS: u32 = 6;
+
+/// How many of a booking's attempts may race on its address's
+/// acknowledgement counters before it is stored without them.
+const ADDRESS_RACES: u32 = 2;
 
 /// Bookings and guards in two DynamoDB tables.
 #[derive(Debug, Clone)]
@@ -369,6 +373,7 @@ impl BookingStore for DynamoBookingStore {
             .chars()
             .take(16)
             .collect::<String>();
+        let mut address_races = 0;
         for attempt in 0..CONFLICT_ATTEMPTS {
             let result = self
                 .client
@@ -403,12 +408,36 @@ impl BookingStore for DynamoBookingStore {
                         continue;
                     }
                     Some(Verdict::WithholdAcknowledgement) => {
-                        new.withholding_acknowledgement();
+                        new.withholding_acknowledgement(Withheld::AddressCap);
                         (items, slots) = self.transaction(&new)?;
                         shape += 1;
                         continue;
                     }
                     None => {}
+                }
+            }
+            // Only the address's counters are shared with requests anyone
+            // can send (anyone who knows the address): raced on them twice,
+            // the booking is stored without them and not acknowledged, so
+            // that a flood naming a patient's address cannot lock the
+            // patient out with conflicts.
+            if raced
+                && slots.acknowledgements.is_some_and(|first| {
+                    [first, first + 1].iter().any(|slot| {
+                        reasons.get(*slot).and_then(|r| r.code()) == Some("TransactionConflict")
+                    })
+                })
+            {
+                address_races += 1;
+                if address_races >= ADDRESS_RACES {
+                    tracing::warn!(
+                        reference = %new.booking.reference,
+                        "the address's acknowledgement counters kept racing; storing without them"
+                    );
+                    new.withholding_acknowledgement(Withheld::AddressBusy);
+                    (items, slots) = self.transaction(&new)?;
+                    shape += 1;
+                    continue;
                 }
             }
             if !raced {

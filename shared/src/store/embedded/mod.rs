@@ -345,7 +345,9 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
         match conflicts.verdict(&new) {
             None => break,
             Some(Verdict::Repeat { of }) => new.repeat_of = Some(of),
-            Some(Verdict::WithholdAcknowledgement) => new.withholding_acknowledgement(),
+            Some(Verdict::WithholdAcknowledgement) => {
+                new.withholding_acknowledgement(crate::booking::Withheld::AddressCap)
+            }
             Some(Verdict::Duplicate) => {
                 if let Some(rate) = &new.rate {
                     charge(&tx, rate)?;
