@@ -329,6 +329,9 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
             content_config.content_table
         ),
     };
+    if let Some(embedded) = store.embedded.clone() {
+        serve::expire_hourly(embedded, frontdesk_shared::time_source::Clock::system());
+    }
     let notifier = notify::notifier(
         args.mailer,
         &args.data_dir,

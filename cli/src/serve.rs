@@ -68,7 +68,8 @@ pub fn local_match_key(data_dir: &Path) -> Result<MatchKey, ServeError> {
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(data_dir).map_err(io("creating the folder of"))?;
+            frontdesk_shared::owner_only::create_dir(data_dir)
+                .map_err(io("creating the folder of"))?;
             let key = MatchKey::generate().map_err(|e| ServeError::Io {
                 context: "making a match key".into(),
                 source: std::io::Error::other(e),
@@ -90,11 +91,7 @@ pub fn local_match_key(data_dir: &Path) -> Result<MatchKey, ServeError> {
 fn write_private(path: &Path, text: &str) -> std::io::Result<bool> {
     use std::io::Write;
     let aside = path.with_extension(format!("new-{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&aside)?;
+    let mut file = frontdesk_shared::owner_only::new_file().open(&aside)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     drop(file);
@@ -125,6 +122,36 @@ pub struct LocalStore {
     pub desk: Arc<dyn frontdesk_shared::desk::DeskStore>,
     /// The hourly ceiling's counters of acknowledgements, with the guards.
     pub acknowledgements: Arc<dyn frontdesk_shared::notify::AcknowledgementCounter>,
+    /// The embedded database, whose expiry `serve` runs every hour (in
+    /// DynamoDB, TTL does it); `None` for DynamoDB.
+    pub embedded: Option<EmbeddedBookingStore>,
+}
+
+/// How often `serve` deletes what is past its retention from the embedded
+/// database.
+pub const EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes what is past its retention from `store` every `EXPIRY_EVERY`
+/// (`open_store` did it at start), for as long as the server runs. A
+/// failed run is logged (no data) and the next one tries again.
+pub fn expire_hourly(store: EmbeddedBookingStore, clock: Clock) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now() + EXPIRY_EVERY;
+        let mut every = tokio::time::interval_at(start, EXPIRY_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match store.expire(clock.now()).await {
+                Ok(expired) => tracing::debug!(
+                    bookings = expired.bookings,
+                    guards = expired.guards,
+                    audit_entries = expired.audit_entries,
+                    "expired what was past its retention"
+                ),
+                Err(error) => tracing::warn!(%error, "could not expire; retrying in an hour"),
+            }
+        }
+    })
 }
 
 /// Builds the store that `kind` names.
@@ -137,12 +164,18 @@ pub async fn open_store(
 ) -> Result<LocalStore, ServeError> {
     Ok(match kind {
         StoreKind::Embedded => {
-            std::fs::create_dir_all(data_dir).map_err(|source| ServeError::Io {
-                context: format!("creating {}", data_dir.display()),
-                source,
+            frontdesk_shared::owner_only::create_dir(data_dir).map_err(|source| {
+                ServeError::Io {
+                    context: format!("creating {}", data_dir.display()),
+                    source,
+                }
             })?;
             let store = EmbeddedBookingStore::open(&database_path(data_dir))?;
+            // Whatever command opens the folder, nothing past its retention
+            // is read from it.
+            store.expire(time::OffsetDateTime::now_utc()).await?;
             LocalStore {
+                embedded: Some(store.clone()),
                 bookings: Arc::new(store.clone()),
                 notices: Arc::new(store.clone()),
                 acknowledgements: Arc::new(store.clone()),
@@ -160,6 +193,7 @@ pub async fn open_store(
                 &config.guards_table,
             );
             LocalStore {
+                embedded: None,
                 notices: Arc::new(store.notices()),
                 acknowledgements: Arc::new(store.clone()),
                 desk: Arc::new(store.desk(

@@ -238,6 +238,26 @@ async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
         seen.push((to, subject));
     }
     seen.sort();
+    // The folder, the database and every email are their owner's alone,
+    // whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&server.data_dir), 0o700);
+        assert_eq!(mode(&outbox), 0o700);
+        for file in files.iter().cloned().chain(
+            [
+                "frontdesk.sqlite3",
+                "frontdesk.sqlite3-wal",
+                "match-key.json",
+            ]
+            .map(|f| server.data_dir.join(f)),
+        ) {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+    }
     assert_eq!(
         seen,
         [

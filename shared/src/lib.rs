@@ -23,6 +23,7 @@ pub mod mail;
 pub mod match_key;
 pub mod metric;
 pub mod notify;
+pub mod owner_only;
 #[cfg(feature = "http")]
 pub mod problem;
 pub mod store;

@@ -78,11 +78,18 @@ impl Mailer for OutboxMailer {
         let bytes = Self::format(email, &stem)?;
         let io =
             |e: std::io::Error| MailError::Transient(format!("outbox {}: {e}", self.dir.display()));
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let path = self.dir.join(format!("{stem}.eml"));
         // Written aside, then renamed: a reader never sees half a message.
+        // The folder and each message are the owner's alone.
         let partial = self.dir.join(format!(".{stem}.eml.partial"));
-        tokio::fs::write(&partial, &bytes).await.map_err(io)?;
+        let (dir, aside) = (self.dir.clone(), partial.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::owner_only::create_dir(&dir)?;
+            std::io::Write::write_all(&mut crate::owner_only::new_file().open(&aside)?, &bytes)
+        })
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)?;
         tokio::fs::rename(&partial, &path).await.map_err(io)?;
         Ok(Sent {
             // Written to the folder a mail client reads: that is delivery.

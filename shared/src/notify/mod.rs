@@ -220,6 +220,12 @@ impl Notifier {
         let reference = &booking.reference;
         let token = ClaimToken::new();
         let now = self.clock.now();
+        // Past its retention a booking is gone, whether or not TTL or the
+        // embedded store's expiry has removed it yet: a late stream record
+        // or sweep never emails about it.
+        if booking.expires_at <= now {
+            return Ok(Outcome::BookingGone);
+        }
         match self
             .ledger
             .claim(reference, notice, &token, now, now + self.claim_for)

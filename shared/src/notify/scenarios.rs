@@ -227,6 +227,23 @@ async fn each_email_is_sent_once_and_marked_sent() {
 }
 
 #[tokio::test]
+async fn a_booking_past_its_retention_is_not_emailed_though_still_stored() {
+    let desk = Desk::new();
+    let booking = desk.book().await;
+    desk.advance(Duration::days(366));
+    let report = desk.notifier().notify(&booking).await.unwrap();
+    assert_eq!(
+        (report.staff, report.patient),
+        (Outcome::BookingGone, Outcome::BookingGone)
+    );
+    assert!(desk.sent().is_empty());
+    assert_eq!(
+        desk.state(&booking, Notice::Staff).await.claimed_until,
+        None
+    );
+}
+
+#[tokio::test]
 async fn an_email_is_claimed_for_the_claim_time_while_it_is_sent() {
     let desk = Desk::new();
     let booking = desk.book().await;

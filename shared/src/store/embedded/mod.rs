@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA busy_timeout = 5000;
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS bookings (
     reference   TEXT PRIMARY KEY,
     record      TEXT NOT NULL,
@@ -81,6 +82,17 @@ CREATE TABLE IF NOT EXISTS content (
 );
 ";
 
+/// What one expiry deleted, in rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Bookings past their retention, with their notices.
+    pub bookings: usize,
+    /// Guards and counters past their window.
+    pub guards: usize,
+    /// Audit entries past theirs.
+    pub audit_entries: usize,
+}
+
 /// The local database in a SQLite file (or in memory, for tests): bookings
 /// with their guards and email notices, and the published content.
 #[derive(Clone)]
@@ -89,8 +101,12 @@ pub struct EmbeddedBookingStore {
 }
 
 impl EmbeddedBookingStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, readable by its
+    /// owner only (SQLite gives its write-ahead log and shared-memory files
+    /// the database's mode).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        crate::owner_only::touch_file(path)
+            .map_err(|e| StoreError::Misconfigured(format!("{}: {e}", path.display())))?;
         Self::from_connection(Connection::open(path).map_err(misconfigured)?)
     }
 
@@ -148,6 +164,28 @@ impl EmbeddedBookingStore {
                 .map_err(unavailable)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(unavailable)
+        })
+        .await
+    }
+
+    /// Deletes everything past its retention at `now`, leaving none of it
+    /// readable in the file: freed pages are overwritten (`secure_delete`)
+    /// and the write-ahead log is checkpointed into the database and
+    /// truncated. `frontdesk serve` runs it at start and hourly, as
+    /// DynamoDB's TTL runs in AWS; a reader in another process can keep the
+    /// log from being truncated until it finishes, which the next run
+    /// completes.
+    pub async fn expire(&self, now: time::OffsetDateTime) -> Result<Expired, StoreError> {
+        let now = now.unix_timestamp();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let expired = purge(&tx, now)?;
+            tx.commit().map_err(unavailable)?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(unavailable)?;
+            Ok(expired)
         })
         .await
     }
@@ -293,21 +331,37 @@ fn guard_hit(conn: &Connection, pk: &str, now: i64) -> Result<Option<GuardHit>, 
     .transpose()
 }
 
+/// Deletes what is past its retention at `now` (bookings, their notices,
+/// guards; audit entries by the database's own clock, which its trigger
+/// checks): what DynamoDB's TTL does in the background.
+fn purge(conn: &Connection, now: i64) -> Result<Expired, StoreError> {
+    let bookings = conn
+        .execute("DELETE FROM bookings WHERE expires_at < ?1", [now])
+        .map_err(unavailable)?;
+    let guards = conn
+        .execute("DELETE FROM guards WHERE expires_at < ?1", [now])
+        .map_err(unavailable)?;
+    conn.execute(
+        "DELETE FROM notices WHERE reference NOT IN (SELECT reference FROM bookings)",
+        [],
+    )
+    .map_err(unavailable)?;
+    let audit_entries = conn
+        .execute("DELETE FROM audit WHERE expires_at < unixepoch()", [])
+        .map_err(unavailable)?;
+    Ok(Expired {
+        bookings,
+        guards,
+        audit_entries,
+    })
+}
+
 fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutcome, StoreError> {
     let now = new.now.unix_timestamp();
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(unavailable)?;
-    // Retention and guard expiry: what DynamoDB's TTL does in the background.
-    tx.execute("DELETE FROM bookings WHERE expires_at < ?1", [now])
-        .map_err(unavailable)?;
-    tx.execute("DELETE FROM guards WHERE expires_at < ?1", [now])
-        .map_err(unavailable)?;
-    tx.execute(
-        "DELETE FROM notices WHERE reference NOT IN (SELECT reference FROM bookings)",
-        [],
-    )
-    .map_err(unavailable)?;
+    purge(&tx, now)?;
 
     // What the guards say, asked again after each change the verdict makes
     // (a repeat no longer checks the fingerprint; a withheld
@@ -568,6 +622,122 @@ mod tests {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    #[tokio::test]
+    async fn expiry_leaves_nothing_of_an_expired_booking_in_the_files_and_keeps_the_rest() {
+        use crate::booking::fixture::{booking, match_key, FORM};
+        let dir = std::env::temp_dir().join(format!(
+            "frontdesk-expiry-{}-{}",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        crate::owner_only::create_dir(&dir).unwrap();
+        let path = dir.join("frontdesk.sqlite3");
+        let store = EmbeddedBookingStore::open(&path).unwrap();
+        let received = time::macros::datetime!(2026-12-02 09:00 UTC);
+        let book = |form: &str, reference: &str, days: i64| {
+            let mut booking = booking(form);
+            booking.reference = Reference::parse(reference).unwrap();
+            booking.received_at = received;
+            booking.expires_at = received + time::Duration::days(days);
+            NewBooking {
+                fingerprint: Fingerprint::of(&booking.details, &match_key()),
+                now: received,
+                booking,
+                idempotency: Some(format!("key-{reference}")),
+                rate: None,
+                repeat_of: None,
+                acknowledgements: None,
+            }
+        };
+        let gone =
+            "first_name=Zed&last_name=Quill&email=zed.quill%40example.com&phone=07700+900555";
+        let gone = FORM.replace(
+            "first_name=Ann&last_name=Smith&email=ann%40example.com&phone=07700+900123",
+            gone,
+        );
+        for new in [
+            book(&gone, "CCL-TEST-0001", 30),
+            book(FORM, "CCL-TEST-0002", 365),
+        ] {
+            assert_eq!(store.insert(new).await.unwrap(), InsertOutcome::Stored);
+        }
+        let files = || {
+            ["", "-wal", "-shm"]
+                .iter()
+                .filter_map(|suffix| std::fs::read(format!("{}{suffix}", path.display())).ok())
+                .collect::<Vec<_>>()
+        };
+        let traces = ["zed.quill@example.com", "Quill", "+447700900555"];
+        assert!(
+            traces
+                .iter()
+                .all(|t| files().iter().any(|f| contains(f, t))),
+            "the files hold the booking before it expires"
+        );
+
+        let expired = store
+            .expire(received + time::Duration::days(31))
+            .await
+            .unwrap();
+        assert_eq!(
+            (expired.bookings, expired.guards),
+            (1, 4),
+            "one booking; both bookings' key and fingerprint guards, a day old"
+        );
+        for trace in traces {
+            assert!(
+                !files().iter().any(|f| contains(f, trace)),
+                "{trace} is still in the files"
+            );
+        }
+        let kept = store
+            .get(&Reference::parse("CCL-TEST-0002").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(kept.unwrap().details.email.as_str(), "ann@example.com");
+        assert!(store
+            .get(&Reference::parse("CCL-TEST-0001").unwrap())
+            .await
+            .unwrap()
+            .is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_log_are_their_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "frontdesk-modes-{}-{}",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("frontdesk.sqlite3");
+        let store = EmbeddedBookingStore::open(&path).unwrap();
+        store
+            .conn
+            .lock()
+            .unwrap()
+            .execute(
+                "INSERT INTO guards (pk, hits, expires_at) VALUES ('x', 1, 0)",
+                [],
+            )
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
