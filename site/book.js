@@ -110,11 +110,15 @@ function showMessage(message) {
   showSummary();
 }
 
-function showSuccess(reference) {
+function showSuccess(reference, unchecked) {
   clearErrors();
   form.hidden = true;
   document.getElementById("intro").hidden = true;
   document.getElementById("success-reference").textContent = reference;
+  // A request sent without the human check's token is stored for staff to
+  // judge, and no confirmation email is sent for it.
+  document.getElementById("success-email").hidden = unchecked;
+  document.getElementById("success-unchecked").hidden = !unchecked;
   success.hidden = false;
   document.title = `Request received – ${pageTitle.split(" – ").pop()}`;
   success.focus();
@@ -138,6 +142,15 @@ async function send(event) {
   const fields = answers();
   const token = fields[TOKEN];
   delete fields[TOKEN];
+  // With the check on the page and its script running, a missing token is
+  // a check not finished yet: ask for it rather than send a request that
+  // gets no confirmation. If the script never ran (blocked), send anyway.
+  const checking = document.querySelector(".cf-turnstile") !== null;
+  const unchecked = checking && !token;
+  if (unchecked && window.turnstile) {
+    showMessage("Please finish the check just above the Send button, which tells us you are a person, then send again. Or call us.");
+    return;
+  }
   const compared = JSON.stringify(fields);
   if (compared !== sentBody) {
     key = newKey();
@@ -155,7 +168,7 @@ async function send(event) {
     });
     const answer = await response.json().catch(() => null);
     if (response.status === 201 && answer?.reference) {
-      showSuccess(answer.reference);
+      showSuccess(answer.reference, unchecked);
     } else if (response.status === 422 && Array.isArray(answer?.errors)) {
       showFieldErrors(answer.errors);
     } else if (response.status === 403 && answer?.type === "urn:frontdesk:problem:human-check-failed") {
@@ -163,6 +176,8 @@ async function send(event) {
       window.turnstile?.reset();
       showMessage(answer.detail);
     } else if (response.status === 429 || response.status === 503) {
+      // The check may have spent the token: the next try needs a new one.
+      window.turnstile?.reset();
       showMessage(`${answer?.detail ?? "We cannot take your request just now."} ${retryWording(response)}`);
     } else {
       showMessage(answer?.detail ?? "Something went wrong sending your request. Please try again, or call us.");

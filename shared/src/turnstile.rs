@@ -196,18 +196,6 @@ impl Turnstile {
             );
             return Verdict::Rejected;
         }
-        if codes(&[
-            "missing-input-secret",
-            "invalid-input-secret",
-            "bad-request",
-        ]) {
-            tracing::error!(
-                codes = %answer.error_codes.join(","),
-                outcome = Unchecked::Misconfigured.as_str(),
-                "siteverify refused the human check's secret or request: check TURNSTILE_SECRET"
-            );
-            return Verdict::Unchecked(Unchecked::Misconfigured);
-        }
         if codes(&["internal-error"]) {
             tracing::warn!(
                 outcome = Unchecked::Unreachable.as_str(),
@@ -215,8 +203,26 @@ impl Turnstile {
             );
             return Verdict::Unchecked(Unchecked::Unreachable);
         }
-        tracing::info!(codes = %answer.error_codes.join(","), outcome = "human_check_failed", "siteverify rejected the token");
-        Verdict::Rejected
+        // Only what Cloudflare says of the token itself refuses the
+        // patient. Any other failure (a wrong or revoked secret, a widget
+        // that is not the secret's, a code added after this was written, or
+        // none) is the clinic's to fix, and a patient is never turned away
+        // for it: the booking is taken unverified and the alarm raised.
+        if !answer.error_codes.is_empty()
+            && answer
+                .error_codes
+                .iter()
+                .all(|c| TOKEN_CODES.contains(&c.as_str()))
+        {
+            tracing::info!(codes = %answer.error_codes.join(","), outcome = "human_check_failed", "siteverify rejected the token");
+            return Verdict::Rejected;
+        }
+        tracing::error!(
+            codes = %answer.error_codes.join(","),
+            outcome = Unchecked::Misconfigured.as_str(),
+            "siteverify refused the human check's secret or request: check TURNSTILE_SECRET and the widget"
+        );
+        Verdict::Unchecked(Unchecked::Misconfigured)
     }
 
     /// One POST to siteverify, read to its end.
@@ -268,6 +274,14 @@ fn build_client() -> Option<HttpsClient> {
     }
 }
 
+/// The error codes siteverify gives for the token itself (spent,
+/// expired, forged or missing): the only answers that refuse a patient.
+const TOKEN_CODES: [&str; 3] = [
+    "invalid-input-response",
+    "timeout-or-duplicate",
+    "missing-input-response",
+];
+
 /// An origin's host, without scheme or port.
 fn host_of(origin: &str) -> String {
     let rest = origin.split_once("://").map_or(origin, |(_, rest)| rest);
@@ -278,10 +292,17 @@ fn host_of(origin: &str) -> String {
     host.to_ascii_lowercase()
 }
 
-/// A tag's 32 hex digits written as a UUID, the shape siteverify asks for.
+/// A tag's hex digits written as a version 4 UUID (its version and
+/// variant digits set, as RFC 9562 has them), the shape siteverify asks for.
 fn uuid_of(tag: &str) -> String {
     let hex = tag.rsplit('.').next().unwrap_or(tag);
-    let hex: String = hex.chars().chain(std::iter::repeat('0')).take(32).collect();
+    let mut hex: Vec<char> = hex.chars().chain(std::iter::repeat('0')).take(32).collect();
+    hex[12] = '4';
+    hex[16] = match hex[16].to_digit(16) {
+        Some(d) => char::from_digit((d & 0x3) | 0x8, 16).unwrap_or('8'),
+        None => '8',
+    };
+    let hex: String = hex.into_iter().collect();
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -345,12 +366,18 @@ mod tests {
             let json = format!(r#"{{"success":false,"error-codes":["{code}"]}}"#);
             assert_eq!(t.judge(&answer(&json)), Verdict::Rejected, "{code}");
         }
-        for code in [
-            "invalid-input-secret",
-            "missing-input-secret",
-            "bad-request",
+        for codes in [
+            r#"["invalid-input-secret"]"#,
+            r#"["missing-input-secret"]"#,
+            r#"["bad-request"]"#,
+            r#"["invalid-widget-id"]"#,
+            r#"["invalid-parsed-secret"]"#,
+            r#"["a-code-from-next-year"]"#,
+            r#"["invalid-input-response","invalid-input-secret"]"#,
+            r#"[]"#,
         ] {
-            let json = format!(r#"{{"success":false,"error-codes":["{code}"]}}"#);
+            let json = format!(r#"{{"success":false,"error-codes":{codes}}}"#);
+            let code = codes;
             assert_eq!(
                 t.judge(&answer(&json)),
                 Verdict::Unchecked(Unchecked::Misconfigured),
@@ -384,6 +411,10 @@ mod tests {
         assert_eq!(key.len(), 36);
         assert_eq!(key.matches('-').count(), 4);
         assert!(!key.contains("page-key-1"));
+        for key in [key.clone(), random_uuid().unwrap()] {
+            assert_eq!(&key[14..15], "4", "version 4: {key}");
+            assert!("89ab".contains(&key[19..20]), "RFC variant: {key}");
+        }
         assert_eq!(
             key,
             uuid_of(&t.match_key.tag(Purpose::HumanCheck, b"page-key-1"))

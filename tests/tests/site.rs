@@ -152,6 +152,65 @@ async fn a_patient_books_with_javascript_and_sees_the_reference() {
     );
 }
 
+/// Puts the human check's widget on the page as Cloudflare's would be,
+/// with its token not given yet, and with or without its script running.
+async fn widget_without_token(browser: &Browser, script_runs: bool) {
+    browser
+        .execute(
+            "const widget = document.createElement('div');\
+             widget.className = 'cf-turnstile';\
+             document.getElementById('submit').before(widget);\
+             if (arguments[0]) window.turnstile = { reset() {} };\
+             else delete window.turnstile;\
+             return true;",
+            json!([script_runs]),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_human_check_not_finished_is_asked_for_and_one_that_never_ran_is_told() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.unchecked@example.com").await;
+
+    // The widget is there and running, but has no token yet: nothing is sent.
+    widget_without_token(&browser, true).await;
+    browser.find("#submit").await.click().await;
+    summary_shown(&browser).await;
+    assert!(
+        browser
+            .text("#error-summary")
+            .await
+            .contains("finish the check"),
+        "{}",
+        browser.text("#error-summary").await
+    );
+    assert_eq!(server.count().await, 0);
+
+    // Its script never ran (blocked): the request goes, and the patient is
+    // told that no confirmation email will come.
+    widget_without_token(&browser, false).await;
+    browser.find("#submit").await.click().await;
+    let reference = reference_shown(&browser).await;
+    assert_reference(&reference);
+    let hidden = browser
+        .execute(
+            "return ['success-unchecked', 'success-email']\
+               .map((id) => document.getElementById(id).hidden);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(hidden, json!([false, true]));
+    assert!(browser
+        .text("#success-unchecked")
+        .await
+        .contains("we will not email you a confirmation"));
+    assert_eq!(server.count().await, 1);
+}
+
 #[tokio::test]
 async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
     let server = SiteServer::start().await;

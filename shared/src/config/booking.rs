@@ -154,11 +154,22 @@ fn human_check(
     }
     let verify_url = get("TURNSTILE_VERIFY_URL")
         .map_or_else(|| SITEVERIFY_URL.to_owned(), |u| u.trim().to_owned());
-    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-        .iter()
-        .any(|prefix| verify_url.starts_with(prefix));
-    let parsed = verify_url.parse::<hyper::Uri>().ok();
-    let Some(parsed) = parsed.filter(|_| verify_url.starts_with("https://") || loopback) else {
+    // Judged on the parsed URL's own scheme and host, never a prefix of
+    // the text (`http://localhost:1@elsewhere/` is elsewhere), and with no
+    // user part, which the secret's request has no use for.
+    let parsed = verify_url.parse::<hyper::Uri>().ok().filter(|uri| {
+        let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+        let host = uri.host().unwrap_or_default();
+        let loopback = ["127.0.0.1", "localhost", "[::1]"].contains(&host);
+        !authority.contains('@')
+            && !host.is_empty()
+            && match uri.scheme_str() {
+                Some("https") => true,
+                Some("http") => loopback,
+                _ => false,
+            }
+    });
+    let Some(parsed) = parsed else {
         return Err(ConfigError {
             variable: "TURNSTILE_VERIFY_URL",
             message: format!(
@@ -310,6 +321,11 @@ mod tests {
             ("http://verify.example/siteverify", false),
             ("ftp://127.0.0.1:4000/", false),
             ("https://a b/", false),
+            ("http://[::1]:4000/siteverify", true),
+            ("http://localhost:1@verify.example/siteverify", false),
+            ("http://127.0.0.1:4000@verify.example/", false),
+            ("https://user:pass@verify.example/siteverify", false),
+            ("http://127.0.0.1.verify.example/", false),
         ] {
             let c = config(&[("TURNSTILE_SECRET", "s"), ("TURNSTILE_VERIFY_URL", url)]);
             assert_eq!(c.is_ok(), ok, "{url}");
