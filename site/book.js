@@ -64,12 +64,22 @@ function controlOf(field) {
   return target.matches("fieldset") ? target.querySelector("input") : target;
 }
 
-/** A field's label or legend, which names it in the summary. */
+/** A field's label or legend, which names it in the summary; a part of a
+ * group (the date of birth's day) is named with its group's legend. */
 function labelOf(target) {
   const label = target.matches("fieldset")
     ? target.querySelector("legend")
     : document.querySelector(`label[for="${target.id}"]`);
-  return label?.textContent.trim() ?? target.id;
+  const text = label?.textContent.trim() ?? target.id;
+  const group = target.matches("fieldset") ? null : target.closest('fieldset[role="group"]');
+  const legend = group?.querySelector("legend")?.textContent.trim();
+  return legend ? `${legend} – ${text}` : text;
+}
+
+/** What is marked invalid for a field: a group's boxes, as a fieldset's
+ * own state is not read out. */
+function invalidOf(target) {
+  return target.matches('fieldset[role="group"]') ? [...target.querySelectorAll("input")] : [target];
 }
 
 function showSummary() {
@@ -89,9 +99,10 @@ function showFieldErrors(errors) {
       continue;
     }
     slot.textContent = message;
-    target.setAttribute("aria-invalid", "true");
+    for (const control of invalidOf(target)) control.setAttribute("aria-invalid", "true");
     const link = document.createElement("a");
-    link.href = `#${field}`;
+    // A group's link leads to its first box, which can take focus.
+    link.href = `#${invalidOf(target)[0].id || field}`;
     link.textContent = `${labelOf(target)}: ${message}`;
     link.addEventListener("click", (event) => {
       event.preventDefault();

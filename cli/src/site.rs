@@ -24,6 +24,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use frontdesk_shared::booking::date_parts;
 use frontdesk_shared::booking::reference::Reference;
 use frontdesk_shared::booking::request::FIELDS;
 use frontdesk_shared::problem::Problem;
@@ -369,8 +370,19 @@ fn mark_errors(mut html: String, fields: &[&str]) -> String {
             .flatten()
         {
             Some(message) => {
-                add_attribute(&mut html, field, "aria-invalid=\"true\"");
-                items.push_str(&format!("<li><a href=\"#{field}\">{message}</a></li>"));
+                // The date of birth's whole-date error marks its three
+                // boxes (a fieldset's own state is not read out) and
+                // links to the first, which can take focus.
+                let controls: Vec<&str> = if *field == date_parts::WHOLE {
+                    date_parts::PARTS.iter().map(|p| p.name).collect()
+                } else {
+                    vec![field]
+                };
+                for control in &controls {
+                    add_attribute(&mut html, control, "aria-invalid=\"true\"");
+                }
+                let target = controls.first().copied().unwrap_or(field);
+                items.push_str(&format!("<li><a href=\"#{target}\">{message}</a></li>"));
             }
             None => unplaced = true,
         }
@@ -470,6 +482,19 @@ mod tests {
         assert!(!html.contains("id=\"phone-error\" data-message=\"Please enter a UK phone number, like 07700 900123.\">Please"));
         assert_eq!(html.matches("aria-invalid").count(), 2);
         assert!(html.contains("data-message=\"Something in the form was not accepted. Please reload this page and send the form again.\"></p>"));
+    }
+
+    #[test]
+    fn a_date_of_birth_that_is_no_date_marks_its_three_boxes_and_leads_to_the_first() {
+        let html = render(BOOK, "", Some("errors=date_of_birth"));
+        for part in ["day", "month", "year"] {
+            let tag = tag_of(&html, &format!("date_of_birth_{part}")).unwrap();
+            assert!(html[tag].contains("aria-invalid=\"true\""), "{part}");
+        }
+        assert_eq!(html.matches("aria-invalid").count(), 3);
+        assert!(
+            html.contains("<li><a href=\"#date_of_birth_day\">Please enter a real date of birth")
+        );
     }
 
     #[test]

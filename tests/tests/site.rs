@@ -212,6 +212,34 @@ async fn a_human_check_not_finished_is_asked_for_and_one_that_never_ran_is_told(
 }
 
 #[tokio::test]
+async fn a_date_that_does_not_exist_marks_all_three_boxes_and_leads_to_the_day() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.date@example.com").await;
+    browser.fill("#date_of_birth_day", "31").await;
+    browser.fill("#date_of_birth_month", "2").await;
+    browser.find("#submit").await.click().await;
+    summary_shown(&browser).await;
+    let invalid = browser
+        .execute(
+            "return ['day', 'month', 'year'].map((p) => document\
+               .getElementById(`date_of_birth_${p}`).getAttribute('aria-invalid'));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(invalid, json!(["true", "true", "true"]));
+    browser
+        .find("#error-list a[href='#date_of_birth_day']")
+        .await
+        .click()
+        .await;
+    assert_eq!(browser.focused().await, "date_of_birth_day");
+    assert_eq!(server.count().await, 0);
+}
+
+#[tokio::test]
 async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
     let server = SiteServer::start().await;
     let browser = Browser::start().await;
@@ -262,9 +290,14 @@ async fn bad_answers_are_shown_next_to_their_fields_and_nothing_is_stored() {
         5
     );
     assert!(browser.text("#first_name-error").await.is_empty());
-    // Only the part that is wrong is named, not the whole date.
+    // Only the part that is wrong is named, not the whole date, and the
+    // summary says which date it is part of.
     assert!(browser.text("#date_of_birth_day-error").await.is_empty());
     assert!(browser.text("#date_of_birth-error").await.is_empty());
+    assert!(browser
+        .text("#error-list a[href='#date_of_birth_month']")
+        .await
+        .starts_with("Date of birth – Month: "));
     assert_eq!(
         browser
             .find("#error-summary")
@@ -349,10 +382,19 @@ async fn without_javascript_the_plain_form_books_and_shows_its_errors() {
             !browser.text(&format!("#{field}-error")).await.is_empty(),
             "no message next to {field}"
         );
-        assert!(browser
-            .try_find(&format!("#error-list a[href='#{field}']"))
-            .await
-            .is_some());
+        // The date's link leads to its first box, which can take focus.
+        let target = if field == "date_of_birth" {
+            "date_of_birth_day"
+        } else {
+            field
+        };
+        assert!(
+            browser
+                .try_find(&format!("#error-list a[href='#{target}']"))
+                .await
+                .is_some(),
+            "no summary link to {target}"
+        );
     }
     assert_eq!(server.count().await, 0);
 
