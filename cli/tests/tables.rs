@@ -129,7 +129,7 @@ async fn a_table_already_there_is_kept_or_its_difference_named() {
     assert!(!ok, "a table that differs must fail the command: {stdout}");
     assert!(
         stdout.contains(&format!(
-            "{} (BookingsTable in infra/template.yaml): kept, its TTL switched on and its 2 missing indexes added",
+            "{} (BookingsTable in infra/template.yaml): kept, its TTL switched on and its 4 missing indexes added",
             names[0]
         )),
         "{stdout}"
@@ -164,8 +164,13 @@ async fn a_table_already_there_is_kept_or_its_difference_named() {
     indexes.sort();
     assert_eq!(
         indexes,
-        ["inbox", "inbox_by_specialty"],
-        "both added, and active"
+        [
+            "by_subject_email",
+            "by_subject_phone",
+            "inbox",
+            "inbox_by_specialty"
+        ],
+        "each added, and active"
     );
     let guards = client
         .describe_table()

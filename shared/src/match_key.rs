@@ -33,6 +33,11 @@ pub enum Purpose {
     /// A client's idempotency key, as the human check's verifier sees it
     /// (unrelated to the guard's tag of the same key).
     HumanCheck,
+    /// A booker's email address, to find their bookings (subject access,
+    /// erasure).
+    SubjectEmail,
+    /// A booker's phone number, likewise.
+    SubjectPhone,
 }
 
 impl Purpose {
@@ -43,6 +48,8 @@ impl Purpose {
             Self::Source => b"frontdesk/source",
             Self::Recipient => b"frontdesk/recipient",
             Self::HumanCheck => b"frontdesk/human-check",
+            Self::SubjectEmail => b"frontdesk/subject-email",
+            Self::SubjectPhone => b"frontdesk/subject-phone",
         }
     }
 }

@@ -323,6 +323,18 @@ impl StoreHandle {
         }
     }
 
+    /// The same store as the index of whose bookings are whose.
+    pub fn subjects(&self) -> Arc<dyn frontdesk_shared::store::SubjectIndex> {
+        match self {
+            Self::Embedded(store) => Arc::new(store.clone()),
+            Self::Dynamo(t) => Arc::new(DynamoBookingStore::new(
+                t.client.clone(),
+                &t.bookings,
+                &t.guards,
+            )),
+        }
+    }
+
     /// How many bookings are stored.
     pub async fn count(&self) -> u64 {
         match self {

@@ -81,6 +81,10 @@ async fn store_booking(
         .port()
         .insert(NewBooking {
             fingerprint: Fingerprint::of(&booking.details, &frontdesk_tests::match_key()),
+            subject: frontdesk_shared::booking::SubjectTags::of(
+                &booking.details,
+                &frontdesk_tests::match_key(),
+            ),
             booking,
             idempotency: None,
             repeat_of: None,

@@ -25,6 +25,7 @@ for_each_backend!(
     the_hourly_ceiling_counts_to_its_limit_and_starts_again_each_hour,
     expired_guards_no_longer_hold,
     an_unknown_reference_is_none,
+    a_persons_bookings_are_found_by_their_email_or_phone_and_nobody_elses,
 );
 
 fn booking(body: &Value, at: OffsetDateTime) -> Booking {
@@ -54,6 +55,7 @@ fn new(
     let match_key = match_key();
     NewBooking {
         fingerprint: Fingerprint::of(&booking.details, &match_key),
+        subject: frontdesk_shared::booking::SubjectTags::of(&booking.details, &match_key),
         booking,
         idempotency: key.map(|k| IdempotencyKey::parse(k).unwrap().tag(&match_key)),
         rate,
@@ -479,4 +481,84 @@ async fn the_hourly_ceiling_counts_to_its_limit_and_starts_again_each_hour(backe
     };
     assert_eq!(counted, [true, true, true, false]);
     assert!(counter.count(hour + Duration::hours(1), 3).await.unwrap());
+}
+
+async fn a_persons_bookings_are_found_by_their_email_or_phone_and_nobody_elses(backend: Backend) {
+    use frontdesk_shared::booking::{Email, SubjectTag, UkPhone};
+    let store = StoreHandle::create(backend).await;
+    let now = TestClock::new().now();
+    let key = match_key();
+    let person = |email: &str, phone: &str, last_name: &str| {
+        let mut body = valid_booking();
+        body["email"] = json!(email);
+        body["phone"] = json!(phone);
+        body["last_name"] = json!(last_name);
+        body
+    };
+    // Ann twice (the second in capitals, a minute later), Bea once with
+    // Ann's surname, and one of Ann's past its retention.
+    let first = booking(&person("ann@example.com", "07700 900111", "Smith"), now);
+    let second = booking(
+        &person("ANN@Example.com", "07700 900111", "Smith-Jones"),
+        now + Duration::minutes(1),
+    );
+    let bea = booking(&person("bea@example.com", "07700 900222", "Smith"), now);
+    let mut gone = booking(
+        &person("ann@example.com", "07700 900111", "Smith"),
+        now - Duration::days(400),
+    );
+    gone.expires_at = now - Duration::days(35);
+    for (b, at) in [
+        (&gone, now - Duration::days(400)),
+        (&first, now),
+        (&second, now + Duration::minutes(1)),
+        (&bea, now),
+    ] {
+        let outcome = store
+            .port()
+            .insert(new(b.clone(), None, None, at))
+            .await
+            .unwrap();
+        assert_eq!(outcome, InsertOutcome::Stored);
+    }
+    let index = store.subjects();
+    let by_email = index
+        .bookings_of(
+            &SubjectTag::email(&Email::parse("Ann@EXAMPLE.com").unwrap(), &key),
+            now + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        by_email,
+        [first.reference.clone(), second.reference.clone()],
+        "oldest first, the expired one left out"
+    );
+    let by_phone = index
+        .bookings_of(
+            &SubjectTag::phone(&UkPhone::parse("07700 900111").unwrap(), &key),
+            now + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_phone, by_email);
+    let nobody = index
+        .bookings_of(
+            &SubjectTag::email(&Email::parse("cat@example.com").unwrap(), &key),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(nobody.is_empty());
+    // A tag made under another key finds nothing: the store holds no value
+    // that can be matched without the clinic's key.
+    let other_key = frontdesk_shared::match_key::MatchKey::new(1, &"k".repeat(32)).unwrap();
+    let guessed = index
+        .bookings_of(
+            &SubjectTag::email(&Email::parse("ann@example.com").unwrap(), &other_key),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(guessed.is_empty());
 }

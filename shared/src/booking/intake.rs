@@ -6,7 +6,7 @@ use super::request::{ParseContext, FIELDS};
 use super::Bookable;
 use super::{
     Acknowledgement, Booking, BookingDetails, BookingRequest, DecodeError, Fingerprint,
-    IdempotencyKey, MediaType, Reference, Withheld,
+    IdempotencyKey, MediaType, Reference, SubjectTags, Withheld,
 };
 use crate::config::BookingConfig;
 use crate::content::cache::Publication;
@@ -324,6 +324,7 @@ impl Intake {
         now: time::OffsetDateTime,
         expires_at: time::OffsetDateTime,
     ) -> Result<Receipt, BookingError> {
+        let subject = SubjectTags::of(&details, &self.match_key);
         for _ in 0..REFERENCE_ATTEMPTS {
             let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
             let new = NewBooking {
@@ -335,6 +336,7 @@ impl Intake {
                     acknowledgement,
                 },
                 fingerprint: fingerprint.clone(),
+                subject: subject.clone(),
                 idempotency: key.as_ref().map(|k| k.tag(&self.match_key)),
                 rate: rate.clone(),
                 now,

@@ -15,6 +15,7 @@ pub mod readable;
 pub mod record;
 pub mod reference;
 pub mod request;
+pub mod subject;
 pub mod text_fields;
 
 pub use bookable::Bookable;
@@ -24,4 +25,5 @@ pub use model::{Acknowledgement, Booking, BookingDetails, Consent, Withheld};
 pub use person::{DateOfBirth, Email, PersonName, UkPhone};
 pub use reference::Reference;
 pub use request::{BookingRequest, DecodeError, IdempotencyKey, MediaType};
+pub use subject::{Identifier, SubjectTag, SubjectTags};
 pub use text_fields::{ConsentVersion, Insurer, Message, PolicyNumber, PreferredTimes};

@@ -146,6 +146,10 @@ impl Desk {
         booking.expires_at = self.now() + Duration::days(365);
         let new = NewBooking {
             fingerprint: Fingerprint::of(&booking.details, &crate::booking::fixture::match_key()),
+            subject: crate::booking::SubjectTags::of(
+                &booking.details,
+                &crate::booking::fixture::match_key(),
+            ),
             now: self.now(),
             booking: booking.clone(),
             idempotency: None,

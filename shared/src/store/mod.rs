@@ -16,7 +16,7 @@ pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 
-use crate::booking::{Booking, Fingerprint, Reference};
+use crate::booking::{Booking, Fingerprint, Reference, SubjectTag, SubjectTags};
 use crate::match_key::{MatchKey, Purpose};
 use async_trait::async_trait;
 use std::net::IpAddr;
@@ -184,6 +184,9 @@ pub struct NewBooking {
     pub booking: Booking,
     /// Its fingerprint, for duplicates.
     pub fingerprint: Fingerprint,
+    /// The keyed tags of its booker's email and phone, stored and indexed
+    /// with it, to find a person's bookings.
+    pub subject: SubjectTags,
     /// The tag of the idempotency key the client sent, if any.
     pub idempotency: Option<String>,
     /// The rate counters to charge, if rate limiting is on.
@@ -358,6 +361,20 @@ impl Conflicts {
     }
 }
 
+/// Finds a person's bookings by the keyed tag of their email address or
+/// phone number (`SubjectTags`, stored with each booking): where a subject
+/// access request or an erasure starts.
+#[async_trait]
+pub trait SubjectIndex: Send + Sync {
+    /// Every booking stored with `tag` and still within its retention at
+    /// `now`, oldest first.
+    async fn bookings_of(
+        &self,
+        tag: &SubjectTag,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Reference>, StoreError>;
+}
+
 /// Where bookings are kept: DynamoDB in Lambda, SQLite locally.
 #[async_trait]
 pub trait BookingStore: Send + Sync {
@@ -411,6 +428,7 @@ mod tests {
         let booking = crate::booking::fixture::booking(crate::booking::fixture::FORM);
         NewBooking {
             fingerprint: Fingerprint::of(&booking.details, &match_key()),
+            subject: crate::booking::SubjectTags::of(&booking.details, &match_key()),
             now: booking.received_at,
             booking,
             idempotency: key.map(|k| {
@@ -478,6 +496,7 @@ mod tests {
             crate::booking::fixture::booking(&crate::booking::fixture::FORM.replace("Ann", "Bea"));
         let other = NewBooking {
             fingerprint: Fingerprint::of(&other.details, &match_key()),
+            subject: crate::booking::SubjectTags::of(&other.details, &match_key()),
             ..new.clone()
         };
         assert_ne!(new.fingerprint_guard_key(), other.fingerprint_guard_key());

@@ -109,6 +109,9 @@ impl DynamoBookingStore {
         let mut item: HashMap<String, AttributeValue> =
             serde_dynamo::to_item(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         item.extend(desk::new_request_attributes(&new.booking));
+        for tag in new.subject.each() {
+            item.insert(tag.identifier().attribute().to_owned(), s(tag.as_str()));
+        }
         if let Some(first) = &new.repeat_of {
             item.insert(REPEAT_OF.to_owned(), s(first.as_str()));
         }
@@ -463,6 +466,55 @@ impl BookingStore for DynamoBookingStore {
             .await?
             .map(booking_of_item)
             .transpose()
+    }
+}
+
+/// A person's bookings, by the bookings table's `by_subject_email` and
+/// `by_subject_phone` indexes: one `Query` per identifier (a page per 1 MB
+/// of keys), each index holding the tag, the time and the expiry only.
+#[async_trait]
+impl super::SubjectIndex for DynamoBookingStore {
+    async fn bookings_of(
+        &self,
+        tag: &crate::booking::SubjectTag,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<Reference>, StoreError> {
+        let mut references = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.bookings_table)
+                .index_name(tag.identifier().index())
+                .key_condition_expression("#tag = :tag")
+                .filter_expression("expires_at > :now")
+                .expression_attribute_names("#tag", tag.identifier().attribute())
+                .expression_attribute_values(":tag", s(tag.as_str()))
+                .expression_attribute_values(":now", n(now.unix_timestamp()))
+                .projection_expression("#reference")
+                .expression_attribute_names("#reference", "reference")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            for item in page.items() {
+                match item.get("reference") {
+                    Some(AttributeValue::S(r)) => {
+                        references.push(Reference::parse(r).map_err(StoreError::Corrupt)?);
+                    }
+                    _ => {
+                        return Err(StoreError::Corrupt(
+                            "an index entry without its reference".into(),
+                        ))
+                    }
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(references);
+            }
+        }
     }
 }
 

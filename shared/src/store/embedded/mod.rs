@@ -14,7 +14,7 @@ use super::{
     Allowance, BookingStore, Conflicts, GuardHit, InsertOutcome, NewBooking, StoreError, Verdict,
 };
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
-use crate::booking::{Booking, Fingerprint, Reference};
+use crate::booking::{Booking, Fingerprint, Reference, SubjectTag};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
@@ -256,6 +256,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("bookings", "desk_version", "INTEGER"),
     ("bookings", "history", "TEXT"),
     ("bookings", "repeat_of", "TEXT"),
+    ("bookings", "subject_email", "TEXT"),
+    ("bookings", "subject_phone", "TEXT"),
 ];
 
 /// Indexes over columns added since the first schema, made once they exist.
@@ -264,6 +266,10 @@ CREATE INDEX IF NOT EXISTS bookings_inbox ON bookings (desk_state, received_at, 
     WHERE desk_state IS NOT NULL;
 CREATE INDEX IF NOT EXISTS bookings_inbox_lane ON bookings (desk_state, specialty, received_at, reference)
     WHERE desk_state IS NOT NULL;
+CREATE INDEX IF NOT EXISTS by_subject_email ON bookings (subject_email, received_at)
+    WHERE subject_email IS NOT NULL;
+CREATE INDEX IF NOT EXISTS by_subject_phone ON bookings (subject_phone, received_at)
+    WHERE subject_phone IS NOT NULL;
 ";
 
 /// Brings a database made by an earlier version up to `SCHEMA`. Only a
@@ -418,8 +424,8 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     let record = BookingRecord::from(&new.booking);
     let json = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     tx.execute(
-        "INSERT INTO bookings (reference, record, received_at, expires_at, desk_state, specialty, desk_version, history, repeat_of)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]', ?7)",
+        "INSERT INTO bookings (reference, record, received_at, expires_at, desk_state, specialty, desk_version, history, repeat_of, subject_email, subject_phone)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]', ?7, ?8, ?9)",
         params![
             record.reference,
             json,
@@ -428,6 +434,8 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
             crate::desk::RequestState::New.as_str(),
             record.specialty,
             repeat_of.as_ref().map(Reference::as_str),
+            new.subject.email.as_str(),
+            new.subject.phone.as_str(),
         ],
     )
     .map_err(unavailable)?;
@@ -513,6 +521,38 @@ impl BookingStore for EmbeddedBookingStore {
             .await?
             .map(booking_of_record)
             .transpose()
+    }
+}
+
+/// A person's bookings, by the tag columns' partial indexes.
+#[async_trait]
+impl super::SubjectIndex for EmbeddedBookingStore {
+    async fn bookings_of(
+        &self,
+        tag: &SubjectTag,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<Reference>, StoreError> {
+        // The column's name is the identifier's own constant, never input.
+        let sql = format!(
+            "SELECT reference FROM bookings INDEXED BY {index}
+             WHERE {column} = ?1 AND expires_at > ?2 ORDER BY received_at, reference",
+            index = tag.identifier().index(),
+            column = tag.identifier().attribute(),
+        );
+        let (tag, now) = (tag.as_str().to_owned(), now.unix_timestamp());
+        self.with_conn(move |conn| {
+            let mut statement = conn.prepare(&sql).map_err(unavailable)?;
+            let references = statement
+                .query_map(params![tag, now], |row| row.get::<_, String>(0))
+                .map_err(unavailable)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(unavailable)?;
+            references
+                .iter()
+                .map(|r| Reference::parse(r).map_err(StoreError::Corrupt))
+                .collect()
+        })
+        .await
     }
 }
 
@@ -649,6 +689,7 @@ mod tests {
             booking.expires_at = received + time::Duration::days(days);
             NewBooking {
                 fingerprint: Fingerprint::of(&booking.details, &match_key()),
+                subject: crate::booking::SubjectTags::of(&booking.details, &match_key()),
                 now: received,
                 booking,
                 idempotency: Some(format!("key-{reference}")),
