@@ -299,40 +299,36 @@ impl StoreHandle {
         }
     }
 
-    /// The hourly ceiling's counters of acknowledgements, in this store's guards.
-    pub fn acknowledgements(&self) -> Arc<dyn frontdesk_shared::notify::AcknowledgementCounter> {
+    /// The store's adapter as the port `T`: `embedded` or `dynamodb` is
+    /// given the adapter and returns it as that port.
+    fn adapter<T: ?Sized>(
+        &self,
+        embedded: fn(EmbeddedBookingStore) -> Arc<T>,
+        dynamodb: fn(DynamoBookingStore) -> Arc<T>,
+    ) -> Arc<T> {
         match self {
-            Self::Embedded(store) => Arc::new(store.clone()),
-            Self::Dynamo(t) => Arc::new(DynamoBookingStore::new(
+            Self::Embedded(store) => embedded(store.clone()),
+            Self::Dynamo(t) => dynamodb(DynamoBookingStore::new(
                 t.client.clone(),
                 &t.bookings,
                 &t.guards,
             )),
         }
+    }
+
+    /// The hourly ceiling's counters of acknowledgements, in this store's guards.
+    pub fn acknowledgements(&self) -> Arc<dyn frontdesk_shared::notify::AcknowledgementCounter> {
+        self.adapter(|s| Arc::new(s), |s| Arc::new(s))
     }
 
     /// The store as the service uses it.
     pub fn port(&self) -> Arc<dyn BookingStore> {
-        match self {
-            Self::Embedded(store) => Arc::new(store.clone()),
-            Self::Dynamo(t) => Arc::new(DynamoBookingStore::new(
-                t.client.clone(),
-                &t.bookings,
-                &t.guards,
-            )),
-        }
+        self.adapter(|s| Arc::new(s), |s| Arc::new(s))
     }
 
     /// The same store as the index of whose bookings are whose.
     pub fn subjects(&self) -> Arc<dyn frontdesk_shared::store::SubjectIndex> {
-        match self {
-            Self::Embedded(store) => Arc::new(store.clone()),
-            Self::Dynamo(t) => Arc::new(DynamoBookingStore::new(
-                t.client.clone(),
-                &t.bookings,
-                &t.guards,
-            )),
-        }
+        self.adapter(|s| Arc::new(s), |s| Arc::new(s))
     }
 
     /// How many bookings are stored.

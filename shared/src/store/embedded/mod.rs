@@ -168,6 +168,59 @@ impl EmbeddedBookingStore {
         .await
     }
 
+    /// The name of every column of the tables that hold bookings, their
+    /// emails' state, guards and the audit trail, and every key of the
+    /// JSON they hold (a booking's record, its history, an audit entry):
+    /// what the data protection document must name. Nothing on a request
+    /// path calls it.
+    pub async fn stored_names(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        fn keys(value: &serde_json::Value, names: &mut std::collections::BTreeSet<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, inner) in map {
+                        names.insert(key.clone());
+                        keys(inner, names);
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|i| keys(i, names)),
+                _ => {}
+            }
+        }
+        self.with_conn(|conn| {
+            let mut names = std::collections::BTreeSet::new();
+            for table in ["bookings", "notices", "guards", "audit"] {
+                let mut columns = conn
+                    .prepare("SELECT name FROM pragma_table_info(?1)")
+                    .map_err(unavailable)?;
+                for column in columns
+                    .query_map([table], |row| row.get::<_, String>(0))
+                    .map_err(unavailable)?
+                {
+                    names.insert(column.map_err(unavailable)?);
+                }
+            }
+            for sql in [
+                "SELECT record FROM bookings",
+                "SELECT history FROM bookings",
+                "SELECT record FROM audit",
+            ] {
+                let mut rows = conn.prepare(sql).map_err(unavailable)?;
+                for text in rows
+                    .query_map([], |row| row.get::<_, Option<String>>(0))
+                    .map_err(unavailable)?
+                {
+                    if let Some(text) = text.map_err(unavailable)? {
+                        let value: serde_json::Value = serde_json::from_str(&text)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        keys(&value, &mut names);
+                    }
+                }
+            }
+            Ok(names)
+        })
+        .await
+    }
+
     /// Deletes everything past its retention at `now`, leaving none of it
     /// readable in the file: freed pages are overwritten (`secure_delete`)
     /// and the write-ahead log is checkpointed into the database and
