@@ -669,6 +669,27 @@ pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) ->
     router(AppState::new(intake))
 }
 
+/// The booking a JSON `body` makes, received at `at` under a new
+/// reference, owing its acknowledgement: for tests that store bookings
+/// through the port itself.
+pub fn booking_at(body: &Value, at: time::OffsetDateTime) -> frontdesk_shared::Booking {
+    let specialties = [frontdesk_shared::booking::Slug::parse("neuroendocrine-tumours").unwrap()];
+    let details = frontdesk_shared::booking::BookingRequest::from_json(body.to_string().as_bytes())
+        .expect("decodes")
+        .parse(&frontdesk_shared::booking::request::ParseContext {
+            specialties: &specialties,
+            today: at.date(),
+        })
+        .expect("valid");
+    frontdesk_shared::Booking {
+        reference: frontdesk_shared::booking::Reference::generate().unwrap(),
+        received_at: at,
+        details,
+        expires_at: at + time::Duration::days(365),
+        acknowledgement: frontdesk_shared::booking::Acknowledgement::Owed,
+    }
+}
+
 /// A new idempotency key, as a page's script makes one.
 pub fn fresh_key() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

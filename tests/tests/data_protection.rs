@@ -6,16 +6,15 @@
 //! every column and stored JSON key in SQLite, must be in the document.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use frontdesk_shared::booking::request::ParseContext;
 use frontdesk_shared::booking::{
-    Acknowledgement, Booking, BookingRequest, Email, Fingerprint, IdempotencyKey, Reference, Slug,
-    SubjectTags, Withheld,
+    Acknowledgement, Booking, Email, Fingerprint, IdempotencyKey, Reference, Slug, SubjectTags,
+    Withheld,
 };
 use frontdesk_shared::desk::{Appointment, Move, Note, Place, RequestState, Staff, Step};
 use frontdesk_shared::notify::{ClaimToken, Delivery, Notice};
 use frontdesk_shared::store::{Allowance, InsertOutcome, NewBooking, SourceKey};
 use frontdesk_tests::{
-    for_each_backend, match_key, valid_booking, Backend, StoreHandle, TestClock,
+    booking_at, for_each_backend, match_key, valid_booking, Backend, StoreHandle, TestClock,
 };
 use std::collections::{BTreeSet, HashMap};
 use time::{Duration, OffsetDateTime};
@@ -45,24 +44,6 @@ fn is_documented(stored: &str, names: &BTreeSet<String>) -> bool {
         .iter()
         .find_map(|kind| stored.strip_prefix(&format!("{}_email_", kind.as_str())))
         .is_some_and(|field| names.contains(&format!("<kind>_email_{field}")))
-}
-
-fn booking(body: &serde_json::Value, at: OffsetDateTime) -> Booking {
-    let specialties = [Slug::parse("neuroendocrine-tumours").unwrap()];
-    let details = BookingRequest::from_json(body.to_string().as_bytes())
-        .unwrap()
-        .parse(&ParseContext {
-            specialties: &specialties,
-            today: at.date(),
-        })
-        .expect("valid");
-    Booking {
-        reference: Reference::generate().unwrap(),
-        received_at: at,
-        details,
-        expires_at: at + Duration::days(365),
-        acknowledgement: Acknowledgement::Owed,
-    }
 }
 
 /// Everything one insert can write: a key, both rate counters and both
@@ -142,14 +123,14 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
     let mut body = valid_booking();
     body["booking_for"] = serde_json::json!("someone_else");
     body["marketing_sms"] = serde_json::json!(true);
-    let first = booking(&body, now);
+    let first = booking_at(&body, now);
     assert_eq!(
         port.insert(new(first.clone(), "data-protection-1", now))
             .await
             .unwrap(),
         InsertOutcome::Stored
     );
-    let repeat = booking(&body, now + Duration::minutes(1));
+    let repeat = booking_at(&body, now + Duration::minutes(1));
     assert_eq!(
         port.insert(new(
             repeat.clone(),
@@ -162,7 +143,7 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
     );
     // One whose acknowledgement is withheld.
     body["email"] = serde_json::json!("someone.else@example.com");
-    let mut withheld = booking(&body, now);
+    let mut withheld = booking_at(&body, now);
     withheld.acknowledgement = Acknowledgement::Withheld(Withheld::Unverified);
     let mut unverified = new(withheld.clone(), "data-protection-3", now);
     unverified.acknowledgements = None;

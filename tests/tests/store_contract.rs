@@ -1,15 +1,12 @@
 //! The `BookingStore` contract: every adapter passes the same suite.
 
-use frontdesk_shared::booking::request::ParseContext;
-use frontdesk_shared::booking::{
-    Booking, BookingRequest, Fingerprint, IdempotencyKey, Reference, Slug,
-};
+use frontdesk_shared::booking::{Booking, Fingerprint, IdempotencyKey, Reference};
 use frontdesk_shared::store::{Allowance, InsertOutcome, NewBooking, SourceKey};
 use frontdesk_tests::{
-    booking_with, for_each_backend, match_key, nth_booking, valid_booking, Backend, StoreHandle,
-    TestClock,
+    booking_at, booking_with, for_each_backend, match_key, nth_booking, valid_booking, Backend,
+    StoreHandle, TestClock,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 for_each_backend!(
@@ -27,24 +24,6 @@ for_each_backend!(
     an_unknown_reference_is_none,
     a_persons_bookings_are_found_by_their_email_or_phone_and_nobody_elses,
 );
-
-fn booking(body: &Value, at: OffsetDateTime) -> Booking {
-    let specialties = vec![Slug::parse("neuroendocrine-tumours").unwrap()];
-    let request = BookingRequest::from_json(body.to_string().as_bytes()).expect("decodes");
-    let details = request
-        .parse(&ParseContext {
-            specialties: &specialties,
-            today: at.date(),
-        })
-        .expect("valid");
-    Booking {
-        reference: Reference::generate().unwrap(),
-        received_at: at,
-        details,
-        expires_at: at + Duration::days(365),
-        acknowledgement: frontdesk_shared::booking::Acknowledgement::Owed,
-    }
-}
 
 fn new(
     booking: Booking,
@@ -72,7 +51,7 @@ fn source(addr: &str) -> SourceKey {
 async fn a_booking_reads_back_field_for_field(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
-    let full = booking(&valid_booking(), now);
+    let full = booking_at(&valid_booking(), now);
     let mut minimal_body = valid_booking();
     for field in [
         "consultant",
@@ -86,7 +65,7 @@ async fn a_booking_reads_back_field_for_field(backend: Backend) {
         minimal_body.as_object_mut().unwrap().remove(field);
     }
     minimal_body["payment"] = json!("self_pay");
-    let minimal = booking(&minimal_body, now);
+    let minimal = booking_at(&minimal_body, now);
     for b in [full, minimal] {
         let outcome = store
             .port()
@@ -102,8 +81,8 @@ async fn a_booking_reads_back_field_for_field(backend: Backend) {
 async fn a_taken_reference_is_reported(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
-    let first = booking(&nth_booking(1), now);
-    let mut second = booking(&nth_booking(2), now);
+    let first = booking_at(&nth_booking(1), now);
+    let mut second = booking_at(&nth_booking(2), now);
     second.reference = first.reference.clone();
     assert_eq!(
         store
@@ -123,7 +102,7 @@ async fn a_taken_reference_is_reported(backend: Backend) {
     );
     assert_eq!(store.count().await, 1);
     // Nothing of the refused insert was kept: its key is still free.
-    let third = booking(&nth_booking(3), now);
+    let third = booking_at(&nth_booking(3), now);
     assert_eq!(
         store
             .port()
@@ -137,7 +116,7 @@ async fn a_taken_reference_is_reported(backend: Backend) {
 async fn a_key_replays_its_first_booking_and_refuses_another_body(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let clock = TestClock::new();
-    let first = booking(&valid_booking(), clock.now());
+    let first = booking_at(&valid_booking(), clock.now());
     let (reference, received_at) = (first.reference.clone(), first.received_at);
     store
         .port()
@@ -145,7 +124,7 @@ async fn a_key_replays_its_first_booking_and_refuses_another_body(backend: Backe
         .await
         .unwrap();
     clock.advance(Duration::minutes(5));
-    let retry = booking(&valid_booking(), clock.now());
+    let retry = booking_at(&valid_booking(), clock.now());
     assert_eq!(
         store
             .port()
@@ -157,7 +136,7 @@ async fn a_key_replays_its_first_booking_and_refuses_another_body(backend: Backe
             received_at
         }
     );
-    let other = booking(
+    let other = booking_at(
         &booking_with("message", json!("Another question.")),
         clock.now(),
     );
@@ -176,14 +155,14 @@ async fn a_keys_replay_is_answered_even_over_the_rate_limit(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
     let charge = Allowance::requests(source("192.0.2.1"), now, 1);
-    let first = booking(&nth_booking(1), now);
+    let first = booking_at(&nth_booking(1), now);
     let reference = first.reference.clone();
     store
         .port()
         .insert(new(first, Some("k1"), Some(charge.clone()), now))
         .await
         .unwrap();
-    let again = booking(&nth_booking(1), now);
+    let again = booking_at(&nth_booking(1), now);
     assert!(matches!(
         store.port().insert(new(again, Some("k1"), Some(charge.clone()), now)).await.unwrap(),
         InsertOutcome::Replay { reference: r, .. } if r == reference
@@ -195,7 +174,7 @@ async fn a_keyless_duplicate_stores_nothing_but_is_charged_as_a_new_request(back
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
     let charge = Allowance::requests(source("192.0.2.1"), now, 2);
-    let first = booking(&nth_booking(1), now);
+    let first = booking_at(&nth_booking(1), now);
     assert_eq!(
         store
             .port()
@@ -204,7 +183,7 @@ async fn a_keyless_duplicate_stores_nothing_but_is_charged_as_a_new_request(back
             .unwrap(),
         InsertOutcome::Stored
     );
-    let again = booking(&nth_booking(1), now);
+    let again = booking_at(&nth_booking(1), now);
     assert_eq!(
         store
             .port()
@@ -216,7 +195,7 @@ async fn a_keyless_duplicate_stores_nothing_but_is_charged_as_a_new_request(back
     assert_eq!(store.count().await, 1);
     // Both used the allowance of two: a third request, new or not, is refused.
     for n in [1, 2] {
-        let next = booking(&nth_booking(n), now);
+        let next = booking_at(&nth_booking(n), now);
         assert!(
             matches!(
                 store
@@ -236,7 +215,7 @@ async fn a_spent_allowance_is_refused_whether_or_not_the_body_was_seen(backend: 
     let store = StoreHandle::create(backend).await;
     let now = TestClock::new().now();
     // Someone else's booking, from another address.
-    let theirs = booking(&nth_booking(1), now);
+    let theirs = booking_at(&nth_booking(1), now);
     store
         .port()
         .insert(new(
@@ -248,7 +227,7 @@ async fn a_spent_allowance_is_refused_whether_or_not_the_body_was_seen(backend: 
         .await
         .unwrap();
     let charge = Allowance::requests(source("192.0.2.1"), now, 1);
-    let mine = booking(&nth_booking(2), now);
+    let mine = booking_at(&nth_booking(2), now);
     store
         .port()
         .insert(new(mine, None, Some(charge.clone()), now))
@@ -260,7 +239,7 @@ async fn a_spent_allowance_is_refused_whether_or_not_the_body_was_seen(backend: 
         (3, None),
         (3, Some("fresh-2")),
     ] {
-        let probe = booking(&nth_booking(n), now);
+        let probe = booking_at(&nth_booking(n), now);
         assert_eq!(
             store
                 .port()
@@ -279,7 +258,7 @@ async fn a_spent_allowance_is_refused_whether_or_not_the_body_was_seen(backend: 
 async fn a_new_key_with_the_same_details_is_a_new_request_linked_to_the_first(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let clock = TestClock::new();
-    let first = booking(&valid_booking(), clock.now());
+    let first = booking_at(&valid_booking(), clock.now());
     let first_reference = first.reference.clone();
     store
         .port()
@@ -287,7 +266,7 @@ async fn a_new_key_with_the_same_details_is_a_new_request_linked_to_the_first(ba
         .await
         .unwrap();
     clock.advance(Duration::minutes(10));
-    let second = booking(&valid_booking(), clock.now());
+    let second = booking_at(&valid_booking(), clock.now());
     let second_reference = second.reference.clone();
     assert_eq!(
         store
@@ -308,7 +287,7 @@ async fn a_new_key_with_the_same_details_is_a_new_request_linked_to_the_first(ba
     let seen = desk.open(&first_reference, &staff).await.unwrap().unwrap();
     assert_eq!(seen.repeat_of, None);
     // A third key: linked to the first too, whose fingerprint still holds.
-    let third = booking(&valid_booking(), clock.now());
+    let third = booking_at(&valid_booking(), clock.now());
     let third_reference = third.reference.clone();
     store
         .port()
@@ -318,7 +297,7 @@ async fn a_new_key_with_the_same_details_is_a_new_request_linked_to_the_first(ba
     let seen = desk.open(&third_reference, &staff).await.unwrap().unwrap();
     assert_eq!(seen.repeat_of, Some(first_reference));
     // Each key still replays its own.
-    let retry = booking(&valid_booking(), clock.now());
+    let retry = booking_at(&valid_booking(), clock.now());
     assert!(matches!(
         store.port().insert(new(retry, Some("page-2"), None, clock.now())).await.unwrap(),
         InsertOutcome::Replay { reference, .. } if reference == second_reference
@@ -339,7 +318,7 @@ async fn the_staggered_windows_hold_across_an_hours_edge(backend: Backend) {
         let store = store.clone();
         let ann = ann.clone();
         async move {
-            let b = booking(&nth_booking(n), at);
+            let b = booking_at(&nth_booking(n), at);
             store
                 .port()
                 .insert(new(b, None, Some(Allowance::requests(ann, at, 1)), at))
@@ -371,7 +350,7 @@ async fn expired_guards_no_longer_hold(backend: Backend) {
     let store = StoreHandle::create(backend).await;
     let clock = TestClock::new();
     let source = source("192.0.2.1");
-    let first = booking(&valid_booking(), clock.now());
+    let first = booking_at(&valid_booking(), clock.now());
     let charge = Allowance::requests(source.clone(), clock.now(), 1);
     store
         .port()
@@ -379,7 +358,7 @@ async fn expired_guards_no_longer_hold(backend: Backend) {
         .await
         .unwrap();
     clock.advance(Duration::hours(24) + Duration::seconds(1));
-    let later = booking(&booking_with("message", json!("A day later.")), clock.now());
+    let later = booking_at(&booking_with("message", json!("A day later.")), clock.now());
     let charge = Allowance::requests(source, clock.now(), 1);
     assert_eq!(
         store
@@ -414,7 +393,7 @@ async fn an_address_past_its_acknowledgements_is_stored_with_its_acknowledgement
     for n in 0..5 {
         let mut body = nth_booking(n);
         body["email"] = json!("one.address@example.com");
-        let b = booking(&body, clock.now());
+        let b = booking_at(&body, clock.now());
         let reference = b.reference.clone();
         let mut entry = new(b, Some(&format!("key-{n}")), None, clock.now());
         entry.acknowledgements = Some(frontdesk_shared::store::Allowance::acknowledgements(
@@ -442,7 +421,7 @@ async fn an_address_past_its_acknowledgements_is_stored_with_its_acknowledgement
     clock.advance(Duration::hours(44));
     let mut body = nth_booking(9);
     body["email"] = json!("one.address@example.com");
-    let b = booking(&body, clock.now());
+    let b = booking_at(&body, clock.now());
     let reference = b.reference.clone();
     let mut entry = new(b, Some("key-later"), None, clock.now());
     entry.acknowledgements = Some(frontdesk_shared::store::Allowance::acknowledgements(
@@ -497,13 +476,13 @@ async fn a_persons_bookings_are_found_by_their_email_or_phone_and_nobody_elses(b
     };
     // Ann twice (the second in capitals, a minute later), Bea once with
     // Ann's surname, and one of Ann's past its retention.
-    let first = booking(&person("ann@example.com", "07700 900111", "Smith"), now);
-    let second = booking(
+    let first = booking_at(&person("ann@example.com", "07700 900111", "Smith"), now);
+    let second = booking_at(
         &person("ANN@Example.com", "07700 900111", "Smith-Jones"),
         now + Duration::minutes(1),
     );
-    let bea = booking(&person("bea@example.com", "07700 900222", "Smith"), now);
-    let mut gone = booking(
+    let bea = booking_at(&person("bea@example.com", "07700 900222", "Smith"), now);
+    let mut gone = booking_at(
         &person("ann@example.com", "07700 900111", "Smith"),
         now - Duration::days(400),
     );

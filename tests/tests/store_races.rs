@@ -47,6 +47,12 @@ async fn post_against(endpoint: String) -> frontdesk_tests::TestResponse {
 #[tokio::test]
 async fn a_raced_transaction_is_retried_until_it_lands() {
     let (endpoint, seen) = racing_endpoint(2).await;
+    stored_after(endpoint, &seen, 3, "two conflicts, then the write").await;
+}
+
+/// Posts a booking against `endpoint` and checks that it was taken after
+/// `attempts` requests to the store.
+async fn stored_after(endpoint: String, seen: &AtomicUsize, attempts: usize, why: &str) {
     let response = post_against(endpoint).await;
     assert_eq!(
         response.status,
@@ -54,11 +60,7 @@ async fn a_raced_transaction_is_retried_until_it_lands() {
         "{}",
         String::from_utf8_lossy(&response.body)
     );
-    assert_eq!(
-        seen.load(Ordering::SeqCst),
-        3,
-        "two conflicts, then the write"
-    );
+    assert_eq!(seen.load(Ordering::SeqCst), attempts, "{why}");
 }
 
 #[tokio::test]
@@ -144,18 +146,13 @@ async fn flooded_address_endpoint() -> (
 #[tokio::test]
 async fn a_flood_on_the_patients_address_cannot_keep_the_patients_booking_out() {
     let (endpoint, seen, accepted) = flooded_address_endpoint().await;
-    let response = post_against(endpoint).await;
-    assert_eq!(
-        response.status,
-        202,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
-    assert_eq!(
-        seen.load(Ordering::SeqCst),
+    stored_after(
+        endpoint,
+        &seen,
         3,
-        "two races on the address's counters, then the write without them"
-    );
+        "two races on the address's counters, then the write without them",
+    )
+    .await;
     let written = accepted.lock().unwrap().clone().expect("a write landed");
     let items = written["TransactItems"].as_array().unwrap();
     let booking = items
