@@ -15,4 +15,5 @@ pub mod serve;
 pub mod site;
 pub mod staff;
 pub mod status;
+pub mod subject;
 pub mod tables;

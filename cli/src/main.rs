@@ -65,6 +65,45 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Patients' data rights: everything held about a person.
+    Subject {
+        #[command(subcommand)]
+        command: SubjectCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SubjectCommand {
+    /// Write everything held about the person an email address or phone
+    /// number names (their bookings, the emails sent and what became of
+    /// them, their consents, the clinic's handling and its audit trail) as
+    /// JSON and as a page to send them; each booking's export is recorded
+    /// on the audit trail under --by.
+    Export(SubjectArgs),
+}
+
+#[derive(Debug, Parser)]
+struct SubjectArgs {
+    /// The person's email address, as they gave it on the form.
+    #[arg(long)]
+    email: Option<String>,
+    /// The person's phone number.
+    #[arg(long)]
+    phone: Option<String>,
+    /// The admin asking, by email address, as the audit trail names them.
+    #[arg(long)]
+    by: String,
+    /// Which store holds the bookings (DynamoDB reads MATCH_KEY_SECRET,
+    /// the stack's MatchKeySecret, for the key that finds them).
+    #[arg(long, env = "FRONTDESK_STORE", value_enum, default_value_t = StoreKind::Embedded)]
+    store: StoreKind,
+    /// Where the embedded store keeps its data (and its match key).
+    #[arg(long, env = "FRONTDESK_DATA_DIR", default_value = ".frontdesk")]
+    data_dir: PathBuf,
+    /// The folder the export is written to (readable by its owner only);
+    /// <data-dir>/exports when not given.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +280,9 @@ async fn main() -> ExitCode {
         Some(Command::Tables {
             command: TablesCommand::Backfill,
         }) => backfill_desk().await,
+        Some(Command::Subject {
+            command: SubjectCommand::Export(args),
+        }) => export_subject(args).await,
         Some(Command::Staff { user_pool, command }) => {
             let staff = frontdesk_cli::staff::Staff::new(&user_pool).await;
             match command {
@@ -515,6 +557,43 @@ async fn open(
         .await
         .map_err(|e| e.to_string())?;
     Ok((config, content_config, store))
+}
+
+async fn export_subject(args: SubjectArgs) -> Result<(), String> {
+    let query = frontdesk_shared::rights::SubjectQuery::parse(
+        args.email.as_deref(),
+        args.phone.as_deref(),
+    )?;
+    let (config, _, store) = open(args.store, &args.data_dir).await?;
+    let key = match args.store {
+        StoreKind::Embedded => serve::local_match_key(&args.data_dir).map_err(|e| e.to_string())?,
+        StoreKind::Dynamodb => {
+            let secret = config.match_key_secret.ok_or(
+                "set MATCH_KEY_SECRET to the stack's MatchKeySecret: bookings are found by tags made with it",
+            )?;
+            let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+            frontdesk_shared::aws::match_key(&sdk, &secret)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let out = args.out.unwrap_or_else(|| args.data_dir.join("exports"));
+    let written = frontdesk_cli::subject::export_to(
+        &store,
+        &key,
+        &query,
+        &args.by,
+        &out,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    println!(
+        "{} booking(s) exported to {} and {}",
+        written.bookings,
+        written.json.display(),
+        written.html.display()
+    );
+    Ok(())
 }
 
 /// Prints each problem on its own line, and says how many there were.

@@ -122,6 +122,8 @@ pub struct LocalStore {
     pub desk: Arc<dyn frontdesk_shared::desk::DeskStore>,
     /// The hourly ceiling's counters of acknowledgements, with the guards.
     pub acknowledgements: Arc<dyn frontdesk_shared::notify::AcknowledgementCounter>,
+    /// A person's bookings, by the tags of their email or phone.
+    pub subjects: Arc<dyn frontdesk_shared::store::SubjectIndex>,
     /// The embedded database, whose expiry `serve` runs every hour (in
     /// DynamoDB, TTL does it); `None` for DynamoDB.
     pub embedded: Option<EmbeddedBookingStore>,
@@ -176,6 +178,7 @@ pub async fn open_store(
             store.expire(time::OffsetDateTime::now_utc()).await?;
             LocalStore {
                 embedded: Some(store.clone()),
+                subjects: Arc::new(store.clone()),
                 bookings: Arc::new(store.clone()),
                 notices: Arc::new(store.clone()),
                 acknowledgements: Arc::new(store.clone()),
@@ -194,6 +197,7 @@ pub async fn open_store(
             );
             LocalStore {
                 embedded: None,
+                subjects: Arc::new(store.clone()),
                 notices: Arc::new(store.notices()),
                 acknowledgements: Arc::new(store.clone()),
                 desk: Arc::new(store.desk(

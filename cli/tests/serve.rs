@@ -785,3 +785,74 @@ async fn the_embedded_store_killed_mid_write_opens_holding_every_booking_answere
         created.len()
     );
 }
+
+#[tokio::test]
+async fn subject_export_writes_a_persons_bookings_beside_a_running_server() {
+    let server = start("subject");
+    let reference = server
+        .book(serde_json::json!({
+            "first_name": "Fixture", "last_name": "Subject",
+            "email": "fixture.subject@example.com", "phone": "07700 900123",
+            "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
+            "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
+            "consent_contact": true, "consent_version": "2026-01"
+        }))
+        .await;
+    let data_dir = server.data_dir.display().to_string();
+    let out = server.data_dir.join("for-the-patient");
+    let out_arg = out.display().to_string();
+    let (ok, stdout, stderr) = frontdesk(
+        &[
+            "subject",
+            "export",
+            "--email",
+            "Fixture.Subject@example.com",
+            "--by",
+            "lead@clinic.example",
+            "--data-dir",
+            &data_dir,
+            "--out",
+            &out_arg,
+        ],
+        &[],
+    );
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.starts_with("1 booking(s) exported to "), "{stdout}");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let json = files
+        .iter()
+        .find(|f| f.extension().is_some_and(|e| e == "json"))
+        .expect("the JSON document");
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(document["bookings"][0]["reference"], reference.as_str());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&out), 0o700);
+        for file in &files {
+            assert_eq!(mode(file), 0o600, "{}", file.display());
+        }
+    }
+    // Nobody named: a clear refusal, nothing written.
+    let (ok, _, stderr) = frontdesk(
+        &[
+            "subject",
+            "export",
+            "--by",
+            "lead@clinic.example",
+            "--data-dir",
+            &data_dir,
+        ],
+        &[],
+    );
+    assert!(
+        !ok && stderr.contains("--email, --phone or both"),
+        "{stderr}"
+    );
+}

@@ -26,6 +26,7 @@ pub mod notify;
 pub mod owner_only;
 #[cfg(feature = "http")]
 pub mod problem;
+pub mod rights;
 pub mod store;
 pub mod text;
 pub mod time_source;

@@ -1,0 +1,72 @@
+//! `frontdesk subject export`: an admin's subject access export, from the
+//! command line, of everything held about the person an email address or
+//! phone number names, written as JSON (`docs/subject-export.schema.json`)
+//! and as a page to send them, each readable by its owner only. Every
+//! booking exported is on the audit trail, under the admin's address.
+
+use crate::serve::LocalStore;
+use frontdesk_shared::booking::Email;
+use frontdesk_shared::desk::Staff;
+use frontdesk_shared::match_key::MatchKey;
+use frontdesk_shared::rights::{export, Export, SubjectQuery};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// The subject the audit trail names for an admin acting from the command
+/// line (in the desk it is their Cognito subject).
+pub const COMMAND_LINE: &str = "frontdesk-cli";
+
+/// Where one export was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The JSON document.
+    pub json: PathBuf,
+    /// The readable page.
+    pub html: PathBuf,
+    /// How many bookings it holds.
+    pub bookings: usize,
+}
+
+/// Exports what `store` holds about the person `query` names, as the admin
+/// `by`, into `out` (created owner-only if missing).
+pub async fn export_to(
+    store: &LocalStore,
+    key: &MatchKey,
+    query: &SubjectQuery,
+    by: &str,
+    out: &Path,
+    now: OffsetDateTime,
+) -> Result<Written, String> {
+    let by = Staff {
+        subject: COMMAND_LINE.into(),
+        email: Email::parse(by).map_err(|why| format!("--by: {why}"))?,
+    };
+    let made: Export = export(
+        store.subjects.as_ref(),
+        store.desk.as_ref(),
+        key,
+        query,
+        &by,
+        now,
+    )
+    .await
+    .map_err(|e| format!("the store could not be read: {e}"))?;
+    let json = made.to_json().map_err(|e| e.to_string())?;
+    let html = made.to_html().map_err(|e| e.to_string())?;
+    frontdesk_shared::owner_only::create_dir(out)
+        .map_err(|e| format!("creating {}: {e}", out.display()))?;
+    let stamp = now.unix_timestamp_nanos();
+    let written = Written {
+        json: out.join(format!("subject-export-{stamp}.json")),
+        html: out.join(format!("subject-export-{stamp}.html")),
+        bookings: made.bookings.len(),
+    };
+    for (path, text) in [(&written.json, json), (&written.html, html)] {
+        let mut file = frontdesk_shared::owner_only::new_file()
+            .open(path)
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(written)
+}
