@@ -80,6 +80,18 @@ enum SubjectCommand {
     /// JSON and as a page to send them; each booking's export is recorded
     /// on the audit trail under --by.
     Export(SubjectArgs),
+    /// Erase every booking of the person an email address or phone number
+    /// names: each booking, its emails' state, notes and guards in one
+    /// transaction, its emails in the local outbox, and an `erased` entry
+    /// on the audit trail in its place (when, by --by, why). Says what it
+    /// cannot erase (backups, delivered emails).
+    Erase {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Why, in a few words that name no one (kept on the audit trail).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Parser)]
@@ -100,10 +112,45 @@ struct SubjectArgs {
     /// Where the embedded store keeps its data (and its match key).
     #[arg(long, env = "FRONTDESK_DATA_DIR", default_value = ".frontdesk")]
     data_dir: PathBuf,
-    /// The folder the export is written to (readable by its owner only);
+    /// The folder an export is written to (readable by its owner only);
     /// <data-dir>/exports when not given.
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+impl SubjectArgs {
+    /// The person named, and the match key that finds their bookings.
+    async fn open(
+        &self,
+    ) -> Result<
+        (
+            frontdesk_shared::rights::SubjectQuery,
+            serve::LocalStore,
+            frontdesk_shared::match_key::MatchKey,
+        ),
+        String,
+    > {
+        let query = frontdesk_shared::rights::SubjectQuery::parse(
+            self.email.as_deref(),
+            self.phone.as_deref(),
+        )?;
+        let (config, _, store) = open(self.store, &self.data_dir).await?;
+        let key = match self.store {
+            StoreKind::Embedded => {
+                serve::local_match_key(&self.data_dir).map_err(|e| e.to_string())?
+            }
+            StoreKind::Dynamodb => {
+                let secret = config.match_key_secret.ok_or(
+                    "set MATCH_KEY_SECRET to the stack's MatchKeySecret: bookings are found by tags made with it",
+                )?;
+                let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+                frontdesk_shared::aws::match_key(&sdk, &secret)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        Ok((query, store, key))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +330,9 @@ async fn main() -> ExitCode {
         Some(Command::Subject {
             command: SubjectCommand::Export(args),
         }) => export_subject(args).await,
+        Some(Command::Subject {
+            command: SubjectCommand::Erase { subject, reason },
+        }) => erase_subject(subject, &reason).await,
         Some(Command::Staff { user_pool, command }) => {
             let staff = frontdesk_cli::staff::Staff::new(&user_pool).await;
             match command {
@@ -560,23 +610,7 @@ async fn open(
 }
 
 async fn export_subject(args: SubjectArgs) -> Result<(), String> {
-    let query = frontdesk_shared::rights::SubjectQuery::parse(
-        args.email.as_deref(),
-        args.phone.as_deref(),
-    )?;
-    let (config, _, store) = open(args.store, &args.data_dir).await?;
-    let key = match args.store {
-        StoreKind::Embedded => serve::local_match_key(&args.data_dir).map_err(|e| e.to_string())?,
-        StoreKind::Dynamodb => {
-            let secret = config.match_key_secret.ok_or(
-                "set MATCH_KEY_SECRET to the stack's MatchKeySecret: bookings are found by tags made with it",
-            )?;
-            let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
-            frontdesk_shared::aws::match_key(&sdk, &secret)
-                .await
-                .map_err(|e| e.to_string())?
-        }
-    };
+    let (query, store, key) = args.open().await?;
     let out = args.out.unwrap_or_else(|| args.data_dir.join("exports"));
     let written = frontdesk_cli::subject::export_to(
         &store,
@@ -593,6 +627,37 @@ async fn export_subject(args: SubjectArgs) -> Result<(), String> {
         written.json.display(),
         written.html.display()
     );
+    Ok(())
+}
+
+async fn erase_subject(args: SubjectArgs, reason: &str) -> Result<(), String> {
+    let (query, store, key) = args.open().await?;
+    let now = time::OffsetDateTime::now_utc();
+    let (outbox, backups_until) = match args.store {
+        StoreKind::Embedded => (
+            Some(frontdesk_shared::mail::outbox::OutboxMailer::new(
+                notify::outbox_path(&args.data_dir),
+            )),
+            None,
+        ),
+        StoreKind::Dynamodb => (None, Some(now + frontdesk_cli::subject::BACKUPS_KEPT)),
+    };
+    let request = frontdesk_cli::subject::erasure_request(query, &args.by, reason, backups_until)?;
+    let (done, emails) =
+        frontdesk_cli::subject::erase_from(&store, &key, &request, outbox.as_ref(), now).await?;
+    println!("{} booking(s) erased:", done.erased.len());
+    for entry in &done.erased {
+        if let Some(reference) = &entry.reference {
+            println!("  {reference}");
+        }
+    }
+    if outbox.is_some() {
+        println!("{emails} email(s) removed from the outbox");
+    }
+    println!("Not erased, for your answer to the person:");
+    for line in &done.not_erased {
+        println!("  - {line}");
+    }
     Ok(())
 }
 

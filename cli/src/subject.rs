@@ -1,14 +1,16 @@
-//! `frontdesk subject export`: an admin's subject access export, from the
-//! command line, of everything held about the person an email address or
-//! phone number names, written as JSON (`docs/subject-export.schema.json`)
-//! and as a page to send them, each readable by its owner only. Every
-//! booking exported is on the audit trail, under the admin's address.
+//! `frontdesk subject export` and `erase`: an admin's answers, from the
+//! command line, to a subject access request (everything held about the
+//! person an email address or phone number names, written as JSON,
+//! `docs/subject-export.schema.json`, and as a page to send them, each
+//! readable by its owner only) and to an erasure request. Every booking
+//! exported or erased is on the audit trail, under the admin's address.
 
 use crate::serve::LocalStore;
 use frontdesk_shared::booking::Email;
+use frontdesk_shared::desk::Reason;
 use frontdesk_shared::desk::Staff;
 use frontdesk_shared::match_key::MatchKey;
-use frontdesk_shared::rights::{export, Export, SubjectQuery};
+use frontdesk_shared::rights::{erase, export, Erasure, ErasureRequest, Export, SubjectQuery};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -37,10 +39,7 @@ pub async fn export_to(
     out: &Path,
     now: OffsetDateTime,
 ) -> Result<Written, String> {
-    let by = Staff {
-        subject: COMMAND_LINE.into(),
-        email: Email::parse(by).map_err(|why| format!("--by: {why}"))?,
-    };
+    let by = admin(by)?;
     let made: Export = export(
         store.subjects.as_ref(),
         store.desk.as_ref(),
@@ -69,4 +68,64 @@ pub async fn export_to(
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     Ok(written)
+}
+
+/// The admin named by `--by`, as the audit trail records them.
+fn admin(by: &str) -> Result<Staff, String> {
+    Ok(Staff {
+        subject: COMMAND_LINE.into(),
+        email: Email::parse(by.trim()).map_err(|why| format!("--by: {why}"))?,
+    })
+}
+
+/// How long DynamoDB's point-in-time recovery keeps a table's backups
+/// (the template's `PointInTimeRecoveryEnabled`, at its default period).
+pub const BACKUPS_KEPT: time::Duration = time::Duration::days(35);
+
+/// An erasure request from what the admin typed: `--by` and `--reason`
+/// checked, each error naming its option.
+pub fn erasure_request(
+    query: SubjectQuery,
+    by: &str,
+    reason: &str,
+    backups_until: Option<OffsetDateTime>,
+) -> Result<ErasureRequest, String> {
+    Ok(ErasureRequest {
+        query,
+        by: admin(by)?,
+        reason: Reason::parse(reason).map_err(|why| format!("--reason: {why}"))?,
+        backups_until,
+    })
+}
+
+/// Erases every booking of the person `request` names, and the local
+/// outbox's emails about them (`outbox`, when the emails went there).
+pub async fn erase_from(
+    store: &LocalStore,
+    key: &MatchKey,
+    request: &ErasureRequest,
+    outbox: Option<&frontdesk_shared::mail::outbox::OutboxMailer>,
+    now: OffsetDateTime,
+) -> Result<(Erasure, usize), String> {
+    let done = erase(
+        store.subjects.as_ref(),
+        store.bookings.as_ref(),
+        store.desk.as_ref(),
+        key,
+        request,
+        now,
+    )
+    .await
+    .map_err(|e| format!("the store could not be changed: {e}"))?;
+    let mut emails = 0;
+    if let Some(outbox) = outbox {
+        for entry in &done.erased {
+            if let Some(reference) = &entry.reference {
+                emails += outbox
+                    .remove_about(reference)
+                    .map_err(|e| format!("the outbox {}: {e}", outbox.dir().display()))?;
+            }
+        }
+    }
+    Ok((done, emails))
 }

@@ -743,10 +743,17 @@ mod tests {
         let indexes: Vec<&str> = bookings.indexes.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(
             indexes,
-            ["inbox", "inbox_by_specialty"],
-            "the !If index is read"
+            [
+                "inbox",
+                "inbox_by_specialty",
+                "by_subject_email",
+                "by_subject_phone"
+            ],
+            "the !If indexes are read"
         );
-        assert!(bookings.attributes.contains_key("desk_lane"));
+        for attribute in ["desk_lane", "subject_email", "subject_phone"] {
+            assert!(bookings.attributes.contains_key(attribute), "{attribute}");
+        }
         let audit = TableDefinition::from_template(AUDIT).unwrap();
         assert_eq!(audit.indexes.len(), 1);
         let content = properties(CONTENT).unwrap();

@@ -856,3 +856,82 @@ async fn subject_export_writes_a_persons_bookings_beside_a_running_server() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
+    let server = start("erase");
+    let person = serde_json::json!({
+        "first_name": "Yolanda", "last_name": "Erasmus",
+        "email": "yolanda.erasmus@example.com", "phone": "07700 900321",
+        "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
+        "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
+        "message": "Results from my last scan", "consent_contact": true,
+        "consent_version": "2026-01"
+    });
+    let reference = server.book(person).await;
+    // Both emails are in the outbox before it is erased.
+    assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
+    let data_dir = server.data_dir.display().to_string();
+    let (ok, stdout, stderr) = frontdesk(
+        &[
+            "subject",
+            "erase",
+            "--email",
+            "yolanda.erasmus@example.com",
+            "--by",
+            "lead@clinic.example",
+            "--reason",
+            "erasure requested by the data subject",
+            "--data-dir",
+            &data_dir,
+        ],
+        &[],
+    );
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains(&reference), "{stdout}");
+    assert!(
+        stdout.contains("2 email(s) removed from the outbox"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("mailboxes"), "{stdout}");
+
+    // No byte of any database file, nor any email left, holds the person.
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&server.data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("frontdesk.sqlite3"))
+        {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    for file in outbox::files(&server.data_dir.join("outbox")) {
+        bytes.extend(std::fs::read(file).unwrap());
+    }
+    assert!(!bytes.is_empty());
+    for trace in [
+        "yolanda.erasmus@example.com",
+        "Yolanda",
+        "Erasmus",
+        "+447700900321",
+        "Results from my last scan",
+    ] {
+        assert!(
+            !bytes.windows(trace.len()).any(|w| w == trace.as_bytes()),
+            "{trace} is still in the data folder"
+        );
+    }
+
+    // The server, which had the file open throughout, still takes bookings.
+    let again = server
+        .book(serde_json::json!({
+            "first_name": "Fixture", "last_name": "After",
+            "email": "fixture.after@example.com", "phone": "07700 900123",
+            "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
+            "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
+            "consent_contact": true, "consent_version": "2026-01"
+        }))
+        .await;
+    assert_ne!(again, reference);
+}

@@ -194,6 +194,12 @@ impl From<&crate::desk::DeskError> for Problem {
                 "Your account is not allowed to see or do this.",
             ),
             DeskError::NotFound => Problem::not_found("There is no request with this reference."),
+            DeskError::Erased { at, reason } => Problem::new(
+                StatusCode::GONE,
+                "urn:frontdesk:problem:erased",
+                "Erased",
+                format!("This request was erased on {at}: {reason}. Nothing of it is kept."),
+            ),
             DeskError::Conflict { state, .. } => Problem::new(
                 StatusCode::CONFLICT,
                 "urn:frontdesk:problem:changed-meanwhile",

@@ -234,6 +234,26 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
     desk.change(&first.reference, 1, &booked).await.unwrap();
     desk.open(&first.reference, &nurse).await.unwrap();
 
+    // An erasure's entry, with its reason, in the place of the booking it erased.
+    body["email"] = serde_json::json!("erased@example.com");
+    let gone = booking_at(&body, now);
+    assert_eq!(
+        port.insert(new(gone.clone(), "data-protection-4", now))
+            .await
+            .unwrap(),
+        InsertOutcome::Stored
+    );
+    let erased = frontdesk_shared::rights::Eraser::erase(
+        desk.as_ref(),
+        &gone.reference,
+        &[],
+        &nurse,
+        &frontdesk_shared::desk::Reason::parse("erasure requested by the data subject").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(erased.is_some());
+
     // The hourly ceiling's counter.
     assert!(store.acknowledgements().count(now, 100).await.unwrap());
 
@@ -259,6 +279,7 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
         "repeat_of",
         "acknowledgement_withheld",
         "appointment_at",
+        "reason",
     ] {
         assert!(stored.contains(name), "{name} was not stored: {stored:?}");
     }

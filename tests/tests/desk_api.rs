@@ -23,6 +23,7 @@ for_each_backend!(
     a_move_with_bad_fields_is_refused_field_by_field_and_changes_nothing,
     a_hostile_message_comes_back_as_the_text_it_was,
     signing_out_ends_the_session,
+    an_erased_request_says_when_and_why_and_nothing_else,
 );
 
 /// Every route of the desk's API, as a method and an example path.
@@ -626,4 +627,49 @@ async fn staff_are_refused_the_audit_trail_and_outsiders_everything() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "in no desk group");
     assert_eq!(personal(&body), None);
+}
+
+async fn an_erased_request_says_when_and_why_and_nothing_else(backend: Backend) {
+    let mut desk = Desk::spawn(backend).await;
+    let reference = desk.book(&valid_booking(), "erased-0001").await;
+    let token = desk.sign_in().await;
+    let admin = frontdesk_shared::desk::Staff {
+        subject: "frontdesk-cli".into(),
+        email: frontdesk_shared::booking::Email::parse("lead@clinic.example").unwrap(),
+    };
+    let reason =
+        frontdesk_shared::desk::Reason::parse("erasure requested by the data subject").unwrap();
+    let erased = frontdesk_shared::rights::Eraser::erase(
+        desk.app.store.desk(&desk.app.clock).as_ref(),
+        &frontdesk_shared::booking::Reference::parse(&reference).unwrap(),
+        &[],
+        &admin,
+        &reason,
+    )
+    .await
+    .unwrap();
+    assert!(erased.is_some());
+    let answer = desk
+        .call(
+            "GET",
+            &format!("/v1/desk/requests/{reference}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::GONE);
+    assert_secure(&answer, "an erased request");
+    let problem = answer.json();
+    assert_eq!(problem["type"], "urn:frontdesk:problem:erased");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("erased on") && detail.contains("erasure requested by the data subject"),
+        "{detail}"
+    );
+    assert_eq!(personal(&answer.body), None);
+    // A reference that never existed is still a 404.
+    let never = desk
+        .call("GET", "/v1/desk/requests/CCL-AAAA-2222", Some(&token), None)
+        .await;
+    assert_eq!(never.status, StatusCode::NOT_FOUND);
 }

@@ -246,12 +246,48 @@ pub async fn request(
     Path(raw): Path<String>,
 ) -> Result<Response, DeskError> {
     let reference = reference(&raw)?;
-    let request = state
-        .desk
-        .open(&reference, &caller.staff)
-        .await?
-        .ok_or(DeskError::NotFound)?;
-    Ok(Json(request_view(&request)).into_response())
+    match state.desk.open(&reference, &caller.staff).await? {
+        Some(request) => Ok(Json(request_view(&request)).into_response()),
+        None => Err(erased_or_not_found(&state, &reference).await?),
+    }
+}
+
+/// What a reference with no request is: erased (the trail's `erased`
+/// entry stands in its place, so staff are not told it never existed),
+/// or not found.
+async fn erased_or_not_found(
+    state: &AppState,
+    reference: &Reference,
+) -> Result<DeskError, DeskError> {
+    let mut after = None;
+    loop {
+        let page = state
+            .desk
+            .of_request(
+                reference,
+                after.as_ref(),
+                frontdesk_shared::desk::AUDIT_PAGE_MAX,
+            )
+            .await?;
+        if let Some(erased) = page
+            .entries
+            .iter()
+            .find(|e| e.action == frontdesk_shared::desk::AuditAction::Erased)
+        {
+            return Ok(DeskError::Erased {
+                at: frontdesk_shared::london::written(erased.at),
+                reason: erased
+                    .reason
+                    .as_ref()
+                    .map_or("no reason recorded", |r| r.as_str())
+                    .to_owned(),
+            });
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(DeskError::NotFound),
+        }
+    }
 }
 
 /// A move as the desk's form sends it.

@@ -119,6 +119,48 @@ pub struct AuditEntry {
     pub action: AuditAction,
     /// Which request, when it was about one.
     pub reference: Option<Reference>,
+    /// Why, for an erasure: what staff see in place of the erased request.
+    pub reason: Option<Reason>,
+}
+
+/// Why a patient's data was erased, as the admin gave it: one line of at
+/// most [`Reason::MAX_CHARS`] characters, kept on the audit trail in place
+/// of the request (so it must name no one: "subject's request, by email").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    /// The longest reason, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// A reason as typed: trimmed, not blank, one line, not too long.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err("say why, in a few words that name no one".into());
+        }
+        if text.chars().any(char::is_control) {
+            return Err("a reason is one line".into());
+        }
+        let length = text.chars().count();
+        if length > Self::MAX_CHARS {
+            return Err(format!(
+                "a reason is at most {} characters; this is {length}",
+                Self::MAX_CHARS
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// A stored reason read back as it was kept.
+    pub fn from_stored(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
+
+    /// The reason.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl AuditEntry {
@@ -136,7 +178,20 @@ impl AuditEntry {
             by,
             action,
             reference,
+            reason: None,
         })
+    }
+
+    /// The entry of an erasure of `reference`, with its reason.
+    pub fn erased(
+        at: OffsetDateTime,
+        by: Staff,
+        reference: &Reference,
+        reason: Reason,
+    ) -> Result<Self, getrandom::Error> {
+        let mut entry = Self::new(at, by, AuditAction::Erased, Some(reference.clone()))?;
+        entry.reason = Some(reason);
+        Ok(entry)
     }
 
     /// The entry that goes with `step` on `reference`, in its transaction,

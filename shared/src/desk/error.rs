@@ -16,6 +16,15 @@ pub enum DeskError {
     /// No request has this reference (404).
     #[error("no such request")]
     NotFound,
+    /// The request was erased at a patient's request (410): what the
+    /// trail's `erased` entry says in its place.
+    #[error("erased")]
+    Erased {
+        /// When, as staff read it (London time).
+        at: String,
+        /// Why.
+        reason: String,
+    },
     /// Someone changed the request first (409); it is now as given.
     #[error("changed by someone else first")]
     Conflict {

@@ -14,7 +14,7 @@ pub mod inbox;
 pub mod record;
 pub mod workflow;
 
-pub use audit::{AuditAction, AuditEntry, AuditId, AuditPage};
+pub use audit::{AuditAction, AuditEntry, AuditId, AuditPage, Reason};
 pub use consultants::Consultants;
 pub use error::DeskError;
 pub use inbox::{Cursor, DeskRequest, InboxPage, InboxQuery, InboxRow};
@@ -101,10 +101,11 @@ pub trait AuditTrail: Send + Sync {
     async fn whole(&self, after: Option<&AuditId>, limit: u16) -> Result<AuditPage, StoreError>;
 }
 
-/// Both of the desk's ports, as one store holds them.
-pub trait DeskStore: RequestInbox + AuditTrail {}
+/// The desk's ports, as one store holds them: the requests, the trail,
+/// and erasure, which writes both at once.
+pub trait DeskStore: RequestInbox + AuditTrail + crate::rights::Eraser {}
 
-impl<T: RequestInbox + AuditTrail> DeskStore for T {}
+impl<T: RequestInbox + AuditTrail + crate::rights::Eraser> DeskStore for T {}
 
 /// A store could not make an entry's id: the machine gave no randomness.
 pub fn no_randomness(_: getrandom::Error) -> StoreError {

@@ -141,6 +141,9 @@ pub struct AuditRecord {
     /// The request it is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// Why, for an erasure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// When the entry expires (`AUDIT_RETENTION_DAYS`), seconds since the epoch.
     pub expires_at: i64,
 }
@@ -164,6 +167,7 @@ impl AuditRecord {
             from,
             to,
             reference: entry.reference.as_ref().map(|r| r.as_str().to_owned()),
+            reason: entry.reason.as_ref().map(|r| r.as_str().to_owned()),
             expires_at: keep_until.unix_timestamp(),
         }
     }
@@ -184,6 +188,7 @@ impl TryFrom<AuditRecord> for AuditEntry {
                 .as_deref()
                 .map(|raw| Reference::parse(raw).map_err(|_| corrupt("a reference")))
                 .transpose()?,
+            reason: r.reason.as_deref().map(super::audit::Reason::from_stored),
         })
     }
 }

@@ -54,7 +54,7 @@ impl SubjectQuery {
         Ok(Self { email, phone })
     }
 
-    fn tags(&self, key: &MatchKey) -> Vec<SubjectTag> {
+    pub(super) fn tags(&self, key: &MatchKey) -> Vec<SubjectTag> {
         let email = self.email.as_ref().map(|e| SubjectTag::email(e, key));
         let phone = self.phone.as_ref().map(|p| SubjectTag::phone(p, key));
         email.into_iter().chain(phone).collect()

@@ -1,7 +1,10 @@
 //! Patients' data rights under UK GDPR: a subject access export of
-//! everything held about a person, found by the keyed tags of their email
-//! address or phone number, and recorded on the audit trail.
+//! everything held about a person, and its erasure, each found by the
+//! keyed tags of their email address or phone number and recorded on the
+//! audit trail.
 
+pub mod erase;
 pub mod export;
 
+pub use erase::{erase, Eraser, Erasure, ErasureRequest};
 pub use export::{export, Export, SubjectQuery};

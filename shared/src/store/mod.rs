@@ -222,8 +222,13 @@ impl NewBooking {
 
     /// The fingerprint guard's key.
     pub fn fingerprint_guard_key(&self) -> String {
-        format!("fp#{}", self.fingerprint.as_str())
+        fingerprint_guard_key(&self.fingerprint)
     }
+}
+
+/// The key of the duplicate guard of a booking's `fingerprint`.
+pub fn fingerprint_guard_key(fingerprint: &Fingerprint) -> String {
+    format!("fp#{}", fingerprint.as_str())
 }
 
 /// What an insert did.

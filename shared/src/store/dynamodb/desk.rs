@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use sha2::Digest;
@@ -63,6 +63,7 @@ pub(super) fn new_request_attributes(booking: &Booking) -> [(String, AttributeVa
 pub struct DynamoDesk {
     client: Client,
     bookings_table: String,
+    guards_table: String,
     audit_table: String,
     audit_for: Duration,
     clock: Clock,
@@ -80,6 +81,7 @@ impl DynamoBookingStore {
         DynamoDesk {
             client: self.client.clone(),
             bookings_table: self.bookings_table.clone(),
+            guards_table: self.guards_table.clone(),
             audit_table: audit_table.into(),
             audit_for,
             clock,
@@ -551,5 +553,89 @@ impl AuditTrail for DynamoDesk {
 
     async fn whole(&self, after: Option<&AuditId>, limit: u16) -> Result<AuditPage, StoreError> {
         self.audit_query(None, after, limit).await
+    }
+}
+
+/// An erasure in one `TransactWriteItems`: the booking's delete (on
+/// condition that it exists), each guard's delete, and the audit entry's
+/// put. A transaction that raced another is tried again.
+#[async_trait]
+impl crate::rights::Eraser for DynamoDesk {
+    async fn erase(
+        &self,
+        reference: &Reference,
+        guards: &[String],
+        by: &Staff,
+        reason: &crate::desk::Reason,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let now = self.clock.now();
+        let entry = AuditEntry::erased(now, by.clone(), reference, reason.clone())
+            .map_err(no_randomness)?;
+        let mut items = vec![TransactWriteItem::builder()
+            .delete(built(
+                Delete::builder()
+                    .table_name(&self.bookings_table)
+                    .key("reference", s(reference.as_str()))
+                    .condition_expression("attribute_exists(#reference)")
+                    .expression_attribute_names("#reference", "reference")
+                    .build(),
+            )?)
+            .build()];
+        for key in guards {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(built(
+                        Delete::builder()
+                            .table_name(&self.guards_table)
+                            .key("pk", s(key))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        items.push(
+            TransactWriteItem::builder()
+                .put(self.audit_put(&entry, now)?)
+                .build(),
+        );
+        let token = hex::encode(&sha2::Sha256::digest(entry.id.as_str().as_bytes())[..18]);
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(Some(entry)),
+                Err(error) => error,
+            };
+            let SdkError::ServiceError(service) = &error else {
+                return Err(classify(&error));
+            };
+            let TransactWriteItemsError::TransactionCanceledException(e) = service.err() else {
+                return Err(classify(&error));
+            };
+            let codes: Vec<&str> = e
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect();
+            if codes.first() == Some(&"ConditionalCheckFailed") {
+                return Ok(None);
+            }
+            if !codes.contains(&"TransactionConflict") {
+                return Err(StoreError::Unavailable(format!(
+                    "erasure cancelled: {}",
+                    codes.join(" / ")
+                )));
+            }
+            tracing::info!(attempt, "erasure raced another transaction, retrying");
+            tokio::time::sleep(conflict_backoff(attempt, getrandom::u32().unwrap_or(0))).await;
+        }
+        Err(StoreError::Unavailable(
+            "the erasure kept conflicting with other transactions".into(),
+        ))
     }
 }
