@@ -119,21 +119,15 @@ struct SubjectArgs {
 }
 
 impl SubjectArgs {
-    /// The person named, and the match key that finds their bookings.
+    /// The person named, checked before anything is opened.
+    fn query(&self) -> Result<frontdesk_shared::rights::SubjectQuery, String> {
+        frontdesk_shared::rights::SubjectQuery::parse(self.email.as_deref(), self.phone.as_deref())
+    }
+
+    /// The store, and the match key that finds a person's bookings in it.
     async fn open(
         &self,
-    ) -> Result<
-        (
-            frontdesk_shared::rights::SubjectQuery,
-            serve::LocalStore,
-            frontdesk_shared::match_key::MatchKey,
-        ),
-        String,
-    > {
-        let query = frontdesk_shared::rights::SubjectQuery::parse(
-            self.email.as_deref(),
-            self.phone.as_deref(),
-        )?;
+    ) -> Result<(serve::LocalStore, frontdesk_shared::match_key::MatchKey), String> {
         let (config, _, store) = open(self.store, &self.data_dir).await?;
         let key = match self.store {
             StoreKind::Embedded => {
@@ -149,7 +143,7 @@ impl SubjectArgs {
                     .map_err(|e| e.to_string())?
             }
         };
-        Ok((query, store, key))
+        Ok((store, key))
     }
 }
 
@@ -610,7 +604,8 @@ async fn open(
 }
 
 async fn export_subject(args: SubjectArgs) -> Result<(), String> {
-    let (query, store, key) = args.open().await?;
+    let query = args.query()?;
+    let (store, key) = args.open().await?;
     let out = args.out.unwrap_or_else(|| args.data_dir.join("exports"));
     let written = frontdesk_cli::subject::export_to(
         &store,
@@ -631,7 +626,6 @@ async fn export_subject(args: SubjectArgs) -> Result<(), String> {
 }
 
 async fn erase_subject(args: SubjectArgs, reason: &str) -> Result<(), String> {
-    let (query, store, key) = args.open().await?;
     let now = time::OffsetDateTime::now_utc();
     let (outbox, backups_until) = match args.store {
         StoreKind::Embedded => (
@@ -642,7 +636,10 @@ async fn erase_subject(args: SubjectArgs, reason: &str) -> Result<(), String> {
         ),
         StoreKind::Dynamodb => (None, Some(now + frontdesk_cli::subject::BACKUPS_KEPT)),
     };
-    let request = frontdesk_cli::subject::erasure_request(query, &args.by, reason, backups_until)?;
+    // Every option is checked before the store is opened.
+    let request =
+        frontdesk_cli::subject::erasure_request(args.query()?, &args.by, reason, backups_until)?;
+    let (store, key) = args.open().await?;
     let (done, emails) =
         frontdesk_cli::subject::erase_from(&store, &key, &request, outbox.as_ref(), now).await?;
     println!("{} booking(s) erased:", done.erased.len());

@@ -872,6 +872,24 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
     // Both emails are in the outbox before it is erased.
     assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
     let data_dir = server.data_dir.display().to_string();
+    // A reason left blank is refused, and nothing is erased.
+    let (ok, _, stderr) = frontdesk(
+        &[
+            "subject",
+            "erase",
+            "--email",
+            "yolanda.erasmus@example.com",
+            "--by",
+            "lead@clinic.example",
+            "--reason",
+            " ",
+            "--data-dir",
+            &data_dir,
+        ],
+        &[],
+    );
+    assert!(!ok && stderr.contains("--reason"), "{stderr}");
+    assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
     let (ok, stdout, stderr) = frontdesk(
         &[
             "subject",
