@@ -131,7 +131,14 @@ impl SubjectArgs {
         let (config, _, store) = open(self.store, &self.data_dir).await?;
         let key = match self.store {
             StoreKind::Embedded => {
-                serve::local_match_key(&self.data_dir).map_err(|e| e.to_string())?
+                let key = serve::local_match_key(&self.data_dir).map_err(|e| e.to_string())?;
+                // Bookings kept before the subject tags are found too.
+                store
+                    .subjects
+                    .tag_untagged(&key)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                key
             }
             StoreKind::Dynamodb => {
                 let secret = config.match_key_secret.ok_or(
@@ -367,6 +374,35 @@ async fn backfill_desk() -> Result<(), String> {
         "{}: {moved} booking(s) put in the desk's inbox as new",
         config.bookings_table
     );
+    // The subject tags are HMACs under the stack's match key: without it,
+    // say how to add them.
+    match &config.match_key_secret {
+        Some(secret) => {
+            let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+            let key = frontdesk_shared::aws::match_key(&sdk, secret)
+                .await
+                .map_err(|e| e.to_string())?;
+            let client = frontdesk_shared::aws::dynamodb_client_on(&sdk);
+            let tagged = frontdesk_shared::store::SubjectIndex::tag_untagged(
+                &frontdesk_shared::store::dynamodb::DynamoBookingStore::new(
+                    client,
+                    &config.bookings_table,
+                    &config.guards_table,
+                ),
+                &key,
+            )
+            .await
+            .map_err(|e| format!("{}: {e}", config.bookings_table))?;
+            println!(
+                "{}: {tagged} booking(s) given the subject tags that find them for an export or an erasure",
+                config.bookings_table
+            );
+        }
+        None => println!(
+            "{}: set MATCH_KEY_SECRET to the stack's MatchKeySecret to also give bookings stored before the subject indexes their tags",
+            config.bookings_table
+        ),
+    }
     Ok(())
 }
 
@@ -479,6 +515,15 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         &sign_in,
     );
     let match_key = serve::local_match_key(&args.data_dir).map_err(|e| e.to_string())?;
+    // Bookings this folder kept before the subject tags get them, so that
+    // an export or an erasure finds them (in DynamoDB: `tables backfill`).
+    if args.store == StoreKind::Embedded {
+        store
+            .subjects
+            .tag_untagged(&match_key)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let app = serve::app(
         bookings,
         config,

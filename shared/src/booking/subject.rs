@@ -107,6 +107,16 @@ impl SubjectTags {
         }
     }
 
+    /// The tags of a booking as stored (its `email` and `phone` fields),
+    /// for bookings stored before the tags: `None` when either does not
+    /// read back.
+    pub fn of_stored(email: &str, phone: &str, key: &MatchKey) -> Option<Self> {
+        Some(Self {
+            email: SubjectTag::email(&Email::from_stored(email).ok()?, key),
+            phone: SubjectTag::phone(&UkPhone::from_stored(phone).ok()?, key),
+        })
+    }
+
     /// Each tag, by identifier.
     pub fn each(&self) -> [&SubjectTag; 2] {
         [&self.email, &self.phone]

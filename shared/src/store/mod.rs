@@ -378,6 +378,12 @@ pub trait SubjectIndex: Send + Sync {
         tag: &SubjectTag,
         now: OffsetDateTime,
     ) -> Result<Vec<Reference>, StoreError>;
+
+    /// Gives every booking stored before the tags its tags under `key`,
+    /// one conditional write each (safe to run again, and while bookings
+    /// arrive): how many it tagged. A booking whose email or phone does
+    /// not read back is left, and counted as an error.
+    async fn tag_untagged(&self, key: &MatchKey) -> Result<u64, StoreError>;
 }
 
 /// Where bookings are kept: DynamoDB in Lambda, SQLite locally.

@@ -516,6 +516,73 @@ impl super::SubjectIndex for DynamoBookingStore {
             }
         }
     }
+
+    async fn tag_untagged(&self, key: &crate::match_key::MatchKey) -> Result<u64, StoreError> {
+        let (email, phone) = (
+            crate::booking::Identifier::Email.attribute(),
+            crate::booking::Identifier::Phone.attribute(),
+        );
+        let mut tagged = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.bookings_table)
+                .filter_expression("attribute_not_exists(#tag)")
+                .projection_expression("#reference, email, phone")
+                .expression_attribute_names("#reference", "reference")
+                .expression_attribute_names("#tag", email)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify(&e))?;
+            for item in page.items() {
+                let text = |name: &str| match item.get(name) {
+                    Some(AttributeValue::S(v)) => Some(v.as_str()),
+                    _ => None,
+                };
+                let (Some(reference), Some(address), Some(number)) =
+                    (text("reference"), text("email"), text("phone"))
+                else {
+                    return Err(StoreError::Corrupt(
+                        "a booking without its email or phone".into(),
+                    ));
+                };
+                let tags = crate::booking::SubjectTags::of_stored(address, number, key)
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("{reference}: an unreadable email or phone"))
+                    })?;
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.bookings_table)
+                    .key("reference", s(reference))
+                    .update_expression("SET #email = :email, #phone = :phone")
+                    .condition_expression(
+                        "attribute_exists(#reference) AND attribute_not_exists(#email)",
+                    )
+                    .expression_attribute_names("#reference", "reference")
+                    .expression_attribute_names("#email", email)
+                    .expression_attribute_names("#phone", phone)
+                    .expression_attribute_values(":email", s(tags.email.as_str()))
+                    .expression_attribute_values(":phone", s(tags.phone.as_str()))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => tagged += 1,
+                    // Erased, expired or tagged since the scan read it.
+                    Err(SdkError::ServiceError(service))
+                        if service.err().is_conditional_check_failed_exception() => {}
+                    Err(error) => return Err(classify(&error)),
+                }
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(tagged);
+            }
+        }
+    }
 }
 
 /// The acknowledgement ceiling's hourly counters, in the guards table:

@@ -280,6 +280,22 @@ impl EmbeddedBookingStore {
         .await
     }
 
+    /// Removes a booking's subject tags, as a booking stored before them
+    /// has none: for tests of the tagging that catches up. Nothing on a
+    /// request path calls it.
+    pub async fn forget_subject_tags(&self, reference: &Reference) -> Result<(), StoreError> {
+        let reference = reference.as_str().to_owned();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "UPDATE bookings SET subject_email = NULL, subject_phone = NULL WHERE reference = ?1",
+                [reference],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn with_conn<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -604,6 +620,45 @@ impl super::SubjectIndex for EmbeddedBookingStore {
                 .iter()
                 .map(|r| Reference::parse(r).map_err(StoreError::Corrupt))
                 .collect()
+        })
+        .await
+    }
+
+    async fn tag_untagged(&self, key: &crate::match_key::MatchKey) -> Result<u64, StoreError> {
+        let key = key.clone();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let untagged: Vec<(String, String)> = {
+                let mut statement = tx
+                    .prepare("SELECT reference, record FROM bookings WHERE subject_email IS NULL")
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)?
+            };
+            let mut tagged = 0;
+            for (reference, json) in untagged {
+                let record = parse_record(&json)?;
+                let tags =
+                    crate::booking::SubjectTags::of_stored(&record.email, &record.phone, &key)
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!(
+                                "{reference}: an unreadable email or phone"
+                            ))
+                        })?;
+                tagged += tx
+                    .execute(
+                        "UPDATE bookings SET subject_email = ?2, subject_phone = ?3
+                         WHERE reference = ?1 AND subject_email IS NULL",
+                        params![reference, tags.email.as_str(), tags.phone.as_str()],
+                    )
+                    .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(tagged as u64)
         })
         .await
     }
