@@ -91,6 +91,11 @@ enum SubjectCommand {
         /// Why, in a few words that name no one (kept on the audit trail).
         #[arg(long)]
         reason: String,
+        /// Erase what is found. Without it, nothing is erased: the command
+        /// lists the bookings it would erase, and which identifier found
+        /// each, to check first (a phone or an inbox may be shared).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -128,6 +133,16 @@ impl SubjectArgs {
     async fn open(
         &self,
     ) -> Result<(serve::LocalStore, frontdesk_shared::match_key::MatchKey), String> {
+        // A mistyped folder would be made anew, with a key of its own, and
+        // report that nobody was found.
+        let database = serve::database_path(&self.data_dir);
+        if self.store == StoreKind::Embedded && !database.exists() {
+            return Err(format!(
+                "{} holds no bookings ({} is missing): name the data folder with --data-dir",
+                self.data_dir.display(),
+                database.display()
+            ));
+        }
         let (config, _, store) = open(self.store, &self.data_dir).await?;
         let key = match self.store {
             StoreKind::Embedded => {
@@ -332,8 +347,13 @@ async fn main() -> ExitCode {
             command: SubjectCommand::Export(args),
         }) => export_subject(args).await,
         Some(Command::Subject {
-            command: SubjectCommand::Erase { subject, reason },
-        }) => erase_subject(subject, &reason).await,
+            command:
+                SubjectCommand::Erase {
+                    subject,
+                    reason,
+                    yes,
+                },
+        }) => erase_subject(subject, &reason, yes).await,
         Some(Command::Staff { user_pool, command }) => {
             let staff = frontdesk_cli::staff::Staff::new(&user_pool).await;
             match command {
@@ -670,32 +690,69 @@ async fn export_subject(args: SubjectArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn erase_subject(args: SubjectArgs, reason: &str) -> Result<(), String> {
+async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
-    let (outbox, backups_until) = match args.store {
+    let (folders, backups_until) = match args.store {
         StoreKind::Embedded => (
-            Some(frontdesk_shared::mail::outbox::OutboxMailer::new(
+            vec![
                 notify::outbox_path(&args.data_dir),
-            )),
+                args.data_dir.join("exports"),
+            ],
             None,
         ),
-        StoreKind::Dynamodb => (None, Some(now + frontdesk_cli::subject::BACKUPS_KEPT)),
+        StoreKind::Dynamodb => (
+            vec![args.data_dir.join("exports")],
+            Some(now + frontdesk_cli::subject::BACKUPS_KEPT),
+        ),
     };
     // Every option is checked before the store is opened.
     let request =
         frontdesk_cli::subject::erasure_request(args.query()?, &args.by, reason, backups_until)?;
     let (store, key) = args.open().await?;
-    let (done, emails) =
-        frontdesk_cli::subject::erase_from(&store, &key, &request, outbox.as_ref(), now).await?;
+    if !yes {
+        let found = frontdesk_shared::rights::find(
+            store.subjects.as_ref(),
+            store.bookings.as_ref(),
+            &key,
+            &request.query,
+        )
+        .await
+        .map_err(|e| format!("the store could not be read: {e}"))?;
+        println!("{} booking(s) would be erased:", found.len());
+        for booking in &found {
+            println!(
+                "  {}  received {}  found by {}{}",
+                booking.reference,
+                frontdesk_shared::london::short(booking.received_at),
+                booking.matched_by.join(" and "),
+                if booking.for_someone_else {
+                    "  (booked for someone else: their details go too)"
+                } else {
+                    ""
+                }
+            );
+        }
+        return Err(
+            "nothing erased: check that each is this person's (a phone or an inbox may be shared), then run again with --yes"
+                .into(),
+        );
+    }
+    let (done, files) =
+        frontdesk_cli::subject::erase_from(&store, &key, &request, &folders).await?;
     println!("{} booking(s) erased:", done.erased.len());
     for entry in &done.erased {
         if let Some(reference) = &entry.reference {
             println!("  {reference}");
         }
     }
-    if outbox.is_some() {
-        println!("{emails} email(s) removed from the outbox");
-    }
+    println!(
+        "{files} file(s) about them removed from {}",
+        folders
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
     println!("Not erased, for your answer to the person:");
     for line in &done.not_erased {
         println!("  - {line}");

@@ -52,8 +52,12 @@ pub async fn export_to(
     .map_err(|e| format!("the store could not be read: {e}"))?;
     let json = made.to_json().map_err(|e| e.to_string())?;
     let html = made.to_html().map_err(|e| e.to_string())?;
-    frontdesk_shared::owner_only::create_dir(out)
-        .map_err(|e| format!("creating {}: {e}", out.display()))?;
+    // A new folder is its owner's alone; one that is there is left as it
+    // is (each file is owner-only), so `--out .` changes no one's folder.
+    if !out.exists() {
+        frontdesk_shared::owner_only::create_dir(out)
+            .map_err(|e| format!("creating {}: {e}", out.display()))?;
+    }
     let stamp = now.unix_timestamp_nanos();
     let written = Written {
         json: out.join(format!("subject-export-{stamp}.json")),
@@ -98,14 +102,14 @@ pub fn erasure_request(
     })
 }
 
-/// Erases every booking of the person `request` names, and the local
-/// outbox's emails about them (`outbox`, when the emails went there).
+/// Erases every booking of the person `request` names, and the files in
+/// `folders` (the local outbox, the exports) that mention them: the
+/// erasure, and how many files went.
 pub async fn erase_from(
     store: &LocalStore,
     key: &MatchKey,
     request: &ErasureRequest,
-    outbox: Option<&frontdesk_shared::mail::outbox::OutboxMailer>,
-    now: OffsetDateTime,
+    folders: &[PathBuf],
 ) -> Result<(Erasure, usize), String> {
     let done = erase(
         store.subjects.as_ref(),
@@ -113,19 +117,19 @@ pub async fn erase_from(
         store.desk.as_ref(),
         key,
         request,
-        now,
     )
     .await
     .map_err(|e| format!("the store could not be changed: {e}"))?;
-    let mut emails = 0;
-    if let Some(outbox) = outbox {
+    // The person's emails in the local outbox, and earlier exports that
+    // hold their bookings.
+    let mut files = 0;
+    for dir in folders {
         for entry in &done.erased {
             if let Some(reference) = &entry.reference {
-                emails += outbox
-                    .remove_about(reference)
-                    .map_err(|e| format!("the outbox {}: {e}", outbox.dir().display()))?;
+                files += frontdesk_shared::rights::erase::remove_files_about(dir, reference)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
             }
         }
     }
-    Ok((done, emails))
+    Ok((done, files))
 }

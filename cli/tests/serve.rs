@@ -890,8 +890,8 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
     );
     assert!(!ok && stderr.contains("--reason"), "{stderr}");
     assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
-    let (ok, stdout, stderr) = frontdesk(
-        &[
+    let erase = |confirmed: bool| {
+        let mut args = vec![
             "subject",
             "erase",
             "--email",
@@ -902,13 +902,25 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
             "erasure requested by the data subject",
             "--data-dir",
             &data_dir,
-        ],
-        &[],
+        ];
+        if confirmed {
+            args.push("--yes");
+        }
+        frontdesk(&args, &[])
+    };
+    // Without --yes it lists what it would erase, and erases nothing.
+    let (ok, stdout, stderr) = erase(false);
+    assert!(!ok && stderr.contains("--yes"), "{stderr}");
+    assert!(
+        stdout.contains("1 booking(s) would be erased") && stdout.contains(&reference),
+        "{stdout}"
     );
+    assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
+    let (ok, stdout, stderr) = erase(true);
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains(&reference), "{stdout}");
     assert!(
-        stdout.contains("2 email(s) removed from the outbox"),
+        stdout.contains("2 file(s) about them removed from"),
         "{stdout}"
     );
     assert!(stdout.contains("mailboxes"), "{stdout}");

@@ -198,7 +198,7 @@ impl From<&crate::desk::DeskError> for Problem {
                 StatusCode::GONE,
                 "urn:frontdesk:problem:erased",
                 "Erased",
-                format!("This request was erased on {at}: {reason}. Nothing of it is kept."),
+                format!("This request was erased on {at}: {reason}. Its details were deleted."),
             ),
             DeskError::Conflict { state, .. } => Problem::new(
                 StatusCode::CONFLICT,

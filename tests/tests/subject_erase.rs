@@ -163,7 +163,6 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
         desk.as_ref(),
         &key,
         &request,
-        clock.now(),
     )
     .await
     .unwrap();
@@ -216,7 +215,6 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
         desk.as_ref(),
         &key,
         &request,
-        clock.now(),
     )
     .await
     .unwrap();

@@ -129,6 +129,16 @@ async fn an_export_holds_a_persons_bookings_and_nothing_of_anyone_else(backend: 
     )
     .unwrap();
     desk.change(&first, 1, &booked).await.unwrap();
+    // Her father's request was noted too: the note is about him.
+    let noted = Step::new(
+        now + Duration::days(3) + Duration::hours(1),
+        nurse.clone(),
+        RequestState::New,
+        Move::Contacted,
+        Some(Note::parse("Albert's scan results are due").unwrap()),
+    )
+    .unwrap();
+    desk.change(&father, 0, &noted).await.unwrap();
     let ledger = handle.ledger();
     ledger
         .claim(
@@ -214,6 +224,8 @@ async fn an_export_holds_a_persons_bookings_and_nothing_of_anyone_else(backend: 
     let booked_for = &json["bookings"][2];
     assert_eq!(booked_for["role"], "booker");
     assert_eq!(booked_for["patient"], Value::Null);
+    assert_eq!(booked_for["desk"]["history"][0]["to"], "contacted");
+    assert_eq!(booked_for["desk"]["history"][0]["note"], Value::Null);
     assert!(!text.contains("Albert"));
 
     // The page shows what was typed as text.

@@ -33,6 +33,14 @@ impl Identifier {
         }
     }
 
+    /// Its name, as an export or an erasure says what found a booking.
+    pub fn name(self) -> &'static str {
+        match self {
+            Identifier::Email => "email",
+            Identifier::Phone => "phone",
+        }
+    }
+
     /// The bookings table's index (and the SQLite index) over it.
     pub fn index(self) -> &'static str {
         match self {

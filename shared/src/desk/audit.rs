@@ -142,6 +142,20 @@ impl Reason {
         if text.chars().any(char::is_control) {
             return Err("a reason is one line".into());
         }
+        // It stays on the trail for years, in the erased request's place:
+        // an address or a number (a phone, a policy, a date of birth)
+        // would keep what the erasure removed.
+        let digits = text
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        if text.contains('@') || digits >= 6 {
+            return Err(
+                "a reason names no one: leave out addresses and numbers (say \"subject's request, by email\")"
+                    .into(),
+            );
+        }
         let length = text.chars().count();
         if length > Self::MAX_CHARS {
             return Err(format!(
@@ -225,6 +239,28 @@ pub struct AuditPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reason_names_no_one_and_is_one_short_line() {
+        assert_eq!(
+            Reason::parse("  erasure requested by the data subject ")
+                .unwrap()
+                .as_str(),
+            "erasure requested by the data subject"
+        );
+        for bad in [
+            "",
+            "   ",
+            "asked by ann@example.com",
+            "she rang from 07700900123",
+            "born 31031970",
+            "two\nlines",
+            &"x".repeat(Reason::MAX_CHARS + 1),
+        ] {
+            assert!(Reason::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Reason::parse("request of 2 December, ticket 42").is_ok());
+    }
 
     #[test]
     fn ids_sort_by_time_and_never_repeat() {

@@ -71,33 +71,6 @@ fn file_stem() -> String {
     format!("{stamp}-{:08x}", getrandom::u32().unwrap_or_default())
 }
 
-impl OutboxMailer {
-    /// Deletes every email in the outbox about `reference` (its reference
-    /// is in each one's subject), for an erasure: how many went. A missing
-    /// outbox holds none.
-    pub fn remove_about(&self, reference: &crate::booking::Reference) -> std::io::Result<usize> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(e),
-        };
-        let needle = reference.as_str().as_bytes();
-        let mut removed = 0;
-        for entry in entries {
-            let path = entry?.path();
-            if path.extension().is_none_or(|e| e != "eml") {
-                continue;
-            }
-            let bytes = std::fs::read(&path)?;
-            if bytes.windows(needle.len()).any(|w| w == needle) {
-                std::fs::remove_file(&path)?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-}
-
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<Sent, MailError> {

@@ -19,7 +19,6 @@ use crate::desk::{AuditEntry, Reason, Staff};
 use crate::match_key::MatchKey;
 use crate::store::{fingerprint_guard_key, Allowance, BookingStore, StoreError, SubjectIndex};
 use async_trait::async_trait;
-use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 /// Where an erasure is written: the desk's store, which holds the bookings
@@ -50,6 +49,57 @@ pub struct Erasure {
     pub not_erased: Vec<String>,
 }
 
+/// A booking an erasure would take, as the admin checks it first: an
+/// address or a phone may be shared (a household, a couple's inbox).
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Its reference.
+    pub reference: Reference,
+    /// Which of the identifiers found it.
+    pub matched_by: Vec<&'static str>,
+    /// When it arrived.
+    pub received_at: OffsetDateTime,
+    /// Whether it was made for someone else, whose details it holds too.
+    pub for_someone_else: bool,
+    booking: crate::booking::Booking,
+}
+
+/// Every stored booking of the person `query` names, past its retention
+/// too (until TTL removes it, it holds everything), oldest first.
+pub async fn find(
+    index: &dyn SubjectIndex,
+    bookings: &dyn BookingStore,
+    key: &MatchKey,
+    query: &SubjectQuery,
+) -> Result<Vec<Found>, StoreError> {
+    let mut matched: std::collections::BTreeMap<Reference, Vec<&'static str>> =
+        std::collections::BTreeMap::new();
+    for tag in query.tags(key) {
+        for reference in index.bookings_of(&tag, OffsetDateTime::UNIX_EPOCH).await? {
+            matched
+                .entry(reference)
+                .or_default()
+                .push(tag.identifier().name());
+        }
+    }
+    let mut found = Vec::new();
+    for (reference, matched_by) in matched {
+        // Already gone (retention, another erasure): nothing to point at it.
+        let Some(booking) = bookings.get(&reference).await? else {
+            continue;
+        };
+        found.push(Found {
+            reference,
+            matched_by,
+            received_at: booking.received_at,
+            for_someone_else: booking.details.booking_for != crate::booking::BookingFor::Myself,
+            booking,
+        });
+    }
+    found.sort_by_key(|f| f.received_at);
+    Ok(found)
+}
+
 /// An admin's request to erase a person's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErasureRequest {
@@ -71,7 +121,6 @@ pub async fn erase(
     eraser: &dyn Eraser,
     key: &MatchKey,
     request: &ErasureRequest,
-    now: OffsetDateTime,
 ) -> Result<Erasure, StoreError> {
     let ErasureRequest {
         query,
@@ -79,35 +128,67 @@ pub async fn erase(
         reason,
         backups_until,
     } = request;
-    let mut found = BTreeSet::new();
-    for tag in query.tags(key) {
-        found.extend(index.bookings_of(&tag, now).await?);
-    }
     let mut erased = Vec::new();
-    for reference in found {
-        // Already gone (retention, another erasure): nothing to point at it.
-        let Some(booking) = bookings.get(&reference).await? else {
-            continue;
-        };
+    let mut for_someone_else = 0;
+    for found in find(index, bookings, key, query).await? {
+        let booking = &found.booking;
         let fingerprint = Fingerprint::of(&booking.details, key);
         let counters =
             Allowance::acknowledgements(booking.details.email.as_str(), key, booking.received_at);
         let guards: Vec<String> = std::iter::once(fingerprint_guard_key(&fingerprint))
             .chain(counters.keys())
             .collect();
-        if let Some(entry) = eraser.erase(&reference, &guards, by, reason).await? {
+        if let Some(entry) = eraser.erase(&found.reference, &guards, by, reason).await? {
+            if found.for_someone_else {
+                for_someone_else += 1;
+            }
             erased.push(entry);
         }
     }
     let mut not_erased = vec![
         "Emails already delivered (the acknowledgement to the person, the notice to staff) are in the recipients' mailboxes, outside this system.".to_owned(),
-        "A request's idempotency guard (a keyed tag, no personal data) expires within a day of the request.".to_owned(),
+        "Bookings whose booker gave other contact details (made for this person by someone else) are not found by an email address or phone number.".to_owned(),
     ];
-    if let Some(until) = *backups_until {
+    if for_someone_else > 0 {
         not_erased.push(format!(
-            "Point-in-time recovery backups of the tables hold the erased bookings until {} (UTC), when they age out.",
-            crate::booking::record::rfc3339(until)
+            "{for_someone_else} of the bookings erased were made by this person for someone else: that person's details in them are erased too, and they may need telling."
         ));
     }
+    if let Some(until) = *backups_until {
+        not_erased.push(format!(
+            "Point-in-time recovery backups of the tables hold the erased bookings until {} (UTC), when they age out; the table's stream keeps a new booking's image for 24 hours, and the mail-events failure queue an undelivered email's address for 4 days.",
+            crate::booking::record::rfc3339(until)
+        ));
+        not_erased.push(
+            "A request's idempotency guard (a keyed tag, no personal data) expires within a day of the request.".to_owned(),
+        );
+    }
     Ok(Erasure { erased, not_erased })
+}
+
+/// Deletes every file in `dir` (not below it) whose bytes mention
+/// `reference`: the local outbox's emails about a booking (its reference
+/// is in each subject), half-written ones included, and earlier exports
+/// that hold it. How many went; a missing folder holds none.
+pub fn remove_files_about(dir: &std::path::Path, reference: &Reference) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let needle = reference.as_str().as_bytes();
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let bytes = std::fs::read(&path)?;
+        if bytes.windows(needle.len()).any(|w| w == needle) {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

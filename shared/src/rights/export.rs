@@ -15,7 +15,7 @@
 //! the admin who asked) before it is read, as a request's page is.
 
 use crate::booking::record::{rfc3339, BookingRecord};
-use crate::booking::{Email, Identifier, Reference, SubjectTag, UkPhone};
+use crate::booking::{Email, Reference, SubjectTag, UkPhone};
 use crate::desk::{AuditAction, DeskStore, Staff, AUDIT_PAGE_MAX};
 use crate::match_key::MatchKey;
 use crate::notify::NoticeState;
@@ -273,11 +273,10 @@ pub async fn export(
     let mut found: BTreeMap<Reference, Vec<&'static str>> = BTreeMap::new();
     for tag in query.tags(key) {
         for reference in index.bookings_of(&tag, now).await? {
-            let how = match tag.identifier() {
-                Identifier::Email => "email",
-                Identifier::Phone => "phone",
-            };
-            found.entry(reference).or_default().push(how);
+            found
+                .entry(reference)
+                .or_default()
+                .push(tag.identifier().name());
         }
     }
     let mut bookings = Vec::with_capacity(found.len());
@@ -400,14 +399,17 @@ fn exported(
                 .iter()
                 .map(|step| {
                     let stored = crate::desk::record::StepRecord::from(step);
+                    // Notes and appointments are about the patient: the
+                    // booker of someone else's request gets the moves only.
+                    let patients = role == Role::BookerAndPatient;
                     MovePart {
                         at: stored.at,
                         from: stored.from,
                         to: stored.to,
-                        note: stored.note,
-                        appointment_at: stored.appointment_at,
-                        place: stored.place,
-                        consultant: stored.consultant,
+                        note: stored.note.filter(|_| patients),
+                        appointment_at: stored.appointment_at.filter(|_| patients),
+                        place: stored.place.filter(|_| patients),
+                        consultant: stored.consultant.filter(|_| patients),
                     }
                 })
                 .collect(),

@@ -6,5 +6,5 @@
 pub mod erase;
 pub mod export;
 
-pub use erase::{erase, Eraser, Erasure, ErasureRequest};
+pub use erase::{erase, find, Eraser, Erasure, ErasureRequest, Found};
 pub use export::{export, Export, SubjectQuery};

@@ -444,8 +444,7 @@ impl crate::rights::Eraser for EmbeddedDesk {
                 }
                 put_audit(&tx, &entry, keep_until)?;
                 tx.commit().map_err(unavailable)?;
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                    .map_err(unavailable)?;
+                super::truncate_log(conn)?;
                 Ok(Some(entry))
             })
             .await

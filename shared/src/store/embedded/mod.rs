@@ -236,8 +236,7 @@ impl EmbeddedBookingStore {
                 .map_err(unavailable)?;
             let expired = purge(&tx, now)?;
             tx.commit().map_err(unavailable)?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(unavailable)?;
+            truncate_log(conn)?;
             Ok(expired)
         })
         .await
@@ -404,6 +403,28 @@ fn guard_hit(conn: &Connection, pk: &str, now: i64) -> Result<Option<GuardHit>, 
         })
     })
     .transpose()
+}
+
+/// Copies the write-ahead log into the database and truncates it, so
+/// that what was just deleted (overwritten by `secure_delete` in the
+/// database's pages) is not left in the log's older frames. A reader in
+/// another process (`frontdesk notify` beside `serve`) can hold the log:
+/// it is tried again for about a second, then left to the next expiry
+/// with a warning (by kind only).
+fn truncate_log(conn: &Connection) -> Result<(), StoreError> {
+    for _ in 0..40 {
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        if busy == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    tracing::warn!(
+        "the write-ahead log is in use by another process: it is truncated at the next expiry"
+    );
+    Ok(())
 }
 
 /// Deletes what is past its retention at `now` (bookings, their notices,
