@@ -17,7 +17,10 @@ use serde_json::json;
 use std::path::PathBuf;
 use time::Duration;
 
-for_each_backend!(an_erased_person_leaves_nothing_but_the_trails_entry);
+for_each_backend!(
+    an_erased_person_leaves_nothing_but_the_trails_entry,
+    an_email_being_sent_holds_its_bookings_erasure_until_it_is_sent,
+);
 
 /// What the erased person typed, searched for as bytes afterwards.
 const TRACES: [&str; 5] = [
@@ -219,6 +222,76 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
     .await
     .unwrap();
     assert!(again.erased.is_empty());
+    if let Some(path) = path {
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+}
+
+async fn an_email_being_sent_holds_its_bookings_erasure_until_it_is_sent(backend: Backend) {
+    let (store, path) = handle(backend).await;
+    let clock = TestClock::new();
+    let key = match_key();
+    let booking = booking_at(&valid_booking(), clock.now());
+    let reference = booking.reference.clone();
+    let outcome = store
+        .port()
+        .insert(NewBooking {
+            fingerprint: Fingerprint::of(&booking.details, &key),
+            subject: SubjectTags::of(&booking.details, &key),
+            acknowledgements: None,
+            booking,
+            idempotency: None,
+            rate: None,
+            now: clock.now(),
+            repeat_of: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, InsertOutcome::Stored);
+    // The notifier holds the acknowledgement's claim while it sends it.
+    let ledger = store.ledger();
+    ledger
+        .claim(
+            &reference,
+            frontdesk_shared::notify::Notice::Patient,
+            &frontdesk_shared::notify::ClaimToken::new(),
+            clock.now(),
+            clock.now() + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    let desk = store.desk(&clock);
+    let request = ErasureRequest {
+        query: SubjectQuery::parse(Some("fixture.patient@example.com"), None).unwrap(),
+        by: admin(),
+        reason: Reason::parse("erasure requested by the data subject").unwrap(),
+        backups_until: None,
+    };
+    let (index, port) = (store.subjects(), store.port());
+    let erase_now = || erase(index.as_ref(), port.as_ref(), desk.as_ref(), &key, &request);
+    let refused = erase_now().await.unwrap_err();
+    assert!(refused.to_string().contains("being sent"), "{refused}");
+    assert!(store.port().get(&reference).await.unwrap().is_some());
+    assert!(desk
+        .of_request(&reference, None, 10)
+        .await
+        .unwrap()
+        .entries
+        .iter()
+        .all(|e| e.action != AuditAction::Erased));
+    // Once it is sent, the erasure takes the booking.
+    ledger
+        .mark_sent(
+            &reference,
+            frontdesk_shared::notify::Notice::Patient,
+            "m-1",
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let done = erase_now().await.unwrap();
+    assert_eq!(done.erased.len(), 1);
+    assert!(store.port().get(&reference).await.unwrap().is_none());
     if let Some(path) = path {
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }

@@ -166,6 +166,18 @@ pub async fn erase(
     Ok(Erasure { erased, not_erased })
 }
 
+/// The error of an erasure that met one of the booking's emails being
+/// sent (claimed until `until`, seconds since the epoch): erasing now would
+/// let that email land after it. Nothing was written for this booking;
+/// running the erasure again once the claim is over takes it.
+pub fn sending(reference: &str, until: i64) -> StoreError {
+    let wait = until - OffsetDateTime::now_utc().unix_timestamp();
+    StoreError::Unavailable(format!(
+        "an email about {reference} is being sent just now: run the erasure again in {} second(s)",
+        wait.max(1)
+    ))
+}
+
 /// Deletes every file in `dir` (not below it) whose bytes mention
 /// `reference`: the local outbox's emails about a booking (its reference
 /// is in each subject), half-written ones included, and earlier exports

@@ -571,15 +571,25 @@ impl crate::rights::Eraser for DynamoDesk {
         let now = self.clock.now();
         let entry = AuditEntry::erased(now, by.clone(), reference, reason.clone())
             .map_err(no_randomness)?;
+        // Not while one of its emails is being sent: that email would land
+        // after the erasure.
+        let mut delete = Delete::builder()
+            .table_name(&self.bookings_table)
+            .key("reference", s(reference.as_str()))
+            .expression_attribute_names("#reference", "reference")
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut condition = "attribute_exists(#reference)".to_owned();
+        for (i, notice) in crate::notify::Notice::KINDS.iter().enumerate() {
+            let name = format!("#claim{i}");
+            condition.push_str(&format!(
+                " AND (attribute_not_exists({name}) OR {name} < :now)"
+            ));
+            delete = delete
+                .expression_attribute_names(name, format!("{}_email_claim_until", notice.as_str()));
+        }
         let mut items = vec![TransactWriteItem::builder()
-            .delete(built(
-                Delete::builder()
-                    .table_name(&self.bookings_table)
-                    .key("reference", s(reference.as_str()))
-                    .condition_expression("attribute_exists(#reference)")
-                    .expression_attribute_names("#reference", "reference")
-                    .build(),
-            )?)
+            .delete(built(delete.condition_expression(condition).build())?)
             .build()];
         for key in guards {
             items.push(
@@ -623,7 +633,27 @@ impl crate::rights::Eraser for DynamoDesk {
                 .map(|r| r.code().unwrap_or("None"))
                 .collect();
             if codes.first() == Some(&"ConditionalCheckFailed") {
-                return Ok(None);
+                // Gone, or one of its emails claimed: the item says which.
+                let claimed = e
+                    .cancellation_reasons()
+                    .first()
+                    .and_then(|r| r.item())
+                    .and_then(|item| {
+                        crate::notify::Notice::KINDS
+                            .iter()
+                            .filter_map(|notice| {
+                                match item.get(&format!("{}_email_claim_until", notice.as_str())) {
+                                    Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+                                    _ => None,
+                                }
+                            })
+                            .filter(|until| *until >= now.unix_timestamp())
+                            .max()
+                    });
+                return match claimed {
+                    Some(until) => Err(crate::rights::erase::sending(reference.as_str(), until)),
+                    None => Ok(None),
+                };
             }
             if !codes.contains(&"TransactionConflict") {
                 return Err(StoreError::Unavailable(format!(

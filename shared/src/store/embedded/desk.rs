@@ -428,6 +428,18 @@ impl crate::rights::Eraser for EmbeddedDesk {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(unavailable)?;
+                // An email being sent now would land after the erasure.
+                let sending: Option<i64> = tx
+                    .query_row(
+                        "SELECT MAX(claim_until) FROM notices
+                         WHERE reference = ?1 AND claim_until >= ?2",
+                        params![reference, now.unix_timestamp()],
+                        |row| row.get(0),
+                    )
+                    .map_err(unavailable)?;
+                if let Some(until) = sending {
+                    return Err(crate::rights::erase::sending(&reference, until));
+                }
                 let deleted = tx
                     .execute("DELETE FROM bookings WHERE reference = ?1", [&reference])
                     .map_err(unavailable)?;
