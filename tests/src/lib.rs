@@ -216,18 +216,51 @@ impl DynamoTables {
         }
     }
 
+    /// Every item of `table`, read page by page.
+    pub async fn all_items(
+        &self,
+        table: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let (mut items, mut start) = (Vec::new(), None);
+        loop {
+            let out = self
+                .inspect
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
     /// Items in the bookings table.
     pub async fn count(&self) -> u64 {
-        let out = self
-            .inspect
-            .scan()
-            .table_name(&self.bookings)
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("scan");
-        u64::try_from(out.count()).expect("count")
+        // A scan reads at most 1 MB a page: every page is counted.
+        let (mut count, mut start) = (0, None);
+        loop {
+            let out = self
+                .inspect
+                .scan()
+                .table_name(&self.bookings)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            count += u64::try_from(out.count()).expect("count");
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return count;
+            }
+        }
     }
 
     /// A booking's raw item.

@@ -98,14 +98,7 @@ async fn stored_names(store: &StoreHandle) -> BTreeSet<String> {
         StoreHandle::Dynamo(tables) => {
             let mut names = BTreeSet::new();
             for table in [&tables.bookings, &tables.guards, &tables.audit] {
-                let scan = tables
-                    .inspect
-                    .scan()
-                    .table_name(table)
-                    .send()
-                    .await
-                    .unwrap();
-                names_in(scan.items(), &mut names);
+                names_in(&tables.all_items(table).await, &mut names);
             }
             names
         }

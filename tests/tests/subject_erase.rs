@@ -64,14 +64,7 @@ async fn every_byte(store: &StoreHandle, path: &Option<PathBuf>) -> Vec<u8> {
         (StoreHandle::Dynamo(tables), _) => {
             let mut all = Vec::new();
             for table in [&tables.bookings, &tables.guards, &tables.audit] {
-                let scan = tables
-                    .inspect
-                    .scan()
-                    .table_name(table)
-                    .send()
-                    .await
-                    .unwrap();
-                all.extend(format!("{:?}", scan.items()).into_bytes());
+                all.extend(format!("{:?}", tables.all_items(table).await).into_bytes());
             }
             all
         }
