@@ -472,7 +472,11 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         ),
     };
     if let Some(embedded) = store.embedded.clone() {
-        serve::expire_hourly(embedded, frontdesk_shared::time_source::Clock::system());
+        serve::expire_hourly(
+            embedded,
+            args.data_dir.clone(),
+            frontdesk_shared::time_source::Clock::system(),
+        );
     }
     let notifier = notify::notifier(
         args.mailer,
@@ -671,7 +675,9 @@ async fn open(
 async fn export_subject(args: SubjectArgs) -> Result<(), String> {
     let query = args.query()?;
     let (store, key) = args.open().await?;
-    let out = args.out.unwrap_or_else(|| args.data_dir.join("exports"));
+    let out = args
+        .out
+        .unwrap_or_else(|| serve::exports_path(&args.data_dir));
     let written = frontdesk_cli::subject::export_to(
         &store,
         &key,
@@ -696,12 +702,12 @@ async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(),
         StoreKind::Embedded => (
             vec![
                 notify::outbox_path(&args.data_dir),
-                args.data_dir.join("exports"),
+                serve::exports_path(&args.data_dir),
             ],
             None,
         ),
         StoreKind::Dynamodb => (
-            vec![args.data_dir.join("exports")],
+            vec![serve::exports_path(&args.data_dir)],
             Some(now + frontdesk_cli::subject::BACKUPS_KEPT),
         ),
     };

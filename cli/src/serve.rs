@@ -133,10 +133,49 @@ pub struct LocalStore {
 /// database.
 pub const EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Deletes what is past its retention from `store` every `EXPIRY_EVERY`
-/// (`open_store` did it at start), for as long as the server runs. A
-/// failed run is logged (no data) and the next one tries again.
-pub fn expire_hourly(store: EmbeddedBookingStore, clock: Clock) -> tokio::task::JoinHandle<()> {
+/// How long a subject access export is kept in `<data-dir>/exports`: long
+/// enough to send it to the person, then it goes.
+pub const EXPORTS_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// The folder `frontdesk subject export` writes to by default.
+pub fn exports_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("exports")
+}
+
+/// Deletes the exports in `data_dir`'s exports folder written more than
+/// `EXPORTS_KEPT` before `now`: how many went.
+pub fn expire_exports(data_dir: &Path, now: std::time::SystemTime) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(exports_path(data_dir)) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        let old = metadata
+            .modified()
+            .ok()
+            .and_then(|written| now.duration_since(written).ok())
+            .is_some_and(|age| age > EXPORTS_KEPT);
+        if metadata.is_file() && old {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Deletes what is past its retention from `store`, and old exports from
+/// `data_dir`, every `EXPIRY_EVERY` (`open_store` did it at start), for
+/// as long as the server runs. A failed run is logged (no data) and the
+/// next one tries again.
+pub fn expire_hourly(
+    store: EmbeddedBookingStore,
+    data_dir: PathBuf,
+    clock: Clock,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let start = tokio::time::Instant::now() + EXPIRY_EVERY;
         let mut every = tokio::time::interval_at(start, EXPIRY_EVERY);
@@ -151,6 +190,9 @@ pub fn expire_hourly(store: EmbeddedBookingStore, clock: Clock) -> tokio::task::
                     "expired what was past its retention"
                 ),
                 Err(error) => tracing::warn!(%error, "could not expire; retrying in an hour"),
+            }
+            if let Err(error) = expire_exports(&data_dir, std::time::SystemTime::now()) {
+                tracing::warn!(kind = ?error.kind(), "could not expire exports; retrying in an hour");
             }
         }
     })
@@ -176,6 +218,12 @@ pub async fn open_store(
             // Whatever command opens the folder, nothing past its retention
             // is read from it.
             store.expire(time::OffsetDateTime::now_utc()).await?;
+            expire_exports(data_dir, std::time::SystemTime::now()).map_err(|source| {
+                ServeError::Io {
+                    context: format!("expiring {}", exports_path(data_dir).display()),
+                    source,
+                }
+            })?;
             LocalStore {
                 embedded: Some(store.clone()),
                 subjects: Arc::new(store.clone()),

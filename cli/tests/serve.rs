@@ -839,6 +839,35 @@ async fn subject_export_writes_a_persons_bookings_beside_a_running_server() {
             assert_eq!(mode(file), 0o600, "{}", file.display());
         }
     }
+    // An export in the data folder's own exports folder older than
+    // thirty days goes when the folder is next opened; a recent one stays.
+    let exports = server.data_dir.join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    let (old, recent) = (exports.join("old.json"), exports.join("recent.json"));
+    for file in [&old, &recent] {
+        std::fs::write(file, "{}").unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(31 * 24 * 3600))
+        .unwrap();
+    let (ok, stdout, stderr) = frontdesk(
+        &[
+            "subject",
+            "export",
+            "--phone",
+            "07700 900123",
+            "--by",
+            "lead@clinic.example",
+            "--data-dir",
+            &data_dir,
+        ],
+        &[],
+    );
+    assert!(ok, "{stdout}{stderr}");
+    assert!(!old.exists() && recent.exists());
     // Nobody named: a clear refusal, nothing written.
     let (ok, _, stderr) = frontdesk(
         &[
