@@ -72,16 +72,9 @@ pub async fn find(
     key: &MatchKey,
     query: &SubjectQuery,
 ) -> Result<Vec<Found>, StoreError> {
-    let mut matched: std::collections::BTreeMap<Reference, Vec<&'static str>> =
-        std::collections::BTreeMap::new();
-    for tag in query.tags(key) {
-        for reference in index.bookings_of(&tag, OffsetDateTime::UNIX_EPOCH).await? {
-            matched
-                .entry(reference)
-                .or_default()
-                .push(tag.identifier().name());
-        }
-    }
+    let matched = query
+        .matches(index, key, OffsetDateTime::UNIX_EPOCH)
+        .await?;
     let mut found = Vec::new();
     for (reference, matched_by) in matched {
         // Already gone (retention, another erasure): nothing to point at it.

@@ -54,7 +54,28 @@ impl SubjectQuery {
         Ok(Self { email, phone })
     }
 
-    pub(super) fn tags(&self, key: &MatchKey) -> Vec<SubjectTag> {
+    /// Each booking the index finds within its retention at `now` (every
+    /// one still stored, for `UNIX_EPOCH`), once, with the identifiers
+    /// that found it.
+    pub(super) async fn matches(
+        &self,
+        index: &dyn SubjectIndex,
+        key: &MatchKey,
+        now: OffsetDateTime,
+    ) -> Result<BTreeMap<Reference, Vec<&'static str>>, StoreError> {
+        let mut found: BTreeMap<Reference, Vec<&'static str>> = BTreeMap::new();
+        for tag in self.tags(key) {
+            for reference in index.bookings_of(&tag, now).await? {
+                found
+                    .entry(reference)
+                    .or_default()
+                    .push(tag.identifier().name());
+            }
+        }
+        Ok(found)
+    }
+
+    fn tags(&self, key: &MatchKey) -> Vec<SubjectTag> {
         let email = self.email.as_ref().map(|e| SubjectTag::email(e, key));
         let phone = self.phone.as_ref().map(|p| SubjectTag::phone(p, key));
         email.into_iter().chain(phone).collect()
@@ -270,15 +291,7 @@ pub async fn export(
     now: OffsetDateTime,
 ) -> Result<Export, StoreError> {
     // Each reference once, with every identifier that found it.
-    let mut found: BTreeMap<Reference, Vec<&'static str>> = BTreeMap::new();
-    for tag in query.tags(key) {
-        for reference in index.bookings_of(&tag, now).await? {
-            found
-                .entry(reference)
-                .or_default()
-                .push(tag.identifier().name());
-        }
-    }
+    let found = query.matches(index, key, now).await?;
     let mut bookings = Vec::with_capacity(found.len());
     for (reference, matched_by) in found {
         desk.record(by, AuditAction::Exported, Some(&reference))
