@@ -723,6 +723,23 @@ pub fn booking_at(body: &Value, at: time::OffsetDateTime) -> frontdesk_shared::B
     }
 }
 
+/// What an insert of `booking` at its arrival writes with no key, no
+/// counters and no link: its fingerprint and subject tags under the tests'
+/// match key, for tests that store bookings through the port itself.
+pub fn plain_insert(booking: frontdesk_shared::Booking) -> frontdesk_shared::store::NewBooking {
+    let key = match_key();
+    frontdesk_shared::store::NewBooking {
+        fingerprint: frontdesk_shared::booking::Fingerprint::of(&booking.details, &key),
+        subject: frontdesk_shared::booking::SubjectTags::of(&booking.details, &key),
+        now: booking.received_at,
+        booking,
+        idempotency: None,
+        rate: None,
+        acknowledgements: None,
+        repeat_of: None,
+    }
+}
+
 /// A new idempotency key, as a page's script makes one.
 pub fn fresh_key() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

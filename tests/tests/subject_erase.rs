@@ -5,13 +5,14 @@
 //! files holds the person's email, phone or name; another person's booking
 //! is untouched.
 
-use frontdesk_shared::booking::{Email, Fingerprint, Reference, SubjectTags};
+use frontdesk_shared::booking::{Email, Reference};
 use frontdesk_shared::desk::{AuditAction, Move, Note, Reason, RequestState, Staff, Step};
 use frontdesk_shared::rights::{erase, export, ErasureRequest, SubjectQuery};
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::{Allowance, InsertOutcome, NewBooking};
 use frontdesk_tests::{
-    booking_at, for_each_backend, match_key, valid_booking, Backend, StoreHandle, TestClock,
+    booking_at, for_each_backend, match_key, plain_insert, valid_booking, Backend, StoreHandle,
+    TestClock,
 };
 use serde_json::json;
 use std::path::PathBuf;
@@ -103,21 +104,16 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
     ] {
         let booking = booking_at(body, at);
         references.push(booking.reference.clone());
+        let acknowledgements = Some(Allowance::acknowledgements(
+            booking.details.email.as_str(),
+            &key,
+            at,
+        ));
         let outcome = store
             .port()
             .insert(NewBooking {
-                fingerprint: Fingerprint::of(&booking.details, &key),
-                subject: SubjectTags::of(&booking.details, &key),
-                acknowledgements: Some(Allowance::acknowledgements(
-                    booking.details.email.as_str(),
-                    &key,
-                    at,
-                )),
-                booking,
-                idempotency: None,
-                rate: None,
-                now: at,
-                repeat_of: None,
+                acknowledgements,
+                ..plain_insert(booking)
             })
             .await
             .unwrap();
@@ -226,20 +222,7 @@ async fn an_email_being_sent_holds_its_bookings_erasure_until_it_is_sent(backend
     let key = match_key();
     let booking = booking_at(&valid_booking(), clock.now());
     let reference = booking.reference.clone();
-    let outcome = store
-        .port()
-        .insert(NewBooking {
-            fingerprint: Fingerprint::of(&booking.details, &key),
-            subject: SubjectTags::of(&booking.details, &key),
-            acknowledgements: None,
-            booking,
-            idempotency: None,
-            rate: None,
-            now: clock.now(),
-            repeat_of: None,
-        })
-        .await
-        .unwrap();
+    let outcome = store.port().insert(plain_insert(booking)).await.unwrap();
     assert_eq!(outcome, InsertOutcome::Stored);
     // The notifier holds the acknowledgement's claim while it sends it.
     let ledger = store.ledger();

@@ -5,15 +5,16 @@
 //! that person's part; the document valid against its checked-in schema;
 //! the page escaping what was typed; every booking's export on the trail.
 
-use frontdesk_shared::booking::{Email, Fingerprint, Reference, Slug, SubjectTags};
+use frontdesk_shared::booking::{Email, Reference, Slug};
 use frontdesk_shared::desk::{
     Appointment, AuditAction, Move, Note, Place, RequestState, Staff, Step,
 };
 use frontdesk_shared::notify::{ClaimToken, Delivery, Notice};
 use frontdesk_shared::rights::{export, SubjectQuery};
-use frontdesk_shared::store::{InsertOutcome, NewBooking};
+use frontdesk_shared::store::InsertOutcome;
 use frontdesk_tests::{
-    booking_at, for_each_backend, match_key, valid_booking, Backend, StoreHandle, TestClock,
+    booking_at, for_each_backend, match_key, plain_insert, valid_booking, Backend, StoreHandle,
+    TestClock,
 };
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
@@ -47,19 +48,9 @@ fn admin() -> Staff {
 
 async fn store(store: &StoreHandle, body: &Value, at: OffsetDateTime) -> Reference {
     let booking = booking_at(body, at);
-    let key = match_key();
     let outcome = store
         .port()
-        .insert(NewBooking {
-            fingerprint: Fingerprint::of(&booking.details, &key),
-            subject: SubjectTags::of(&booking.details, &key),
-            booking: booking.clone(),
-            idempotency: None,
-            rate: None,
-            acknowledgements: None,
-            now: at,
-            repeat_of: None,
-        })
+        .insert(plain_insert(booking.clone()))
         .await
         .unwrap();
     assert_eq!(outcome, InsertOutcome::Stored);
