@@ -23,10 +23,15 @@ pub fn check(dir: &Path) -> Result<Content, Vec<Diagnostic>> {
     source::load(dir)
 }
 
-/// Checks the folder and makes `store` hold exactly its content.
-pub async fn push(dir: &Path, store: &dyn ContentStore) -> Result<PushReport, PushError> {
+/// Checks the folder and makes `store` hold exactly its content, as of
+/// `now` (when a consent wording new to the store is published).
+pub async fn push(
+    dir: &Path,
+    store: &dyn ContentStore,
+    now: time::OffsetDateTime,
+) -> Result<PushReport, PushError> {
     let content = check(dir).map_err(PushError::Invalid)?;
-    Ok(content::push(store, &content).await?)
+    Ok(content::push(store, &content, now).await?)
 }
 
 /// A count of what a folder holds, as `check` prints it.
@@ -39,7 +44,7 @@ impl fmt::Display for Summary<'_> {
         let c = self.0;
         write!(
             f,
-            "{}, {}, {}, {}, {}",
+            "{}, {}, {}, {}, {}, {}{}",
             plural(c.conditions.len(), "condition", "conditions"),
             plural(c.consultants.len(), "consultant", "consultants"),
             plural(
@@ -52,7 +57,16 @@ impl fmt::Display for Summary<'_> {
                 "contact details"
             } else {
                 "no contact details"
-            }
-        )
+            },
+            plural(c.consent.len(), "consent wording", "consent wordings"),
+            match c.current_consent() {
+                Some(current) => format!(" (the form shows {})", current.version.as_str()),
+                None => String::new(),
+            },
+        )?;
+        if c.privacy.is_some() {
+            write!(f, ", privacy notice")?;
+        }
+        Ok(())
     }
 }

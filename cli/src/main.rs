@@ -460,9 +460,13 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
     let content_note = match args.store {
         StoreKind::Embedded => {
             let loaded = content::check(&args.content_dir).map_err(|problems| report(&problems))?;
-            let pushed = frontdesk_shared::content::push(store.content.as_ref(), &loaded)
-                .await
-                .map_err(|e| e.to_string())?;
+            let pushed = frontdesk_shared::content::push(
+                store.content.as_ref(),
+                &loaded,
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             tracing::debug!(%pushed, "content loaded");
             format!("{} ({})", args.content_dir.display(), Summary(&loaded))
         }
@@ -806,11 +810,12 @@ async fn push_content(
     data_dir: &std::path::Path,
 ) -> Result<(), String> {
     let (_, content_config, store) = open(kind, data_dir).await?;
-    let pushed = match content::push(dir, store.content.as_ref()).await {
-        Ok(pushed) => pushed,
-        Err(PushError::Invalid(problems)) => return Err(report(&problems)),
-        Err(e) => return Err(e.to_string()),
-    };
+    let pushed =
+        match content::push(dir, store.content.as_ref(), time::OffsetDateTime::now_utc()).await {
+            Ok(pushed) => pushed,
+            Err(PushError::Invalid(problems)) => return Err(report(&problems)),
+            Err(e) => return Err(e.to_string()),
+        };
     let target = match kind {
         StoreKind::Embedded => serve::database_path(data_dir).display().to_string(),
         StoreKind::Dynamodb => format!("DynamoDB table {}", content_config.content_table),

@@ -28,7 +28,7 @@ fn the_shipped_content_is_valid() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout).trim(),
-        "content is valid: 1 condition, 0 consultants, 2 support services, 0 price rows, contact details"
+        "content is valid: 1 condition, 0 consultants, 2 support services, 0 price rows, contact details, 1 consent wording (the form shows 2026-11), privacy notice"
     );
 }
 
@@ -51,16 +51,21 @@ const BROKEN: &[&str] = &[
     r#"content-broken/conditions/fixture-fields.md:11: `tests` must be a list"#,
     r#"content-broken/conditions/fixture-no-front-matter.md:1: a content file starts with front matter: a line `---`, the fields, and `---`"#,
     r#"content-broken/conditions/fixture-yaml.md:4: the front matter is not valid YAML: did not find expected ',' or ']', while parsing a flow sequence"#,
+    r#"content-broken/consent:1: the versions "fixture-a" and "fixture-b" were both introduced on 2026-02-01: give each its own day"#,
+    "content-broken/consent/fixture-version.md:1: `marketing_email` is missing",
+    r#"content-broken/consent/fixture-version.md:2: `version` "V 1" is not a slug: lower-case letters, digits and single hyphens"#,
+    "content-broken/consent/fixture-version.md:8: the wording is its front matter: text after the front matter is not shown",
     r#"content-broken/consultants/fixture-consultant.md:7: `specialties` names "cardiology", which is not the slug of any file in conditions/"#,
     r#"content-broken/consultants/fixture-consultant.md:8: `gmc_number` "12345" is not seven digits"#,
     r#"content-broken/consultants/fixture-photo.png:1: consultants/ holds only Markdown files (.md)"#,
-    r#"content-broken/notes.txt:1: not part of the content: the folder holds conditions/, consultants/, support-services/, prices.md and site.md"#,
+    r#"content-broken/notes.txt:1: not part of the content: the folder holds conditions/, consultants/, support-services/, consent/, prices.md, site.md and privacy.md"#,
     r#"content-broken/prices.md:6: the procedure "Fixture consultation" has two rows"#,
     r#"content-broken/prices.md:10: `price_pence` is a whole number of pence, more than 0 (£250 is 25000)"#,
     r#"content-broken/prices.md:11: `booking` is `online`, `phone` or `online_or_phone`"#,
     r#"content-broken/prices.md:12: `specialty` names "fixture-elsewhere", which is not the slug of any file in conditions/"#,
     r#"content-broken/prices.md:13: `booking` (`online`, `phone` or `online_or_phone`) is missing in this row"#,
     r#"content-broken/prices.md:13: `price_pence` is missing in this row"#,
+    "content-broken/privacy.md:1: missing: the privacy notice, which the form links to beside the consent box",
     "content-broken/site.md:1: `urgent` is missing",
     r#"content-broken/site.md:4: `phone` is not a UK phone number like 020 8247 3351"#,
     r#"content-broken/site.md:5: `email` "not-an-address" is not an email address"#,
@@ -104,7 +109,7 @@ fn push_loads_the_folder_once_and_refuses_a_broken_one() {
     assert_eq!(
         text(&first.stdout).trim(),
         format!(
-            "pushed content to {}: 5 added, 0 changed, 0 removed, 0 unchanged",
+            "pushed content to {}: 7 added, 0 changed, 0 removed, 0 unchanged",
             database.display()
         )
     );
@@ -115,6 +120,6 @@ fn push_loads_the_folder_once_and_refuses_a_broken_one() {
 
     // The broken folder wrote nothing: the store still holds the first push.
     let again = push("content");
-    assert!(text(&again.stdout).contains(": 0 added, 0 changed, 0 removed, 5 unchanged"));
+    assert!(text(&again.stdout).contains(": 0 added, 0 changed, 0 removed, 7 unchanged"));
     let _ = std::fs::remove_dir_all(&data_dir);
 }

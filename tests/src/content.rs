@@ -22,6 +22,11 @@ pub fn shipped_content() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../content")
 }
 
+/// The shipped content, read and checked as `content push` reads it.
+pub fn shipped_model() -> frontdesk_shared::content::Content {
+    frontdesk_cli::content::check(&shipped_content()).expect("the shipped content is valid")
+}
+
 /// A folder of test fixtures under `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -168,7 +173,12 @@ impl ContentHandle {
 
     /// Pushes a content folder, as `frontdesk content push` does.
     pub async fn push(&self, dir: &Path) -> PushReport {
-        frontdesk_cli::content::push(dir, self.port().as_ref())
+        self.push_at(dir, time::OffsetDateTime::now_utc()).await
+    }
+
+    /// Pushes a content folder at `now`, as a push at that time would.
+    pub async fn push_at(&self, dir: &Path, now: time::OffsetDateTime) -> PushReport {
+        frontdesk_cli::content::push(dir, self.port().as_ref(), now)
             .await
             .unwrap_or_else(|e| match e {
                 frontdesk_cli::content::PushError::Invalid(problems) => panic!(

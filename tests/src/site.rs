@@ -62,9 +62,13 @@ impl SiteServer {
         .await
         .expect("the embedded store");
         let loaded = frontdesk_cli::content::check(&shipped_content()).expect("shipped content");
-        frontdesk_shared::content::push(store.content.as_ref(), &loaded)
-            .await
-            .expect("content loaded");
+        frontdesk_shared::content::push(
+            store.content.as_ref(),
+            &loaded,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .expect("content loaded");
         let notifier_config = NotifierConfig::from_lookup(|name| match name {
             "MAIL_FROM" => Some(MAIL_FROM.to_owned()),
             "STAFF_INBOX" => Some(STAFF_INBOX.to_owned()),

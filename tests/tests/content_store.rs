@@ -5,6 +5,7 @@ use frontdesk_shared::booking::Slug;
 use frontdesk_shared::content::{self, Content, PushReport};
 use frontdesk_tests::content::{content_copy, edit, fixture, shipped_content, ContentHandle};
 use frontdesk_tests::{for_each_backend, Backend};
+use time::OffsetDateTime;
 
 for_each_backend!(
     an_empty_store_holds_no_content,
@@ -12,13 +13,29 @@ for_each_backend!(
     a_second_push_of_the_same_folder_writes_nothing,
     a_push_replaces_changes_and_removes_deletions,
     a_push_of_more_than_one_transaction_of_documents,
+    a_consent_wording_keeps_the_time_it_was_first_pushed,
 );
 
 fn shipped() -> Content {
     content::source::load(&shipped_content()).expect("the shipped content is valid")
 }
 
+/// What the store holds, less the consent wordings' push times (which the
+/// folder does not have).
 async fn stored(store: &ContentHandle) -> Content {
+    let mut content = stamped(store).await;
+    for wording in &mut content.consent {
+        assert!(
+            wording.published_at.is_some(),
+            "a pushed wording has its time"
+        );
+        wording.published_at = None;
+    }
+    content
+}
+
+/// What the store holds, as it holds it.
+async fn stamped(store: &ContentHandle) -> Content {
     let documents = store.port().documents().await.expect("documents");
     Content::from_documents(&documents).expect("readable documents")
 }
@@ -35,10 +52,10 @@ async fn a_push_stores_exactly_the_folder(backend: Backend) {
     assert_eq!(
         report,
         PushReport {
-            added: 5,
+            added: 7,
             ..PushReport::default()
         },
-        "a condition, two support services, the prices and the site"
+        "a condition, two support services, the prices, the site, a consent wording and the privacy notice"
     );
     assert_eq!(stored(&store).await, shipped());
 }
@@ -51,7 +68,7 @@ async fn a_second_push_of_the_same_folder_writes_nothing(backend: Backend) {
     assert_eq!(
         report,
         PushReport {
-            unchanged: 5,
+            unchanged: 7,
             ..PushReport::default()
         }
     );
@@ -83,7 +100,7 @@ async fn a_push_replaces_changes_and_removes_deletions(backend: Backend) {
             added: 1,
             changed: 1,
             removed: 1,
-            unchanged: 3,
+            unchanged: 5,
         }
     );
     let held = stored(&store).await;
@@ -110,14 +127,53 @@ async fn a_push_of_more_than_one_transaction_of_documents(backend: Backend) {
         many.conditions.push(condition);
     }
     many.sort();
-    let report = content::push(store.port().as_ref(), &many).await.unwrap();
-    assert_eq!(report.added, 145);
+    let report = content::push(store.port().as_ref(), &many, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(report.added, 147);
     assert_eq!(stored(&store).await, many);
 
     // And back: 140 removals.
-    let report = content::push(store.port().as_ref(), &shipped())
+    let report = content::push(store.port().as_ref(), &shipped(), OffsetDateTime::now_utc())
         .await
         .unwrap();
-    assert_eq!((report.removed, report.unchanged), (140, 5));
+    assert_eq!((report.removed, report.unchanged), (140, 7));
     assert_eq!(stored(&store).await, shipped());
+}
+
+async fn a_consent_wording_keeps_the_time_it_was_first_pushed(backend: Backend) {
+    use time::macros::datetime;
+    let store = ContentHandle::create(backend).await;
+    let folder = content_copy();
+    let first = datetime!(2026-11-24 09:00 UTC);
+    store.push_at(folder.path(), first).await;
+    let report = store
+        .push_at(folder.path(), datetime!(2026-12-01 09:00 UTC))
+        .await;
+    assert_eq!(report.unchanged, 7, "pushing again changes nothing");
+
+    std::fs::write(
+        folder.path().join("consent/2027-01.md"),
+        "---\nversion: 2027-01\nintroduced: 2027-01-04\n\
+         contact: Fixture contact wording.\nmarketing_email: Fixture emails.\n\
+         marketing_sms: Fixture texts.\n---\n",
+    )
+    .unwrap();
+    let second = datetime!(2027-01-05 12:00 UTC);
+    let report = store.push_at(folder.path(), second).await;
+    assert_eq!((report.added, report.unchanged), (1, 7));
+    let held = stamped(&store).await;
+    let times: Vec<(&str, Option<&str>)> = held
+        .consent
+        .iter()
+        .map(|w| (w.version.as_str(), w.published_at.as_deref()))
+        .collect();
+    assert_eq!(
+        times,
+        [
+            ("2026-11", Some("2026-11-24T09:00:00.000Z")),
+            ("2027-01", Some("2027-01-05T12:00:00.000Z")),
+        ]
+    );
+    assert_eq!(held.current_consent().unwrap().version.as_str(), "2027-01");
 }

@@ -13,9 +13,9 @@ pub mod model;
 pub mod source;
 
 pub use model::{
-    Audience, Condition, ConditionList, Consultant, ConsultantList, Content, Entry, HowToBook,
-    Pence, PriceList, PriceRow, RichText, Section, Site, SupportService, SupportServiceList,
-    SymptomGroup,
+    Audience, Condition, ConditionList, ConsentWording, Consultant, ConsultantList, Content, Entry,
+    HowToBook, Pence, PriceList, PriceRow, PrivacyNotice, RichText, Section, Site, SupportService,
+    SupportServiceList, SymptomGroup,
 };
 
 use crate::booking::Slug;
@@ -23,6 +23,7 @@ use crate::store::StoreError;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use time::OffsetDateTime;
 
 /// What a document holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,6 +38,10 @@ pub enum Kind {
     Prices,
     /// The site's contact details.
     Site,
+    /// One version of the consent wording.
+    Consent,
+    /// The privacy notice.
+    Privacy,
 }
 
 impl Kind {
@@ -48,12 +53,14 @@ impl Kind {
             Self::SupportService => "support-service",
             Self::Prices => "prices",
             Self::Site => "site",
+            Self::Consent => "consent",
+            Self::Privacy => "privacy",
         }
     }
 }
 
 /// A document's key: `condition/<slug>`, `consultant/<slug>`,
-/// `support-service/<slug>`, `prices` or `site`.
+/// `support-service/<slug>`, `consent/<version>`, `prices`, `site` or `privacy`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentKey(String);
 
@@ -88,12 +95,14 @@ impl DocumentKey {
             Kind::SupportService,
             Kind::Prices,
             Kind::Site,
+            Kind::Consent,
+            Kind::Privacy,
         ]
         .into_iter()
         .find(|k| k.as_str() == kind)?;
         let has_slug = matches!(
             kind,
-            Kind::Condition | Kind::Consultant | Kind::SupportService
+            Kind::Condition | Kind::Consultant | Kind::SupportService | Kind::Consent
         );
         match slug {
             Some(slug) if has_slug && Slug::parse_exact(slug).is_ok() => Some(kind),
@@ -167,6 +176,15 @@ impl Content {
         if let Some(site) = &self.site {
             documents.push(Document::new(DocumentKey::single(Kind::Site), site)?);
         }
+        for wording in &self.consent {
+            documents.push(Document::new(
+                DocumentKey::of(Kind::Consent, &wording.version),
+                wording,
+            )?);
+        }
+        if let Some(privacy) = &self.privacy {
+            documents.push(Document::new(DocumentKey::single(Kind::Privacy), privacy)?);
+        }
         Ok(documents)
     }
 
@@ -180,6 +198,8 @@ impl Content {
                 Some(Kind::SupportService) => content.support_services.push(document.value()?),
                 Some(Kind::Prices) => content.prices = document.value()?,
                 Some(Kind::Site) => content.site = Some(document.value()?),
+                Some(Kind::Consent) => content.consent.push(document.value()?),
+                Some(Kind::Privacy) => content.privacy = Some(document.value()?),
                 None => {
                     return Err(StoreError::Corrupt(format!(
                         "unknown content key {:?}",
@@ -257,14 +277,40 @@ pub fn diff(stored: &[Document], wanted: Vec<Document>) -> (Changes, PushReport)
 }
 
 /// Makes the store hold exactly `content`: what changed is replaced, what
-/// was deleted is removed, and the rest is not written at all.
-pub async fn push(store: &dyn ContentStore, content: &Content) -> Result<PushReport, StoreError> {
+/// was deleted is removed, and the rest is not written at all. A consent
+/// wording keeps the time it was first pushed; one new to the store is
+/// stamped with `now`.
+pub async fn push(
+    store: &dyn ContentStore,
+    content: &Content,
+    now: OffsetDateTime,
+) -> Result<PushReport, StoreError> {
     let stored = store.documents().await?;
+    let content = stamp_consent(&stored, content, now)?;
     let (changes, report) = diff(&stored, content.documents()?);
     if !changes.is_empty() {
         store.apply(&changes).await?;
     }
     Ok(report)
+}
+
+/// `content` with each consent wording's `published_at`: as stored, or
+/// `now` for a version the store does not hold yet.
+fn stamp_consent(
+    stored: &[Document],
+    content: &Content,
+    now: OffsetDateTime,
+) -> Result<Content, StoreError> {
+    let mut content = content.clone();
+    for wording in &mut content.consent {
+        let key = DocumentKey::of(Kind::Consent, &wording.version);
+        let before = match stored.iter().find(|d| d.key == key) {
+            Some(document) => document.value::<ConsentWording>()?.published_at,
+            None => None,
+        };
+        wording.published_at = Some(before.unwrap_or_else(|| crate::booking::record::rfc3339(now)));
+    }
+    Ok(content)
 }
 
 /// Why the content API cannot answer a request with content.

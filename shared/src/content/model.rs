@@ -327,6 +327,58 @@ pub struct Site {
     pub about: Option<RichText>,
 }
 
+/// One version of the consent wording the booking form shows, word for
+/// word: a booking names its version, and keeps the hash of these words,
+/// so what each patient agreed to can be shown exactly, years later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentWording {
+    /// The version the form sends as `consent_version` (a slug, such as `2026-11`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub version: Slug,
+    /// The day this wording was introduced (`YYYY-MM-DD`): the latest is
+    /// the one the form shows.
+    pub introduced: String,
+    /// The label of the required box: consent to be contacted about the request.
+    pub contact: String,
+    /// The label of the optional box for news by email.
+    pub marketing_email: String,
+    /// The label of the optional box for news by text message.
+    pub marketing_sms: String,
+    /// SHA-256 (hex) of the three labels, each followed by a line feed, in
+    /// the order above: the fingerprint a booking keeps of what it was shown.
+    pub sha256: String,
+    /// When this version was first pushed to the store (RFC 3339), set by
+    /// `content push`: the wording it replaced is still accepted for a
+    /// grace period after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+}
+
+impl ConsentWording {
+    /// The hash of three labels, as `sha256` holds it.
+    pub fn hash_of(contact: &str, marketing_email: &str, marketing_sms: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut digest = Sha256::new();
+        for label in [contact, marketing_email, marketing_sms] {
+            digest.update(label.as_bytes());
+            digest.update(b"\n");
+        }
+        hex::encode(digest.finalize())
+    }
+}
+
+/// The clinic's privacy notice: what the site tells patients about their
+/// data, linked from the form beside the consent box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PrivacyNotice {
+    /// When the notice was last changed (`YYYY-MM-DD`).
+    pub updated: String,
+    /// The notice, section by section.
+    pub sections: Vec<Section>,
+}
+
 /// Everything the content API serves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Content {
@@ -340,6 +392,10 @@ pub struct Content {
     pub prices: PriceList,
     /// The contact details (absent until content is pushed).
     pub site: Option<Site>,
+    /// Every published version of the consent wording, oldest first.
+    pub consent: Vec<ConsentWording>,
+    /// The privacy notice (absent until content is pushed).
+    pub privacy: Option<PrivacyNotice>,
 }
 
 impl Content {
@@ -351,6 +407,13 @@ impl Content {
         self.consultants.sort_by(|a, b| a.slug.cmp(&b.slug));
         self.support_services
             .sort_by(|a, b| (&a.title, &a.slug).cmp(&(&b.title, &b.slug)));
+        self.consent
+            .sort_by(|a, b| (&a.introduced, &a.version).cmp(&(&b.introduced, &b.version)));
+    }
+
+    /// The consent wording the form shows now: the latest introduced.
+    pub fn current_consent(&self) -> Option<&ConsentWording> {
+        self.consent.last()
     }
 }
 

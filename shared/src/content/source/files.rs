@@ -5,8 +5,8 @@ use super::front_matter::{self, Fields, Layout, LineError};
 use super::markdown;
 use crate::booking::{Slug, UkPhone};
 use crate::content::model::{
-    Audience, Condition, Consultant, Entry, HowToBook, Pence, PriceList, PriceRow, Site,
-    SupportService, SymptomGroup,
+    Audience, Condition, ConsentWording, Consultant, Entry, HowToBook, Pence, PriceList, PriceRow,
+    PrivacyNotice, Site, SupportService, SymptomGroup,
 };
 
 /// A reference from one file to a condition, to check once every file is read.
@@ -347,15 +347,7 @@ pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, LineError> {
     for (line, procedure) in duplicates {
         fields.problem(line, format!("the procedure {procedure:?} has two rows"));
     }
-    let mut body_problems = Vec::new();
-    if !body.trim().is_empty() {
-        let lead = body.len() - body.trim_start().len();
-        let line = body_line + body[..lead].matches('\n').count();
-        body_problems.push((
-            line,
-            "the price list is its `rows`: text after the front matter is not shown".into(),
-        ));
-    }
+    let body_problems = no_body(body, body_line, "the price list is its `rows`");
     finish(fields, body_problems, 1, refs, || {
         Some(PriceList {
             currency: Default::default(),
@@ -401,6 +393,73 @@ pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
             email,
             address,
             about: (!body.trim().is_empty()).then(|| markdown::rich_text(body)),
+        })
+    })
+}
+
+/// Text after the front matter where a file has none to show.
+fn no_body(body: &str, body_line: usize, what: &str) -> Vec<LineError> {
+    if body.trim().is_empty() {
+        return Vec::new();
+    }
+    let lead = body.len() - body.trim_start().len();
+    let line = body_line + body[..lead].matches('\n').count();
+    vec![(
+        line,
+        format!("{what}: text after the front matter is not shown"),
+    )]
+}
+
+const CONSENT_FIELDS: &[&str] = &[
+    "version",
+    "introduced",
+    "contact",
+    "marketing_email",
+    "marketing_sms",
+];
+
+/// One version of the consent wording: `consent/<name>.md`, its labels in
+/// the front matter, exactly as the form shows them.
+pub(crate) fn consent(text: &str) -> Result<Read<ConsentWording>, LineError> {
+    let (mut fields, body, body_line) = open(text, CONSENT_FIELDS)?;
+    let slug_line = fields.layout().key("version");
+    let version = fields.slug("version");
+    let introduced = date(&mut fields, "introduced");
+    let contact = fields.text("contact");
+    let marketing_email = fields.text("marketing_email");
+    let marketing_sms = fields.text("marketing_sms");
+    let body_problems = no_body(body, body_line, "the wording is its front matter");
+    finish(fields, body_problems, slug_line, Vec::new(), || {
+        let (contact, marketing_email, marketing_sms) =
+            (contact?, marketing_email?, marketing_sms?);
+        Some(ConsentWording {
+            version: version?,
+            introduced: introduced?,
+            sha256: ConsentWording::hash_of(&contact, &marketing_email, &marketing_sms),
+            contact,
+            marketing_email,
+            marketing_sms,
+            published_at: None,
+        })
+    })
+}
+
+/// The privacy notice: `privacy.md`, its body in `##` sections.
+pub(crate) fn privacy(text: &str) -> Result<Read<PrivacyNotice>, LineError> {
+    let (mut fields, body, body_line) = open(text, &["updated"])?;
+    let updated = date(&mut fields, "updated");
+    let mut body_problems = markdown::problems(body, body_line);
+    let sections = match markdown::sections(body, body_line) {
+        Ok(sections) => sections,
+        Err(mut problems) => {
+            body_problems.append(&mut problems);
+            Vec::new()
+        }
+    };
+    finish(fields, body_problems, 1, Vec::new(), || {
+        Some(PrivacyNotice {
+            updated: updated?,
+            sections,
         })
     })
 }

@@ -2,8 +2,8 @@
 //! reports and what `frontdesk content push` and `frontdesk serve` load.
 //!
 //! The folder holds `conditions/*.md`, `consultants/*.md`,
-//! `support-services/*.md`, `prices.md` and `site.md` (and a `README.md`
-//! for editors, which is not content). Every file is Markdown with YAML
+//! `support-services/*.md`, `consent/*.md`, `prices.md`, `site.md` and
+//! `privacy.md` (and a `README.md` for editors, which is not content). Every file is Markdown with YAML
 //! front matter. Every problem in every file is reported, each with its
 //! file and line, before anything is loaded.
 
@@ -36,7 +36,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The folders of documents that have slugs, and the kind each holds.
-const FOLDERS: [&str; 3] = ["conditions", "consultants", "support-services"];
+const FOLDERS: [&str; 4] = ["conditions", "consultants", "support-services", "consent"];
 
 /// Reads and checks the content folder at `dir`: the content, or every problem.
 pub fn load(dir: &Path) -> Result<Content, Vec<Diagnostic>> {
@@ -89,7 +89,10 @@ impl Loader<'_> {
         names.sort();
         for name in &names {
             let known = FOLDERS.contains(&name.as_str())
-                || matches!(name.as_str(), "prices.md" | "site.md" | "README.md")
+                || matches!(
+                    name.as_str(),
+                    "prices.md" | "site.md" | "privacy.md" | "README.md"
+                )
                 || name.starts_with('.');
             if !known {
                 let path = self.dir.join(name);
@@ -97,7 +100,7 @@ impl Loader<'_> {
                     &path,
                     1,
                     "not part of the content: the folder holds conditions/, consultants/, \
-                     support-services/, prices.md and site.md",
+                     support-services/, consent/, prices.md, site.md and privacy.md",
                 );
             }
         }
@@ -105,6 +108,7 @@ impl Loader<'_> {
             conditions: self.folder("conditions", files::condition),
             consultants: self.folder("consultants", files::consultant),
             support_services: self.folder("support-services", files::support_service),
+            consent: self.consent(),
             ..Content::default()
         };
         let prices = self.dir.join("prices.md");
@@ -121,6 +125,18 @@ impl Loader<'_> {
                 &site,
                 1,
                 "missing: the site's contact details (name, hospital, phone)",
+            );
+        }
+        let privacy = self.dir.join("privacy.md");
+        if privacy.exists() {
+            content.privacy = self
+                .file(&privacy, files::privacy)
+                .map(|(notice, _)| notice);
+        } else {
+            self.report(
+                &privacy,
+                1,
+                "missing: the privacy notice, which the form links to beside the consent box",
             );
         }
         let known: Vec<&Slug> = content.conditions.iter().map(|c| &c.slug).collect();
@@ -168,6 +184,36 @@ impl Loader<'_> {
             self.condition_refs.push((path.to_owned(), reference));
         }
         read.value.map(|value| (value, read.slug_line))
+    }
+
+    /// The consent wordings: at least one, each introduced on its own day,
+    /// so that which one the form shows is never in doubt.
+    fn consent(&mut self) -> Vec<super::ConsentWording> {
+        let folder = self.dir.join("consent");
+        let wordings = self.folder("consent", files::consent);
+        if wordings.is_empty() && !self.diagnostics.iter().any(|d| d.file.starts_with(&folder)) {
+            self.report(
+                &folder,
+                1,
+                "missing: the consent wording the booking form shows (consent/<version>.md)",
+            );
+        }
+        let mut days: BTreeMap<&str, &Slug> = BTreeMap::new();
+        let mut twice = Vec::new();
+        for wording in &wordings {
+            if let Some(first) = days.insert(&wording.introduced, &wording.version) {
+                twice.push(format!(
+                    "the versions {:?} and {:?} were both introduced on {}: give each its own day",
+                    first.as_str(),
+                    wording.version.as_str(),
+                    wording.introduced
+                ));
+            }
+        }
+        for message in twice {
+            self.report(&folder, 1, message);
+        }
+        wordings
     }
 
     /// Reads every `.md` file of a folder, and reports slugs used twice.
@@ -232,5 +278,11 @@ impl Slugged for super::Consultant {
 impl Slugged for super::SupportService {
     fn slug(&self) -> &Slug {
         &self.slug
+    }
+}
+
+impl Slugged for super::ConsentWording {
+    fn slug(&self) -> &Slug {
+        &self.version
     }
 }
