@@ -3,7 +3,7 @@
 // and in a summary that screen readers announce, and shows the reference on
 // success. Without this script the form still posts as a plain HTML form.
 
-import { API } from "/site.js";
+import { API, getJson } from "/site.js";
 
 const form = document.getElementById("booking-form");
 const button = document.getElementById("submit");
@@ -248,8 +248,26 @@ async function offerSpecialties() {
   offerConsultants();
 }
 
+// The consent labels and their version come from the content, so the
+// words a patient ticks are the words the booking keeps the hash of. If
+// they cannot be read, the page's own wording and version stand.
+async function showConsentWording() {
+  try {
+    const wording = await getJson("/v1/consent");
+    for (const label of form.querySelectorAll("[data-consent]")) {
+      const text = wording[label.dataset.consent];
+      if (typeof text === "string") label.textContent = text;
+    }
+    if (typeof wording.version === "string") form.elements.consent_version.value = wording.version;
+    form.dataset.consent = "loaded";
+  } catch {
+    form.dataset.consent = "unavailable";
+  }
+}
+
 form.addEventListener("submit", send);
 form.elements.specialty.addEventListener("change", offerConsultants);
 for (const radio of form.elements.payment) radio.addEventListener("change", revealInsurance);
 revealInsurance();
 offerSpecialties();
+showConsentWording();

@@ -2,42 +2,27 @@
 // summary, a list of its sections and the sections themselves (HTML the
 // content function rendered from Markdown, with raw HTML escaped).
 
-import { clinicName, getJson } from "/site.js";
+import { clinicName, dateOf, element, getJson, sectionOf } from "/site.js";
 
 const article = document.getElementById("condition");
 const status = document.getElementById("condition-status");
-
-function element(tag, attributes = {}, text) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function render(condition, clinic) {
   document.title = `${condition.title} – ${clinic}`;
   document.getElementById("condition-title").textContent = condition.title;
   const lede = element("p", { class: "lede" }, condition.summary);
   const updated = element("p", { class: "updated" }, "Page reviewed ");
-  const date = element("time", { datetime: condition.updated },
-    new Date(`${condition.updated}T12:00:00Z`).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" }));
-  updated.append(date);
+  updated.append(dateOf(condition.updated));
 
   const contents = element("nav", { class: "contents", "aria-labelledby": "contents-title" });
   contents.append(element("h2", { id: "contents-title" }, "On this page"));
   const list = element("ul");
   const sections = [];
   for (const section of condition.sections) {
-    const id = `section-${section.id}`;
     const item = element("li");
-    item.append(element("a", { href: `#${id}` }, section.title));
+    item.append(element("a", { href: `#section-${section.id}` }, section.title));
     list.append(item);
-    const block = element("section", { "aria-labelledby": id });
-    block.append(element("h2", { id }, section.title));
-    const body = element("div");
-    body.innerHTML = section.html;
-    block.append(body);
-    sections.push(block);
+    sections.push(sectionOf(section));
   }
   contents.append(list);
   status.textContent = "";

@@ -33,5 +33,32 @@ async function fillSite() {
   return typeof site.name === "string" ? site.name : carried;
 }
 
+/** A new element with these attributes and, if given, this text. */
+export function element(tag, attributes = {}, text) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A `##` section of a content page, its heading an anchor `section-<id>`;
+ * its HTML is the content function's, rendered from Markdown with raw HTML
+ * escaped. */
+export function sectionOf(section) {
+  const id = `section-${section.id}`;
+  const block = element("section", { "aria-labelledby": id });
+  block.append(element("h2", { id }, section.title));
+  const body = element("div");
+  body.innerHTML = section.html;
+  block.append(body);
+  return block;
+}
+
+/** A `YYYY-MM-DD` date as a <time>, read the British way (24 November 2026). */
+export function dateOf(day) {
+  return element("time", { datetime: day },
+    new Date(`${day}T12:00:00Z`).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" }));
+}
+
 /** The clinic's name, once the footer is filled. */
 export const clinicName = fillSite();

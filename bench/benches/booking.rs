@@ -32,9 +32,11 @@ fn accept(body: &[u8], form: bool, ctx: &ParseContext<'_>) -> HashMap<String, At
 
 fn bench(c: &mut Criterion) {
     let specialties = [Slug::parse("neuroendocrine-tumours").expect("a slug")];
+    let wordings = frontdesk_tests::shipped_wordings();
     let ctx = ParseContext {
         specialties: &specialties,
         today: OffsetDateTime::now_utc().date(),
+        wordings: &wordings,
     };
     let json = frontdesk_tests::valid_booking().to_string();
     let form = frontdesk_tests::valid_form();

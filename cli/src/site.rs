@@ -407,6 +407,33 @@ mod tests {
 
     const BOOK: &str = include_str!("../../site/book.html");
 
+    /// The page carries, for a browser without script, the consent wording
+    /// and version the shipped content publishes: a stale copy would book
+    /// under words the patient was not shown, or not at all.
+    #[test]
+    fn the_forms_own_consent_wording_is_the_published_one() {
+        let content = crate::content::check(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../content"),
+        )
+        .expect("the shipped content");
+        let wording = content.current_consent().expect("a consent wording");
+        assert!(BOOK.contains(&format!(
+            "name=\"consent_version\" value=\"{}\"",
+            wording.version.as_str()
+        )));
+        for (key, text) in [
+            ("contact", &wording.contact),
+            ("marketing_email", &wording.marketing_email),
+            ("marketing_sms", &wording.marketing_sms),
+        ] {
+            assert!(
+                BOOK.contains(&format!("data-consent=\"{key}\">{text}</label>")),
+                "{key}: {text}"
+            );
+        }
+        assert!(BOOK.contains("<a href=\"/privacy\">privacy notice</a>"));
+    }
+
     #[test]
     fn the_api_base_must_be_a_url_a_page_can_name() {
         assert!(Site::new("site".into(), "").is_ok());

@@ -40,6 +40,13 @@ pub async fn export_to(
     now: OffsetDateTime,
 ) -> Result<Written, String> {
     let by = admin(by)?;
+    let documents = store
+        .content
+        .documents()
+        .await
+        .map_err(|e| format!("the content could not be read: {e}"))?;
+    let content = frontdesk_shared::content::Content::from_documents(&documents)
+        .map_err(|e| format!("the content could not be read: {e}"))?;
     let made: Export = export(
         store.subjects.as_ref(),
         store.desk.as_ref(),
@@ -47,6 +54,7 @@ pub async fn export_to(
         query,
         &by,
         now,
+        &content.consent,
     )
     .await
     .map_err(|e| format!("the store could not be read: {e}"))?;

@@ -161,7 +161,7 @@ async fn serve_takes_a_plain_form_and_keeps_it_in_the_data_dir() {
     let form =
         "first_name=Fixture&last_name=Patient&email=fixture%40example.com&phone=020+8247+3351\
         &date_of_birth=1980-01-01&specialty=not_sure&payment=self_pay&contact_method=phone\
-        &booking_for=someone_else&consent_contact=on&consent_version=2026-01&website=\
+        &booking_for=someone_else&consent_contact=on&consent_version=2026-11&website=\
         &idempotency_key=page-key-1";
     logs::submitted_body(form.as_bytes());
     let response = client
@@ -206,7 +206,7 @@ async fn serve_writes_each_bookings_two_emails_to_the_outbox() {
             "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
             "payment": "self_pay", "gp_referral": false, "contact_method": "phone",
             "message": "Fixture message <b>bold</b>", "booking_for": "self",
-            "consent_contact": true, "consent_version": "2026-01", "website": ""
+            "consent_contact": true, "consent_version": "2026-11", "website": ""
         }))
         .await;
 
@@ -363,7 +363,7 @@ async fn notify_sends_the_emails_the_server_could_not() {
             "email": "fixture.notify@example.com", "phone": "07700 900123",
             "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
             "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
-            "consent_contact": true, "consent_version": "2026-01"
+            "consent_contact": true, "consent_version": "2026-11"
         }))
         .await;
     let deferred = server.printed(2, |l| l.contains(&reference) && l.contains("deferred"));
@@ -795,7 +795,7 @@ async fn subject_export_writes_a_persons_bookings_beside_a_running_server() {
             "email": "fixture.subject@example.com", "phone": "07700 900123",
             "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
             "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
-            "consent_contact": true, "consent_version": "2026-01"
+            "consent_contact": true, "consent_version": "2026-11"
         }))
         .await;
     let data_dir = server.data_dir.display().to_string();
@@ -895,7 +895,7 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
         "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
         "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
         "message": "Results from my last scan", "consent_contact": true,
-        "consent_version": "2026-01"
+        "consent_version": "2026-11"
     });
     let reference = server.book(person).await;
     // Both emails are in the outbox before it is erased.
@@ -989,7 +989,7 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
             "email": "fixture.after@example.com", "phone": "07700 900123",
             "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
             "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
-            "consent_contact": true, "consent_version": "2026-01"
+            "consent_contact": true, "consent_version": "2026-11"
         }))
         .await;
     assert_ne!(again, reference);

@@ -9,7 +9,7 @@ pub const BOOKINGS: &str = "/v1/bookings";
 pub const BOOKING_ROUTES: [&str; 1] = [BOOKINGS];
 
 /// Every route of the content API, in the order the document lists them.
-pub const CONTENT_ROUTES: [&str; 8] = [
+pub const CONTENT_ROUTES: [&str; 10] = [
     "/v1/conditions",
     "/v1/conditions/{slug}",
     "/v1/consultants",
@@ -17,6 +17,8 @@ pub const CONTENT_ROUTES: [&str; 8] = [
     "/v1/support-services",
     "/v1/prices",
     "/v1/site",
+    "/v1/consent",
+    "/v1/privacy",
     OPENAPI,
 ];
 

@@ -702,6 +702,14 @@ pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) ->
     router(AppState::new(intake))
 }
 
+/// The consent wordings the shipped content lets a booking name, as a
+/// store that was pushed it would accept them.
+pub fn shipped_wordings() -> Vec<frontdesk_shared::booking::bookable::AcceptedWording> {
+    frontdesk_shared::booking::Bookable::of(&content::shipped_model())
+        .expect("its consent wordings")
+        .wordings_at(time::OffsetDateTime::now_utc())
+}
+
 /// The booking a JSON `body` makes, received at `at` under a new
 /// reference, owing its acknowledgement: for tests that store bookings
 /// through the port itself.
@@ -712,6 +720,7 @@ pub fn booking_at(body: &Value, at: time::OffsetDateTime) -> frontdesk_shared::B
         .parse(&frontdesk_shared::booking::request::ParseContext {
             specialties: &specialties,
             today: at.date(),
+            wordings: &shipped_wordings(),
         })
         .expect("valid");
     frontdesk_shared::Booking {
@@ -808,7 +817,7 @@ pub fn valid_booking() -> Value {
         "message": "Fixture message: please call after 10am.",
         "booking_for": "self",
         "consent_contact": true,
-        "consent_version": "2026-01",
+        "consent_version": "2026-11",
         "marketing_email": true,
         "marketing_sms": false,
         "website": ""
@@ -842,7 +851,7 @@ pub fn valid_form() -> String {
      &payment=insured&insurer=Fixture+Insurance&policy_number=FX-123456&gp_referral=on\
      &contact_method=email&preferred_times=Weekday+mornings\
      &message=Fixture+message%3A+please+call+after+10am.&booking_for=self&consent_contact=on\
-     &consent_version=2026-01&marketing_email=on&website="
+     &consent_version=2026-11&marketing_email=on&website="
         .to_owned();
     logs::submitted_body(form.as_bytes());
     form

@@ -91,7 +91,7 @@ async fn a_valid_json_booking_is_stored_with_every_field(backend: Backend) {
     );
     assert_eq!(record.booking_for, "self");
     assert!(record.consent_contact);
-    assert_eq!(record.consent_version, "2026-01");
+    assert_eq!(record.consent_version, "2026-11");
     assert_eq!(record.consent_given_at, record.received_at);
     assert_eq!(record.received_at, body["received_at"].as_str().unwrap());
     assert!(record.marketing_email);

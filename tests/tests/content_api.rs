@@ -108,6 +108,30 @@ async fn every_route_answers_the_shipped_content(backend: Backend) {
     assert_eq!(site["phone"], "020 8247 3351");
     assert_eq!(site["phone_e164"], "+442082473351");
 
+    // The consent wording the form shows, exactly, with its version and hash.
+    let consent = app.get("/v1/consent").await;
+    assert_cacheable_json(&consent);
+    let consent = consent.json();
+    assert_eq!(consent["version"], "2026-11");
+    assert_eq!(
+        consent["contact"],
+        "Cancer Centre London may contact me by phone or email about this request."
+    );
+    assert_eq!(consent["sha256"].as_str().unwrap().len(), 64);
+    assert!(consent["published_at"].is_string(), "the push's time");
+
+    let privacy = app.get("/v1/privacy").await;
+    assert_cacheable_json(&privacy);
+    let privacy = privacy.json();
+    let headings: Vec<&str> = privacy["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert!(headings.contains(&"Your rights"), "{headings:?}");
+    assert!(headings.contains(&"How long we keep it"), "{headings:?}");
+
     // HEAD answers as GET does, without the body.
     let head = app
         .send(
@@ -228,7 +252,7 @@ async fn the_current_etag_gets_304_and_a_push_gets_a_new_one(backend: Backend) {
         "Rare and usually slow-growing tumours",
     );
     let report = app.store.push(content.path()).await;
-    assert_eq!((report.changed, report.unchanged), (1, 4), "{report}");
+    assert_eq!((report.changed, report.unchanged), (1, 6), "{report}");
     app.expire_cache();
 
     let changed = app.get_with(NET, &[("if-none-match", &etag)]).await;

@@ -67,6 +67,7 @@ async fn store_booking(
         .parse(&ParseContext {
             specialties: &specialties,
             today: at.date(),
+            wordings: &frontdesk_tests::shipped_wordings(),
         })
         .expect("valid");
     let booking = Booking {

@@ -595,11 +595,7 @@ fn rules() -> Vec<Rule> {
         rule("consent_contact", Some(json!(false)), json!("on")),
         rule("consent_contact", None, json!(true)),
         rule("consent_version", Some(json!("v 1")), json!("2026-11")),
-        rule(
-            "consent_version",
-            Some(json!("a".repeat(33))),
-            json!("a".repeat(32)),
-        ),
+        rule("consent_version", Some(json!("2026-01")), json!("2026-11")),
         rule("marketing_sms", Some(json!(1)), json!("0")),
         rule(
             "idempotency_key",
@@ -913,6 +909,8 @@ async fn every_content_answer_is_documented_and_every_documented_answer_happens(
         ("/v1/support-services", vec!["/v1/support-services"]),
         ("/v1/prices", vec!["/v1/prices"]),
         ("/v1/site", vec!["/v1/site"]),
+        ("/v1/consent", vec!["/v1/consent"]),
+        ("/v1/privacy", vec!["/v1/privacy"]),
         ("/v1/openapi.json", vec!["/v1/openapi.json"]),
     ]);
     assert_eq!(
@@ -951,9 +949,13 @@ async fn every_content_answer_is_documented_and_every_documented_answer_happens(
         &app.get("/v1/consultants?specialty=%3Cscript%3E").await,
     );
 
-    // Nothing published yet: no site, 404.
+    // Nothing published yet: no site, consent wording or notice, 404.
     let empty = ContentApp::over(ContentHandle::create(Backend::Embedded).await);
-    contract.check("/v1/site", "get", &empty.get("/v1/site").await);
+    for path in ["/v1/site", "/v1/consent", "/v1/privacy"] {
+        let missing = empty.get(path).await;
+        assert_eq!(missing.status, 404, "{path}");
+        contract.check(path, "get", &missing);
+    }
 
     // The table unreachable, nothing held: 503 on every route that reads it.
     let closed = format!("http://127.0.0.1:{}", frontdesk_tests::free_port());

@@ -557,6 +557,18 @@ async fn axe_finds_no_serious_problem_on_any_page() {
         "neuroendocrine-tumours"
     );
     assert_accessible(&browser, "the form").await;
+    // The consent box says what the content publishes, and links to the
+    // privacy notice.
+    assert!(
+        browser
+            .wait_until("document.getElementById('booking-form').dataset.consent === 'loaded'")
+            .await,
+        "the consent wording loaded"
+    );
+    assert_eq!(
+        browser.text("label[for='consent_contact-yes']").await,
+        "Cancer Centre London may contact me by phone or email about this request."
+    );
 
     browser.find("#submit").await.click().await;
     summary_shown(&browser).await;
@@ -579,6 +591,17 @@ async fn axe_finds_no_serious_problem_on_any_page() {
         .await;
     assert_eq!(browser.text("#reference").await, reference);
     assert_accessible(&browser, "the thank-you page").await;
+
+    browser.goto(&server.page("/book")).await;
+    browser.find("#consent-privacy a").await.click().await;
+    assert!(
+        browser
+            .wait_until("document.querySelectorAll('#privacy section').length > 0")
+            .await,
+        "the privacy notice shown"
+    );
+    assert!(browser.text("#privacy").await.contains("Your rights"));
+    assert_accessible(&browser, "the privacy notice").await;
 
     // The scan does find what it looks for: an image with no text.
     browser

@@ -182,6 +182,7 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
         &query,
         &admin(),
         clock.now(),
+        &frontdesk_tests::content::shipped_model().consent,
     )
     .await
     .unwrap();

@@ -166,6 +166,7 @@ async fn an_export_holds_a_persons_bookings_and_nothing_of_anyone_else(backend: 
         &query,
         &admin(),
         clock.now(),
+        &frontdesk_tests::content::shipped_model().consent,
     )
     .await
     .unwrap();
@@ -190,7 +191,20 @@ async fn an_export_holds_a_persons_bookings_and_nothing_of_anyone_else(backend: 
     assert_eq!(ann["matched_by"], json!(["email", "phone"]));
     assert_eq!(ann["role"], "booker_and_patient");
     assert_eq!(ann["patient"]["last_name"], "Smith");
-    assert_eq!(ann["consent"]["version"], "2026-01");
+    assert_eq!(ann["consent"]["version"], "2026-11");
+    // The words the patient ticked, as the content publishes them, and the
+    // fingerprint the booking kept of them.
+    let shipped = frontdesk_tests::content::shipped_model();
+    let wording = shipped.current_consent().unwrap();
+    assert_eq!(ann["consent"]["wording_sha256"], wording.sha256.as_str());
+    assert_eq!(
+        ann["consent"]["wording"]["contact"],
+        wording.contact.as_str()
+    );
+    assert_eq!(
+        ann["consent"]["wording"]["marketing_sms"],
+        wording.marketing_sms.as_str()
+    );
     assert_eq!(ann["consent"]["marketing_email"], true);
     assert_eq!(ann["desk"]["state"], "booked");
     assert_eq!(
@@ -252,6 +266,7 @@ async fn nobody_found_is_an_empty_export_that_says_so(backend: Backend) {
         &query,
         &admin(),
         clock.now(),
+        &frontdesk_tests::content::shipped_model().consent,
     )
     .await
     .unwrap();

@@ -45,6 +45,8 @@ pub struct Catalog {
     support_services: Rendered,
     prices: Rendered,
     site: Option<Rendered>,
+    consent: Option<Rendered>,
+    privacy: Option<Rendered>,
     published: contract::Published,
     openapi: OnceLock<Rendered>,
 }
@@ -97,6 +99,8 @@ impl Catalog {
             })?,
             prices: Rendered::of(&content.prices)?,
             site: content.site.as_ref().map(Rendered::of).transpose()?,
+            consent: content.current_consent().map(Rendered::of).transpose()?,
+            privacy: content.privacy.as_ref().map(Rendered::of).transpose()?,
             published: contract::Published::of(content),
             openapi: OnceLock::new(),
         })
@@ -141,6 +145,16 @@ impl Catalog {
     /// `GET /v1/site`.
     pub fn site(&self) -> Option<&Rendered> {
         self.site.as_ref()
+    }
+
+    /// `GET /v1/consent`: the wording the form shows now.
+    pub fn consent(&self) -> Option<&Rendered> {
+        self.consent.as_ref()
+    }
+
+    /// `GET /v1/privacy`.
+    pub fn privacy(&self) -> Option<&Rendered> {
+        self.privacy.as_ref()
     }
 
     /// `GET /v1/openapi.json`: the document with this content's

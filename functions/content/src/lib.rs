@@ -76,6 +76,8 @@ fn handler(path: &str) -> axum::routing::MethodRouter<AppState> {
         "/v1/support-services" => read(support_services),
         "/v1/prices" => read(prices),
         "/v1/site" => read(site),
+        "/v1/consent" => read(consent),
+        "/v1/privacy" => read(privacy),
         "/v1/openapi.json" => read(openapi),
         _ => read(|| async { Problem::no_route() }),
     }
@@ -246,6 +248,21 @@ async fn openapi(State(state): State<AppState>, headers: HeaderMap) -> Response 
 async fn site(State(state): State<AppState>, headers: HeaderMap) -> Response {
     answer(&state, &headers, |c| {
         c.site().ok_or_else(|| not_found("site", ""))
+    })
+    .await
+}
+
+/// The consent wording the booking form shows now.
+async fn consent(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    answer(&state, &headers, |c| {
+        c.consent().ok_or_else(|| not_found("consent wording", ""))
+    })
+    .await
+}
+
+async fn privacy(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    answer(&state, &headers, |c| {
+        c.privacy().ok_or_else(|| not_found("privacy notice", ""))
     })
     .await
 }

@@ -33,6 +33,9 @@ impl Fingerprint {
             message,
             booking_for,
             consent_version,
+            // Named by the version, which is in: adding it would change
+            // every stored fingerprint and tell no two requests apart.
+            consent_wording: _,
             marketing_email,
             marketing_sms,
         } = details;

@@ -20,6 +20,7 @@ pub fn booking(form: &str) -> Booking {
         .parse(&ParseContext {
             specialties: &specialties,
             today: date!(2026 - 12 - 02),
+            wordings: &wordings(),
         })
         .unwrap();
     Booking {
@@ -34,4 +35,19 @@ pub fn booking(form: &str) -> Booking {
 /// The match key the unit tests tag guards with.
 pub fn match_key() -> crate::match_key::MatchKey {
     crate::match_key::MatchKey::new(1, &"fixture-key-".repeat(4)).unwrap()
+}
+
+/// The consent wordings the unit tests' forms may name: `2026-11` and `2026-01`.
+pub fn wordings() -> Vec<super::bookable::AcceptedWording> {
+    ["2026-11", "2026-01"]
+        .into_iter()
+        .map(|version| super::bookable::AcceptedWording {
+            version: version.into(),
+            sha256: super::WordingHash::from_stored(&crate::content::ConsentWording::hash_of(
+                version, "email", "sms",
+            ))
+            .unwrap(),
+            until: None,
+        })
+        .collect()
 }

@@ -215,20 +215,30 @@ impl Intake {
                 tracing::info!(outcome = "malformed", "booking refused");
             })?;
         let now = self.clock.now();
-        let bookable = if request.names_a_condition() {
-            self.bookable.current().await.map_err(|error| {
-                tracing::error!(error = %error, outcome = "unavailable", "the bookable specialties cannot be read");
-                println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
-                BookingError::Unavailable
-            })?
-        } else {
-            Arc::new(Bookable::default())
-        };
+        // Every booking names a consent wording, so every booking needs
+        // the published content (a copy held will do).
+        let bookable = self.bookable.current().await.map_err(|error| {
+            tracing::error!(error = %error, outcome = "unavailable", "the published specialties and consent wordings cannot be read");
+            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
+            BookingError::Unavailable
+        })?;
+        let wordings = bookable.wordings_at(now);
+        if wordings.is_empty() {
+            // The operator has not pushed a consent wording: nothing can be
+            // agreed to, so nothing is taken, and the log says why.
+            tracing::error!(
+                outcome = "unavailable",
+                "no consent wording is published: push the content"
+            );
+            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
+            return Err(BookingError::Unavailable);
+        }
         let mut errors = FieldErrors::new();
         let key = idempotency_key(&request, submission.idempotency_header, &mut errors);
         let ctx = ParseContext {
             specialties: bookable.slugs(),
             today: now.date(),
+            wordings: &wordings,
         };
         let details = match request.parse(&ctx) {
             Ok(details) if errors.is_empty() => details,

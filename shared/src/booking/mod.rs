@@ -18,7 +18,7 @@ pub mod request;
 pub mod subject;
 pub mod text_fields;
 
-pub use bookable::Bookable;
+pub use bookable::{Bookable, WordingHash};
 pub use choices::{BookingFor, ContactMethod, Payment, Slug, Specialty};
 pub use fingerprint::Fingerprint;
 pub use model::{Acknowledgement, Booking, BookingDetails, Consent, Withheld};

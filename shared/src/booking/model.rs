@@ -4,6 +4,7 @@ use super::{
     BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email, Message, Payment, PersonName,
     PreferredTimes, Reference, Slug, Specialty, UkPhone,
 };
+use crate::booking::bookable::WordingHash;
 use time::OffsetDateTime;
 
 /// What the patient asked for, independent of when and under which reference.
@@ -38,6 +39,9 @@ pub struct BookingDetails {
     pub booking_for: BookingFor,
     /// The version of the consent wording agreed to (consent itself is required).
     pub consent_version: ConsentVersion,
+    /// The hash of the words that version named when the booking came in;
+    /// `None` for a booking stored before wordings were content.
+    pub consent_wording: Option<WordingHash>,
     /// Opted in to marketing by email (off unless ticked).
     pub marketing_email: bool,
     /// Opted in to marketing by text message (off unless ticked).

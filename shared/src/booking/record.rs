@@ -6,7 +6,7 @@ use super::choices::PaymentKind;
 use super::{
     Acknowledgement, Booking, BookingDetails, BookingFor, ConsentVersion, ContactMethod,
     DateOfBirth, Email, Insurer, Message, Payment, PersonName, PolicyNumber, PreferredTimes,
-    Reference, Slug, Specialty, UkPhone, Withheld,
+    Reference, Slug, Specialty, UkPhone, Withheld, WordingHash,
 };
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -79,6 +79,10 @@ pub struct BookingRecord {
     pub consent_version: String,
     /// When consent was given, RFC 3339.
     pub consent_given_at: String,
+    /// SHA-256 (hex) of the consent wording's labels as published under
+    /// `consent_version`; absent on bookings stored before wordings were content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_wording: Option<String>,
     /// Marketing by email.
     pub marketing_email: bool,
     /// Marketing by SMS.
@@ -140,6 +144,7 @@ impl From<&Booking> for BookingRecord {
             consent_contact: true,
             consent_version: d.consent_version.as_str().to_owned(),
             consent_given_at: rfc3339(b.consent().given_at),
+            consent_wording: d.consent_wording.as_ref().map(|h| h.as_str().to_owned()),
             marketing_email: d.marketing_email,
             marketing_sms: d.marketing_sms,
             expires_at: b.expires_at.unix_timestamp(),
@@ -215,6 +220,12 @@ impl TryFrom<BookingRecord> for Booking {
                     "consent_version",
                     ConsentVersion::from_stored(&r.consent_version),
                 )?,
+                consent_wording: r
+                    .consent_wording
+                    .as_deref()
+                    .map(WordingHash::from_stored)
+                    .transpose()
+                    .map_err(|e| CorruptRecord(format!("consent_wording: {e}")))?,
                 marketing_email: r.marketing_email,
                 marketing_sms: r.marketing_sms,
             },

@@ -2,6 +2,7 @@
 //! body from a plain HTML form. Both decode into one map of wire fields,
 //! which `BookingRequest::parse` turns into `BookingDetails` or every error.
 
+use super::bookable::{wording_of, AcceptedWording};
 use super::choices::PaymentKind;
 use super::{
     BookingDetails, BookingFor, ConsentVersion, ContactMethod, DateOfBirth, Email, Insurer,
@@ -133,6 +134,8 @@ pub struct ParseContext<'a> {
     pub specialties: &'a [Slug],
     /// Today's date, for the date of birth.
     pub today: Date,
+    /// The consent wordings a booking may name now (`Bookable::wordings_at`).
+    pub wordings: &'a [AcceptedWording],
 }
 
 /// A decoded but unchecked booking request: wire field names to raw values.
@@ -189,13 +192,6 @@ impl BookingRequest {
     /// Whether the hidden honeypot field was filled, which only bots do.
     pub fn honeypot_filled(&self) -> bool {
         matches!(self.fields.get("website"), Some(Raw::Text(t)) if !is_blank(t))
-    }
-
-    /// Whether the request names a condition (not `not_sure`), so that
-    /// parsing needs the bookable ones: a patient who is not sure can book
-    /// even when the content cannot be read.
-    pub fn names_a_condition(&self) -> bool {
-        !matches!(self.fields.get("specialty"), Some(Raw::Text(t)) if t == Specialty::NOT_SURE)
     }
 
     /// The idempotency key sent as a hidden field, if any.
@@ -284,7 +280,11 @@ impl BookingRequest {
                 "Please confirm that the clinic may contact you about this request.",
             );
         }
-        let consent_version = self.required(&mut errors, "consent_version", ConsentVersion::parse);
+        let consent_version = self.required(&mut errors, "consent_version", |raw| {
+            let version = ConsentVersion::parse(raw)?;
+            let wording = wording_of(&version, ctx.wordings)?;
+            Ok((version, wording))
+        });
         let marketing_email = self.flag(&mut errors, "marketing_email");
         let marketing_sms = self.flag(&mut errors, "marketing_sms");
 
@@ -310,7 +310,7 @@ impl BookingRequest {
                 Some(payment),
                 Some(contact_method),
                 Some(booking_for),
-                Some(consent_version),
+                Some((consent_version, consent_wording)),
             ) if errors.is_empty() => Ok(BookingDetails {
                 first_name,
                 last_name,
@@ -326,6 +326,7 @@ impl BookingRequest {
                 message,
                 booking_for,
                 consent_version,
+                consent_wording: Some(consent_wording),
                 marketing_email,
                 marketing_sms,
             }),
@@ -565,6 +566,7 @@ mod tests {
         let ctx = ParseContext {
             specialties: &specialties,
             today,
+            wordings: &crate::booking::fixture::wordings(),
         };
         let details = BookingRequest::from_form(VALID_FORM.as_bytes())
             .unwrap()
@@ -581,6 +583,7 @@ mod tests {
         let ctx = ParseContext {
             specialties: &specialties,
             today,
+            wordings: &crate::booking::fixture::wordings(),
         };
         let form = |dob: &str| {
             let body = VALID_FORM.replace("date_of_birth=1970-03-31", dob);
@@ -633,6 +636,7 @@ mod tests {
         let ctx = ParseContext {
             specialties: &specialties,
             today,
+            wordings: &crate::booking::fixture::wordings(),
         };
         let body = br#"{"first_name": "", "email": "nope", "payment": "insured", "gp_referral": 3, "extra": "x"}"#;
         let errors = BookingRequest::from_json(body)
@@ -682,6 +686,7 @@ mod tests {
         request.parse(&ParseContext {
             specialties: &specialties,
             today,
+            wordings: &crate::booking::fixture::wordings(),
         })
     }
 
@@ -801,9 +806,6 @@ mod tests {
             Some("key-1")
         );
 
-        assert!(plain.names_a_condition());
-        assert!(!json_with("specialty", Some(Specialty::NOT_SURE.into())).names_a_condition());
-        assert!(json_with("specialty", None).names_a_condition());
         assert_eq!(
             BookingRequest::decode(MediaType::Form, VALID_FORM.as_bytes()),
             BookingRequest::from_form(VALID_FORM.as_bytes())

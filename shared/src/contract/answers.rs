@@ -97,7 +97,8 @@ pub fn content_errors(path: &str) -> Vec<(ContentError, &'static str)> {
         .filter_map(|error| {
             let (applies, when) = match &error {
                 ContentError::NotFound { .. } => (
-                    path.ends_with("{slug}") || path == "/v1/site",
+                    path.ends_with("{slug}")
+                        || matches!(path, "/v1/site" | "/v1/consent" | "/v1/privacy"),
                     "Nothing is published at this address.",
                 ),
                 ContentError::BadQuery { .. } => (

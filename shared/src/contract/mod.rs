@@ -16,7 +16,8 @@ pub mod request;
 use crate::booking::intake::Created;
 use crate::booking::Slug;
 use crate::content::{
-    Condition, ConditionList, Consultant, ConsultantList, PriceList, Site, SupportServiceList,
+    Condition, ConditionList, ConsentWording, Consultant, ConsultantList, PriceList, PrivacyNotice,
+    Site, SupportServiceList,
 };
 use crate::fields::FieldError;
 use crate::problem::Problem;
@@ -45,6 +46,8 @@ pub struct Published {
     pub specialties: Vec<Slug>,
     /// The consultants' slugs (the first is the example of a consultant's page).
     pub consultants: Vec<Slug>,
+    /// The version of the consent wording the form shows now, if any.
+    pub consent_version: Option<Slug>,
 }
 
 impl Published {
@@ -53,6 +56,7 @@ impl Published {
         Self {
             specialties: content.conditions.iter().map(|c| c.slug.clone()).collect(),
             consultants: content.consultants.iter().map(|c| c.slug.clone()).collect(),
+            consent_version: content.current_consent().map(|w| w.version.clone()),
         }
     }
 }
@@ -153,6 +157,12 @@ fn content_route(path: &str) -> (&'static str, &'static str, &'static str) {
         ),
         "/v1/prices" => ("getPrices", "The price list", "PriceList"),
         "/v1/site" => ("getSite", "The clinic's name and contact details", "Site"),
+        "/v1/consent" => (
+            "getConsent",
+            "The consent wording the booking form shows now",
+            "ConsentWording",
+        ),
+        "/v1/privacy" => ("getPrivacy", "The clinic's privacy notice", "PrivacyNotice"),
         _ => ("getOpenApi", "This document", "OpenApi"),
     }
 }
@@ -310,13 +320,15 @@ fn components(published: &Published) -> utoipa::openapi::Components {
     collect::<SupportServiceList>(&mut schemas);
     collect::<PriceList>(&mut schemas);
     collect::<Site>(&mut schemas);
+    collect::<ConsentWording>(&mut schemas);
+    collect::<PrivacyNotice>(&mut schemas);
     schemas.push((
         "BookingRequest".into(),
-        request::booking_request(&published.specialties, Body::Json).into(),
+        request::booking_request(published, Body::Json).into(),
     ));
     schemas.push((
         "BookingForm".into(),
-        request::booking_request(&published.specialties, Body::Form).into(),
+        request::booking_request(published, Body::Form).into(),
     ));
     schemas.push((
         "OpenApi".into(),

@@ -10,6 +10,7 @@
 //! [`TRIMMED`]: crate::text::TRIMMED
 //! [`typed_len`]: crate::text::typed_len
 
+use super::Published;
 use crate::booking::choices::PaymentKind;
 use crate::booking::date_parts::{DatePart, PARTS};
 use crate::booking::request::{NO, YES};
@@ -64,7 +65,8 @@ struct Field {
 /// parser's list; a test holds the two to each other).
 ///
 /// [`FIELDS`]: crate::booking::request::FIELDS
-fn fields(specialties: &[Slug]) -> Vec<Field> {
+fn fields(published: &Published) -> Vec<Field> {
+    let specialties = &published.specialties;
     let text = |pattern, max_chars| Rule::Text {
         pattern,
         max_chars: Some(max_chars),
@@ -219,12 +221,18 @@ fn fields(specialties: &[Slug]) -> Vec<Field> {
         Field {
             name: "consent_version",
             required: true,
-            rule: Rule::Text {
-                pattern: ConsentVersion::PATTERN,
-                max_chars: Some(ConsentVersion::MAX_CHARS),
-                format: None,
+            rule: match &published.consent_version {
+                Some(version) => Rule::Choice(vec![version.as_str().to_owned()]),
+                None => Rule::Text {
+                    pattern: ConsentVersion::PATTERN,
+                    max_chars: Some(ConsentVersion::MAX_CHARS),
+                    format: None,
+                },
             },
-            description: "The version of the consent wording the form showed, as the form has it.".into(),
+            description: format!(
+                "The `version` of the consent wording the form showed (`GET /v1/consent`). The wording a new one replaced is still taken for {} hours after the new one is published, so a page opened before is not refused; any other version is refused (422).",
+                crate::booking::bookable::CONSENT_GRACE.whole_hours()
+            ),
         },
         flag("marketing_email", "Whether the patient would like the clinic's news by email."),
         flag("marketing_sms", "Whether the patient would like the clinic's news by text message."),
@@ -280,7 +288,10 @@ const PAYMENT_FIELDS: [&str; 2] = ["insurer", "policy_number"];
 /// The names of the fields the schema describes, for the test that holds
 /// them to the parser's list.
 pub fn field_names() -> Vec<&'static str> {
-    fields(&[]).iter().map(|f| f.name).collect()
+    fields(&Published::default())
+        .iter()
+        .map(|f| f.name)
+        .collect()
 }
 
 /// The wire values of a choice.
@@ -371,8 +382,8 @@ fn schema(field: &Field, body: Body) -> Schema {
 
 /// The booking request for one media type: the fields, closed to others,
 /// and the insured condition.
-pub fn booking_request(specialties: &[Slug], body: Body) -> Schema {
-    let fields = fields(specialties);
+pub fn booking_request(published: &Published, body: Body) -> Schema {
+    let fields = fields(published);
     let mut object = ObjectBuilder::new()
         .schema_type(Type::Object)
         .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
@@ -471,14 +482,15 @@ pub fn booking_request(specialties: &[Slug], body: Body) -> Schema {
         .item(insured)
         .item(date_of_birth)
         .description(Some(description))
-        .examples([example(specialties, body)])
+        .examples([example(published, body)])
         .build()
         .into()
 }
 
 /// A request the API accepts, for readers and for the test that sends it.
-pub fn example(specialties: &[Slug], body: Body) -> Value {
-    let specialty = specialties
+pub fn example(published: &Published, body: Body) -> Value {
+    let specialty = published
+        .specialties
         .first()
         .map_or(Specialty::NOT_SURE, |slug| slug.as_str());
     let consent = match body {
@@ -499,7 +511,10 @@ pub fn example(specialties: &[Slug], body: Body) -> Value {
         "preferred_times": "Weekday mornings",
         "booking_for": "self",
         "consent_contact": consent,
-        "consent_version": "2026-11",
+        "consent_version": published
+            .consent_version
+            .as_ref()
+            .map_or("2026-11", |version| version.as_str()),
     })
 }
 

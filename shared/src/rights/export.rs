@@ -16,6 +16,7 @@
 
 use crate::booking::record::{rfc3339, BookingRecord};
 use crate::booking::{Email, Reference, SubjectTag, UkPhone};
+use crate::content::ConsentWording;
 use crate::desk::{AuditAction, DeskStore, Staff, AUDIT_PAGE_MAX};
 use crate::match_key::MatchKey;
 use crate::notify::NoticeState;
@@ -192,12 +193,29 @@ pub struct ConsentPart {
     pub contact: bool,
     /// The version of the wording agreed to.
     pub version: String,
+    /// The SHA-256 of that wording's labels as the booking kept it (none
+    /// for a booking from before wordings were content).
+    pub wording_sha256: Option<String>,
+    /// The words themselves, when the content still publishes that version
+    /// with that hash.
+    pub wording: Option<WordingPart>,
     /// When.
     pub given_at: String,
     /// Marketing by email.
     pub marketing_email: bool,
     /// Marketing by text message.
     pub marketing_sms: bool,
+}
+
+/// The labels of a consent wording, exactly as the form showed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WordingPart {
+    /// The required box: consent to be contacted about the request.
+    pub contact: String,
+    /// The box for news by email.
+    pub marketing_email: String,
+    /// The box for news by text message.
+    pub marketing_sms: String,
 }
 
 /// One email about a booking.
@@ -281,7 +299,8 @@ const NOT_INCLUDED: [&str; 2] = [
 ];
 
 /// Exports everything held about the person `query` names, recording each
-/// booking's export on the audit trail as `by` before reading it.
+/// booking's export on the audit trail as `by` before reading it; each
+/// consent's words are taken from `wordings` (the published ones).
 pub async fn export(
     index: &dyn SubjectIndex,
     desk: &dyn DeskStore,
@@ -289,6 +308,7 @@ pub async fn export(
     query: &SubjectQuery,
     by: &Staff,
     now: OffsetDateTime,
+    wordings: &[ConsentWording],
 ) -> Result<Export, StoreError> {
     // Each reference once, with every identifier that found it.
     let found = query.matches(index, key, now).await?;
@@ -301,7 +321,7 @@ pub async fn export(
             continue;
         };
         let audit = whole_trail(desk, &reference).await?;
-        bookings.push(exported(request, matched_by, audit));
+        bookings.push(exported(request, matched_by, audit, wordings));
     }
     bookings.sort_by(|a, b| a.received_at.cmp(&b.received_at));
     Ok(Export {
@@ -354,8 +374,22 @@ fn exported(
     request: crate::desk::DeskRequest,
     matched_by: Vec<&'static str>,
     audit: Vec<AuditPart>,
+    wordings: &[ConsentWording],
 ) -> ExportedBooking {
     let record = BookingRecord::from(&request.booking);
+    // The words are shown only when they are the ones the booking kept
+    // the hash of: a version whose text was changed since is not quoted.
+    let wording = wordings
+        .iter()
+        .find(|w| {
+            w.version.as_str() == record.consent_version
+                && record.consent_wording.as_deref() == Some(w.sha256.as_str())
+        })
+        .map(|w| WordingPart {
+            contact: w.contact.clone(),
+            marketing_email: w.marketing_email.clone(),
+            marketing_sms: w.marketing_sms.clone(),
+        });
     let role = if request.booking.details.booking_for == crate::booking::BookingFor::Myself {
         Role::BookerAndPatient
     } else {
@@ -396,6 +430,8 @@ fn exported(
         consent: ConsentPart {
             contact: record.consent_contact,
             version: record.consent_version.clone(),
+            wording_sha256: record.consent_wording.clone(),
+            wording,
             given_at: record.consent_given_at.clone(),
             marketing_email: record.marketing_email,
             marketing_sms: record.marketing_sms,
