@@ -99,6 +99,7 @@ pub async fn booking(count: usize) -> Scenario {
         vars: vec![
             ("BOOKINGS_TABLE", tables.bookings.clone()),
             ("GUARDS_TABLE", tables.guards.clone()),
+            ("MARKETING_TABLE", tables.marketing.clone()),
             (
                 "CONTENT_TABLE",
                 content.table().expect("a DynamoDB table").to_owned(),
@@ -175,6 +176,7 @@ pub async fn notifier(count: usize) -> Scenario {
         vars: vec![
             ("BOOKINGS_TABLE", tables.bookings.clone()),
             ("GUARDS_TABLE", tables.guards.clone()),
+            ("MARKETING_TABLE", tables.marketing.clone()),
             (
                 "CONTENT_TABLE",
                 content.table().expect("a DynamoDB table").to_owned(),

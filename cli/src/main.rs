@@ -97,6 +97,16 @@ enum SubjectCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Withdraw the person's opt-ins to the clinic's news: remove them from
+    /// the marketing register (which keeps them, past their bookings'
+    /// retention, until withdrawn) and record each on the audit trail.
+    WithdrawMarketing {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Which channel: `email`, `sms`, or `all`.
+        #[arg(long, default_value = "all")]
+        channel: String,
+    },
 }
 
 #[derive(Debug, Parser)]
@@ -229,9 +239,9 @@ enum AlarmsCommand {
 
 #[derive(Debug, Subcommand)]
 enum TablesCommand {
-    /// Create the bookings, guards, content and audit tables named by
-    /// BOOKINGS_TABLE, GUARDS_TABLE, CONTENT_TABLE and AUDIT_TABLE from the
-    /// definitions in infra/template.yaml.
+    /// Create the bookings, guards, content, audit and marketing tables
+    /// named by BOOKINGS_TABLE, GUARDS_TABLE, CONTENT_TABLE, AUDIT_TABLE and
+    /// MARKETING_TABLE from the definitions in infra/template.yaml.
     Create,
     /// Put every booking stored before the desk into its inbox, as new
     /// (one conditional update each: safe to run again, or while bookings
@@ -354,6 +364,9 @@ async fn main() -> ExitCode {
                     yes,
                 },
         }) => erase_subject(subject, &reason, yes).await,
+        Some(Command::Subject {
+            command: SubjectCommand::WithdrawMarketing { subject, channel },
+        }) => withdraw_marketing(subject, &channel).await,
         Some(Command::Staff { user_pool, command }) => {
             let staff = frontdesk_cli::staff::Staff::new(&user_pool).await;
             match command {
@@ -403,23 +416,30 @@ async fn backfill_desk() -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let client = frontdesk_shared::aws::dynamodb_client_on(&sdk);
-            let tagged = frontdesk_shared::store::SubjectIndex::tag_untagged(
-                &frontdesk_shared::store::dynamodb::DynamoBookingStore::new(
-                    client,
-                    &config.bookings_table,
-                    &config.guards_table,
-                ),
-                &key,
+            let store = frontdesk_shared::store::dynamodb::DynamoBookingStore::new(
+                client,
+                &config.bookings_table,
+                &config.guards_table,
             )
-            .await
-            .map_err(|e| format!("{}: {e}", config.bookings_table))?;
+            .with_marketing_table(&config.marketing_table);
+            let tagged = frontdesk_shared::store::SubjectIndex::tag_untagged(&store, &key)
+                .await
+                .map_err(|e| format!("{}: {e}", config.bookings_table))?;
             println!(
                 "{}: {tagged} booking(s) given the subject tags that find them for an export or an erasure",
                 config.bookings_table
             );
+            let registered = store
+                .register_missing(&key, time::OffsetDateTime::now_utc())
+                .await
+                .map_err(|e| format!("{}: {e}", config.marketing_table))?;
+            println!(
+                "{}: {registered} opt-in(s) to the clinic's news registered from their bookings",
+                config.marketing_table
+            );
         }
         None => println!(
-            "{}: set MATCH_KEY_SECRET to the stack's MatchKeySecret to also give bookings stored before the subject indexes their tags",
+            "{}: set MATCH_KEY_SECRET to the stack's MatchKeySecret to also give bookings stored before the subject indexes their tags, and register their opt-ins to the clinic's news",
             config.bookings_table
         ),
     }
@@ -700,6 +720,33 @@ async fn export_subject(args: SubjectArgs) -> Result<(), String> {
     Ok(())
 }
 
+async fn withdraw_marketing(args: SubjectArgs, channel: &str) -> Result<(), String> {
+    use frontdesk_shared::rights::Channel;
+    let channels: Vec<Channel> = match channel {
+        "all" => Channel::ALL.to_vec(),
+        one => vec![Channel::parse(one)
+            .ok_or_else(|| format!("--channel {one:?}: use email, sms or all"))?],
+    };
+    let query = args.query()?;
+    let (store, key) = args.open().await?;
+    let done =
+        frontdesk_cli::subject::withdraw_marketing(&store, &key, &query, &channels, &args.by)
+            .await?;
+    println!(
+        "{} opt-in(s) to the clinic's news withdrawn",
+        done.removed.len()
+    );
+    for opt_in in &done.removed {
+        println!(
+            "  {} (given {} with {})",
+            opt_in.channel.as_str(),
+            frontdesk_shared::london::short(opt_in.given_at),
+            opt_in.reference
+        );
+    }
+    Ok(())
+}
+
 async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
     let (folders, backups_until) = match args.store {
@@ -742,6 +789,19 @@ async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(),
                 }
             );
         }
+        let opt_ins = store
+            .marketing
+            .opt_ins(&frontdesk_shared::rights::Found::register_keys(
+                &found,
+                &request.query,
+                &key,
+            ))
+            .await
+            .map_err(|e| format!("the marketing register could not be read: {e}"))?;
+        println!(
+            "{} opt-in(s) to the clinic's news would be removed",
+            opt_ins.len()
+        );
         return Err(
             "nothing erased: check that each is this person's (a phone or an inbox may be shared), then run again with --yes"
                 .into(),
@@ -755,6 +815,10 @@ async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(),
             println!("  {reference}");
         }
     }
+    println!(
+        "{} opt-in(s) to the clinic's news removed from the marketing register",
+        done.opt_ins.len()
+    );
     println!(
         "{files} file(s) about them removed from {}",
         folders
@@ -839,6 +903,7 @@ async fn create_tables() -> Result<(), String> {
         (tables::GUARDS, &config.guards_table),
         (tables::CONTENT, &content_config.content_table),
         (tables::AUDIT, &desk_config.audit_table),
+        (tables::MARKETING, &config.marketing_table),
     ] {
         match tables::ensure(&client, id, name).await {
             Ok(ensured) => println!("{name} ({id} in infra/template.yaml): {ensured}"),

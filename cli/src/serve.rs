@@ -124,6 +124,8 @@ pub struct LocalStore {
     pub acknowledgements: Arc<dyn frontdesk_shared::notify::AcknowledgementCounter>,
     /// A person's bookings, by the tags of their email or phone.
     pub subjects: Arc<dyn frontdesk_shared::store::SubjectIndex>,
+    /// The opt-ins to the clinic's news, kept until withdrawn.
+    pub marketing: Arc<dyn frontdesk_shared::rights::MarketingRegister>,
     /// The embedded database, whose expiry `serve` runs every hour (in
     /// DynamoDB, TTL does it); `None` for DynamoDB.
     pub embedded: Option<EmbeddedBookingStore>,
@@ -227,6 +229,7 @@ pub async fn open_store(
             LocalStore {
                 embedded: Some(store.clone()),
                 subjects: Arc::new(store.clone()),
+                marketing: Arc::new(store.clone()),
                 bookings: Arc::new(store.clone()),
                 notices: Arc::new(store.clone()),
                 acknowledgements: Arc::new(store.clone()),
@@ -242,10 +245,12 @@ pub async fn open_store(
                 client.clone(),
                 &config.bookings_table,
                 &config.guards_table,
-            );
+            )
+            .with_marketing_table(&config.marketing_table);
             LocalStore {
                 embedded: None,
                 subjects: Arc::new(store.clone()),
+                marketing: Arc::new(store.clone()),
                 notices: Arc::new(store.notices()),
                 acknowledgements: Arc::new(store.clone()),
                 desk: Arc::new(store.desk(

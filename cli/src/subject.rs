@@ -10,7 +10,10 @@ use frontdesk_shared::booking::Email;
 use frontdesk_shared::desk::Reason;
 use frontdesk_shared::desk::Staff;
 use frontdesk_shared::match_key::MatchKey;
-use frontdesk_shared::rights::{erase, export, Erasure, ErasureRequest, Export, SubjectQuery};
+use frontdesk_shared::rights::marketing::{withdraw, Channel, Withdrawal};
+use frontdesk_shared::rights::{
+    erase, export, Erasure, ErasureRequest, Export, Holdings, SubjectQuery,
+};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -47,17 +50,15 @@ pub async fn export_to(
         .map_err(|e| format!("the content could not be read: {e}"))?;
     let content = frontdesk_shared::content::Content::from_documents(&documents)
         .map_err(|e| format!("the content could not be read: {e}"))?;
-    let made: Export = export(
-        store.subjects.as_ref(),
-        store.desk.as_ref(),
-        key,
-        query,
-        &by,
-        now,
-        &content.consent,
-    )
-    .await
-    .map_err(|e| format!("the store could not be read: {e}"))?;
+    let held = Holdings {
+        index: store.subjects.as_ref(),
+        desk: store.desk.as_ref(),
+        register: store.marketing.as_ref(),
+        wordings: &content.consent,
+    };
+    let made: Export = export(held, key, query, &by, now)
+        .await
+        .map_err(|e| format!("the store could not be read: {e}"))?;
     let json = made.to_json().map_err(|e| e.to_string())?;
     let html = made.to_html().map_err(|e| e.to_string())?;
     // A new folder is its owner's alone; one that is there is left as it
@@ -123,6 +124,7 @@ pub async fn erase_from(
         store.subjects.as_ref(),
         store.bookings.as_ref(),
         store.desk.as_ref(),
+        store.marketing.as_ref(),
         key,
         request,
     )
@@ -140,4 +142,28 @@ pub async fn erase_from(
         }
     }
     Ok((done, files))
+}
+
+/// Withdraws the opt-ins to the clinic's news of the person `query` names
+/// on `channels`, as the admin `by`: each one removed from the register and
+/// recorded on the audit trail.
+pub async fn withdraw_marketing(
+    store: &LocalStore,
+    key: &MatchKey,
+    query: &SubjectQuery,
+    channels: &[Channel],
+    by: &str,
+) -> Result<Withdrawal, String> {
+    let by = admin(by)?;
+    withdraw(
+        store.marketing.as_ref(),
+        store.desk.as_ref(),
+        key,
+        query,
+        channels,
+        &by,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(|e| format!("the register could not be changed: {e}"))
 }

@@ -24,6 +24,8 @@ pub const GUARDS: &str = "GuardsTable";
 pub const CONTENT: &str = "ContentTable";
 /// The template's logical ID of the desk's audit table.
 pub const AUDIT: &str = "AuditTable";
+/// The template's logical ID of the marketing register.
+pub const MARKETING: &str = "MarketingTable";
 
 /// The bound on one table operation, retries included: creating a table
 /// is slower than reading an item, most of all on a busy DynamoDB Local.

@@ -795,7 +795,7 @@ async fn subject_export_writes_a_persons_bookings_beside_a_running_server() {
             "email": "fixture.subject@example.com", "phone": "07700 900123",
             "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
             "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
-            "consent_contact": true, "consent_version": "2026-11"
+            "consent_contact": true, "consent_version": "2026-11", "marketing_sms": true
         }))
         .await;
     let data_dir = server.data_dir.display().to_string();
@@ -884,6 +884,37 @@ async fn subject_export_writes_a_persons_bookings_beside_a_running_server() {
         !ok && stderr.contains("--email, --phone or both"),
         "{stderr}"
     );
+
+    // The opt-in to news by text message is in the export, then withdrawn.
+    assert_eq!(document["marketing"][0]["channel"], "sms");
+    let withdraw = |channel: &str| {
+        frontdesk(
+            &[
+                "subject",
+                "withdraw-marketing",
+                "--phone",
+                "07700 900123",
+                "--channel",
+                channel,
+                "--by",
+                "lead@clinic.example",
+                "--data-dir",
+                &data_dir,
+            ],
+            &[],
+        )
+    };
+    let (ok, _, stderr) = withdraw("post");
+    assert!(!ok && stderr.contains("--channel"), "{stderr}");
+    let (ok, stdout, stderr) = withdraw("sms");
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("1 opt-in(s) to the clinic's news withdrawn")
+            && stdout.contains(&reference),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = withdraw("all");
+    assert!(ok && stdout.starts_with("0 opt-in(s)"), "{stdout}");
 }
 
 #[tokio::test]
@@ -895,7 +926,7 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
         "date_of_birth": "1970-03-31", "specialty": "neuroendocrine-tumours",
         "payment": "self_pay", "contact_method": "phone", "booking_for": "self",
         "message": "Results from my last scan", "consent_contact": true,
-        "consent_version": "2026-11"
+        "consent_version": "2026-11", "marketing_email": true, "marketing_sms": true
     });
     let reference = server.book(person).await;
     // Both emails are in the outbox before it is erased.
@@ -944,12 +975,20 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
         stdout.contains("1 booking(s) would be erased") && stdout.contains(&reference),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("2 opt-in(s) to the clinic's news would be removed"),
+        "{stdout}"
+    );
     assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);
     let (ok, stdout, stderr) = erase(true);
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains(&reference), "{stdout}");
     assert!(
         stdout.contains("2 file(s) about them removed from"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 opt-in(s) to the clinic's news removed from the marketing register"),
         "{stdout}"
     );
     assert!(stdout.contains("mailboxes"), "{stdout}");

@@ -13,18 +13,18 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Three table names no other test uses.
-fn names(label: &str) -> [String; 4] {
+fn names(label: &str) -> [String; 5] {
     let tag = format!(
         "{label}-{}-{}",
         std::process::id(),
         frontdesk_tests::random_tag()
     );
-    ["bookings", "guards", "content", "audit"].map(|kind| format!("{kind}-{tag}"))
+    ["bookings", "guards", "content", "audit", "marketing"].map(|kind| format!("{kind}-{tag}"))
 }
 
 /// Runs `frontdesk tables create` for `names` (bookings, guards, content,
-/// audit) against `endpoint`: whether it succeeded, stdout, stderr.
-fn tables_create(endpoint: &str, names: &[String; 4]) -> (bool, String, String) {
+/// audit, marketing) against `endpoint`: whether it succeeded, stdout, stderr.
+fn tables_create(endpoint: &str, names: &[String; 5]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .args(["tables", "create"])
         .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
@@ -32,6 +32,7 @@ fn tables_create(endpoint: &str, names: &[String; 4]) -> (bool, String, String) 
         .env("GUARDS_TABLE", &names[1])
         .env("CONTENT_TABLE", &names[2])
         .env("AUDIT_TABLE", &names[3])
+        .env("MARKETING_TABLE", &names[4])
         .output()
         .expect("frontdesk runs");
     let (stdout, stderr) = (
@@ -87,11 +88,11 @@ async fn run_twice_it_creates_the_tables_then_keeps_them() {
     for name in &names {
         assert!(stdout.contains(&format!("{name} (")), "{stdout}");
     }
-    assert_eq!(stdout.matches(": created").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches(": created").count(), 5, "{stdout}");
 
     let (ok, stdout, stderr) = tables_create(&dynamodb_endpoint(), &names);
     assert!(ok, "the second run fails: {stderr}");
-    assert_eq!(stdout.matches(": kept (").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches(": kept (").count(), 5, "{stdout}");
     assert!(stderr.is_empty(), "{stderr}");
 }
 
@@ -231,6 +232,7 @@ async fn a_create_table_answered_too_late_is_retried_into_a_table_that_matches()
             names("late2")[1].clone(),
             names("late3")[2].clone(),
             names("late4")[3].clone(),
+            names("late5")[4].clone(),
         ],
     );
     assert!(ok, "{stderr}");

@@ -114,6 +114,7 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
         &[
             ("dynamodb:PutItem", "BookingsTable"),
             ("dynamodb:PutItem", "GuardsTable"),
+            ("dynamodb:PutItem", "MarketingTable"),
             ("dynamodb:Query", "ContentTable"),
             ("dynamodb:UpdateItem", "BookingsTable"),
             ("dynamodb:UpdateItem", "GuardsTable"),

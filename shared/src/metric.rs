@@ -105,6 +105,23 @@ pub fn booking_refused(at: OffsetDateTime, kind: Refusal) -> String {
     )
 }
 
+/// The metric counting opt-ins to the clinic's news that a stored booking
+/// gave but the register could not take (its table unreachable, or the
+/// role without permission): an operator fixes the cause, and `frontdesk
+/// tables backfill` registers them from the bookings, which keep the
+/// opt-in until their retention ends.
+pub const MARKETING_NOT_REGISTERED: &str = "MarketingNotRegistered";
+
+/// The line recording one opt-in not registered, by channel only.
+pub fn marketing_not_registered(at: OffsetDateTime, channel: &str) -> String {
+    one_of(
+        at,
+        MARKETING_NOT_REGISTERED,
+        ("Channel", channel),
+        "opt-in not registered; the booking keeps it",
+    )
+}
+
 /// The metric counting acknowledgements withheld on purpose (the address
 /// had its three in a day): a rise is someone aiming the form at an address.
 pub const ACKNOWLEDGEMENTS_WITHHELD: &str = "AcknowledgementsWithheld";

@@ -158,6 +158,8 @@ pub struct DynamoTables {
     pub guards: String,
     /// The desk's audit table's name.
     pub audit: String,
+    /// The marketing register's table's name.
+    pub marketing: String,
 }
 
 static TABLES: AtomicUsize = AtomicUsize::new(0);
@@ -197,6 +199,7 @@ impl DynamoTables {
         let bookings = format!("bookings-{tag}");
         let guards = format!("guards-{tag}");
         let audit = format!("audit-{tag}");
+        let marketing = format!("marketing-{tag}");
         frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::BOOKINGS, &bookings)
             .await
             .expect("bookings table");
@@ -206,6 +209,9 @@ impl DynamoTables {
         frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::AUDIT, &audit)
             .await
             .expect("audit table");
+        frontdesk_cli::tables::ensure(&inspect, frontdesk_cli::tables::MARKETING, &marketing)
+            .await
+            .expect("marketing table");
         Self {
             client,
             inspect,
@@ -213,7 +219,24 @@ impl DynamoTables {
             bookings,
             guards,
             audit,
+            marketing,
         }
+    }
+
+    /// The booking store over these tables, on `client` (the counted one,
+    /// or one a test routes elsewhere).
+    pub fn store_on(&self, client: Client) -> DynamoBookingStore {
+        DynamoBookingStore::new(client, &self.bookings, &self.guards)
+            .with_marketing_table(&self.marketing)
+    }
+
+    /// The tables' names as a booking function's environment names them.
+    pub fn vars(&self) -> [(&'static str, &str); 3] {
+        [
+            ("BOOKINGS_TABLE", self.bookings.as_str()),
+            ("GUARDS_TABLE", self.guards.as_str()),
+            ("MARKETING_TABLE", self.marketing.as_str()),
+        ]
     }
 
     /// Every item of `table`, read page by page.
@@ -341,11 +364,7 @@ impl StoreHandle {
     ) -> Arc<T> {
         match self {
             Self::Embedded(store) => embedded(store.clone()),
-            Self::Dynamo(t) => dynamodb(DynamoBookingStore::new(
-                t.client.clone(),
-                &t.bookings,
-                &t.guards,
-            )),
+            Self::Dynamo(t) => dynamodb(t.store_on(t.client.clone())),
         }
     }
 
@@ -361,6 +380,11 @@ impl StoreHandle {
 
     /// The same store as the index of whose bookings are whose.
     pub fn subjects(&self) -> Arc<dyn frontdesk_shared::store::SubjectIndex> {
+        self.adapter(|s| Arc::new(s), |s| Arc::new(s))
+    }
+
+    /// The marketing register of this store.
+    pub fn marketing(&self) -> Arc<dyn frontdesk_shared::rights::MarketingRegister> {
         self.adapter(|s| Arc::new(s), |s| Arc::new(s))
     }
 
@@ -691,7 +715,8 @@ pub fn test_config(vars: &[(&str, &str)]) -> BookingConfig {
 pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) -> Router {
     let config = test_config(vars);
     let client = dynamodb_client_at(endpoint, config.store_timeout).await;
-    let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table);
+    let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table)
+        .with_marketing_table(&config.marketing_table);
     let intake = Intake::new(
         Arc::new(store),
         Arc::new(config),

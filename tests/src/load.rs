@@ -5,7 +5,6 @@
 //! records every answer for the test or the bench to hold to account.
 
 use crate::{booking_with, nth_booking, DynamoTables};
-use frontdesk_shared::store::dynamodb::DynamoBookingStore;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -266,12 +265,13 @@ pub async fn serve_over_dynamodb(tables: &DynamoTables, plan: &Plan) -> String {
     let config = crate::test_config(&[
         ("BOOKINGS_TABLE", tables.bookings.as_str()),
         ("GUARDS_TABLE", tables.guards.as_str()),
+        ("MARKETING_TABLE", tables.marketing.as_str()),
         ("RATE_LIMIT_PER_HOUR", limit.as_str()),
         // The request's own bound on the store: the tables' client sets the
         // bound each test means (tests/tests/load.rs says why).
         ("STORE_TIMEOUT_MS", "30000"),
     ]);
-    let store = DynamoBookingStore::new(tables.client.clone(), &tables.bookings, &tables.guards);
+    let store = tables.store_on(tables.client.clone());
     let content = crate::content::ContentHandle::published(crate::Backend::Embedded).await;
     let app = frontdesk_cli::serve::app(
         Arc::new(store),

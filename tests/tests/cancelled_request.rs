@@ -7,7 +7,6 @@
 use frontdesk_booking::ClientAddr;
 use frontdesk_cli::notify::{Announcer, NotifyingStore};
 use frontdesk_shared::notify::{Notice, Notifier};
-use frontdesk_shared::store::dynamodb::DynamoBookingStore;
 use frontdesk_shared::time_source::Clock;
 use frontdesk_tests::notifier::{notifier_config, outbox_mailer};
 use frontdesk_tests::proxy::HoldingProxy;
@@ -21,7 +20,7 @@ async fn a_request_dropped_right_after_its_booking_was_stored_still_sends_both_e
     let tables = DynamoTables::create().await;
     let holding = HoldingProxy::start(&dynamodb_endpoint(), "TransactWriteItems").await;
     let client = dynamodb_client_at(holding.endpoint(), Duration::from_secs(10)).await;
-    let store = DynamoBookingStore::new(client, &tables.bookings, &tables.guards);
+    let store = tables.store_on(client);
     let mailer = outbox_mailer("cancelled");
     let notifier = Notifier::new(
         Arc::new(store.notices()),

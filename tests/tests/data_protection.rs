@@ -97,7 +97,12 @@ async fn stored_names(store: &StoreHandle) -> BTreeSet<String> {
         StoreHandle::Embedded(embedded) => embedded.stored_names().await.unwrap(),
         StoreHandle::Dynamo(tables) => {
             let mut names = BTreeSet::new();
-            for table in [&tables.bookings, &tables.guards, &tables.audit] {
+            for table in [
+                &tables.bookings,
+                &tables.guards,
+                &tables.audit,
+                &tables.marketing,
+            ] {
                 names_in(&tables.all_items(table).await, &mut names);
             }
             names
@@ -247,6 +252,14 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
     .unwrap();
     assert!(erased.is_some());
 
+    // The marketing register: the first booking's opt-ins, one withdrawn.
+    let register = store.marketing();
+    let sms = frontdesk_shared::rights::marketing::key(
+        frontdesk_shared::rights::Channel::Sms,
+        SubjectTags::of(&first.details, &match_key()).phone.as_str(),
+    );
+    assert!(register.withdraw(&sms, now).await.unwrap().is_some());
+
     // The hourly ceiling's counter.
     assert!(store.acknowledgements().count(now, 100).await.unwrap());
 
@@ -273,6 +286,9 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
         "acknowledgement_withheld",
         "appointment_at",
         "reason",
+        "channel",
+        "given_at",
+        "withdrawn_at",
     ] {
         assert!(stored.contains(name), "{name} was not stored: {stored:?}");
     }

@@ -153,6 +153,7 @@ async fn a_write_whose_answer_comes_too_late_is_unconfirmed_and_the_same_key_ret
             ("STORE_TIMEOUT_MS", &timeout),
             ("BOOKINGS_TABLE", &tables.bookings),
             ("GUARDS_TABLE", &tables.guards),
+            ("MARKETING_TABLE", &tables.marketing),
         ],
     )
     .await;

@@ -7,7 +7,7 @@
 
 use frontdesk_shared::booking::{Email, Reference};
 use frontdesk_shared::desk::{AuditAction, Move, Note, Reason, RequestState, Staff, Step};
-use frontdesk_shared::rights::{erase, export, ErasureRequest, SubjectQuery};
+use frontdesk_shared::rights::{erase, export, ErasureRequest, Holdings, SubjectQuery};
 use frontdesk_shared::store::embedded::EmbeddedBookingStore;
 use frontdesk_shared::store::{Allowance, InsertOutcome, NewBooking};
 use frontdesk_tests::{
@@ -64,7 +64,12 @@ async fn every_byte(store: &StoreHandle, path: &Option<PathBuf>) -> Vec<u8> {
     match (store, path) {
         (StoreHandle::Dynamo(tables), _) => {
             let mut all = Vec::new();
-            for table in [&tables.bookings, &tables.guards, &tables.audit] {
+            for table in [
+                &tables.bookings,
+                &tables.guards,
+                &tables.audit,
+                &tables.marketing,
+            ] {
                 all.extend(format!("{:?}", tables.all_items(table).await).into_bytes());
             }
             all
@@ -93,6 +98,7 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
     zara["email"] = json!("zara.quinlan@example.com");
     zara["phone"] = json!("07700 900777");
     zara["message"] = json!("Second opinion on a scan");
+    zara["marketing_sms"] = json!(true);
     let mut second = zara.clone();
     second["preferred_times"] = json!("Evenings");
     let other = valid_booking();
@@ -153,6 +159,7 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
         store.subjects().as_ref(),
         store.port().as_ref(),
         desk.as_ref(),
+        store.marketing().as_ref(),
         &key,
         &request,
     )
@@ -168,6 +175,10 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
     hers.sort();
     assert_eq!(erased, hers);
     assert!(done.not_erased.iter().any(|l| l.contains("mailboxes")));
+    // Her opt-ins to the clinic's news, by email and by text, go too.
+    let mut channels: Vec<&str> = done.opt_ins.iter().map(|o| o.channel.as_str()).collect();
+    channels.sort();
+    assert_eq!(channels, ["email", "sms"]);
 
     // Nothing of the person is left, in any item or any byte of the files.
     let after = every_byte(&store, &path).await;
@@ -176,13 +187,16 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
     }
     // The export finds nothing; the other patient is untouched.
     let made = export(
-        store.subjects().as_ref(),
-        desk.as_ref(),
+        Holdings {
+            index: store.subjects().as_ref(),
+            desk: desk.as_ref(),
+            register: store.marketing().as_ref(),
+            wordings: &frontdesk_tests::content::shipped_model().consent,
+        },
         &key,
         &query,
         &admin(),
         clock.now(),
-        &frontdesk_tests::content::shipped_model().consent,
     )
     .await
     .unwrap();
@@ -206,6 +220,7 @@ async fn an_erased_person_leaves_nothing_but_the_trails_entry(backend: Backend) 
         store.subjects().as_ref(),
         store.port().as_ref(),
         desk.as_ref(),
+        store.marketing().as_ref(),
         &key,
         &request,
     )
@@ -245,7 +260,17 @@ async fn an_email_being_sent_holds_its_bookings_erasure_until_it_is_sent(backend
         backups_until: None,
     };
     let (index, port) = (store.subjects(), store.port());
-    let erase_now = || erase(index.as_ref(), port.as_ref(), desk.as_ref(), &key, &request);
+    let register = store.marketing();
+    let erase_now = || {
+        erase(
+            index.as_ref(),
+            port.as_ref(),
+            desk.as_ref(),
+            register.as_ref(),
+            &key,
+            &request,
+        )
+    };
     let refused = erase_now().await.unwrap_err();
     assert!(refused.to_string().contains("being sent"), "{refused}");
     assert!(store.port().get(&reference).await.unwrap().is_some());

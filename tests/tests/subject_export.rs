@@ -10,7 +10,7 @@ use frontdesk_shared::desk::{
     Appointment, AuditAction, Move, Note, Place, RequestState, Staff, Step,
 };
 use frontdesk_shared::notify::{ClaimToken, Delivery, Notice};
-use frontdesk_shared::rights::{export, SubjectQuery};
+use frontdesk_shared::rights::{export, Holdings, SubjectQuery};
 use frontdesk_shared::store::InsertOutcome;
 use frontdesk_tests::{
     booking_at, for_each_backend, match_key, plain_insert, valid_booking, Backend, StoreHandle,
@@ -160,13 +160,16 @@ async fn an_export_holds_a_persons_bookings_and_nothing_of_anyone_else(backend: 
     clock.advance(Duration::days(4));
     let query = SubjectQuery::parse(Some(" Ann@Example.com "), Some("07700900111")).unwrap();
     let made = export(
-        handle.subjects().as_ref(),
-        desk.as_ref(),
+        Holdings {
+            index: handle.subjects().as_ref(),
+            desk: desk.as_ref(),
+            register: handle.marketing().as_ref(),
+            wordings: &frontdesk_tests::content::shipped_model().consent,
+        },
         &match_key(),
         &query,
         &admin(),
         clock.now(),
-        &frontdesk_tests::content::shipped_model().consent,
     )
     .await
     .unwrap();
@@ -251,6 +254,19 @@ async fn an_export_holds_a_persons_bookings_and_nothing_of_anyone_else(backend: 
             "{reference}"
         );
     }
+    // Her opt-in to news by email, from the register, with the wording.
+    assert_eq!(
+        json["marketing"].as_array().unwrap().len(),
+        1,
+        "{}",
+        json["marketing"]
+    );
+    assert_eq!(json["marketing"][0]["channel"], "email");
+    assert_eq!(json["marketing"][0]["address"], "ann@example.com");
+    assert_eq!(
+        json["marketing"][0]["wording_sha256"],
+        wording.sha256.as_str()
+    );
     let untouched = desk.of_request(&other, None, 20).await.unwrap().entries;
     assert!(untouched.is_empty(), "{untouched:?}");
 }
@@ -260,13 +276,16 @@ async fn nobody_found_is_an_empty_export_that_says_so(backend: Backend) {
     let clock = TestClock::new();
     let query = SubjectQuery::parse(Some("nobody@example.com"), None).unwrap();
     let made = export(
-        handle.subjects().as_ref(),
-        handle.desk(&clock).as_ref(),
+        Holdings {
+            index: handle.subjects().as_ref(),
+            desk: handle.desk(&clock).as_ref(),
+            register: handle.marketing().as_ref(),
+            wordings: &frontdesk_tests::content::shipped_model().consent,
+        },
         &match_key(),
         &query,
         &admin(),
         clock.now(),
-        &frontdesk_tests::content::shipped_model().consent,
     )
     .await
     .unwrap();

@@ -36,7 +36,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         .inspect_err(|e| tracing::error!(error = %e, "the match key cannot be read"))?;
     let client = frontdesk_shared::aws::dynamodb_client_on(&sdk);
     let store =
-        DynamoBookingStore::new(client.clone(), &config.bookings_table, &config.guards_table);
+        DynamoBookingStore::new(client.clone(), &config.bookings_table, &config.guards_table)
+            .with_marketing_table(&config.marketing_table);
     let bookable = ContentCache::new(
         Arc::new(DynamoContentStore::new(client, &content.content_table)),
         content.cache_ttl,

@@ -16,6 +16,7 @@ impl Bootstrap {
         let mut all = vec![
             ("BOOKINGS_TABLE", tables.bookings.as_str()),
             ("GUARDS_TABLE", tables.guards.as_str()),
+            ("MARKETING_TABLE", tables.marketing.as_str()),
             ("CONTENT_TABLE", content.table().expect("a DynamoDB table")),
             ("MATCH_KEY_SECRET", secret.as_str()),
         ];

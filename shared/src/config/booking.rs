@@ -10,6 +10,8 @@ pub struct BookingConfig {
     pub bookings_table: String,
     /// `GUARDS_TABLE`: the DynamoDB table of idempotency, duplicate and rate records.
     pub guards_table: String,
+    /// `MARKETING_TABLE`: the DynamoDB table of opt-ins to the clinic's news.
+    pub marketing_table: String,
     /// `ALLOWED_ORIGINS`: comma-separated website origins whose pages may
     /// send bookings, by form or by script (CORS, and the `Origin` check).
     pub allowed_origins: Vec<String>,
@@ -87,6 +89,11 @@ impl BookingConfig {
         Ok(Self {
             bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
             guards_table: table_name("GUARDS_TABLE", get("GUARDS_TABLE"), "frontdesk-guards")?,
+            marketing_table: table_name(
+                "MARKETING_TABLE",
+                get("MARKETING_TABLE"),
+                "frontdesk-marketing",
+            )?,
             allowed_origins: origins(
                 get("ALLOWED_ORIGINS")
                     .as_deref()

@@ -58,6 +58,8 @@ pub enum AuditAction {
     Exported,
     /// Erased a patient's data.
     Erased,
+    /// Withdrew the opt-in to the clinic's news that came with a request.
+    MarketingWithdrawn,
 }
 
 impl AuditAction {
@@ -70,6 +72,7 @@ impl AuditAction {
             Self::Changed { .. } => "changed",
             Self::Exported => "exported",
             Self::Erased => "erased",
+            Self::MarketingWithdrawn => "marketing_withdrawn",
         }
     }
 
@@ -89,6 +92,7 @@ impl AuditAction {
             },
             "exported" => Self::Exported,
             "erased" => Self::Erased,
+            "marketing_withdrawn" => Self::MarketingWithdrawn,
             other => return Err(format!("unknown audit action {other:?}")),
         })
     }
@@ -102,6 +106,7 @@ impl AuditAction {
             Self::Changed { from, to } => format!("Moved from {} to {}", from.label(), to.label()),
             Self::Exported => "Exported the patient's data".into(),
             Self::Erased => "Erased the patient's data".into(),
+            Self::MarketingWithdrawn => "Withdrew the opt-in to the clinic's news".into(),
         }
     }
 }

@@ -45,6 +45,8 @@ pub trait Eraser: Send + Sync {
 pub struct Erasure {
     /// The bookings erased, each with its `erased` entry.
     pub erased: Vec<AuditEntry>,
+    /// The opt-ins to the clinic's news removed from the marketing register.
+    pub opt_ins: Vec<super::OptIn>,
     /// What is kept elsewhere, for the clinic to tell the person.
     pub not_erased: Vec<String>,
 }
@@ -62,6 +64,14 @@ pub struct Found {
     /// Whether it was made for someone else, whose details it holds too.
     pub for_someone_else: bool,
     booking: crate::booking::Booking,
+}
+
+impl Found {
+    /// The marketing register's keys of the person `query` names, whose
+    /// bookings are `found`.
+    pub fn register_keys(found: &[Found], query: &SubjectQuery, key: &MatchKey) -> Vec<String> {
+        super::marketing::keys_of_person(query, key, found.iter().map(|f| &f.booking.details))
+    }
 }
 
 /// Every stored booking of the person `query` names, past its retention
@@ -107,11 +117,13 @@ pub struct ErasureRequest {
     pub backups_until: Option<OffsetDateTime>,
 }
 
-/// Erases every booking of the person `request` names.
+/// Erases every booking of the person `request` names, and their entries
+/// in the marketing `register`.
 pub async fn erase(
     index: &dyn SubjectIndex,
     bookings: &dyn BookingStore,
     eraser: &dyn Eraser,
+    register: &dyn super::MarketingRegister,
     key: &MatchKey,
     request: &ErasureRequest,
 ) -> Result<Erasure, StoreError> {
@@ -123,7 +135,12 @@ pub async fn erase(
     } = request;
     let mut erased = Vec::new();
     let mut for_someone_else = 0;
-    for found in find(index, bookings, key, query).await? {
+    let found = find(index, bookings, key, query).await?;
+    // The register's entries of the person (their searched identifiers,
+    // and the contact details in their bookings) go too: an erased person
+    // is sent no news.
+    let register_keys = Found::register_keys(&found, query, key);
+    for found in found {
         let booking = &found.booking;
         let fingerprint = Fingerprint::of(&booking.details, key);
         let counters =
@@ -136,6 +153,12 @@ pub async fn erase(
                 for_someone_else += 1;
             }
             erased.push(entry);
+        }
+    }
+    let mut opt_ins = Vec::new();
+    for entry_key in register_keys {
+        if let Some(opt_in) = register.remove(&entry_key).await? {
+            opt_ins.push(opt_in);
         }
     }
     let mut not_erased = vec![
@@ -156,7 +179,11 @@ pub async fn erase(
             "A request's idempotency guard (a keyed tag, no personal data) expires within a day of the request.".to_owned(),
         );
     }
-    Ok(Erasure { erased, not_erased })
+    Ok(Erasure {
+        erased,
+        opt_ins,
+        not_erased,
+    })
 }
 
 /// The error of an erasure that met one of the booking's emails being

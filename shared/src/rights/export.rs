@@ -20,6 +20,7 @@ use crate::content::ConsentWording;
 use crate::desk::{AuditAction, DeskStore, Staff, AUDIT_PAGE_MAX};
 use crate::match_key::MatchKey;
 use crate::notify::NoticeState;
+use crate::rights::marketing::MarketingRegister;
 use crate::store::{StoreError, SubjectIndex};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -94,8 +95,43 @@ pub struct Export {
     pub searched: Searched,
     /// Every booking found, oldest first.
     pub bookings: Vec<ExportedBooking>,
+    /// The opt-ins to the clinic's news the marketing register holds for
+    /// the searched address and number, kept until withdrawn.
+    pub marketing: Vec<MarketingPart>,
     /// What the export cannot hold, for the clinic's answer to the person.
     pub not_included: Vec<&'static str>,
+}
+
+/// One opt-in to the clinic's news, as the register holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MarketingPart {
+    /// `email` or `sms`.
+    pub channel: &'static str,
+    /// The address or number news goes to.
+    pub address: String,
+    /// The consent wording's version the box was ticked under.
+    pub version: String,
+    /// The SHA-256 of that wording's labels.
+    pub wording_sha256: Option<String>,
+    /// When it was given.
+    pub given_at: String,
+    /// The booking it came with (which may since have been deleted).
+    pub came_with: String,
+}
+
+/// Where an export reads from: the bookings (through their subject index
+/// and the desk's store), the marketing register, and the published
+/// consent wordings whose words it quotes.
+#[derive(Clone, Copy)]
+pub struct Holdings<'a> {
+    /// A person's bookings, by their tags.
+    pub index: &'a dyn SubjectIndex,
+    /// The bookings, their emails and the audit trail.
+    pub desk: &'a dyn DeskStore,
+    /// The opt-ins to the clinic's news.
+    pub register: &'a dyn MarketingRegister,
+    /// The published consent wordings.
+    pub wordings: &'a [ConsentWording],
 }
 
 /// The identifiers searched for, as normalised.
@@ -298,21 +334,26 @@ const NOT_INCLUDED: [&str; 2] = [
     "Bookings found only by a patient's name or date of birth (booked by someone else, with other contact details) are not found by this search.",
 ];
 
-/// Exports everything held about the person `query` names, recording each
-/// booking's export on the audit trail as `by` before reading it; each
-/// consent's words are taken from `wordings` (the published ones).
+/// Exports everything `held` about the person `query` names, recording
+/// each booking's export on the audit trail as `by` before reading it; each
+/// consent's words are taken from the published wordings.
 pub async fn export(
-    index: &dyn SubjectIndex,
-    desk: &dyn DeskStore,
+    held: Holdings<'_>,
     key: &MatchKey,
     query: &SubjectQuery,
     by: &Staff,
     now: OffsetDateTime,
-    wordings: &[ConsentWording],
 ) -> Result<Export, StoreError> {
+    let Holdings {
+        index,
+        desk,
+        register,
+        wordings,
+    } = held;
     // Each reference once, with every identifier that found it.
     let found = query.matches(index, key, now).await?;
     let mut bookings = Vec::with_capacity(found.len());
+    let mut details = Vec::with_capacity(found.len());
     for (reference, matched_by) in found {
         desk.record(by, AuditAction::Exported, Some(&reference))
             .await?;
@@ -321,9 +362,23 @@ pub async fn export(
             continue;
         };
         let audit = whole_trail(desk, &reference).await?;
+        details.push(request.booking.details.clone());
         bookings.push(exported(request, matched_by, audit, wordings));
     }
     bookings.sort_by(|a, b| a.received_at.cmp(&b.received_at));
+    let marketing = register
+        .opt_ins(&super::marketing::keys_of_person(query, key, &details))
+        .await?
+        .into_iter()
+        .map(|o| MarketingPart {
+            channel: o.channel.as_str(),
+            address: o.address,
+            version: o.version,
+            wording_sha256: o.wording,
+            given_at: rfc3339(o.given_at),
+            came_with: o.reference.as_str().to_owned(),
+        })
+        .collect();
     Ok(Export {
         format: FORMAT,
         generated_at: rfc3339(now),
@@ -332,6 +387,7 @@ pub async fn export(
             phone: query.phone.as_ref().map(|p| p.as_str().to_owned()),
         },
         bookings,
+        marketing,
         not_included: NOT_INCLUDED.to_vec(),
     })
 }

@@ -5,6 +5,8 @@
 
 pub mod erase;
 pub mod export;
+pub mod marketing;
 
 pub use erase::{erase, find, Eraser, Erasure, ErasureRequest, Found};
-pub use export::{export, Export, SubjectQuery};
+pub use export::{export, Export, Holdings, SubjectQuery};
+pub use marketing::{Channel, MarketingRegister, OptIn};

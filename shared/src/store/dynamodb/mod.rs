@@ -11,6 +11,7 @@
 
 mod content;
 mod desk;
+mod marketing;
 mod notices;
 
 pub use content::DynamoContentStore;
@@ -22,6 +23,7 @@ use super::{
 };
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference, Withheld};
+use crate::rights::marketing::OptIn;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -40,12 +42,14 @@ pub(super) const CONFLICT_ATTEMPTS: u32 = 6;
 /// acknowledgement counters before it is stored without them.
 const ADDRESS_RACES: u32 = 2;
 
-/// Bookings and guards in two DynamoDB tables.
+/// Bookings and guards in two DynamoDB tables, and the marketing register
+/// in a third.
 #[derive(Debug, Clone)]
 pub struct DynamoBookingStore {
     client: Client,
     bookings_table: String,
     guards_table: String,
+    marketing_table: Option<String>,
 }
 
 impl DynamoBookingStore {
@@ -59,7 +63,16 @@ impl DynamoBookingStore {
             client,
             bookings_table: bookings_table.into(),
             guards_table: guards_table.into(),
+            marketing_table: None,
         }
+    }
+
+    /// The same store, registering new bookings' opt-ins to the clinic's
+    /// news in `table` (a store that takes bookings needs one; one that
+    /// only reads them does not).
+    pub fn with_marketing_table(mut self, table: impl Into<String>) -> Self {
+        self.marketing_table = Some(table.into());
+        self
     }
 
     /// The store the configuration names, on a client built with its timeout.
@@ -69,6 +82,43 @@ impl DynamoBookingStore {
             &config.bookings_table,
             &config.guards_table,
         )
+        .with_marketing_table(&config.marketing_table)
+    }
+
+    /// Puts a stored booking's opt-ins in the register, each its own
+    /// unconditional put (the latest opt-in wins), outside the booking's
+    /// transaction: an item anyone who knows the address can write to must
+    /// not be able to make a patient's booking conflict. One that cannot be
+    /// put is logged and counted; the booking keeps the opt-in, and
+    /// `tables backfill` registers it once the cause is fixed.
+    async fn register(&self, new: &NewBooking) {
+        for opt_in in OptIn::of(new) {
+            let result = match (self.marketing(), serde_dynamo::to_item(opt_in.record())) {
+                (Ok(table), Ok(item)) => self
+                    .client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| classify(&e)),
+                (Err(e), _) => Err(e),
+                (_, Err(e)) => Err(StoreError::Corrupt(e.to_string())),
+            };
+            if let Err(error) = result {
+                tracing::error!(
+                    reference = %new.booking.reference,
+                    channel = opt_in.channel.as_str(),
+                    %error,
+                    "an opt-in to the clinic's news was not registered"
+                );
+                println!(
+                    "{}",
+                    crate::metric::marketing_not_registered(new.now, opt_in.channel.as_str())
+                );
+            }
+        }
     }
 
     /// The claims and sent marks of the emails of these bookings.
@@ -386,7 +436,10 @@ impl BookingStore for DynamoBookingStore {
                 .send()
                 .await;
             let error = match result {
-                Ok(_) => return Ok(InsertOutcome::Stored),
+                Ok(_) => {
+                    self.register(&new).await;
+                    return Ok(InsertOutcome::Stored);
+                }
                 Err(error) => error,
             };
             let Some(reasons) = cancellation_reasons(&error) else {

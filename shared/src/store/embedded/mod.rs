@@ -15,6 +15,7 @@ use super::{
 };
 use crate::booking::record::{parse_rfc3339, rfc3339, BookingRecord, CorruptRecord};
 use crate::booking::{Booking, Fingerprint, Reference, SubjectTag};
+use crate::rights::marketing::{MarketingRegister, OptIn, OptInRecord};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
@@ -79,6 +80,18 @@ CREATE TABLE IF NOT EXISTS content (
     key  TEXT PRIMARY KEY,
     json TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+-- The marketing register: kept until withdrawn (a withdrawn entry keeps
+-- its key and withdrawn_at, not its address), never expired.
+CREATE TABLE IF NOT EXISTS marketing (
+    pk              TEXT PRIMARY KEY,
+    channel         TEXT NOT NULL,
+    address         TEXT,
+    withdrawn_at    TEXT,
+    consent_version TEXT NOT NULL,
+    consent_wording TEXT,
+    given_at        TEXT NOT NULL,
+    reference       TEXT NOT NULL
 );
 ";
 
@@ -188,7 +201,7 @@ impl EmbeddedBookingStore {
         }
         self.with_conn(|conn| {
             let mut names = std::collections::BTreeSet::new();
-            for table in ["bookings", "notices", "guards", "audit"] {
+            for table in ["bookings", "notices", "guards", "audit", "marketing"] {
                 let mut columns = conn
                     .prepare("SELECT name FROM pragma_table_info(?1)")
                     .map_err(unavailable)?;
@@ -550,8 +563,127 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     for allowance in new.rate.iter().chain(new.acknowledgements.iter()) {
         charge(&tx, allowance)?;
     }
+    // The latest opt-in on a channel for an address is the one kept.
+    for opt_in in OptIn::of(&new) {
+        let r = opt_in.record();
+        tx.execute(
+            "INSERT OR REPLACE INTO marketing
+                 (pk, channel, address, withdrawn_at, consent_version, consent_wording,
+                  given_at, reference)
+             VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)",
+            params![
+                r.pk,
+                r.channel,
+                r.address,
+                r.consent_version,
+                r.consent_wording,
+                r.given_at,
+                r.reference
+            ],
+        )
+        .map_err(unavailable)?;
+    }
     tx.commit().map_err(unavailable)?;
     Ok(InsertOutcome::Stored)
+}
+
+/// The opt-in in a `marketing` row.
+fn opt_in_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<OptInRecord> {
+    Ok(OptInRecord {
+        pk: row.get(0)?,
+        channel: row.get(1)?,
+        address: row.get(2)?,
+        withdrawn_at: row.get(3)?,
+        consent_version: row.get(4)?,
+        consent_wording: row.get(5)?,
+        given_at: row.get(6)?,
+        reference: row.get(7)?,
+    })
+}
+
+const OPT_IN_COLUMNS: &str =
+    "pk, channel, address, withdrawn_at, consent_version, consent_wording, given_at, reference";
+
+#[async_trait]
+impl MarketingRegister for EmbeddedBookingStore {
+    async fn opt_ins(&self, keys: &[String]) -> Result<Vec<OptIn>, StoreError> {
+        let keys = keys.to_vec();
+        self.with_conn(move |conn| {
+            let mut statement = conn
+                .prepare(&format!(
+                    "SELECT {OPT_IN_COLUMNS} FROM marketing WHERE pk = ?1"
+                ))
+                .map_err(unavailable)?;
+            let mut found = Vec::new();
+            for key in &keys {
+                if let Some(record) = statement
+                    .query_row(params![key], opt_in_of)
+                    .optional()
+                    .map_err(unavailable)?
+                {
+                    found.extend(record.live()?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn withdraw(
+        &self,
+        key: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<Option<OptIn>, StoreError> {
+        let key = key.to_owned();
+        self.with_conn(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let live = tx
+                .query_row(
+                    &format!("SELECT {OPT_IN_COLUMNS} FROM marketing WHERE pk = ?1"),
+                    params![key],
+                    opt_in_of,
+                )
+                .optional()
+                .map_err(unavailable)?
+                .map(OptInRecord::live)
+                .transpose()?
+                .flatten();
+            if live.is_some() {
+                tx.execute(
+                    "UPDATE marketing SET address = NULL, withdrawn_at = ?2 WHERE pk = ?1",
+                    params![key, rfc3339(at)],
+                )
+                .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)?;
+            // The address withdrawn leaves no copy in the write-ahead log.
+            if live.is_some() {
+                truncate_log(conn)?;
+            }
+            Ok(live)
+        })
+        .await
+    }
+
+    async fn remove(&self, key: &str) -> Result<Option<OptIn>, StoreError> {
+        let key = key.to_owned();
+        self.with_conn(move |conn| {
+            let record = conn
+                .query_row(
+                    &format!("DELETE FROM marketing WHERE pk = ?1 RETURNING {OPT_IN_COLUMNS}"),
+                    params![key],
+                    opt_in_of,
+                )
+                .optional()
+                .map_err(unavailable)?;
+            // An erasure: no copy of the entry stays in the write-ahead log.
+            truncate_log(conn)?;
+            Ok(record.map(OptInRecord::live).transpose()?.flatten())
+        })
+        .await
+    }
 }
 
 /// Which of an allowance's two counters is at its limit.
@@ -829,10 +961,13 @@ mod tests {
         };
         let gone =
             "first_name=Zed&last_name=Quill&email=zed.quill%40example.com&phone=07700+900555";
-        let gone = FORM.replace(
-            "first_name=Ann&last_name=Smith&email=ann%40example.com&phone=07700+900123",
-            gone,
-        );
+        // No opt-in to news: an opt-in outlives its booking by design.
+        let gone = FORM
+            .replace(
+                "first_name=Ann&last_name=Smith&email=ann%40example.com&phone=07700+900123",
+                gone,
+            )
+            .replace("&marketing_sms=on", "");
         for new in [
             book(&gone, "CCL-TEST-0001", 30),
             book(FORM, "CCL-TEST-0002", 365),
