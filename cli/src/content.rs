@@ -3,7 +3,6 @@
 
 use frontdesk_shared::content::source::{self, Diagnostic};
 use frontdesk_shared::content::{self, Content, ContentStore, PushReport};
-use frontdesk_shared::store::StoreError;
 use std::fmt;
 use std::path::Path;
 
@@ -13,9 +12,10 @@ pub enum PushError {
     /// The folder has problems: nothing was written.
     #[error("{} problem(s) in the content; nothing was pushed", .0.len())]
     Invalid(Vec<Diagnostic>),
-    /// The store failed; what it reports is all or nothing per transaction.
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
+    /// The store failed (what it reports is all or nothing per
+    /// transaction), or refused to change a published consent wording.
+    #[error("{0}")]
+    Refused(#[from] content::PushError),
 }
 
 /// Reads and checks the folder: its content, or every problem in it.

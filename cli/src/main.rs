@@ -789,19 +789,26 @@ async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(),
                 }
             );
         }
-        let opt_ins = store
-            .marketing
-            .opt_ins(&frontdesk_shared::rights::Found::register_keys(
-                &found,
-                &request.query,
-                &key,
-            ))
-            .await
-            .map_err(|e| format!("the marketing register could not be read: {e}"))?;
+        let opt_ins = frontdesk_shared::rights::Found::opt_ins(
+            &found,
+            store.marketing.as_ref(),
+            &request.query,
+            &key,
+        )
+        .await
+        .map_err(|e| format!("the marketing register could not be read: {e}"))?;
         println!(
-            "{} opt-in(s) to the clinic's news would be removed",
+            "{} opt-in(s) to the clinic's news would be removed:",
             opt_ins.len()
         );
+        for opt_in in &opt_ins {
+            println!(
+                "  {} (given {} with {})",
+                opt_in.channel.as_str(),
+                frontdesk_shared::london::short(opt_in.given_at),
+                opt_in.reference
+            );
+        }
         return Err(
             "nothing erased: check that each is this person's (a phone or an inbox may be shared), then run again with --yes"
                 .into(),

@@ -43,18 +43,27 @@ pub async fn export_to(
     now: OffsetDateTime,
 ) -> Result<Written, String> {
     let by = admin(by)?;
-    let documents = store
+    // The consent wordings' words, to quote: without them the export is
+    // still whole (each consent keeps its version and hash).
+    let wordings = match store
         .content
         .documents()
         .await
-        .map_err(|e| format!("the content could not be read: {e}"))?;
-    let content = frontdesk_shared::content::Content::from_documents(&documents)
-        .map_err(|e| format!("the content could not be read: {e}"))?;
+        .and_then(|documents| frontdesk_shared::content::Content::from_documents(&documents))
+    {
+        Ok(content) => content.consent,
+        Err(e) => {
+            eprintln!(
+                "frontdesk: the content could not be read ({e}): the export gives each consent's version and hash without its words"
+            );
+            Vec::new()
+        }
+    };
     let held = Holdings {
         index: store.subjects.as_ref(),
         desk: store.desk.as_ref(),
         register: store.marketing.as_ref(),
-        wordings: &content.consent,
+        wordings: &wordings,
     };
     let made: Export = export(held, key, query, &by, now)
         .await

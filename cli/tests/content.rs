@@ -52,6 +52,7 @@ const BROKEN: &[&str] = &[
     r#"content-broken/conditions/fixture-no-front-matter.md:1: a content file starts with front matter: a line `---`, the fields, and `---`"#,
     r#"content-broken/conditions/fixture-yaml.md:4: the front matter is not valid YAML: did not find expected ',' or ']', while parsing a flow sequence"#,
     r#"content-broken/consent:1: the versions "fixture-a" and "fixture-b" were both introduced on 2026-02-01: give each its own day"#,
+    "content-broken/consent/fixture-long.md:2: `version` is longer than the form's 32 characters",
     "content-broken/consent/fixture-version.md:1: `marketing_email` is missing",
     r#"content-broken/consent/fixture-version.md:2: `version` "V 1" is not a slug: lower-case letters, digits and single hyphens"#,
     "content-broken/consent/fixture-version.md:8: the wording is its front matter: text after the front matter is not shown",

@@ -976,7 +976,7 @@ async fn subject_erase_leaves_no_byte_of_the_person_while_the_server_runs() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("2 opt-in(s) to the clinic's news would be removed"),
+        stdout.contains("2 opt-in(s) to the clinic's news would be removed:"),
         "{stdout}"
     );
     assert_eq!(outbox_emails(&server, &reference, 2).len(), 2);

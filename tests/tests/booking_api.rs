@@ -65,8 +65,8 @@ async fn a_valid_json_booking_is_stored_with_every_field(backend: Backend) {
     if let Some(before) = before {
         assert_eq!(
             app.store.requests(),
-            Some(before + 1),
-            "exactly one DynamoDB request"
+            Some(before + 2),
+            "one transaction, and the put of its opt-in to news by email"
         );
     }
 

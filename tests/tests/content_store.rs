@@ -176,4 +176,30 @@ async fn a_consent_wording_keeps_the_time_it_was_first_pushed(backend: Backend) 
         ]
     );
     assert_eq!(held.current_consent().unwrap().version.as_str(), "2027-01");
+
+    // A published wording is never changed or removed: bookings name it.
+    let push = |dir: std::path::PathBuf| {
+        let port = store.port();
+        async move {
+            let content = frontdesk_cli::content::check(&dir).expect("valid content");
+            content::push(port.as_ref(), &content, second).await
+        }
+    };
+    edit(
+        &folder.path().join("consent/2027-01.md"),
+        "Fixture contact wording.",
+        "Fixture contact wording, reworded.",
+    );
+    let rewritten = push(folder.path().to_owned()).await.unwrap_err();
+    assert!(
+        matches!(&rewritten, content::PushError::ConsentRewritten(v) if v == "2027-01"),
+        "{rewritten}"
+    );
+    std::fs::remove_file(folder.path().join("consent/2027-01.md")).unwrap();
+    let removed = push(folder.path().to_owned()).await.unwrap_err();
+    assert!(
+        matches!(&removed, content::PushError::ConsentRemoved(v) if v == "2027-01"),
+        "{removed}"
+    );
+    assert_eq!(stamped(&store).await, held, "nothing was written");
 }

@@ -1,12 +1,13 @@
 //! The marketing register, against DynamoDB Local and the embedded store:
 //! a booking's opt-ins to the clinic's news are registered with it, per
 //! channel, with the consent wording they were given under; they outlive
-//! the booking's retention until withdrawn; a withdrawal leaves no address
-//! and is on the audit trail; and, in DynamoDB, an opt-in the register
-//! missed is registered from its booking, never one that was withdrawn.
+//! the booking's retention until withdrawn; a withdrawal leaves no address,
+//! is on the audit trail, and is not undone by the public form; a booking
+//! not acknowledged opts no one in; and, in DynamoDB, an opt-in the
+//! register missed is registered from its booking, never one withdrawn.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use frontdesk_shared::booking::{Email, SubjectTags};
+use frontdesk_shared::booking::{Acknowledgement, Email, SubjectTags, Withheld};
 use frontdesk_shared::desk::{AuditAction, Staff};
 use frontdesk_shared::rights::marketing::{key, withdraw};
 use frontdesk_shared::rights::{Channel, SubjectQuery};
@@ -18,7 +19,10 @@ use frontdesk_tests::{
 use serde_json::json;
 use time::Duration;
 
-for_each_backend!(an_opt_in_outlives_its_booking_until_it_is_withdrawn);
+for_each_backend!(
+    an_opt_in_outlives_its_booking_until_it_is_withdrawn,
+    a_persons_opt_ins_through_their_bookings_are_only_those_their_bookings_gave,
+);
 
 fn admin() -> Staff {
     Staff {
@@ -95,17 +99,23 @@ async fn an_opt_in_outlives_its_booking_until_it_is_withdrawn(backend: Backend) 
     // Withdrawn by email only: the text messages stay, and the trail says so.
     let desk = store.desk(&clock);
     let query = SubjectQuery::parse(Some("Ola.News@example.com"), Some("07700900555")).unwrap();
-    let done = withdraw(
-        register.as_ref(),
-        desk.as_ref(),
-        &match_key(),
-        &query,
-        &[Channel::Email],
-        &admin(),
-        now + Duration::days(400),
-    )
-    .await
-    .unwrap();
+    let withdraw_email = |at| {
+        let (register, desk, query) = (register.clone(), desk.clone(), query.clone());
+        async move {
+            withdraw(
+                register.as_ref(),
+                desk.as_ref(),
+                &match_key(),
+                &query,
+                &[Channel::Email],
+                &admin(),
+                at,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let done = withdraw_email(now + Duration::days(400)).await;
     assert_eq!(done.removed, held[..1]);
     assert_eq!(register.opt_ins(&keys).await.unwrap(), held[1..]);
     let trail = desk.of_request(&reference, None, 10).await.unwrap().entries;
@@ -116,17 +126,7 @@ async fn an_opt_in_outlives_its_booking_until_it_is_withdrawn(backend: Backend) 
         "{trail:?}"
     );
     // Withdrawing again finds nothing to withdraw.
-    let again = withdraw(
-        register.as_ref(),
-        desk.as_ref(),
-        &match_key(),
-        &query,
-        &[Channel::Email],
-        &admin(),
-        now + Duration::days(401),
-    )
-    .await
-    .unwrap();
+    let again = withdraw_email(now + Duration::days(401)).await;
     assert!(again.removed.is_empty());
     if let StoreHandle::Dynamo(tables) = &store {
         let items = format!("{:?}", tables.all_items(&tables.marketing).await);
@@ -134,13 +134,27 @@ async fn an_opt_in_outlives_its_booking_until_it_is_withdrawn(backend: Backend) 
         assert!(items.contains("withdrawn_at"), "the marker stays: {items}");
     }
 
-    // A new booking with the box ticked is a new opt-in.
+    // The form is open to anyone: a booking with the box ticked does not
+    // undo the withdrawal, and one whose acknowledgement is withheld
+    // (its address flooded, or the human check not done) opts no one in.
     let anew = booking_at(&body, now + Duration::days(402));
     let anew_reference = anew.reference.clone();
     store.port().insert(plain_insert(anew)).await.unwrap();
-    let back = register.opt_ins(&keys[..1]).await.unwrap();
-    assert_eq!(back.len(), 1);
-    assert_eq!(back[0].reference, anew_reference);
+    assert!(register.opt_ins(&keys[..1]).await.unwrap().is_empty());
+    // The text messages, still opted in, take the latest opt-in.
+    let sms = register.opt_ins(&keys[1..]).await.unwrap();
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].reference, anew_reference);
+    let mut stranger = body.clone();
+    stranger["email"] = json!("a.stranger@example.com");
+    let mut aimed = booking_at(&stranger, now + Duration::days(402));
+    aimed.acknowledgement = Acknowledgement::Withheld(Withheld::Unverified);
+    let stranger_key = key(
+        Channel::Email,
+        SubjectTags::of(&aimed.details, &match_key()).email.as_str(),
+    );
+    store.port().insert(plain_insert(aimed)).await.unwrap();
+    assert!(register.opt_ins(&[stranger_key]).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,4 +217,54 @@ async fn an_opt_in_the_register_missed_is_registered_from_its_booking_but_never_
     assert!(items
         .iter()
         .all(|item| !matches!(item.get("address"), Some(AttributeValue::S(a)) if a.starts_with("withdrawn"))));
+}
+
+async fn a_persons_opt_ins_through_their_bookings_are_only_those_their_bookings_gave(
+    backend: Backend,
+) {
+    let store = StoreHandle::create(backend).await;
+    let now = TestClock::new().now();
+    // Ann ticks news by text on her booking; later someone else in her
+    // household books from the same phone and ticks it too.
+    let mut ann = valid_booking();
+    ann["email"] = json!("ann.household@example.com");
+    ann["phone"] = json!("07700 900444");
+    ann["marketing_email"] = json!(false);
+    ann["marketing_sms"] = json!(true);
+    let ann = booking_at(&ann, now);
+    let mut ben = valid_booking();
+    ben["first_name"] = json!("Ben");
+    ben["email"] = json!("ben.household@example.com");
+    ben["phone"] = json!("07700 900444");
+    ben["marketing_email"] = json!(false);
+    ben["marketing_sms"] = json!(true);
+    let ben = booking_at(&ben, now + Duration::hours(1));
+    for booking in [ann.clone(), ben.clone()] {
+        store.port().insert(plain_insert(booking)).await.unwrap();
+    }
+    let register = store.marketing();
+    let query = SubjectQuery::parse(Some("ann.household@example.com"), None).unwrap();
+    // Found by her email, through her booking: the phone's opt-in is Ben's
+    // now, so it is not hers to see or erase.
+    let found = frontdesk_shared::rights::marketing::opt_ins_of_person(
+        register.as_ref(),
+        &query,
+        &match_key(),
+        &[&ann],
+    )
+    .await
+    .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    // Ben's own search finds it.
+    let query = SubjectQuery::parse(Some("ben.household@example.com"), None).unwrap();
+    let found = frontdesk_shared::rights::marketing::opt_ins_of_person(
+        register.as_ref(),
+        &query,
+        &match_key(),
+        &[&ben],
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].reference, ben.reference);
 }

@@ -279,12 +279,13 @@ pub fn diff(stored: &[Document], wanted: Vec<Document>) -> (Changes, PushReport)
 /// Makes the store hold exactly `content`: what changed is replaced, what
 /// was deleted is removed, and the rest is not written at all. A consent
 /// wording keeps the time it was first pushed; one new to the store is
-/// stamped with `now`.
+/// stamped with `now`. A published wording is never changed or removed:
+/// bookings name it, and their proof is its words.
 pub async fn push(
     store: &dyn ContentStore,
     content: &Content,
     now: OffsetDateTime,
-) -> Result<PushReport, StoreError> {
+) -> Result<PushReport, PushError> {
     let stored = store.documents().await?;
     let content = stamp_consent(&stored, content, now)?;
     let (changes, report) = diff(&stored, content.documents()?);
@@ -294,21 +295,52 @@ pub async fn push(
     Ok(report)
 }
 
+/// Why a push wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A published consent wording's words were changed under its version.
+    #[error("consent version {0:?} is published with other words: put the new words under a new version (a new file, introduced later)")]
+    ConsentRewritten(String),
+    /// A published consent wording's file was removed.
+    #[error("consent version {0:?} is published and bookings may name it: keep its file (a newer version replaces it on the form)")]
+    ConsentRemoved(String),
+}
+
 /// `content` with each consent wording's `published_at`: as stored, or
-/// `now` for a version the store does not hold yet.
+/// `now` for a version the store does not hold yet; refused when a stored
+/// version is missing or holds other words.
 fn stamp_consent(
     stored: &[Document],
     content: &Content,
     now: OffsetDateTime,
-) -> Result<Content, StoreError> {
+) -> Result<Content, PushError> {
     let mut content = content.clone();
+    for document in stored
+        .iter()
+        .filter(|d| d.key.kind() == Some(Kind::Consent))
+    {
+        let published = document.value::<ConsentWording>()?;
+        match content
+            .consent
+            .iter_mut()
+            .find(|w| w.version == published.version)
+        {
+            None => return Err(PushError::ConsentRemoved(published.version.as_str().into())),
+            Some(wording) if wording.sha256 != published.sha256 => {
+                return Err(PushError::ConsentRewritten(
+                    published.version.as_str().into(),
+                ))
+            }
+            Some(wording) => wording.published_at = published.published_at,
+        }
+    }
     for wording in &mut content.consent {
-        let key = DocumentKey::of(Kind::Consent, &wording.version);
-        let before = match stored.iter().find(|d| d.key == key) {
-            Some(document) => document.value::<ConsentWording>()?.published_at,
-            None => None,
-        };
-        wording.published_at = Some(before.unwrap_or_else(|| crate::booking::record::rfc3339(now)));
+        if wording.published_at.is_none() {
+            wording.published_at = Some(crate::booking::record::rfc3339(now));
+        }
     }
     Ok(content)
 }

@@ -67,10 +67,16 @@ pub struct Found {
 }
 
 impl Found {
-    /// The marketing register's keys of the person `query` names, whose
-    /// bookings are `found`.
-    pub fn register_keys(found: &[Found], query: &SubjectQuery, key: &MatchKey) -> Vec<String> {
-        super::marketing::keys_of_person(query, key, found.iter().map(|f| &f.booking.details))
+    /// The live opt-ins to the clinic's news of the person `query` names,
+    /// whose bookings are `found`.
+    pub async fn opt_ins(
+        found: &[Found],
+        register: &dyn super::MarketingRegister,
+        query: &SubjectQuery,
+        key: &MatchKey,
+    ) -> Result<Vec<super::OptIn>, StoreError> {
+        let bookings: Vec<&crate::booking::Booking> = found.iter().map(|f| &f.booking).collect();
+        super::marketing::opt_ins_of_person(register, query, key, &bookings).await
     }
 }
 
@@ -136,10 +142,15 @@ pub async fn erase(
     let mut erased = Vec::new();
     let mut for_someone_else = 0;
     let found = find(index, bookings, key, query).await?;
-    // The register's entries of the person (their searched identifiers,
-    // and the contact details in their bookings) go too: an erased person
-    // is sent no news.
-    let register_keys = Found::register_keys(&found, query, key);
+    // The person's opt-ins go first (an erased person is sent no news):
+    // were a booking's erasure to fail below, a second run would still
+    // find them, before their bookings' contact details are gone.
+    let mut opt_ins = Vec::new();
+    for opt_in in Found::opt_ins(&found, register, query, key).await? {
+        if let Some(removed) = register.remove(&opt_in.key()).await? {
+            opt_ins.push(removed);
+        }
+    }
     for found in found {
         let booking = &found.booking;
         let fingerprint = Fingerprint::of(&booking.details, key);
@@ -153,12 +164,6 @@ pub async fn erase(
                 for_someone_else += 1;
             }
             erased.push(entry);
-        }
-    }
-    let mut opt_ins = Vec::new();
-    for entry_key in register_keys {
-        if let Some(opt_in) = register.remove(&entry_key).await? {
-            opt_ins.push(opt_in);
         }
     }
     let mut not_erased = vec![

@@ -353,7 +353,7 @@ pub async fn export(
     // Each reference once, with every identifier that found it.
     let found = query.matches(index, key, now).await?;
     let mut bookings = Vec::with_capacity(found.len());
-    let mut details = Vec::with_capacity(found.len());
+    let mut held_bookings = Vec::with_capacity(found.len());
     for (reference, matched_by) in found {
         desk.record(by, AuditAction::Exported, Some(&reference))
             .await?;
@@ -362,12 +362,12 @@ pub async fn export(
             continue;
         };
         let audit = whole_trail(desk, &reference).await?;
-        details.push(request.booking.details.clone());
+        held_bookings.push(request.booking.clone());
         bookings.push(exported(request, matched_by, audit, wordings));
     }
     bookings.sort_by(|a, b| a.received_at.cmp(&b.received_at));
-    let marketing = register
-        .opt_ins(&super::marketing::keys_of_person(query, key, &details))
+    let held_bookings: Vec<&crate::booking::Booking> = held_bookings.iter().collect();
+    let marketing = super::marketing::opt_ins_of_person(register, query, key, &held_bookings)
         .await?
         .into_iter()
         .map(|o| MarketingPart {

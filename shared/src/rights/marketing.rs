@@ -71,8 +71,14 @@ impl OptIn {
         Self::of_booking(&new.booking, &new.subject)
     }
 
-    /// The opt-ins a booking stored with `subject`'s tags gave.
+    /// The opt-ins a booking stored with `subject`'s tags gave. A booking
+    /// whose acknowledgement is withheld (its address flooded or capped, or
+    /// the human check not completed) gives none: the form may have been
+    /// aimed at that address, and its owner would hear nothing of it.
     pub fn of_booking(booking: &crate::booking::Booking, subject: &SubjectTags) -> Vec<OptIn> {
+        if booking.acknowledgement != crate::booking::Acknowledgement::Owed {
+            return Vec::new();
+        }
         let details = &booking.details;
         let mut opt_ins = Vec::new();
         for (channel, ticked, tag, address) in [
@@ -212,27 +218,39 @@ pub fn keys_of(query: &SubjectQuery, key: &MatchKey, channels: &[Channel]) -> Ve
     keys
 }
 
-/// The register keys of a person: those `query` names on `channels`, and
-/// those of the contact details of `bookings` found for them (a person
-/// found by their email has their phone's opt-in in their bookings too).
-pub fn keys_of_person<'a>(
+/// The live opt-ins of a person: those under the identifiers `query`
+/// names, and those under the contact details of their `bookings` that
+/// came with one of those bookings (a person found by their email has
+/// their phone's opt-in too, but not one a household member gave later
+/// from the same phone).
+pub async fn opt_ins_of_person(
+    register: &dyn MarketingRegister,
     query: &SubjectQuery,
     key: &MatchKey,
-    bookings: impl IntoIterator<Item = &'a crate::booking::BookingDetails>,
-) -> Vec<String> {
-    let mut keys = keys_of(query, key, &Channel::ALL);
-    for details in bookings {
-        let tags = SubjectTags::of(details, key);
+    bookings: &[&crate::booking::Booking],
+) -> Result<Vec<OptIn>, StoreError> {
+    let named = keys_of(query, key, &Channel::ALL);
+    let mut through_bookings = Vec::new();
+    for booking in bookings {
+        let tags = SubjectTags::of(&booking.details, key);
         for entry in [
             self::key(Channel::Email, tags.email.as_str()),
             self::key(Channel::Sms, tags.phone.as_str()),
         ] {
-            if !keys.contains(&entry) {
-                keys.push(entry);
+            if !named.contains(&entry) && !through_bookings.contains(&entry) {
+                through_bookings.push(entry);
             }
         }
     }
-    keys
+    let mut found = register.opt_ins(&named).await?;
+    found.extend(
+        register
+            .opt_ins(&through_bookings)
+            .await?
+            .into_iter()
+            .filter(|o| bookings.iter().any(|b| b.reference == o.reference)),
+    );
+    Ok(found)
 }
 
 /// Where the register is kept: a DynamoDB table, or SQLite locally. An

@@ -116,6 +116,18 @@ const CONDITION_FIELDS: &[&str] = &[
     "treatments",
 ];
 
+/// A body's `##` sections, and every problem of its Markdown.
+fn sectioned(body: &str, body_line: usize) -> (Vec<crate::content::Section>, Vec<LineError>) {
+    let mut problems = markdown::problems(body, body_line);
+    match markdown::sections(body, body_line) {
+        Ok(sections) => (sections, problems),
+        Err(mut more) => {
+            problems.append(&mut more);
+            (Vec::new(), problems)
+        }
+    }
+}
+
 /// A condition page: `conditions/<name>.md`.
 pub(crate) fn condition(text: &str) -> Result<Read<Condition>, LineError> {
     let (mut fields, body, body_line) = open(text, CONDITION_FIELDS)?;
@@ -147,14 +159,7 @@ pub(crate) fn condition(text: &str) -> Result<Read<Condition>, LineError> {
             }
         }
     }
-    let mut body_problems = markdown::problems(body, body_line);
-    let sections = match markdown::sections(body, body_line) {
-        Ok(sections) => sections,
-        Err(mut problems) => {
-            body_problems.append(&mut problems);
-            Vec::new()
-        }
-    };
+    let (sections, body_problems) = sectioned(body, body_line);
     let refs = refs("related_specialties", &related);
     finish(fields, body_problems, slug_line, refs, || {
         Some(Condition {
@@ -423,7 +428,20 @@ const CONSENT_FIELDS: &[&str] = &[
 pub(crate) fn consent(text: &str) -> Result<Read<ConsentWording>, LineError> {
     let (mut fields, body, body_line) = open(text, CONSENT_FIELDS)?;
     let slug_line = fields.layout().key("version");
-    let version = fields.slug("version");
+    let mut version = fields.slug("version");
+    if let Some(slug) = &version {
+        // The form sends it as `consent_version`, which has its own bound.
+        if crate::booking::ConsentVersion::parse(slug.as_str()).is_err() {
+            fields.problem(
+                slug_line,
+                format!(
+                    "`version` is longer than the form's {} characters",
+                    crate::booking::ConsentVersion::MAX_CHARS
+                ),
+            );
+            version = None;
+        }
+    }
     let introduced = date(&mut fields, "introduced");
     let contact = fields.text("contact");
     let marketing_email = fields.text("marketing_email");
@@ -448,14 +466,7 @@ pub(crate) fn consent(text: &str) -> Result<Read<ConsentWording>, LineError> {
 pub(crate) fn privacy(text: &str) -> Result<Read<PrivacyNotice>, LineError> {
     let (mut fields, body, body_line) = open(text, &["updated"])?;
     let updated = date(&mut fields, "updated");
-    let mut body_problems = markdown::problems(body, body_line);
-    let sections = match markdown::sections(body, body_line) {
-        Ok(sections) => sections,
-        Err(mut problems) => {
-            body_problems.append(&mut problems);
-            Vec::new()
-        }
-    };
+    let (sections, body_problems) = sectioned(body, body_line);
     finish(fields, body_problems, 1, Vec::new(), || {
         Some(PrivacyNotice {
             updated: updated?,

@@ -85,24 +85,35 @@ impl DynamoBookingStore {
         .with_marketing_table(&config.marketing_table)
     }
 
-    /// Puts a stored booking's opt-ins in the register, each its own
-    /// unconditional put (the latest opt-in wins), outside the booking's
-    /// transaction: an item anyone who knows the address can write to must
-    /// not be able to make a patient's booking conflict. One that cannot be
-    /// put is logged and counted; the booking keeps the opt-in, and
-    /// `tables backfill` registers it once the cause is fixed.
+    /// Puts a stored booking's opt-ins in the register, each its own put
+    /// (the latest opt-in wins, but never over a withdrawal's marker),
+    /// outside the booking's transaction: an item anyone who knows the
+    /// address can write to must not be able to make a patient's booking
+    /// conflict. One that cannot be put is logged and counted; the booking
+    /// keeps the opt-in, and `tables backfill` registers it once the cause
+    /// is fixed.
     async fn register(&self, new: &NewBooking) {
         for opt_in in OptIn::of(new) {
             let result = match (self.marketing(), serde_dynamo::to_item(opt_in.record())) {
-                (Ok(table), Ok(item)) => self
+                (Ok(table), Ok(item)) => match self
                     .client
                     .put_item()
                     .table_name(table)
                     .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(withdrawn_at)")
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(|e| classify(&e)),
+                {
+                    Ok(_) => Ok(()),
+                    // Withdrawn before: the objection stays.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(classify(&e)),
+                },
                 (Err(e), _) => Err(e),
                 (_, Err(e)) => Err(StoreError::Corrupt(e.to_string())),
             };

@@ -563,14 +563,23 @@ fn insert_blocking(conn: &mut Connection, new: &NewBooking) -> Result<InsertOutc
     for allowance in new.rate.iter().chain(new.acknowledgements.iter()) {
         charge(&tx, allowance)?;
     }
-    // The latest opt-in on a channel for an address is the one kept.
+    // The latest opt-in on a channel for an address is the one kept, but
+    // never over a withdrawal: the form is open to anyone, and an objection
+    // stays until the person tells the clinic otherwise.
     for opt_in in OptIn::of(&new) {
         let r = opt_in.record();
         tx.execute(
-            "INSERT OR REPLACE INTO marketing
+            "INSERT INTO marketing
                  (pk, channel, address, withdrawn_at, consent_version, consent_wording,
                   given_at, reference)
-             VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)",
+             VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)
+             ON CONFLICT (pk) DO UPDATE SET
+                 address = excluded.address,
+                 consent_version = excluded.consent_version,
+                 consent_wording = excluded.consent_wording,
+                 given_at = excluded.given_at,
+                 reference = excluded.reference
+             WHERE marketing.withdrawn_at IS NULL",
             params![
                 r.pk,
                 r.channel,
