@@ -62,6 +62,10 @@ fn resolved(value: &Value) -> Vec<String> {
                     let separator = parts[0].as_str().unwrap_or_default();
                     vec![resolved(&parts[1]).join(separator)]
                 }
+                // Either branch may be what is deployed.
+                ("If", Value::Sequence(parts)) if parts.len() == 3 => {
+                    parts[1..].iter().flat_map(resolved).collect()
+                }
                 _ => vec!["?".into()],
             }
         }
@@ -947,10 +951,12 @@ fn the_notifier_reads_new_bookings_with_partial_failures_and_a_failure_queue() {
     let queue = target(&on_failure["Destination"]);
     let queue = &template["Resources"][queue.as_str()];
     assert_eq!(queue["Type"].as_str(), Some("AWS::SQS::Queue"));
-    assert_eq!(
-        queue["Properties"]["SqsManagedSseEnabled"].as_bool(),
-        Some(true),
-        "encrypted"
+    // Encrypted: by SQS's managed key, or under the clinic's own.
+    let managed = &queue["Properties"]["SqsManagedSseEnabled"];
+    let own = resolved(&queue["Properties"]["KmsMasterKeyId"]);
+    assert!(
+        managed.as_bool() == Some(true) || own.iter().any(|k| k == "${DataKey}"),
+        "encrypted: {managed:?} {own:?}"
     );
 }
 
@@ -959,27 +965,29 @@ fn the_notifier_reads_new_bookings_with_partial_failures_and_a_failure_queue() {
 fn alarm_delivery_problems(template: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     let resources = &template["Resources"];
-    let key = target(&resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]);
-    if resources[key.as_str()]["Type"].as_str() != Some("AWS::KMS::Key") {
-        problems.push(format!(
-            "AlarmTopic is encrypted with {key}, not a key of this template"
-        ));
-        return problems;
-    }
-    let statements = resources[key.as_str()]["Properties"]["KeyPolicy"]["Statement"]
-        .as_sequence()
-        .cloned()
-        .unwrap_or_default();
-    let cloudwatch_may = |action: &str| {
-        statements.iter().any(|s| {
-            s["Effect"].as_str() == Some("Allow")
-                && strings(&s["Principal"]["Service"]).contains(&"cloudwatch.amazonaws.com".into())
-                && strings(&s["Action"]).iter().any(|a| a == action)
-        })
-    };
-    for action in ["kms:Decrypt", "kms:GenerateDataKey*"] {
-        if !cloudwatch_may(action) {
-            problems.push(format!("{key}'s policy does not let CloudWatch {action}"));
+    // Each key the topic may be deployed with (the stack's alarm key, or
+    // the clinic's own with CustomerManagedKey).
+    for text in resolved(&resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]) {
+        let key = references(&text).join(",");
+        if resources[key.as_str()]["Type"].as_str() != Some("AWS::KMS::Key") {
+            problems.push(format!(
+                "AlarmTopic is encrypted with {text}, not a key of this template"
+            ));
+            continue;
+        }
+        let statements = key_statements(resources, &key);
+        let cloudwatch_may = |action: &str| {
+            statements.iter().any(|s| {
+                s["Effect"].as_str() == Some("Allow")
+                    && strings(&s["Principal"]["Service"])
+                        .contains(&"cloudwatch.amazonaws.com".into())
+                    && strings(&s["Action"]).iter().any(|a| a == action)
+            })
+        };
+        for action in ["kms:Decrypt", "kms:GenerateDataKey*"] {
+            if !cloudwatch_may(action) {
+                problems.push(format!("{key}'s policy does not let CloudWatch {action}"));
+            }
         }
     }
     for (id, alarm) in resources_of(template, "AWS::CloudWatch::Alarm") {
@@ -994,6 +1002,22 @@ fn alarm_delivery_problems(template: &Value) -> Vec<String> {
     problems
 }
 
+/// A key's policy statements, a conditional one (`!If`) as its statement.
+fn key_statements(resources: &Value, key: &str) -> Vec<Value> {
+    resources[key]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| match &s {
+            Value::Tagged(tagged) if tagged.tag.to_string().trim_start_matches('!') == "If" => {
+                tagged.value[1].clone()
+            }
+            _ => s,
+        })
+        .collect()
+}
+
 #[test]
 fn every_alarm_reaches_a_topic_whose_key_lets_cloudwatch_publish() {
     let template = template();
@@ -1005,18 +1029,20 @@ fn every_alarm_reaches_a_topic_whose_key_lets_cloudwatch_publish() {
         Value::String("alias/aws/sns".into());
     assert!(!alarm_delivery_problems(&managed).is_empty());
 
-    // Our key, but CloudWatch left out of its policy.
-    let mut closed = template.clone();
-    let policy = &mut closed["Resources"]["AlarmKey"]["Properties"]["KeyPolicy"]["Statement"];
-    let kept: Vec<Value> = policy
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter(|s| s["Sid"].as_str() != Some("CloudWatchAlarmsPublish"))
-        .cloned()
-        .collect();
-    *policy = Value::Sequence(kept);
-    assert_eq!(alarm_delivery_problems(&closed).len(), 2);
+    // Our keys, but CloudWatch left out of a policy.
+    for key in ["AlarmKey", "DataKey"] {
+        let mut closed = template.clone();
+        let policy = &mut closed["Resources"][key]["Properties"]["KeyPolicy"]["Statement"];
+        let kept: Vec<Value> = policy
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Sid"].as_str() != Some("CloudWatchAlarmsPublish"))
+            .cloned()
+            .collect();
+        *policy = Value::Sequence(kept);
+        assert_eq!(alarm_delivery_problems(&closed).len(), 2, "{key}");
+    }
 
     // An alarm that tells nobody.
     let mut silent = template.clone();
@@ -1300,5 +1326,180 @@ fn the_notifier_may_update_only_the_hourly_ceilings_counters_among_the_guards() 
             "{}*",
             frontdesk_shared::notify::ceiling::HOUR_KEY_PREFIX
         )]
+    );
+}
+
+/// What keeps the clinic's own key (`CustomerManagedKey`) from covering
+/// what it should, or from naming exactly who may use it: every table,
+/// failure queue and log group takes it when it is on; its policy lets the
+/// functions' roles (by their fixed names) use it only through DynamoDB and
+/// SQS, names its administrators, and cannot be deployed without one.
+fn customer_key_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let resources = &template["Resources"];
+    let takes_key = |value: &Value| resolved(value).iter().any(|t| t.contains("${DataKey"));
+    for (kind, property) in [
+        (
+            "AWS::DynamoDB::Table",
+            &["SSESpecification", "KMSMasterKeyId"][..],
+        ),
+        ("AWS::SQS::Queue", &["KmsMasterKeyId"][..]),
+        ("AWS::Logs::LogGroup", &["KmsKeyId"][..]),
+        ("AWS::SNS::Topic", &["KmsMasterKeyId"][..]),
+    ] {
+        for (id, resource) in resources_of(template, kind) {
+            let value = property
+                .iter()
+                .fold(&resource["Properties"], |v, key| &v[*key]);
+            if !takes_key(value) {
+                problems.push(format!("{id} is not encrypted under DataKey when it is on"));
+            }
+        }
+    }
+    let statements = key_statements(resources, "DataKey");
+    let sid = |name: &str| statements.iter().find(|s| s["Sid"].as_str() == Some(name));
+    // The roles the key names, and the roles whose functions use it.
+    let named: BTreeSet<String> = sid("FunctionsThroughTheirServices")
+        .map(|s| resolved(&s["Condition"]["ArnEquals"]["aws:PrincipalArn"]))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|arn| arn.rsplit(":role/").next().map(str::to_owned))
+        .collect();
+    let roles: BTreeSet<String> = resources_of(template, "AWS::IAM::Role")
+        .into_iter()
+        .filter(|(_, role)| {
+            statements_of_role(role).iter().any(|s| {
+                strings(&s["Action"])
+                    .iter()
+                    .any(|a| a.starts_with("dynamodb:") || a.starts_with("sqs:"))
+            })
+        })
+        .filter_map(
+            |(id, role)| match resolved(&role["Properties"]["RoleName"]).first() {
+                Some(name) if name != "?" => Some(name.clone()),
+                _ => {
+                    problems.push(format!(
+                        "{id} uses DataKey's data but has no fixed RoleName"
+                    ));
+                    None
+                }
+            },
+        )
+        .collect();
+    if named != roles {
+        problems.push(format!(
+            "DataKey names the roles {named:?}, but the roles using its data are {roles:?}"
+        ));
+    }
+    match sid("FunctionsThroughTheirServices") {
+        Some(s) => {
+            let via = resolved(&s["Condition"]["StringEquals"]["kms:ViaService"]);
+            if via.is_empty()
+                || via
+                    .iter()
+                    .any(|v| !(v.starts_with("dynamodb.") || v.starts_with("sqs.")))
+            {
+                problems.push(format!("the functions may use DataKey through {via:?}"));
+            }
+        }
+        None => problems.push("DataKey's policy does not name the functions' roles".into()),
+    }
+    match sid("Administrators") {
+        Some(s) if resolved(&s["Principal"]["AWS"]) == ["${KeyAdministrators}"] => {
+            if strings(&s["Action"]).iter().any(|a| {
+                [
+                    "kms:Decrypt",
+                    "kms:*",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey*",
+                ]
+                .contains(&a.as_str())
+            }) {
+                problems.push("DataKey's administrators may use its data directly".into());
+            }
+        }
+        _ => problems.push("DataKey's policy does not name KeyAdministrators".into()),
+    }
+    if template["Rules"]["CustomerKeyHasAdministrators"]["Assertions"]
+        .as_sequence()
+        .is_none_or(|a| a.is_empty())
+    {
+        problems.push("nothing stops a customer key without administrators".into());
+    }
+    problems
+}
+
+/// Every statement of a role's inline policies (its own helper, for keys).
+fn statements_of_role(role: &Value) -> Vec<Value> {
+    statements(role)
+}
+
+/// The role ARNs DataKey's policy lets use it, to mutate.
+fn function_arns(template: &mut Value) -> &mut Vec<Value> {
+    template["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence_mut()
+        .expect("statements")
+        .iter_mut()
+        .find(|s| s["Sid"].as_str() == Some("FunctionsThroughTheirServices"))
+        .expect("the functions' statement")["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+        .as_sequence_mut()
+        .expect("a list of ARNs")
+}
+
+#[test]
+fn the_clinics_own_key_covers_every_store_of_data_and_names_exactly_who_uses_it() {
+    let template = template();
+    assert_eq!(customer_key_problems(&template), Vec::<String>::new());
+
+    // A table left on the AWS managed key.
+    let mut managed = template.clone();
+    managed["Resources"]["GuardsTable"]["Properties"]["SSESpecification"]
+        .as_mapping_mut()
+        .unwrap()
+        .remove("KMSMasterKeyId");
+    assert_eq!(
+        customer_key_problems(&managed),
+        ["GuardsTable is not encrypted under DataKey when it is on"]
+    );
+
+    // A role left out of the key's policy, or one that no function has.
+    let mut missing = template.clone();
+    function_arns(&mut missing).pop();
+    assert_eq!(customer_key_problems(&missing).len(), 1);
+    let mut extra = template.clone();
+    function_arns(&mut extra).push(yaml(
+        "!Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/anyone",
+    ));
+    assert_eq!(customer_key_problems(&extra).len(), 1);
+
+    // A role that uses the tables without a fixed name.
+    let mut unnamed = template.clone();
+    unnamed["Resources"]["ContentRole"]["Properties"]
+        .as_mapping_mut()
+        .unwrap()
+        .remove("RoleName");
+    assert!(customer_key_problems(&unnamed)
+        .iter()
+        .any(|p| p.starts_with("ContentRole uses DataKey's data")));
+
+    // Administrators who may decrypt, or no rule requiring one.
+    let mut reading = template.clone();
+    for statement in reading["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence_mut()
+        .unwrap()
+    {
+        if statement["Sid"].as_str() == Some("Administrators") {
+            statement["Action"] = yaml("[kms:*]");
+        }
+    }
+    assert_eq!(
+        customer_key_problems(&reading),
+        ["DataKey's administrators may use its data directly"]
+    );
+    let mut unruled = template.clone();
+    unruled.as_mapping_mut().unwrap().remove("Rules");
+    assert_eq!(
+        customer_key_problems(&unruled),
+        ["nothing stops a customer key without administrators"]
     );
 }
