@@ -1337,7 +1337,11 @@ fn the_notifier_may_update_only_the_hourly_ceilings_counters_among_the_guards() 
 fn customer_key_problems(template: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     let resources = &template["Resources"];
-    let takes_key = |value: &Value| resolved(value).iter().any(|t| t.contains("${DataKey"));
+    let takes_key = |value: &Value| {
+        resolved(&when_on(value))
+            .iter()
+            .any(|t| t.starts_with("${DataKey"))
+    };
     for (kind, property) in [
         (
             "AWS::DynamoDB::Table",
@@ -1348,16 +1352,53 @@ fn customer_key_problems(template: &Value) -> Vec<String> {
         ("AWS::SNS::Topic", &["KmsMasterKeyId"][..]),
     ] {
         for (id, resource) in resources_of(template, kind) {
-            let value = property
-                .iter()
-                .fold(&resource["Properties"], |v, key| &v[*key]);
+            let properties = &resource["Properties"];
+            let value = property.iter().fold(properties, |v, key| &v[*key]);
             if !takes_key(value) {
                 problems.push(format!("{id} is not encrypted under DataKey when it is on"));
+            }
+            let wrong = match kind {
+                "AWS::DynamoDB::Table" => {
+                    when_on(&properties["SSESpecification"]["SSEType"]).as_str() != Some("KMS")
+                }
+                "AWS::SQS::Queue" => {
+                    when_on(&properties["SqsManagedSseEnabled"]).as_bool() != Some(false)
+                }
+                _ => false,
+            };
+            if wrong {
+                problems.push(format!(
+                    "{id} does not take a customer key's settings when it is on"
+                ));
             }
         }
     }
     let statements = key_statements(resources, "DataKey");
     let sid = |name: &str| statements.iter().find(|s| s["Sid"].as_str() == Some(name));
+    // CloudWatch Logs may use the key for every log group of the stage.
+    let logs = statements
+        .iter()
+        .find(|s| {
+            resolved(&s["Principal"]["Service"])
+                .iter()
+                .any(|p| p.starts_with("logs."))
+        })
+        .map(|s| resolved(&s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]))
+        .unwrap_or_default();
+    for (id, group) in resources_of(template, "AWS::Logs::LogGroup") {
+        let name = resolved(&group["Properties"]["LogGroupName"]).join("");
+        let covered = logs.iter().any(|pattern| {
+            pattern
+                .rsplit_once(":log-group:")
+                .and_then(|(_, glob)| glob.strip_suffix('*'))
+                .is_some_and(|prefix| name.starts_with(prefix))
+        });
+        if !covered {
+            problems.push(format!(
+                "{id} ({name}) is not a log group CloudWatch Logs may encrypt under DataKey"
+            ));
+        }
+    }
     // The roles the key names, and the roles whose functions use it.
     let named: BTreeSet<String> = sid("FunctionsThroughTheirServices")
         .map(|s| resolved(&s["Condition"]["ArnEquals"]["aws:PrincipalArn"]))
@@ -1405,28 +1446,69 @@ fn customer_key_problems(template: &Value) -> Vec<String> {
         None => problems.push("DataKey's policy does not name the functions' roles".into()),
     }
     match sid("Administrators") {
-        Some(s) if resolved(&s["Principal"]["AWS"]) == ["${KeyAdministrators}"] => {
-            if strings(&s["Action"]).iter().any(|a| {
-                [
-                    "kms:Decrypt",
-                    "kms:*",
-                    "kms:Encrypt",
-                    "kms:GenerateDataKey*",
-                ]
-                .contains(&a.as_str())
-            }) {
+        Some(s)
+            if resolved(&s["Condition"]["ArnLike"]["aws:PrincipalArn"])
+                == ["${KeyAdministrators}"] =>
+        {
+            let uses_data = strings(&s["Action"]).iter().any(|a| {
+                a == "kms:*"
+                    || (a.starts_with("kms:Create") && a != "kms:CreateAlias")
+                    || [
+                        "kms:Decrypt",
+                        "kms:Encrypt",
+                        "kms:GenerateDataKey*",
+                        "kms:ReEncrypt*",
+                    ]
+                    .contains(&a.as_str())
+            });
+            if uses_data {
                 problems.push("DataKey's administrators may use its data directly".into());
             }
         }
         _ => problems.push("DataKey's policy does not name KeyAdministrators".into()),
     }
-    if template["Rules"]["CustomerKeyHasAdministrators"]["Assertions"]
-        .as_sequence()
-        .is_none_or(|a| a.is_empty())
+    // Only this stage's SES events rule may put failed events on the queue.
+    let rule = resolved(
+        &resources["MailEventsFunction"]["Properties"]["Events"]["SesEvents"]["Properties"]
+            ["RuleName"],
+    )
+    .join("");
+    let events = sid("EventBridgeFailedEvents")
+        .map(|s| resolved(&s["Condition"]["ArnEquals"]["aws:SourceArn"]).join(""))
+        .unwrap_or_default();
+    if rule.is_empty() || rule == "?" || !events.ends_with(&format!(":rule/{rule}")) {
+        problems.push(format!(
+            "EventBridge may use DataKey for {events:?}, not the rule {rule:?}"
+        ));
+    }
+    // The deploy refuses a customer key whose administrators list is empty.
+    let assertion = format!(
+        "{:?}",
+        template["Rules"]["CustomerKeyHasAdministrators"]["Assertions"]
+    );
+    if !(assertion.contains("Fn::Not")
+        && assertion.contains("Fn::Contains")
+        && assertion.contains("KeyAdministrators"))
     {
         problems.push("nothing stops a customer key without administrators".into());
     }
     problems
+}
+
+/// What a value is with `CustomerManagedKey` on: an `!If [WithCustomerKey,
+/// a, b]` is `a`; anything else is itself.
+fn when_on(value: &Value) -> Value {
+    match value {
+        Value::Tagged(tagged) if tagged.tag.to_string().trim_start_matches('!') == "If" => {
+            match tagged.value.as_sequence() {
+                Some(parts) if parts.len() == 3 && parts[0].as_str() == Some("WithCustomerKey") => {
+                    parts[1].clone()
+                }
+                _ => value.clone(),
+            }
+        }
+        _ => value.clone(),
+    }
 }
 
 /// Every statement of a role's inline policies (its own helper, for keys).
@@ -1450,6 +1532,29 @@ fn function_arns(template: &mut Value) -> &mut Vec<Value> {
 fn the_clinics_own_key_covers_every_store_of_data_and_names_exactly_who_uses_it() {
     let template = template();
     assert_eq!(customer_key_problems(&template), Vec::<String>::new());
+
+    // A table whose condition is the wrong way round.
+    let mut inverted = template.clone();
+    inverted["Resources"]["AuditTable"]["Properties"]["SSESpecification"]["KMSMasterKeyId"] =
+        yaml("!If [WithCustomerKey, !Ref AWS::NoValue, !Ref DataKey]");
+    assert_eq!(
+        customer_key_problems(&inverted),
+        ["AuditTable is not encrypted under DataKey when it is on"]
+    );
+
+    // A queue that keeps SQS's own encryption beside the key.
+    let mut both = template.clone();
+    both["Resources"]["NotifierFailures"]["Properties"]["SqsManagedSseEnabled"] = yaml("true");
+    assert_eq!(
+        customer_key_problems(&both),
+        ["NotifierFailures does not take a customer key's settings when it is on"]
+    );
+
+    // A log group outside the stage's prefix.
+    let mut elsewhere = template.clone();
+    elsewhere["Resources"]["DeskLogs"]["Properties"]["LogGroupName"] =
+        yaml("!Sub /elsewhere/${Stage}/desk");
+    assert_eq!(customer_key_problems(&elsewhere).len(), 1);
 
     // A table left on the AWS managed key.
     let mut managed = template.clone();
@@ -1502,4 +1607,32 @@ fn the_clinics_own_key_covers_every_store_of_data_and_names_exactly_who_uses_it(
         customer_key_problems(&unruled),
         ["nothing stops a customer key without administrators"]
     );
+    let mut granting = template.clone();
+    for statement in granting["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence_mut()
+        .unwrap()
+    {
+        if statement["Sid"].as_str() == Some("Administrators") {
+            statement["Action"] = yaml("[kms:Create*, kms:Describe*]");
+        }
+    }
+    assert_eq!(
+        customer_key_problems(&granting),
+        ["DataKey's administrators may use its data directly"]
+    );
+
+    // EventBridge allowed for any rule of the account.
+    let mut any_rule = template.clone();
+    for statement in any_rule["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence_mut()
+        .unwrap()
+    {
+        if statement["Sid"].as_str() == Some("EventBridgeFailedEvents") {
+            statement["Condition"]
+                .as_mapping_mut()
+                .unwrap()
+                .remove("ArnEquals");
+        }
+    }
+    assert_eq!(customer_key_problems(&any_rule).len(), 1);
 }
