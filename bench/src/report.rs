@@ -329,7 +329,7 @@ mod tests {
             "`PEAK_RSS_MIB`".to_owned(),
             format!("zipped bootstrap under {ZIP_MIB} MiB"),
             "`ZIP_MIB`".to_owned(),
-            "booking: one DynamoDB request per accepted booking".to_owned(),
+            "booking: one TransactWriteItems per accepted booking, and one PutItem per opt-in to news".to_owned(),
             "booking: no DynamoDB request for a rejected one".to_owned(),
             "content: no DynamoDB request on a warm cache".to_owned(),
             "mail-events: one `UpdateItem` per event".to_owned(),

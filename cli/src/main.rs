@@ -728,6 +728,20 @@ async fn withdraw_marketing(args: SubjectArgs, channel: &str) -> Result<(), Stri
             .ok_or_else(|| format!("--channel {one:?}: use email, sms or all"))?],
     };
     let query = args.query()?;
+    // A channel is found by its own identifier: say which cannot be.
+    for channel in &channels {
+        let missing = match channel {
+            Channel::Email if query.email.is_none() => Some("--email"),
+            Channel::Sms if query.phone.is_none() => Some("--phone"),
+            _ => None,
+        };
+        if let Some(option) = missing {
+            println!(
+                "{}: not searched (give {option} to withdraw it)",
+                channel.as_str()
+            );
+        }
+    }
     let (store, key) = args.open().await?;
     let done =
         frontdesk_cli::subject::withdraw_marketing(&store, &key, &query, &channels, &args.by)

@@ -329,9 +329,10 @@ impl Export {
 }
 
 /// What no export can hold.
-const NOT_INCLUDED: [&str; 2] = [
+const NOT_INCLUDED: [&str; 3] = [
     "Emails already delivered are in the recipients' mailboxes, outside this system.",
     "Bookings found only by a patient's name or date of birth (booked by someone else, with other contact details) are not found by this search.",
+    "Opt-ins to the clinic's news are found under the address and number searched for, and under those of the bookings found when they came with those bookings; one under another address or number is not found.",
 ];
 
 /// Exports everything `held` about the person `query` names, recording
