@@ -13,16 +13,26 @@ use tokio::net::TcpListener;
 
 const CONFLICT: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict, None]","CancellationReasons":[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"},{"Code":"None"}]}"#;
 
-/// An endpoint that reports a conflict `conflicts` times, then accepts; it counts requests.
+/// An endpoint that reports a conflict `conflicts` times, then accepts; it
+/// counts the booking's transactions (the opt-in's put that follows a
+/// stored booking is accepted, and not counted).
 async fn racing_endpoint(conflicts: usize) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    let app = axum::Router::new().fallback(move || {
-        let n = counter.fetch_add(1, Ordering::SeqCst);
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let transaction = headers
+            .get("x-amz-target")
+            .and_then(|t| t.to_str().ok())
+            .is_some_and(|t| t.ends_with(".TransactWriteItems"));
+        let n = if transaction {
+            counter.fetch_add(1, Ordering::SeqCst)
+        } else {
+            usize::MAX
+        };
         async move {
-            let (status, body) = if n < conflicts {
+            let (status, body) = if transaction && n < conflicts {
                 (StatusCode::BAD_REQUEST, CONFLICT)
             } else {
                 (StatusCode::OK, "{}")
