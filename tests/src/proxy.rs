@@ -70,6 +70,8 @@ pub struct Call {
     pub status: StatusCode,
     /// The request's body, for a test to see what was asked (SES's recipients).
     pub body: Bytes,
+    /// The answer's body, for a test to see what was answered (SES's message id).
+    pub answer: Bytes,
 }
 
 impl Call {
@@ -114,15 +116,20 @@ async fn count(
         )
         .await;
         let took = at.elapsed();
+        let (parts, answer) = answer.into_parts();
+        let answer = axum::body::to_bytes(answer, usize::MAX)
+            .await
+            .unwrap_or_default();
         // Recorded before the answer goes, so a caller that has it sees the call.
         proxy.calls.lock().expect("lock").push(Call {
             operation,
             at,
             took,
-            status: answer.status(),
+            status: parts.status,
             body,
+            answer: answer.clone(),
         });
-        let _ = tx.send(answer);
+        let _ = tx.send(Response::from_parts(parts, axum::body::Body::from(answer)));
     });
     rx.await
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())

@@ -227,31 +227,41 @@ async fn the_ses_emulator_killed_mid_notification_sends_every_email_exactly_once
     assert!(deliveries.redeliveries > 0, "{deliveries:?}");
     // A send SES took after the notifier had given up on it (its attempt
     // timeout, with the restarted emulator slow to answer) is sent again:
-    // the one duplicate SES allows, since it has no idempotency key. Every
-    // other email is sent exactly once. (Whether the caller is still there
-    // cannot be seen from the proxy: the server keeps the handler running
-    // after a client goes, so the time the call took says it.)
-    let attempt = frontdesk_shared::aws::timeouts(MAIL_TIMEOUT)
-        .operation_attempt_timeout()
-        .expect("an attempt timeout");
-    // The proxy times a call from when it reached it to when SES answered;
-    // the notifier's clock started earlier and its answer comes later, so a
-    // call the proxy saw take a little under the attempt timeout may still
-    // have been given up on. Calls within that margin count as given up.
-    let margin = Duration::from_millis(250);
-    let given_up = |c: &&frontdesk_tests::proxy::Call| c.took + margin >= attempt;
-    let abandoned = calls
+    // the one duplicate SES allows, since it has no idempotency key. Which
+    // sends the notifier took is in its ledger: each email's SES message id
+    // as it marked the email sent. A send whose message id is not there is
+    // one it gave up on, and must repeat an email it did send.
+    let mut recorded = BTreeSet::new();
+    for reference in &references {
+        for notice in Notice::ALL {
+            let state = store.notice(reference, notice).await;
+            assert!(state.sent_at.is_some(), "{reference} {notice}: {state:?}");
+            recorded.insert(state.message_id.expect("the message id of a sent email"));
+        }
+    }
+    let message_id = |c: &frontdesk_tests::proxy::Call| {
+        serde_json::from_slice::<serde_json::Value>(&c.answer)
+            .ok()
+            .and_then(|v| v["MessageId"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let email = |c: &frontdesk_tests::proxy::Call| {
+        let request = SendEmailRequest::parse(&c.body).expect("a SendEmail request");
+        (request.to, request.subject)
+    };
+    let (taken, given_up): (Vec<_>, Vec<_>) = calls
         .iter()
-        .filter(|c| c.succeeded() && given_up(c))
-        .count();
-    let sent: Vec<(Vec<String>, String)> = calls
-        .iter()
-        .filter(|c| c.succeeded() && !given_up(c))
-        .map(|c| {
-            let request = SendEmailRequest::parse(&c.body).expect("a SendEmail request");
-            (request.to, request.subject)
-        })
-        .collect();
+        .filter(|c| c.succeeded())
+        .partition(|c| recorded.contains(&message_id(c)));
+    let abandoned = given_up.len();
+    let sent: Vec<(Vec<String>, String)> = taken.iter().map(|c| email(c)).collect();
+    for call in &given_up {
+        assert!(
+            sent.contains(&email(call)),
+            "a send given up on that was never sent again: {:?}",
+            email(call)
+        );
+    }
     assert_one_staff_and_one_patient_email_each(&sent, &references);
 
     // Every email is marked sent, and the emulator since its restart holds
@@ -267,12 +277,6 @@ async fn the_ses_emulator_killed_mid_notification_sends_every_email_exactly_once
         deliveries.invocations,
         sent.len()
     );
-    for reference in &references {
-        for notice in Notice::ALL {
-            let state = store.notice(reference, notice).await;
-            assert!(state.sent_at.is_some(), "{reference} {notice}: {state:?}");
-        }
-    }
     assert_eq!(emails(&ses.endpoint(), "").await.len(), since_restart);
 }
 
