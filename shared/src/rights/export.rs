@@ -77,7 +77,8 @@ impl SubjectQuery {
         Ok(found)
     }
 
-    fn tags(&self, key: &MatchKey) -> Vec<SubjectTag> {
+    /// The keyed tags of the identifiers given, email first.
+    pub(super) fn tags(&self, key: &MatchKey) -> Vec<SubjectTag> {
         let email = self.email.as_ref().map(|e| SubjectTag::email(e, key));
         let phone = self.phone.as_ref().map(|p| SubjectTag::phone(p, key));
         email.into_iter().chain(phone).collect()

@@ -12,7 +12,7 @@
 
 use super::SubjectQuery;
 use crate::booking::record::{parse_rfc3339, rfc3339};
-use crate::booking::{Reference, SubjectTag, SubjectTags};
+use crate::booking::{Identifier, Reference, SubjectTag, SubjectTags};
 use crate::match_key::MatchKey;
 use crate::store::{NewBooking, StoreError};
 use async_trait::async_trait;
@@ -43,6 +43,15 @@ impl Channel {
     /// The channel named `raw`.
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == raw)
+    }
+
+    /// The channel that sends to an identifier: email to the address, text
+    /// messages to the phone.
+    pub fn of(identifier: Identifier) -> Self {
+        match identifier {
+            Identifier::Email => Self::Email,
+            Identifier::Phone => Self::Sms,
+        }
     }
 }
 
@@ -81,15 +90,13 @@ impl OptIn {
         }
         let details = &booking.details;
         let mut opt_ins = Vec::new();
-        for (channel, ticked, tag, address) in [
+        for (ticked, tag, address) in [
             (
-                Channel::Email,
                 details.marketing_email,
                 &subject.email,
                 details.email.as_str(),
             ),
             (
-                Channel::Sms,
                 details.marketing_sms,
                 &subject.phone,
                 details.phone.as_str(),
@@ -97,7 +104,7 @@ impl OptIn {
         ] {
             if ticked {
                 opt_ins.push(OptIn {
-                    channel,
+                    channel: Channel::of(tag.identifier()),
                     tag: tag.as_str().to_owned(),
                     address: address.to_owned(),
                     version: details.consent_version.as_str().to_owned(),
@@ -195,27 +202,20 @@ pub fn key(channel: Channel, tag: &str) -> String {
     format!("{}#{tag}", channel.as_str())
 }
 
+/// The register's key of the entry an identifier's tag names.
+pub fn key_of(tag: &SubjectTag) -> String {
+    key(Channel::of(tag.identifier()), tag.as_str())
+}
+
 /// The register keys a query names: its email's for email, its phone's
 /// for text messages, limited to `channels`.
 pub fn keys_of(query: &SubjectQuery, key: &MatchKey, channels: &[Channel]) -> Vec<String> {
-    let mut keys = Vec::new();
-    if let Some(email) = &query.email {
-        if channels.contains(&Channel::Email) {
-            keys.push(self::key(
-                Channel::Email,
-                SubjectTag::email(email, key).as_str(),
-            ));
-        }
-    }
-    if let Some(phone) = &query.phone {
-        if channels.contains(&Channel::Sms) {
-            keys.push(self::key(
-                Channel::Sms,
-                SubjectTag::phone(phone, key).as_str(),
-            ));
-        }
-    }
-    keys
+    query
+        .tags(key)
+        .iter()
+        .filter(|tag| channels.contains(&Channel::of(tag.identifier())))
+        .map(key_of)
+        .collect()
 }
 
 /// The live opt-ins of a person: those under the identifiers `query`
@@ -232,11 +232,8 @@ pub async fn opt_ins_of_person(
     let named = keys_of(query, key, &Channel::ALL);
     let mut through_bookings = Vec::new();
     for booking in bookings {
-        let tags = SubjectTags::of(&booking.details, key);
-        for entry in [
-            self::key(Channel::Email, tags.email.as_str()),
-            self::key(Channel::Sms, tags.phone.as_str()),
-        ] {
+        for tag in SubjectTags::of(&booking.details, key).each() {
+            let entry = key_of(tag);
             if !named.contains(&entry) && !through_bookings.contains(&entry) {
                 through_bookings.push(entry);
             }
