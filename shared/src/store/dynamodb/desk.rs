@@ -10,7 +10,8 @@
 //! added to.
 
 use super::{
-    booking_of_item, classify, conflict_backoff, n, s, DynamoBookingStore, CONFLICT_ATTEMPTS,
+    booking_of_item, classify, conflict_backoff, n, s, unless_condition_failed, DynamoBookingStore,
+    CONFLICT_ATTEMPTS,
 };
 use crate::booking::record::{parse_rfc3339, rfc3339};
 use crate::booking::{Booking, Reference, Specialty};
@@ -255,13 +256,9 @@ impl DynamoDesk {
                     .expression_attribute_values(":zero", n(0))
                     .send()
                     .await;
-                match result {
-                    Ok(_) => moved += 1,
-                    // Moved meanwhile (or expired): nothing to do.
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                    Err(e) => return Err(classify(&e)),
+                // Moved meanwhile (or expired): nothing to do.
+                if unless_condition_failed(result)?.is_some() {
+                    moved += 1;
                 }
             }
             match page.last_evaluated_key() {

@@ -2,7 +2,7 @@
 //! address tag in `MarketingTable`, and the repair that registers the
 //! opt-ins of stored bookings the register missed.
 
-use super::{booking_of_item, classify, n, s, DynamoBookingStore};
+use super::{booking_of_item, classify, n, s, unless_condition_failed, DynamoBookingStore};
 use crate::booking::record::rfc3339;
 use crate::rights::marketing::{MarketingRegister, OptIn, OptInRecord};
 use crate::store::StoreError;
@@ -59,12 +59,9 @@ impl DynamoBookingStore {
                         .condition_expression("attribute_not_exists(pk)")
                         .send()
                         .await;
-                    match result {
-                        Ok(_) => registered += 1,
-                        Err(e)
-                            if e.as_service_error()
-                                .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                        Err(e) => return Err(classify(&e)),
+                    // An entry there already (a later opt-in, or a marker) stays.
+                    if unless_condition_failed(result)?.is_some() {
+                        registered += 1;
                     }
                 }
             }
@@ -115,19 +112,10 @@ impl MarketingRegister for DynamoBookingStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        match result {
-            Ok(out) => match out.attributes {
-                Some(item) if !item.is_empty() => opt_in_record(item)?.live(),
-                _ => Ok(None),
-            },
-            // Nothing live under the key: nothing to withdraw.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(&e)),
+        // Nothing live under the key (the condition fails): nothing to withdraw.
+        match unless_condition_failed(result)?.and_then(|out| out.attributes) {
+            Some(item) if !item.is_empty() => opt_in_record(item)?.live(),
+            _ => Ok(None),
         }
     }
 

@@ -95,25 +95,17 @@ impl DynamoBookingStore {
     async fn register(&self, new: &NewBooking) {
         for opt_in in OptIn::of(new) {
             let result = match (self.marketing(), serde_dynamo::to_item(opt_in.record())) {
-                (Ok(table), Ok(item)) => match self
-                    .client
-                    .put_item()
-                    .table_name(table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(withdrawn_at)")
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    // Withdrawn before: the objection stays.
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(classify(&e)),
-                },
+                // Withdrawn before (the condition fails): the objection stays.
+                (Ok(table), Ok(item)) => unless_condition_failed(
+                    self.client
+                        .put_item()
+                        .table_name(table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(withdrawn_at)")
+                        .send()
+                        .await,
+                )
+                .map(|_| ()),
                 (Err(e), _) => Err(e),
                 (_, Err(e)) => Err(StoreError::Corrupt(e.to_string())),
             };
@@ -389,6 +381,26 @@ pub(super) fn conflict_backoff(attempt: u32, random: u32) -> Duration {
     Duration::from_millis(10 * 2u64.pow(attempt) + u64::from(random % 20))
 }
 
+/// A conditional write's outcome: `Some` of its output when it was applied,
+/// `None` when its condition did not hold, or the store's error.
+fn unless_condition_failed<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(SdkError::ServiceError(service))
+            if service.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(classify(&error)),
+    }
+}
+
 /// Sorts an SDK failure into "try again later" and "will not work as configured".
 fn classify<E, R>(error: &SdkError<E, R>) -> StoreError
 where
@@ -633,12 +645,9 @@ impl super::SubjectIndex for DynamoBookingStore {
                     .expression_attribute_values(":phone", s(tags.phone.as_str()))
                     .send()
                     .await;
-                match result {
-                    Ok(_) => tagged += 1,
-                    // Erased, expired or tagged since the scan read it.
-                    Err(SdkError::ServiceError(service))
-                        if service.err().is_conditional_check_failed_exception() => {}
-                    Err(error) => return Err(classify(&error)),
+                // Erased, expired or tagged since the scan read it: not counted.
+                if unless_condition_failed(result)?.is_some() {
+                    tagged += 1;
                 }
             }
             start = page.last_evaluated_key().cloned();
@@ -667,15 +676,7 @@ impl crate::notify::AcknowledgementCounter for DynamoBookingStore {
             .expression_attribute_values(":limit", n(i64::from(limit)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(service))
-                if service.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(classify(&error)),
-        }
+        Ok(unless_condition_failed(result)?.is_some())
     }
 }
 
