@@ -1373,10 +1373,10 @@ fn customer_key_problems(template: &Value) -> Vec<String> {
             }
         }
     }
-    let statements = key_statements(resources, "DataKey");
-    let sid = |name: &str| statements.iter().find(|s| s["Sid"].as_str() == Some(name));
+    let policy = key_statements(resources, "DataKey");
+    let sid = |name: &str| policy.iter().find(|s| s["Sid"].as_str() == Some(name));
     // CloudWatch Logs may use the key for every log group of the stage.
-    let logs = statements
+    let logs = policy
         .iter()
         .find(|s| {
             resolved(&s["Principal"]["Service"])
@@ -1409,7 +1409,7 @@ fn customer_key_problems(template: &Value) -> Vec<String> {
     let roles: BTreeSet<String> = resources_of(template, "AWS::IAM::Role")
         .into_iter()
         .filter(|(_, role)| {
-            statements_of_role(role).iter().any(|s| {
+            statements(role).iter().any(|s| {
                 strings(&s["Action"])
                     .iter()
                     .any(|a| a.starts_with("dynamodb:") || a.starts_with("sqs:"))
@@ -1511,19 +1511,20 @@ fn when_on(value: &Value) -> Value {
     }
 }
 
-/// Every statement of a role's inline policies (its own helper, for keys).
-fn statements_of_role(role: &Value) -> Vec<Value> {
-    statements(role)
-}
-
-/// The role ARNs DataKey's policy lets use it, to mutate.
-fn function_arns(template: &mut Value) -> &mut Vec<Value> {
+/// The statement of DataKey's policy with this `Sid`, to mutate.
+fn data_key_statement<'a>(template: &'a mut Value, sid: &str) -> &'a mut Value {
     template["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
         .as_sequence_mut()
         .expect("statements")
         .iter_mut()
-        .find(|s| s["Sid"].as_str() == Some("FunctionsThroughTheirServices"))
-        .expect("the functions' statement")["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+        .find(|s| s["Sid"].as_str() == Some(sid))
+        .expect("a statement with that Sid")
+}
+
+/// The role ARNs DataKey's policy lets use it, to mutate.
+fn function_arns(template: &mut Value) -> &mut Vec<Value> {
+    data_key_statement(template, "FunctionsThroughTheirServices")["Condition"]["ArnEquals"]
+        ["aws:PrincipalArn"]
         .as_sequence_mut()
         .expect("a list of ARNs")
 }
@@ -1589,14 +1590,7 @@ fn the_clinics_own_key_covers_every_store_of_data_and_names_exactly_who_uses_it(
 
     // Administrators who may decrypt, or no rule requiring one.
     let mut reading = template.clone();
-    for statement in reading["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
-        .as_sequence_mut()
-        .unwrap()
-    {
-        if statement["Sid"].as_str() == Some("Administrators") {
-            statement["Action"] = yaml("[kms:*]");
-        }
-    }
+    data_key_statement(&mut reading, "Administrators")["Action"] = yaml("[kms:*]");
     assert_eq!(
         customer_key_problems(&reading),
         ["DataKey's administrators may use its data directly"]
@@ -1608,14 +1602,8 @@ fn the_clinics_own_key_covers_every_store_of_data_and_names_exactly_who_uses_it(
         ["nothing stops a customer key without administrators"]
     );
     let mut granting = template.clone();
-    for statement in granting["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
-        .as_sequence_mut()
-        .unwrap()
-    {
-        if statement["Sid"].as_str() == Some("Administrators") {
-            statement["Action"] = yaml("[kms:Create*, kms:Describe*]");
-        }
-    }
+    data_key_statement(&mut granting, "Administrators")["Action"] =
+        yaml("[kms:Create*, kms:Describe*]");
     assert_eq!(
         customer_key_problems(&granting),
         ["DataKey's administrators may use its data directly"]
@@ -1623,16 +1611,9 @@ fn the_clinics_own_key_covers_every_store_of_data_and_names_exactly_who_uses_it(
 
     // EventBridge allowed for any rule of the account.
     let mut any_rule = template.clone();
-    for statement in any_rule["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
-        .as_sequence_mut()
+    data_key_statement(&mut any_rule, "EventBridgeFailedEvents")["Condition"]
+        .as_mapping_mut()
         .unwrap()
-    {
-        if statement["Sid"].as_str() == Some("EventBridgeFailedEvents") {
-            statement["Condition"]
-                .as_mapping_mut()
-                .unwrap()
-                .remove("ArnEquals");
-        }
-    }
+        .remove("ArnEquals");
     assert_eq!(customer_key_problems(&any_rule).len(), 1);
 }
