@@ -720,6 +720,19 @@ async fn export_subject(args: SubjectArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Each opt-in on a line of its own: its channel, when and with which
+/// booking it was given (no address).
+fn print_opt_ins(opt_ins: &[frontdesk_shared::rights::OptIn]) {
+    for opt_in in opt_ins {
+        println!(
+            "  {} (given {} with {})",
+            opt_in.channel.as_str(),
+            frontdesk_shared::london::short(opt_in.given_at),
+            opt_in.reference
+        );
+    }
+}
+
 async fn withdraw_marketing(args: SubjectArgs, channel: &str) -> Result<(), String> {
     use frontdesk_shared::rights::Channel;
     let channels: Vec<Channel> = match channel {
@@ -750,14 +763,7 @@ async fn withdraw_marketing(args: SubjectArgs, channel: &str) -> Result<(), Stri
         "{} opt-in(s) to the clinic's news withdrawn",
         done.removed.len()
     );
-    for opt_in in &done.removed {
-        println!(
-            "  {} (given {} with {})",
-            opt_in.channel.as_str(),
-            frontdesk_shared::london::short(opt_in.given_at),
-            opt_in.reference
-        );
-    }
+    print_opt_ins(&done.removed);
     Ok(())
 }
 
@@ -815,14 +821,7 @@ async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(),
             "{} opt-in(s) to the clinic's news would be removed:",
             opt_ins.len()
         );
-        for opt_in in &opt_ins {
-            println!(
-                "  {} (given {} with {})",
-                opt_in.channel.as_str(),
-                frontdesk_shared::london::short(opt_in.given_at),
-                opt_in.reference
-            );
-        }
+        print_opt_ins(&opt_ins);
         return Err(
             "nothing erased: check that each is this person's (a phone or an inbox may be shared), then run again with --yes"
                 .into(),
