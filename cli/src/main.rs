@@ -502,6 +502,23 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
             frontdesk_shared::time_source::Clock::system(),
         );
     }
+    let match_key = Arc::new(serve::local_match_key(&args.data_dir).map_err(|e| e.to_string())?);
+    // Bookings this folder kept before the subject tags get them, so that
+    // an export or an erasure finds them (in DynamoDB: `tables backfill`).
+    if args.store == StoreKind::Embedded {
+        store
+            .subjects
+            .tag_untagged(&match_key)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let rights = serve::rights(
+        &store,
+        &content_config,
+        Arc::clone(&match_key),
+        args.store,
+        &args.data_dir,
+    );
     let notifier = notify::notifier(
         args.mailer,
         &args.data_dir,
@@ -558,20 +575,11 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
     let desk = serve::desk(
         store.desk,
         serve::consultants(&store.content, &content_config),
+        rights,
         desk_config,
         frontdesk_shared::time_source::Clock::system(),
         &sign_in,
     );
-    let match_key = serve::local_match_key(&args.data_dir).map_err(|e| e.to_string())?;
-    // Bookings this folder kept before the subject tags get them, so that
-    // an export or an erasure finds them (in DynamoDB: `tables backfill`).
-    if args.store == StoreKind::Embedded {
-        store
-            .subjects
-            .tag_untagged(&match_key)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
     let app = serve::app(
         bookings,
         config,
@@ -579,7 +587,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         &content_config,
         site,
         Some(desk),
-        Arc::new(match_key),
+        match_key,
     );
     serve::run(listener, app).await.map_err(|e| e.to_string())
 }
@@ -769,19 +777,8 @@ async fn withdraw_marketing(args: SubjectArgs, channel: &str) -> Result<(), Stri
 
 async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(), String> {
     let now = time::OffsetDateTime::now_utc();
-    let (folders, backups_until) = match args.store {
-        StoreKind::Embedded => (
-            vec![
-                notify::outbox_path(&args.data_dir),
-                serve::exports_path(&args.data_dir),
-            ],
-            None,
-        ),
-        StoreKind::Dynamodb => (
-            vec![serve::exports_path(&args.data_dir)],
-            Some(now + frontdesk_cli::subject::BACKUPS_KEPT),
-        ),
-    };
+    let folders = serve::erasure_folders(args.store, &args.data_dir);
+    let backups_until = serve::backups_kept(args.store).map(|kept| now + kept);
     // Every option is checked before the store is opened.
     let request =
         frontdesk_cli::subject::erasure_request(args.query()?, &args.by, reason, backups_until)?;

@@ -279,11 +279,55 @@ pub fn consultants(
     ))
 }
 
+/// The folders whose files about a person go with their erasure: the
+/// outbox's emails (the embedded store's mailer) and the exports.
+pub fn erasure_folders(kind: StoreKind, data_dir: &Path) -> Vec<PathBuf> {
+    match kind {
+        StoreKind::Embedded => vec![crate::notify::outbox_path(data_dir), exports_path(data_dir)],
+        StoreKind::Dynamodb => vec![exports_path(data_dir)],
+    }
+}
+
+/// How long `kind`'s backups keep an erased booking: DynamoDB's
+/// point-in-time recovery; the embedded store keeps none.
+pub fn backups_kept(kind: StoreKind) -> Option<time::Duration> {
+    match kind {
+        StoreKind::Embedded => None,
+        StoreKind::Dynamodb => Some(frontdesk_shared::rights::erase::BACKUPS_KEPT),
+    }
+}
+
+/// What the desk's admins export and erase from, as `serve` runs it: the
+/// store `kind` opened in `data_dir`, under the data folder's match `key`.
+pub fn rights(
+    store: &LocalStore,
+    config: &ContentConfig,
+    key: Arc<MatchKey>,
+    kind: StoreKind,
+    data_dir: &Path,
+) -> frontdesk_desk::Rights {
+    frontdesk_desk::Rights {
+        index: Arc::clone(&store.subjects),
+        bookings: Arc::clone(&store.bookings),
+        register: Arc::clone(&store.marketing),
+        wordings: Arc::new(ContentCache::new(
+            Arc::clone(&store.content),
+            config.cache_ttl,
+            Clock::system(),
+            frontdesk_shared::content::ConsentWording::all_of,
+        )),
+        key: Arc::new(frontdesk_desk::MatchKeyOnce::ready(key)),
+        backups_kept: backups_kept(kind),
+        folders: erasure_folders(kind, data_dir),
+    }
+}
+
 /// The staff desk as `serve` runs it: the desk's router behind the
 /// one-time sign-in link, whose exchange route it adds.
 pub fn desk(
     store: Arc<dyn frontdesk_shared::desk::DeskStore>,
     consultants: Arc<dyn Publication<frontdesk_shared::desk::Consultants>>,
+    rights: frontdesk_desk::Rights,
     config: DeskConfig,
     clock: Clock,
     sign_in: &frontdesk_desk::local::LocalSignIn,
@@ -291,6 +335,7 @@ pub fn desk(
     frontdesk_desk::routes(frontdesk_desk::AppState::new(
         store,
         consultants,
+        rights,
         clock,
         config,
     ))

@@ -100,10 +100,6 @@ fn admin(by: &str) -> Result<Staff, String> {
     })
 }
 
-/// How long DynamoDB's point-in-time recovery keeps a table's backups
-/// (the template's `PointInTimeRecoveryEnabled`, at its default period).
-pub const BACKUPS_KEPT: time::Duration = time::Duration::days(35);
-
 /// An erasure request from what the admin typed: `--by` and `--reason`
 /// checked, each error naming its option.
 pub fn erasure_request(
@@ -141,15 +137,8 @@ pub async fn erase_from(
     .map_err(|e| format!("the store could not be changed: {e}"))?;
     // The person's emails in the local outbox, and earlier exports that
     // hold their bookings.
-    let mut files = 0;
-    for dir in folders {
-        for entry in &done.erased {
-            if let Some(reference) = &entry.reference {
-                files += frontdesk_shared::rights::erase::remove_files_about(dir, reference)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-        }
-    }
+    let files = frontdesk_shared::rights::erase::remove_files_of(folders, &done)
+        .map_err(|(dir, e)| format!("{}: {e}", dir.display()))?;
     Ok((done, files))
 }
 

@@ -209,6 +209,12 @@ impl From<&crate::desk::DeskError> for Problem {
                     state.label()
                 ),
             ),
+            DeskError::Stale => Problem::new(
+                StatusCode::CONFLICT,
+                "urn:frontdesk:problem:changed-meanwhile",
+                "Changed since you looked",
+                "The bookings found for this person are not the ones you were shown: a booking arrived or went since. Nothing was erased; search again and check what is found.",
+            ),
             DeskError::Invalid { errors, query } => Problem {
                 errors: errors.as_slice().to_vec(),
                 ..if *query {

@@ -388,6 +388,28 @@ impl StoreHandle {
         self.adapter(|s| Arc::new(s), |s| Arc::new(s))
     }
 
+    /// What the desk's admins export and erase from, over this store and
+    /// under the tests' match key, quoting the shipped consent wordings;
+    /// DynamoDB's erasures report its backups.
+    pub fn rights(&self) -> frontdesk_desk::Rights {
+        let content = frontdesk_cli::content::check(&content::shipped_content())
+            .expect("the shipped content");
+        let wordings =
+            frontdesk_shared::content::ConsentWording::all_of(&content).expect("its wordings");
+        frontdesk_desk::Rights {
+            index: self.subjects(),
+            bookings: self.port(),
+            register: self.marketing(),
+            wordings: Arc::new(Fixed(Arc::new(wordings))),
+            key: Arc::new(frontdesk_desk::MatchKeyOnce::ready(match_key())),
+            backups_kept: match self {
+                Self::Embedded(_) => None,
+                Self::Dynamo(_) => Some(frontdesk_shared::rights::erase::BACKUPS_KEPT),
+            },
+            folders: Vec::new(),
+        }
+    }
+
     /// How many bookings are stored.
     pub async fn count(&self) -> u64 {
         match self {

@@ -76,6 +76,15 @@ impl SiteServer {
             _ => None,
         })
         .expect("notifier settings");
+        let match_key =
+            Arc::new(serve::local_match_key(data_dir.path()).expect("the data folder's key"));
+        let rights = serve::rights(
+            &store,
+            &content_config,
+            Arc::clone(&match_key),
+            serve::StoreKind::Embedded,
+            data_dir.path(),
+        );
         let notifier = notify::notifier(
             MailerKind::Outbox,
             data_dir.path(),
@@ -92,6 +101,7 @@ impl SiteServer {
         let desk = serve::desk(
             store.desk,
             serve::consultants(&store.content, &content_config),
+            rights,
             frontdesk_shared::DeskConfig::from_lookup(|_| None).expect("desk settings"),
             frontdesk_shared::time_source::Clock::system(),
             &sign_in,
@@ -106,7 +116,7 @@ impl SiteServer {
             &content_config,
             Some(Site::new(site_dir(), &format!("http://127.0.0.1:{port}")).expect("the site")),
             Some(desk),
-            Arc::new(serve::local_match_key(data_dir.path()).expect("the data folder's key")),
+            match_key,
         );
         let task = tokio::spawn(async move {
             let _ = serve::run(listener, app).await;

@@ -24,10 +24,13 @@ for_each_backend!(
     a_hostile_message_comes_back_as_the_text_it_was,
     signing_out_ends_the_session,
     an_erased_request_says_when_and_why_and_nothing_else,
+    an_admin_finds_exports_and_erases_a_person_from_the_desk,
+    an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing,
+    a_search_with_bad_fields_is_refused_field_by_field,
 );
 
 /// Every route of the desk's API, as a method and an example path.
-const ROUTES: [(&str, &str); 7] = [
+const ROUTES: [(&str, &str); 10] = [
     ("GET", "/v1/desk/inbox"),
     ("GET", "/v1/desk/requests/CCL-AAAA-2222"),
     ("POST", "/v1/desk/requests/CCL-AAAA-2222/moves"),
@@ -35,6 +38,16 @@ const ROUTES: [(&str, &str); 7] = [
     ("GET", "/v1/desk/audit"),
     ("POST", "/v1/desk/sign-in"),
     ("POST", "/v1/desk/sign-out"),
+    ("POST", "/v1/desk/subjects/find"),
+    ("POST", "/v1/desk/subjects/export"),
+    ("POST", "/v1/desk/subjects/erase"),
+];
+
+/// The routes of a person's data rights, admins' only.
+const RIGHTS_ROUTES: [&str; 3] = [
+    "/v1/desk/subjects/find",
+    "/v1/desk/subjects/export",
+    "/v1/desk/subjects/erase",
 ];
 
 struct Desk {
@@ -57,6 +70,7 @@ impl Desk {
         let router = frontdesk_cli::serve::desk(
             app.store.desk(&app.clock),
             std::sync::Arc::new(consultants),
+            app.store.rights(),
             DeskConfig::from_lookup(|_| None).unwrap(),
             app.clock.clock(),
             &sign_in,
@@ -566,6 +580,7 @@ fn with_claims(app: &TestApp, claims: &[(&str, &str)]) -> Router {
         std::sync::Arc::new(frontdesk_shared::content::cache::Fixed(
             std::sync::Arc::new(frontdesk_shared::desk::Consultants::default()),
         )),
+        app.store.rights(),
         app.clock.clock(),
         DeskConfig::from_lookup(|_| None).unwrap(),
     );
@@ -614,6 +629,36 @@ async fn staff_are_refused_the_audit_trail_and_outsiders_everything() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(personal(&body), None, "{path}");
     }
+    // A person's data is an admin's to find, export or erase; a refused
+    // search is not even recorded.
+    let erase = json!({
+        "email": "fixture.patient@example.com",
+        "references": [reference],
+        "confirm": "fixture.patient@example.com",
+        "reason": "asked by the patient",
+    });
+    for path in RIGHTS_ROUTES {
+        let body = if path.ends_with("erase") {
+            erase.clone()
+        } else {
+            json!({ "email": "fixture.patient@example.com" })
+        };
+        let response = with_claims(&app, &staff)
+            .oneshot(
+                Request::post(path)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(personal(&body), None, "{path}");
+    }
+    assert_eq!(app.store.count().await, 1, "nothing erased");
     let (status, _) = get(
         with_claims(&app, &staff),
         format!("/v1/desk/requests/{reference}"),
@@ -672,4 +717,379 @@ async fn an_erased_request_says_when_and_why_and_nothing_else(backend: Backend) 
         .call("GET", "/v1/desk/requests/CCL-AAAA-2222", Some(&token), None)
         .await;
     assert_eq!(never.status, StatusCode::NOT_FOUND);
+}
+
+/// The actions the whole desk's trail holds, newest first.
+async fn trail_actions(desk: &Desk, token: &str) -> Vec<(String, Option<String>)> {
+    let trail = desk.call("GET", "/v1/desk/audit", Some(token), None).await;
+    assert_eq!(trail.status, StatusCode::OK);
+    trail.json()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["reference"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// The references an admin's search shows, in its order.
+fn shown(found: &TestResponse) -> Vec<String> {
+    found.json()["bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["reference"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backend) {
+    let mut desk = Desk::spawn(backend).await;
+    // Two bookings of one person (the second for their partner), and a
+    // third person who shares the patient's name but nothing else.
+    let first = desk.book(&valid_booking(), "rights-0001").await;
+    let mut for_partner = booking_with("booking_for", json!("someone_else"));
+    for_partner["first_name"] = json!("Partner");
+    for_partner["date_of_birth"] = json!("1968-01-02");
+    let second = desk.book(&for_partner, "rights-0002").await;
+    let mut namesake = booking_with("email", json!("namesake@example.org"));
+    namesake["phone"] = json!("020 7946 0000");
+    let other = desk.book(&namesake, "rights-0003").await;
+    let token = desk.sign_in().await;
+    let moved = desk
+        .call(
+            "POST",
+            &format!("/v1/desk/requests/{first}/moves"),
+            Some(&token),
+            Some(json!({"version": 0, "from": "new", "to": "contacted", "note": "Rang back"})),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK);
+
+    let person = json!({ "email": "Fixture.Patient@example.com" });
+    let found = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/find",
+            Some(&token),
+            Some(person.clone()),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{:?}", found.body);
+    assert_secure(&found, "find");
+    let mut references = shown(&found);
+    references.sort();
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(
+        references, expected,
+        "the person's two bookings, not the namesake's"
+    );
+    let listed = found.json();
+    assert_eq!(listed["confirm_with"], "email");
+    assert!(listed["bookings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["reference"] == second.as_str() && b["for_someone_else"] == true));
+    assert_eq!(
+        listed["opt_ins"][0]["channel"], "email",
+        "the news by email they ticked"
+    );
+    assert!(
+        !found.body.windows(8).any(|w| w == b"Fixture "),
+        "a search lists references, not names"
+    );
+
+    let exported = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/export",
+            Some(&token),
+            Some(person.clone()),
+        )
+        .await;
+    assert_eq!(exported.status, StatusCode::OK, "{:?}", exported.body);
+    assert_secure(&exported, "export");
+    let answer = exported.json();
+    assert_eq!(answer["bookings"], 2);
+    assert!(answer["file"]
+        .as_str()
+        .unwrap()
+        .starts_with("subject-export-"));
+    let document: Value = serde_json::from_str(answer["json"].as_str().unwrap()).unwrap();
+    assert_eq!(document["format"], "frontdesk/subject-export/1");
+    let bookings = document["bookings"].as_array().unwrap();
+    assert_eq!(bookings.len(), 2);
+    let roles: Vec<(&str, &str)> = bookings
+        .iter()
+        .map(|b| {
+            (
+                b["reference"].as_str().unwrap(),
+                b["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&(first.as_str(), "booker_and_patient")),
+        "{roles:?}"
+    );
+    assert!(roles.contains(&(second.as_str(), "booker")), "{roles:?}");
+    let html = answer["html"].as_str().unwrap();
+    for part in [answer["json"].as_str().unwrap(), html] {
+        assert!(!part.contains(&other), "nothing of the namesake's booking");
+        assert!(!part.contains("namesake@example.org"));
+    }
+    assert!(html.contains(&first) && html.contains("Rang back"));
+
+    let erased = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/erase",
+            Some(&token),
+            Some(json!({
+                "email": "fixture.patient@example.com",
+                "references": references,
+                "confirm": " FIXTURE.PATIENT@example.com ",
+                "reason": "Erasure requested by the patient in writing",
+            })),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
+    assert_secure(&erased, "erase");
+    let report = erased.json();
+    let mut gone: Vec<String> = report["erased"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    gone.sort();
+    assert_eq!(gone, expected);
+    assert_eq!(report["for_someone_else"], 1);
+    assert_eq!(report["opt_ins_removed"], 1);
+    let not_erased = report["not_erased"].to_string();
+    assert!(not_erased.contains("mailboxes"), "{not_erased}");
+    assert!(not_erased.contains("for someone else"), "{not_erased}");
+    assert_eq!(
+        not_erased.contains("Point-in-time recovery"),
+        backend == Backend::DynamoDb,
+        "backups are DynamoDB's: {not_erased}"
+    );
+
+    // Staff who look a reference up see the tombstone; the namesake's
+    // booking is untouched; a new search finds nothing.
+    for reference in [&first, &second] {
+        let page = desk
+            .call(
+                "GET",
+                &format!("/v1/desk/requests/{reference}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::GONE, "{reference}");
+        assert!(page.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Erasure requested by the patient in writing"));
+    }
+    assert!(desk.app.booking(&other).await.is_some());
+    let again = desk
+        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
+        .await;
+    assert_eq!(shown(&again), Vec::<String>::new());
+    assert_eq!(again.json()["opt_ins"], json!([]));
+
+    let actions = trail_actions(&desk, &token).await;
+    for reference in [&first, &second] {
+        for action in ["exported", "erased"] {
+            assert!(
+                actions.contains(&(action.to_owned(), Some(reference.clone()))),
+                "{action} {reference}: {actions:?}"
+            );
+        }
+    }
+    let searches = actions
+        .iter()
+        .filter(|(a, r)| a == "searched" && r.is_none())
+        .count();
+    assert_eq!(
+        searches, 2,
+        "each search on the trail, naming no one: {actions:?}"
+    );
+    let trail = desk.call("GET", "/v1/desk/audit", Some(&token), None).await;
+    assert!(
+        !String::from_utf8_lossy(&trail.body).contains("fixture.patient"),
+        "the trail never holds what was searched for"
+    );
+}
+
+async fn an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing(backend: Backend) {
+    let mut desk = Desk::spawn(backend).await;
+    let first = desk.book(&valid_booking(), "stale-0001").await;
+    let token = desk.sign_in().await;
+    let person = json!({ "phone": "+44 7700 900123" });
+    let found = desk
+        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
+        .await;
+    assert_eq!(found.json()["confirm_with"], "phone");
+    assert_eq!(shown(&found), vec![first.clone()]);
+    let erase = |references: Vec<String>, confirm: &str| {
+        json!({
+            "phone": "+44 7700 900123",
+            "references": references,
+            "confirm": confirm,
+            "reason": "Erasure requested by the patient",
+        })
+    };
+
+    // The confirmation must be the number searched, however written.
+    for wrong in ["", "07700 900124", "fixture.patient@example.com", "erase"] {
+        let refused = desk
+            .call(
+                "POST",
+                "/v1/desk/subjects/erase",
+                Some(&token),
+                Some(erase(vec![first.clone()], wrong)),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{wrong:?}"
+        );
+        assert_eq!(refused.error_fields(), ["confirm"], "{wrong:?}");
+        assert_eq!(personal(&refused.body), None);
+    }
+    // A booking arrived after the search: what was shown is not what
+    // would go, so nothing goes.
+    let mut later = booking_with("email", json!("fixture.patient+later@example.com"));
+    later["message"] = json!("A second question.");
+    let second = desk.book(&later, "stale-0002").await;
+    let stale = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/erase",
+            Some(&token),
+            Some(erase(vec![first.clone()], "07700 900123")),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(
+        stale.json()["type"],
+        "urn:frontdesk:problem:changed-meanwhile"
+    );
+    assert_eq!(personal(&stale.body), None);
+    // Nor does a reference that is not the person's.
+    let foreign = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/erase",
+            Some(&token),
+            Some(erase(
+                vec![first.clone(), second.clone(), "CCL-AAAA-2222".into()],
+                "07700 900123",
+            )),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::CONFLICT);
+    for reference in [&first, &second] {
+        assert!(
+            desk.app.booking(reference).await.is_some(),
+            "{reference} kept"
+        );
+    }
+    assert!(!trail_actions(&desk, &token)
+        .await
+        .iter()
+        .any(|(a, _)| a == "erased"));
+    // Shown both, confirmed: both go.
+    let done = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/erase",
+            Some(&token),
+            Some(erase(vec![second.clone(), first.clone()], "+447700900123")),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(done.json()["erased"].as_array().unwrap().len(), 2);
+    assert_eq!(desk.app.store.count().await, 0);
+}
+
+async fn a_search_with_bad_fields_is_refused_field_by_field(backend: Backend) {
+    let mut desk = Desk::spawn(backend).await;
+    let reference = desk.book(&valid_booking(), "badsearch-0001").await;
+    let token = desk.sign_in().await;
+    for path in RIGHTS_ROUTES {
+        for (body, fields) in [
+            (json!({}), vec!["email"]),
+            (json!({"email": " ", "phone": ""}), vec!["email"]),
+            (json!({"email": "not-an-address"}), vec!["email"]),
+            (json!({"phone": "12345"}), vec!["phone"]),
+            (
+                json!({"email": "a@b", "phone": "999"}),
+                vec!["email", "phone"],
+            ),
+        ] {
+            let mut body = body;
+            if path.ends_with("erase") {
+                body["references"] = json!([reference]);
+                body["confirm"] = json!("x");
+                body["reason"] = json!("asked");
+            }
+            let answer = desk
+                .call("POST", path, Some(&token), Some(body.clone()))
+                .await;
+            assert_eq!(
+                answer.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path} {body}"
+            );
+            assert_eq!(answer.error_fields(), fields, "{path} {body}");
+            assert_secure(&answer, path);
+        }
+        let malformed = desk
+            .call(
+                "POST",
+                path,
+                Some(&token),
+                Some(json!({"email": "fixture.patient@example.com", "extra": 1})),
+            )
+            .await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{path}");
+        let get = desk.call("GET", path, Some(&token), None).await;
+        assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    }
+    let erase = |references: Value, reason: &str| {
+        json!({
+            "email": "fixture.patient@example.com",
+            "references": references,
+            "confirm": "fixture.patient@example.com",
+            "reason": reason,
+        })
+    };
+    for (body, field) in [
+        (erase(json!(["not a reference"]), "asked"), "references"),
+        (erase(json!([reference]), ""), "reason"),
+    ] {
+        let answer = desk
+            .call(
+                "POST",
+                "/v1/desk/subjects/erase",
+                Some(&token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(answer.error_fields(), [field], "{body}");
+    }
+    assert!(
+        desk.app.booking(&reference).await.is_some(),
+        "nothing erased"
+    );
 }

@@ -62,7 +62,7 @@ pub struct InboxParams {
 }
 
 /// A time as stored (UTC) and as people read it.
-fn when(at: time::OffsetDateTime) -> Value {
+pub(crate) fn when(at: time::OffsetDateTime) -> Value {
     json!({ "at": rfc3339(at), "london": london::written(at) })
 }
 

@@ -5,7 +5,8 @@
 //! authorizer) and in `frontdesk serve` (behind the one-time sign-in link
 //! of [`local`]). The edge that runs it says who is calling by inserting a
 //! `Result<Caller, DeskError>` extension; every API route requires a
-//! caller, and the audit trail's routes an admin. Every answer, refusals
+//! caller, and the audit trail's and a person's data rights' ([`subjects`])
+//! routes an admin. Every answer, refusals
 //! and the pages included, is `no-store`, framed by nobody, sends no
 //! referrer, and runs only the desk's own script. The desk is not under
 //! the public routes' CORS: its pages and API share an origin.
@@ -16,6 +17,7 @@ pub mod api;
 pub mod identity;
 pub mod local;
 pub mod pages;
+pub mod subjects;
 
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -30,13 +32,16 @@ use std::sync::Arc;
 
 pub use frontdesk_shared::wire::{DESK_API_ROUTE, DESK_ROUTES as ROUTES};
 pub use identity::{Caller, Role};
+pub use subjects::{MatchKeyOnce, Rights};
 
 /// What the desk's routes need: its store, the consultants an appointment
-/// may be with (read only when a booking names one), the clock, its settings.
+/// may be with (read only when a booking names one), what an admin's
+/// data-rights actions use, the clock, its settings.
 #[derive(Clone)]
 pub struct AppState {
     desk: Arc<dyn DeskStore>,
     consultants: Arc<dyn Publication<Consultants>>,
+    rights: Arc<Rights>,
     clock: Clock,
     config: Arc<DeskConfig>,
 }
@@ -46,12 +51,14 @@ impl AppState {
     pub fn new(
         desk: Arc<dyn DeskStore>,
         consultants: Arc<dyn Publication<Consultants>>,
+        rights: Rights,
         clock: Clock,
         config: DeskConfig,
     ) -> Self {
         Self {
             desk,
             consultants,
+            rights: Arc::new(rights),
             clock,
             config: Arc::new(config),
         }
@@ -81,6 +88,18 @@ pub fn routes(state: AppState) -> Router {
             get(api::request_audit).fallback(not_allowed),
         )
         .route(api::AUDIT_PATH, get(api::audit).fallback(not_allowed))
+        .route(
+            subjects::FIND_PATH,
+            post(subjects::find_person).fallback(not_allowed),
+        )
+        .route(
+            subjects::EXPORT_PATH,
+            post(subjects::export_person).fallback(not_allowed),
+        )
+        .route(
+            subjects::ERASE_PATH,
+            post(subjects::erase_person).fallback(not_allowed),
+        )
         .route(api::SIGN_IN_PATH, post(api::sign_in).fallback(not_allowed))
         .route(
             api::SIGN_OUT_PATH,

@@ -1,10 +1,12 @@
 //! The desk Lambda: configuration and the DynamoDB client built once, then
 //! the shared router behind `lambda_http`, with the caller read from the
-//! HTTP API's JWT authorizer.
+//! HTTP API's JWT authorizer. The match key is read from its secret the
+//! first time an admin searches for a person, not at start.
 
 use axum::middleware;
-use frontdesk_desk::{router, AppState};
+use frontdesk_desk::{router, AppState, MatchKeyOnce, Rights};
 use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::content::ConsentWording;
 use frontdesk_shared::desk::Consultants;
 use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::time_source::Clock;
@@ -17,11 +19,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = DeskConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    // In Lambda the desk trusts only its own app client's tokens, and its
-    // pages sign in through its managed login: neither may be left unset.
+    // In Lambda the desk trusts only its own app client's tokens, its
+    // pages sign in through its managed login, and a person's bookings are
+    // found under the match key's secret: none may be left unset.
     for (variable, value) in [
         ("DESK_CLIENT_ID", &config.client_id),
         ("DESK_SIGN_IN_URL", &config.sign_in_url),
+        ("MATCH_KEY_SECRET", &config.match_key_secret),
     ] {
         if value.is_none() {
             tracing::error!(variable, "configuration refused: required in Lambda");
@@ -31,27 +35,53 @@ async fn main() -> Result<(), lambda_http::Error> {
     let content = frontdesk_shared::ContentConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    let client = frontdesk_shared::aws::dynamodb_client(config.store_timeout).await;
-    // Read only when a booking names a consultant, then kept for CONTENT_CACHE_SECONDS.
+    // One SDK configuration for the tables and the secret, resolved once.
+    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+    let client = frontdesk_shared::aws::dynamodb_client_on(&sdk);
+    let content_store = Arc::new(DynamoContentStore::new(
+        client.clone(),
+        &content.content_table,
+    ));
+    // Each read only when needed (a booking naming a consultant, an
+    // export), then kept for CONTENT_CACHE_SECONDS.
     let consultants = ContentCache::new(
-        Arc::new(DynamoContentStore::new(
-            client.clone(),
-            &content.content_table,
-        )),
+        content_store.clone(),
         content.cache_ttl,
         Clock::system(),
         Consultants::of,
     );
-    // The desk writes no guards: the bookings store is only its way to the table.
-    let desk = DynamoBookingStore::new(client, &config.bookings_table, "").desk(
-        &config.audit_table,
-        config.audit_retention,
+    let wordings = ContentCache::new(
+        content_store,
+        content.cache_ttl,
         Clock::system(),
+        ConsentWording::all_of,
     );
+    let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table)
+        .with_marketing_table(&config.marketing_table);
+    let desk = store.desk(&config.audit_table, config.audit_retention, Clock::system());
+    let secret = config.match_key_secret.clone().unwrap_or_default();
+    let key = MatchKeyOnce::read_with(Box::new(move || {
+        let (sdk, secret) = (sdk.clone(), secret.clone());
+        Box::pin(async move {
+            frontdesk_shared::aws::match_key(&sdk, &secret)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }));
+    let rights = Rights {
+        index: Arc::new(store.clone()),
+        bookings: Arc::new(store.clone()),
+        register: Arc::new(store),
+        wordings: Arc::new(wordings),
+        key: Arc::new(key),
+        backups_kept: Some(frontdesk_shared::rights::erase::BACKUPS_KEPT),
+        folders: Vec::new(),
+    };
     let client_id = config.client_id.clone();
     let state = AppState::new(
         Arc::new(desk),
         Arc::new(consultants),
+        rights,
         Clock::system(),
         config,
     );

@@ -1,6 +1,8 @@
 //! The booking function's settings.
 
-use super::{bookings_table, number, store_timeout, switch, table_name, ConfigError};
+use super::{
+    bookings_table, guards_table, marketing_table, number, store_timeout, switch, ConfigError,
+};
 use std::time::Duration;
 
 /// The booking function's settings.
@@ -88,12 +90,8 @@ impl BookingConfig {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         Ok(Self {
             bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
-            guards_table: table_name("GUARDS_TABLE", get("GUARDS_TABLE"), "frontdesk-guards")?,
-            marketing_table: table_name(
-                "MARKETING_TABLE",
-                get("MARKETING_TABLE"),
-                "frontdesk-marketing",
-            )?,
+            guards_table: guards_table(get("GUARDS_TABLE"))?,
+            marketing_table: marketing_table(get("MARKETING_TABLE"))?,
             allowed_origins: origins(
                 get("ALLOWED_ORIGINS")
                     .as_deref()

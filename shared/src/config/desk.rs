@@ -1,7 +1,9 @@
 //! The desk function's settings: its tables, how long the audit trail is
 //! kept, and the sign-in it trusts.
 
-use super::{bookings_table, number, store_timeout, table_name, ConfigError};
+use super::{
+    bookings_table, guards_table, marketing_table, number, store_timeout, table_name, ConfigError,
+};
 use std::time::Duration;
 
 /// The desk's settings.
@@ -9,6 +11,16 @@ use std::time::Duration;
 pub struct DeskConfig {
     /// `BOOKINGS_TABLE`: the requests, with their workflow.
     pub bookings_table: String,
+    /// `GUARDS_TABLE`: the duplicate and rate records an erasure deletes
+    /// with a person's bookings.
+    pub guards_table: String,
+    /// `MARKETING_TABLE`: the opt-ins an export lists and an erasure removes.
+    pub marketing_table: String,
+    /// `MATCH_KEY_SECRET`: the Secrets Manager secret of the match key,
+    /// under which a person's bookings are found. Read the first time an
+    /// admin searches (no page or move needs it); unset locally, where the
+    /// data folder holds the key.
+    pub match_key_secret: Option<String>,
     /// `AUDIT_TABLE`: the append-only audit trail.
     pub audit_table: String,
     /// `AUDIT_RETENTION_DAYS` (default 730): how long an audit entry is kept.
@@ -69,6 +81,9 @@ impl DeskConfig {
             .transpose()?;
         Ok(Self {
             bookings_table: bookings_table(get("BOOKINGS_TABLE"))?,
+            guards_table: guards_table(get("GUARDS_TABLE"))?,
+            marketing_table: marketing_table(get("MARKETING_TABLE"))?,
+            match_key_secret: get("MATCH_KEY_SECRET").map(|v| v.trim().to_owned()),
             audit_table: table_name("AUDIT_TABLE", get("AUDIT_TABLE"), "frontdesk-audit")?,
             audit_retention: time::Duration::days(days),
             store_timeout: store_timeout(get("STORE_TIMEOUT_MS"))?,

@@ -33,6 +33,18 @@ pub(crate) fn bookings_table(value: Option<String>) -> Result<String, ConfigErro
     table_name("BOOKINGS_TABLE", value, "frontdesk-bookings")
 }
 
+/// `GUARDS_TABLE`, which the booking function writes and the desk's
+/// erasure deletes from.
+pub(crate) fn guards_table(value: Option<String>) -> Result<String, ConfigError> {
+    table_name("GUARDS_TABLE", value, "frontdesk-guards")
+}
+
+/// `MARKETING_TABLE`, which the booking function writes and the desk's
+/// export and erasure read and delete from.
+pub(crate) fn marketing_table(value: Option<String>) -> Result<String, ConfigError> {
+    table_name("MARKETING_TABLE", value, "frontdesk-marketing")
+}
+
 pub(crate) fn table_name(
     variable: &'static str,
     value: Option<String>,

@@ -356,6 +356,12 @@ pub struct ConsentWording {
 }
 
 impl ConsentWording {
+    /// Every published wording, as a content cache holds them for a
+    /// subject access export to quote.
+    pub fn all_of(content: &Content) -> Result<Vec<Self>, crate::store::StoreError> {
+        Ok(content.consent.clone())
+    }
+
     /// The hash of three labels, as `sha256` holds it.
     pub fn hash_of(contact: &str, marketing_email: &str, marketing_sms: &str) -> String {
         use sha2::{Digest, Sha256};

@@ -54,6 +54,9 @@ pub enum AuditAction {
         /// The state it reached.
         to: RequestState,
     },
+    /// Searched for a person's bookings by their email address or phone
+    /// (which are not recorded: the entry names no request).
+    Searched,
     /// Exported a patient's data.
     Exported,
     /// Erased a patient's data.
@@ -70,6 +73,7 @@ impl AuditAction {
             Self::SignedOut => "signed_out",
             Self::Viewed => "viewed",
             Self::Changed { .. } => "changed",
+            Self::Searched => "searched",
             Self::Exported => "exported",
             Self::Erased => "erased",
             Self::MarketingWithdrawn => "marketing_withdrawn",
@@ -90,6 +94,7 @@ impl AuditAction {
                 from: state(from)?,
                 to: state(to)?,
             },
+            "searched" => Self::Searched,
             "exported" => Self::Exported,
             "erased" => Self::Erased,
             "marketing_withdrawn" => Self::MarketingWithdrawn,
@@ -104,6 +109,7 @@ impl AuditAction {
             Self::SignedOut => "Signed out".into(),
             Self::Viewed => "Opened the request".into(),
             Self::Changed { from, to } => format!("Moved from {} to {}", from.label(), to.label()),
+            Self::Searched => "Searched for a person's bookings".into(),
             Self::Exported => "Exported the patient's data".into(),
             Self::Erased => "Erased the patient's data".into(),
             Self::MarketingWithdrawn => "Withdrew the opt-in to the clinic's news".into(),
@@ -296,8 +302,10 @@ mod tests {
                 from: New,
                 to: Contacted,
             },
+            AuditAction::Searched,
             AuditAction::Exported,
             AuditAction::Erased,
+            AuditAction::MarketingWithdrawn,
         ] {
             let (from, to) = match action {
                 AuditAction::Changed { from, to } => (Some(from.as_str()), Some(to.as_str())),

@@ -33,6 +33,10 @@ pub enum DeskError {
         /// Its version now.
         version: u64,
     },
+    /// What an erasure would take is no longer what the admin was shown
+    /// (a booking arrived or went since): nothing was erased (409).
+    #[error("changed since it was shown")]
+    Stale,
     /// Bad fields in a change or a query (422 for a body, 400 for a query).
     #[error("invalid fields")]
     Invalid {

@@ -109,6 +109,11 @@ pub async fn find(
     Ok(found)
 }
 
+/// How long DynamoDB's point-in-time recovery keeps a table's backups
+/// (the template's `PointInTimeRecoveryEnabled`, at its default period):
+/// what an erasure in DynamoDB says of when its backups age out.
+pub const BACKUPS_KEPT: time::Duration = time::Duration::days(35);
+
 /// An admin's request to erase a person's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErasureRequest {
@@ -133,6 +138,20 @@ pub async fn erase(
     key: &MatchKey,
     request: &ErasureRequest,
 ) -> Result<Erasure, StoreError> {
+    let found = find(index, bookings, key, &request.query).await?;
+    erase_found(found, eraser, register, key, request).await
+}
+
+/// Erases the bookings `found` of the person `request` names (as [`find`]
+/// found them, and an admin checked them), and their entries in the
+/// marketing `register`.
+pub async fn erase_found(
+    found: Vec<Found>,
+    eraser: &dyn Eraser,
+    register: &dyn super::MarketingRegister,
+    key: &MatchKey,
+    request: &ErasureRequest,
+) -> Result<Erasure, StoreError> {
     let ErasureRequest {
         query,
         by,
@@ -141,7 +160,6 @@ pub async fn erase(
     } = request;
     let mut erased = Vec::new();
     let mut for_someone_else = 0;
-    let found = find(index, bookings, key, query).await?;
     // The person's opt-ins go first (an erased person is sent no news):
     // were a booking's erasure to fail below, a second run would still
     // find them, before their bookings' contact details are gone.
@@ -201,6 +219,21 @@ pub fn sending(reference: &str, until: i64) -> StoreError {
         "an email about {reference} is being sent just now: run the erasure again in {} second(s)",
         wait.max(1)
     ))
+}
+
+/// Deletes the files in `folders` (the local outbox, the exports) about
+/// the bookings `erasure` took: how many went.
+pub fn remove_files_of(
+    folders: &[std::path::PathBuf],
+    erasure: &Erasure,
+) -> Result<usize, (std::path::PathBuf, std::io::Error)> {
+    let mut files = 0;
+    for dir in folders {
+        for reference in erasure.erased.iter().filter_map(|e| e.reference.as_ref()) {
+            files += remove_files_about(dir, reference).map_err(|e| (dir.clone(), e))?;
+        }
+    }
+    Ok(files)
 }
 
 /// Deletes every file in `dir` (not below it) whose bytes mention
