@@ -169,10 +169,15 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
         &[("lambda:InvokeFunction", "NotifierFunction")],
     ),
     (
-        // No UpdateItem or DeleteItem on the audit table, and no Scan.
+        // No UpdateItem or DeleteItem on the audit table, and no Scan; the
+        // deletes and the secret are an admin's erasure and search.
         "DeskRole",
         &[
+            ("dynamodb:DeleteItem", "BookingsTable"),
+            ("dynamodb:DeleteItem", "GuardsTable"),
+            ("dynamodb:DeleteItem", "MarketingTable"),
             ("dynamodb:GetItem", "BookingsTable"),
+            ("dynamodb:GetItem", "MarketingTable"),
             ("dynamodb:PutItem", "AuditTable"),
             ("dynamodb:Query", "AuditTable"),
             ("dynamodb:Query", "BookingsTable"),
@@ -180,6 +185,7 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:UpdateItem", "BookingsTable"),
             ("logs:CreateLogStream", "DeskLogs"),
             ("logs:PutLogEvents", "DeskLogs"),
+            ("secretsmanager:GetSecretValue", "MatchKeySecret"),
         ],
     ),
 ];

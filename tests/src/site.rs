@@ -162,6 +162,26 @@ impl SiteServer {
             .unwrap_or_else(|| panic!("no email to {to} about {subject:?}"))
     }
 
+    /// Every file under the data folder (the database and its log, the
+    /// outbox, the exports) whose bytes hold `text`.
+    pub fn files_holding(&self, text: &str) -> Vec<PathBuf> {
+        fn walk(dir: &std::path::Path, text: &[u8], found: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("the data folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, text, found);
+                } else if std::fs::read(&path)
+                    .is_ok_and(|bytes| bytes.windows(text.len()).any(|w| w == text))
+                {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.data_dir.path(), text.as_bytes(), &mut found);
+        found
+    }
+
     /// How many bookings are stored.
     pub async fn count(&self) -> u64 {
         self.database.count_bookings().await.expect("a count")

@@ -220,6 +220,7 @@ async fn every_desk_route_refuses_a_caller_not_signed_in(backend: Backend) {
         "/desk",
         "/desk/requests/CCL-AAAA-2222",
         "/desk/audit",
+        "/desk/people",
         "/desk/sign-in",
         "/desk/signed-out",
         "/desk/desk.js",

@@ -873,3 +873,103 @@ async fn a_long_hostile_message_renders_as_text_in_the_desk() {
         "no element was made of it"
     );
 }
+
+#[tokio::test]
+async fn an_admin_exports_and_erases_a_person_in_the_desk() {
+    let server = SiteServer::start().await;
+    let browser = Browser::start().await;
+    browser.goto(&server.page("/book")).await;
+    enhanced(&browser).await;
+    fill_valid(&browser, "ada.erase@example.com").await;
+    browser.find("#submit").await.click().await;
+    let reference = reference_shown(&browser).await;
+    // Both emails are written first: an erasure waits for one being sent.
+    assert_eq!(server.emails(2).await.len(), 2);
+    assert!(!server.files_holding("ada.erase@example.com").is_empty());
+
+    browser.goto(&server.desk_sign_in).await;
+    assert!(browser.wait_until("location.pathname === '/desk'").await);
+    assert!(
+        browser.tab_to("nav a[href='/desk/people']").await,
+        "an admin's menu leads to a person's data"
+    );
+    browser.keys(frontdesk_tests::browser::ENTER).await;
+    desk_shows(&browser, "#main form.person").await;
+    browser.fill("#field-email", "ada.erase@example.com").await;
+    browser.find("#main form.person button").await.click().await;
+    desk_shows(&browser, "#main form.erase").await;
+    assert!(browser.text("#main table").await.contains(&reference));
+    assert!(
+        !browser.url().await.contains("ada.erase"),
+        "what was searched for is not in the address"
+    );
+    accessible(&browser, "a person's data").await;
+
+    // The export is saved from the page: the JSON document and the page.
+    browser.find("#main button.export").await.click().await;
+    desk_shows(&browser, "#main a.download[download$='.json']").await;
+    // Made in the page from the answer, so nothing of the person is fetched
+    // again or put in an address.
+    let saved = browser
+        .execute(
+            "return [...document.querySelectorAll('#main a.download')].map((a) => [a.download, a.href.slice(0, 5)]);",
+            json!([]),
+        )
+        .await;
+    let saved: Vec<(String, String)> = serde_json::from_value(saved).unwrap();
+    assert_eq!(saved.len(), 2, "{saved:?}");
+    assert!(saved[0].0.starts_with("subject-export-") && saved[0].0.ends_with(".json"));
+    assert_eq!(saved[1].0, saved[0].0.replace(".json", ".html"));
+    assert!(saved.iter().all(|(_, href)| href == "blob:"), "{saved:?}");
+    assert!(browser
+        .text("#main .exported")
+        .await
+        .contains("Exported 1 booking(s)"));
+    browser.screenshot("desk-person").await;
+
+    // A confirmation that is not the address erases nothing.
+    browser
+        .fill("#field-reason", "Erasure requested by the patient")
+        .await;
+    browser
+        .fill("#field-confirm", "someone.else@example.com")
+        .await;
+    browser
+        .find("#main form.erase button.danger")
+        .await
+        .click()
+        .await;
+    desk_shows(&browser, "#main form.erase .errors li").await;
+    assert!(browser
+        .text("#main form.erase .errors")
+        .await
+        .contains("confirm"));
+    assert_eq!(server.count().await, 1);
+
+    let confirm = browser.find("#field-confirm").await;
+    confirm.clear().await;
+    confirm.type_text("ada.erase@example.com").await;
+    browser
+        .find("#main form.erase button.danger")
+        .await
+        .click()
+        .await;
+    assert!(
+        browser
+            .wait_until("document.querySelector('#main .result h2')?.textContent === 'Erased'")
+            .await,
+        "not erased: {}",
+        browser.text("#main").await
+    );
+    assert!(browser.text("#main .result").await.contains(&reference));
+    assert_eq!(server.count().await, 0);
+    // Nothing of the person is left in the data folder, `serve` running:
+    // not the database nor its log, not the outbox's emails.
+    for trace in ["ada.erase@example.com", "Browser-Test"] {
+        assert_eq!(
+            server.files_holding(trace),
+            Vec::<std::path::PathBuf>::new(),
+            "{trace}"
+        );
+    }
+}

@@ -494,9 +494,169 @@
     if (body.next) main.append(el("p", {}, el("a", { href: `/desk/audit?after=${encodeURIComponent(body.next)}`, rel: "next" }, "Older entries")));
   }
 
+  // --- a person's data (admins) ------------------------------------------------------
+  // The email address and phone searched for stay in this page's memory:
+  // they are sent in request bodies, never put in a URL or stored.
+
+  /** Field errors of a refused request, as a list. */
+  function problems(body, fallback) {
+    return [el("p", {}, body.detail ?? fallback),
+      el("ul", {}, (body.errors ?? []).map((e) => el("li", {}, `${e.field}: ${e.message}`)))];
+  }
+
+  const MATCHED = { email: "email address", phone: "phone number" };
+  const CHANNELS = { email: "News by email", sms: "News by text message" };
+  let downloads = [];
+
+  /** Links that save `text` as files, made in the browser: nothing is fetched again. */
+  function download(text, type, name, label) {
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    downloads.push(url);
+    return el("a", { href: url, download: name, class: "download" }, label);
+  }
+
+  function forget() {
+    for (const url of downloads) URL.revokeObjectURL(url);
+    downloads = [];
+  }
+
+  async function peoplePage() {
+    const who = JSON.parse(store.getItem(WHO) ?? "null");
+    if (!who?.admin) {
+      say("Only an admin can find, export or erase a person's data.");
+      return;
+    }
+    const form = el("form", { class: "person", novalidate: true, autocomplete: "off", "aria-label": "Find a person's data" },
+      el("p", {}, "Find every booking whose booker gave this email address or phone number, to answer a request to see or erase their data. Each search is on the audit trail."),
+      el("p", {}, el("label", { for: "field-email" }, "Email address"), " ",
+        el("input", { id: "field-email", name: "email", type: "email", spellcheck: "false", size: 32 })),
+      el("p", {}, el("label", { for: "field-phone" }, "Phone number"), " ",
+        el("input", { id: "field-phone", name: "phone", type: "tel", size: 16 })),
+      el("p", {}, el("button", { type: "submit" }, "Find")));
+    const result = el("div", { class: "result", tabindex: "-1" });
+    main.append(form, result);
+    window.addEventListener("pagehide", forget);
+
+    const person = () => {
+      const asked = {};
+      if (form.elements.email.value.trim()) asked.email = form.elements.email.value;
+      if (form.elements.phone.value.trim()) asked.phone = form.elements.phone.value;
+      return asked;
+    };
+
+    const show = async (message) => {
+      forget();
+      const asked = person();
+      const response = await api("/v1/desk/subjects/find", { method: "POST", body: asked });
+      const found = await json(response);
+      result.replaceChildren();
+      if (!response.ok) {
+        result.append(...problems(found, "The search could not be done."));
+        result.focus();
+        return;
+      }
+      say(message ?? `${found.bookings.length} booking(s) found.`);
+      const bookings = found.bookings.length
+        ? el("table", {},
+          el("caption", {}, "The bookings found, oldest first: check that each is this person's, as a phone or an inbox may be shared"),
+          el("thead", {}, el("tr", {}, ["Reference", "Received", "Found by", "Made for"].map((h) => el("th", { scope: "col" }, h)))),
+          el("tbody", {}, found.bookings.map((b) => el("tr", {},
+            el("th", { scope: "row" }, el("a", { href: `/desk/requests/${encodeURIComponent(b.reference)}` }, b.reference)),
+            el("td", {}, b.received.london),
+            el("td", {}, b.matched_by.map((m) => MATCHED[m] ?? m).join(" and ")),
+            el("td", {}, b.for_someone_else ? "Someone else, whose details it holds too" : "Themselves")))))
+        : el("p", {}, "No bookings are held for this email address or phone number.");
+      const optIns = found.opt_ins.length
+        ? el("ul", {}, found.opt_ins.map((o) => el("li", {}, `${CHANNELS[o.channel] ?? o.channel}, given ${o.given.london} with ${o.came_with}`)))
+        : el("p", {}, "No opt-ins to the clinic's news.");
+
+      const exportButton = el("button", { type: "button", class: "export" }, "Export everything held");
+      const exported = el("div", { class: "exported" });
+      exportButton.addEventListener("click", async () => {
+        try {
+          const response = await api("/v1/desk/subjects/export", { method: "POST", body: asked });
+          const made = await json(response);
+          if (!response.ok) {
+            exported.replaceChildren(...problems(made, "The export could not be made."));
+            return;
+          }
+          exported.replaceChildren(
+            el("p", {}, `Exported ${made.bookings} booking(s); each export is on the audit trail. Save both files and send them to the person securely:`),
+            el("ul", {},
+              el("li", {}, download(made.json, "application/json", `${made.file}.json`, "The JSON document")),
+              el("li", {}, download(made.html, "text/html", `${made.file}.html`, "The readable page"))));
+        } catch (error) {
+          failed(error);
+        }
+      });
+
+      const confirmWith = MATCHED[found.confirm_with];
+      const erase = el("form", { class: "erase", novalidate: true, autocomplete: "off" },
+        el("p", {}, `Erasing deletes ${found.bookings.length} booking(s) above, with their emails' state, notes and history, and the opt-ins listed. It cannot be undone. An entry on the audit trail takes each booking's place, with the reason.`),
+        el("p", {}, el("label", { for: "field-reason" }, "Reason (kept on the audit trail: name no one)"), el("br"),
+          el("textarea", { id: "field-reason", name: "reason", rows: 2, maxlength: 500 })),
+        el("p", {}, el("label", { for: "field-confirm" }, `To confirm, type the ${confirmWith} again`), " ",
+          el("input", { id: "field-confirm", name: "confirm", spellcheck: "false", size: 32 })),
+        el("div", { class: "errors", tabindex: "-1" }),
+        el("p", {}, el("button", { type: "submit", class: "danger" }, "Erase")));
+      const errors = erase.querySelector(".errors");
+      erase.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        errors.replaceChildren();
+        const body = {
+          ...asked,
+          references: found.bookings.map((b) => b.reference),
+          confirm: erase.elements.confirm.value,
+          reason: erase.elements.reason.value,
+        };
+        try {
+          const response = await api("/v1/desk/subjects/erase", { method: "POST", body });
+          const done = await json(response);
+          if (response.status === 409) {
+            await show(done.detail);
+            return;
+          }
+          if (!response.ok) {
+            errors.append(...problems(done, "Nothing was erased."));
+            errors.focus();
+            return;
+          }
+          forget();
+          result.replaceChildren(
+            el("h2", {}, "Erased"),
+            el("p", {}, `${done.erased.length} booking(s) erased: ${done.erased.join(", ") || "none"}. ${done.opt_ins_removed} opt-in(s) to the clinic's news removed.`),
+            el("h3", {}, "Not erased, for your answer to the person"),
+            el("ul", {}, done.not_erased.map((line) => el("li", {}, line))));
+          say("Erased.");
+          result.focus();
+        } catch (error) {
+          failed(error);
+        }
+      });
+
+      result.append(
+        section("Bookings", bookings),
+        section("Opt-ins to the clinic's news", optIns),
+        section("Export", exportButton, exported),
+        found.bookings.length || found.opt_ins.length
+          ? section("Erase", erase)
+          : section("Erase", el("p", {}, "Nothing is held to erase.")));
+      result.focus();
+    };
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await show();
+      } catch (error) {
+        failed(error);
+      }
+    });
+  }
+
   // --- start ------------------------------------------------------------------------
 
-  const PAGES = { inbox: inboxPage, request: requestPage, audit: auditPage, "sign-in": signInPage, "signed-out": signedOutPage };
+  const PAGES = { inbox: inboxPage, request: requestPage, audit: auditPage, people: peoplePage, "sign-in": signInPage, "signed-out": signedOutPage };
 
   // A page brought back from the history after signing out shows nothing.
   window.addEventListener("pageshow", (event) => {

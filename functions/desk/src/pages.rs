@@ -16,6 +16,8 @@ pub const INBOX_PAGE: &str = "/desk";
 pub const REQUEST_PAGE: &str = "/desk/requests/{reference}";
 /// The whole desk's audit trail (admins).
 pub const AUDIT_PAGE: &str = "/desk/audit";
+/// A person's data: finding, exporting and erasing it (admins).
+pub const PEOPLE_PAGE: &str = "/desk/people";
 /// Where signing in starts and returns.
 pub const SIGN_IN_PAGE: &str = "/desk/sign-in";
 /// Where signing out ends.
@@ -25,10 +27,11 @@ const SCRIPT: &str = include_str!("../assets/desk.js");
 const STYLES: &str = include_str!("../assets/desk.css");
 
 /// Each page's title and the id its `<main>` is known by to the script.
-const PAGES: [(&str, &str, &str); 5] = [
+const PAGES: [(&str, &str, &str); 6] = [
     (INBOX_PAGE, "Inbox", "inbox"),
     (REQUEST_PAGE, "Request", "request"),
     (AUDIT_PAGE, "Audit trail", "audit"),
+    (PEOPLE_PAGE, "A person's data", "people"),
     (SIGN_IN_PAGE, "Sign in", "sign-in"),
     (SIGNED_OUT_PAGE, "Signed out", "signed-out"),
 ];
@@ -90,6 +93,7 @@ fn page(state: &AppState, title: &str, id: &str) -> Response {
 <ul>
 <li><a href="/desk">Inbox</a></li>
 <li class="admin-only" hidden><a href="/desk/audit">Audit trail</a></li>
+<li class="admin-only" hidden><a href="/desk/people">A person's data</a></li>
 </ul>
 </nav>
 <p class="who" hidden><span class="who-email"></span> <button type="button" class="sign-out">Sign out</button></p>
