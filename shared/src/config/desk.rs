@@ -111,6 +111,12 @@ mod tests {
         assert_eq!(c.audit_retention, time::Duration::days(730));
         assert_eq!(c.audit_table, "frontdesk-audit");
         assert_eq!((c.client_id, c.sign_in_url), (None, None));
+        assert_eq!(
+            (c.guards_table.as_str(), c.marketing_table.as_str()),
+            ("frontdesk-guards", "frontdesk-marketing"),
+            "the booking function's tables, by the same defaults"
+        );
+        assert_eq!(c.match_key_secret, None);
         let c = config(&[("AUDIT_RETENTION_DAYS", "3650")]).unwrap();
         assert_eq!(c.audit_retention, time::Duration::days(3650));
     }
@@ -120,6 +126,8 @@ mod tests {
         for (var, value) in [
             ("AUDIT_RETENTION_DAYS", "7"),
             ("AUDIT_TABLE", "a"),
+            ("GUARDS_TABLE", "a b"),
+            ("MARKETING_TABLE", "a"),
             ("DESK_SIGN_IN_URL", "http://auth.example"),
             ("DESK_CLIENT_ID", "not an id"),
         ] {
