@@ -572,6 +572,15 @@ async fn signing_out_ends_the_session(backend: Backend) {
 /// The desk's router with the caller an ID token's claims make, as the
 /// Lambda edge reads them (`Caller::from_claims`), in-process.
 fn with_claims(app: &TestApp, claims: &[(&str, &str)]) -> Router {
+    with_claims_and(app, claims, app.store.rights())
+}
+
+/// [`with_claims`], with what a person's data rights use given.
+fn with_claims_and(
+    app: &TestApp,
+    claims: &[(&str, &str)],
+    rights: frontdesk_desk::Rights,
+) -> Router {
     let claims: std::collections::HashMap<String, String> = claims
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -581,7 +590,7 @@ fn with_claims(app: &TestApp, claims: &[(&str, &str)]) -> Router {
         std::sync::Arc::new(frontdesk_shared::content::cache::Fixed(
             std::sync::Arc::new(frontdesk_shared::desk::Consultants::default()),
         )),
-        app.store.rights(),
+        rights,
         app.clock.clock(),
         DeskConfig::from_lookup(|_| None).unwrap(),
     );
@@ -1093,4 +1102,64 @@ async fn a_search_with_bad_fields_is_refused_field_by_field(backend: Backend) {
         desk.app.booking(&reference).await.is_some(),
         "nothing erased"
     );
+}
+
+/// An ID token's claims of an admin, as the authorizer passes them.
+const ADMIN: [(&str, &str); 6] = [
+    ("token_use", "id"),
+    ("email_verified", "true"),
+    ("aud", "client1"),
+    ("sub", "9f8e"),
+    ("email", "lead@clinic.example"),
+    ("cognito:groups", "[admin staff]"),
+];
+
+#[tokio::test]
+async fn in_lambda_the_key_comes_from_its_secret_when_an_admin_first_searches() {
+    let app = TestApp::spawn(Backend::Embedded).await;
+    let reference = app
+        .post_json_with_key(&valid_booking(), "secret-0001")
+        .await
+        .json()["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sdk = frontdesk_shared::aws::load(std::time::Duration::from_secs(10)).await;
+    let find = |router: Router| async move {
+        let response = router
+            .oneshot(
+                Request::post("/v1/desk/subjects/find")
+                    .header("content-type", "application/json")
+                    .body(Body::from(
+                        json!({"email": "fixture.patient@example.com"}).to_string(),
+                    ))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, body)
+    };
+    // The template's secret, as moto holds it: the booking's tag is found.
+    let mut rights = app.store.rights();
+    rights.key = std::sync::Arc::new(frontdesk_desk::MatchKeyOnce::from_secret(
+        sdk.clone(),
+        frontdesk_tests::secrets::match_key_secret().await,
+    ));
+    let (status, body) = find(with_claims_and(&app, &ADMIN, rights)).await;
+    assert_eq!(status, StatusCode::OK, "{body:?}");
+    let found: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(found["bookings"][0]["reference"], reference.as_str());
+    // A secret that cannot be read: a 503 that says nothing of anyone.
+    let mut rights = app.store.rights();
+    rights.key = std::sync::Arc::new(frontdesk_desk::MatchKeyOnce::from_secret(
+        sdk,
+        "frontdesk-no-such-secret".into(),
+    ));
+    let (status, body) = find(with_claims_and(&app, &ADMIN, rights)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(personal(&body), None);
 }

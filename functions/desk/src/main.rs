@@ -59,15 +59,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let store = DynamoBookingStore::new(client, &config.bookings_table, &config.guards_table)
         .with_marketing_table(&config.marketing_table);
     let desk = store.desk(&config.audit_table, config.audit_retention, Clock::system());
-    let secret = config.match_key_secret.clone().unwrap_or_default();
-    let key = MatchKeyOnce::read_with(Box::new(move || {
-        let (sdk, secret) = (sdk.clone(), secret.clone());
-        Box::pin(async move {
-            frontdesk_shared::aws::match_key(&sdk, &secret)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }));
+    let key = MatchKeyOnce::from_secret(sdk, config.match_key_secret.clone().unwrap_or_default());
     let rights = Rights {
         index: Arc::new(store.clone()),
         bookings: Arc::new(store.clone()),

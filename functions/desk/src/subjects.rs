@@ -72,6 +72,20 @@ impl MatchKeyOnce {
         }
     }
 
+    /// The key in the Secrets Manager secret `secret`, read with `sdk`'s
+    /// configuration when first needed: the desk function's.
+    #[cfg(feature = "secrets")]
+    pub fn from_secret(sdk: aws_config::SdkConfig, secret: String) -> Self {
+        Self::read_with(Box::new(move || {
+            let (sdk, secret) = (sdk.clone(), secret.clone());
+            Box::pin(async move {
+                frontdesk_shared::aws::match_key(&sdk, &secret)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }))
+    }
+
     /// The key, read now if it has not been.
     pub async fn get(&self) -> Result<Arc<MatchKey>, DeskError> {
         self.held
@@ -390,5 +404,58 @@ fn confirmed(query: &SubjectQuery, typed: &str, key: &MatchKey) -> bool {
         (None, Some(phone)) => UkPhone::parse(typed)
             .is_ok_and(|t| SubjectTag::phone(&t, key) == SubjectTag::phone(phone, key)),
         (None, None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn the_key_is_read_once_and_a_failed_read_is_tried_again() {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&reads);
+        let once = MatchKeyOnce::read_with(Box::new(move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                if n == 0 {
+                    Err("unreachable just now".to_owned())
+                } else {
+                    MatchKey::new(3, "a-match-key-of-enough-length-0123456789")
+                        .map_err(|e| e.to_string())
+                }
+            })
+        }));
+        assert_eq!(once.get().await.err(), Some(DeskError::Unavailable));
+        assert_eq!(once.get().await.unwrap().version(), 3);
+        assert_eq!(once.get().await.unwrap().version(), 3);
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            2,
+            "read until it worked, then kept"
+        );
+    }
+
+    #[test]
+    fn the_confirmation_is_the_searched_identifier_however_written() {
+        let key = MatchKey::new(1, "a-match-key-of-enough-length-0123456789").unwrap();
+        let by_email = SubjectQuery {
+            email: Some(Email::parse("Ann.Smith@example.com").unwrap()),
+            phone: Some(UkPhone::parse("07700 900123").unwrap()),
+        };
+        assert!(confirmed(&by_email, " ann.smith@EXAMPLE.com ", &key));
+        assert!(
+            !confirmed(&by_email, "07700 900123", &key),
+            "the email, when one was searched"
+        );
+        assert!(!confirmed(&by_email, "ann.smith@example.org", &key));
+        let by_phone = SubjectQuery {
+            email: None,
+            phone: Some(UkPhone::parse("07700 900123").unwrap()),
+        };
+        assert!(confirmed(&by_phone, "+44 7700 900123", &key));
+        assert!(!confirmed(&by_phone, "07700 900124", &key));
+        assert!(!confirmed(&by_phone, "", &key));
     }
 }
