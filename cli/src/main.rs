@@ -848,7 +848,15 @@ async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(),
     for line in &done.not_erased {
         println!("  - {line}");
     }
-    Ok(())
+    match &done.stopped {
+        None => Ok(()),
+        Some(stopped) => Err(format!(
+            "the erasure stopped at {} ({}): it and the {} booking(s) after it are unchanged; run the command again to erase them",
+            stopped.at,
+            stopped.error,
+            stopped.left - 1
+        )),
+    }
 }
 
 /// Prints each problem on its own line, and says how many there were.

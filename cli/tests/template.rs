@@ -582,8 +582,12 @@ fn timeout_problems(template: &Value) -> Vec<String> {
         "two UpdateItem calls",
     );
 
-    // A desk request is at most two store calls: a page's put and read, or
-    // a move's read and transaction.
+    // A staff member's desk request is at most two store calls: a page's
+    // put and read, or a move's read and transaction. An admin's export or
+    // erasure makes a call or a transaction per booking and opt-in, each
+    // usually milliseconds: the HTTP API's 30 s bounds it, and one cut off
+    // is repeated (each booking's erasure is one transaction, and what was
+    // erased is no longer found).
     let desk = function("DeskFunction");
     let config = frontdesk_shared::DeskConfig::from_lookup(environment(&desk)).unwrap();
     at_least(

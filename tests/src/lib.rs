@@ -410,6 +410,37 @@ impl StoreHandle {
         }
     }
 
+    /// Ends every booking's retention at `at`, as the embedded store's
+    /// expiry does, and as DynamoDB's TTL does once `expires_at` has passed
+    /// (DynamoDB Local has no TTL: the bookings past it are deleted here).
+    pub async fn end_retention(&self, at: time::OffsetDateTime) {
+        match self {
+            Self::Embedded(store) => {
+                store.expire(at).await.expect("expiry");
+            }
+            Self::Dynamo(tables) => {
+                for item in tables.all_items(&tables.bookings).await {
+                    let expires = match item.get("expires_at") {
+                        Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => {
+                            n.parse::<i64>().expect("a number")
+                        }
+                        _ => continue,
+                    };
+                    if expires < at.unix_timestamp() {
+                        tables
+                            .inspect
+                            .delete_item()
+                            .table_name(&tables.bookings)
+                            .key("reference", item["reference"].clone())
+                            .send()
+                            .await
+                            .expect("deleted");
+                    }
+                }
+            }
+        }
+    }
+
     /// How many bookings are stored.
     pub async fn count(&self) -> u64 {
         match self {

@@ -27,6 +27,8 @@ for_each_backend!(
     an_admin_finds_exports_and_erases_a_person_from_the_desk,
     an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing,
     a_search_with_bad_fields_is_refused_field_by_field,
+    opt_ins_that_outlive_their_booking_are_exported_and_erased_on_the_trail,
+    an_erasure_that_stops_part_way_says_what_it_did_and_what_is_left,
 );
 
 /// Every route of the desk's API, as a method and an example path.
@@ -879,7 +881,8 @@ async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backe
         .collect();
     gone.sort();
     assert_eq!(gone, expected);
-    assert_eq!(report["for_someone_else"], 1);
+    assert_eq!(report["stopped"], Value::Null);
+    assert_eq!(report["still_held"], json!([]));
     assert_eq!(report["opt_ins_removed"], 1);
     let not_erased = report["not_erased"].to_string();
     assert!(not_erased.contains("mailboxes"), "{not_erased}");
@@ -927,8 +930,9 @@ async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backe
         .iter()
         .filter(|(a, r)| a == "searched" && r.is_none())
         .count();
+    // The search, the export's, the erasure's, and the search after it.
     assert_eq!(
-        searches, 2,
+        searches, 4,
         "each search on the trail, naming no one: {actions:?}"
     );
     let trail = desk.call("GET", "/v1/desk/audit", Some(&token), None).await;
@@ -1083,9 +1087,20 @@ async fn a_search_with_bad_fields_is_refused_field_by_field(backend: Backend) {
             "reason": reason,
         })
     };
+    let without = |field: &str| {
+        let mut body = erase(json!([reference]), "asked");
+        body.as_object_mut().unwrap().remove(field);
+        (body, field.to_owned())
+    };
     for (body, field) in [
-        (erase(json!(["not a reference"]), "asked"), "references"),
-        (erase(json!([reference]), ""), "reason"),
+        (
+            erase(json!(["not a reference"]), "asked"),
+            "references".to_owned(),
+        ),
+        (erase(json!([reference]), ""), "reason".to_owned()),
+        without("references"),
+        without("reason"),
+        without("confirm"),
     ] {
         let answer = desk
             .call(
@@ -1162,4 +1177,232 @@ async fn in_lambda_the_key_comes_from_its_secret_when_an_admin_first_searches() 
     let (status, body) = find(with_claims_and(&app, &ADMIN, rights)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(personal(&body), None);
+
+    // The consent wordings unreadable: the export is whole, and says the
+    // words are missing rather than leaving them out unsaid.
+    let mut rights = app.store.rights();
+    rights.wordings = std::sync::Arc::new(frontdesk_shared::content::cache::Fixed(
+        std::sync::Arc::new(Vec::new()),
+    ));
+    let response = with_claims_and(&app, &ADMIN, rights)
+        .oneshot(
+            Request::post("/v1/desk/subjects/export")
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"email": "fixture.patient@example.com"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = serde_json::from_slice(
+        &axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let document: Value = serde_json::from_str(answer["json"].as_str().unwrap()).unwrap();
+    assert_eq!(document["bookings"][0]["reference"], reference.as_str());
+    assert!(
+        document["not_included"]
+            .to_string()
+            .contains("could not be read just now"),
+        "{}",
+        document["not_included"]
+    );
+}
+
+async fn opt_ins_that_outlive_their_booking_are_exported_and_erased_on_the_trail(backend: Backend) {
+    let mut desk = Desk::spawn(backend).await;
+    let mut body = booking_with("marketing_sms", json!(true));
+    body["email"] = json!("long.news@example.com");
+    body["phone"] = json!("07700 900444");
+    let reference = desk.book(&body, "optins-0001").await;
+    let token = desk.sign_in().await;
+    // Text messages withdrawn: a marker stays, with no number in it.
+    let query = frontdesk_shared::rights::SubjectQuery::parse(
+        Some("long.news@example.com"),
+        Some("07700 900444"),
+    )
+    .unwrap();
+    let admin = frontdesk_shared::desk::Staff {
+        subject: "frontdesk-cli".into(),
+        email: frontdesk_shared::booking::Email::parse("lead@clinic.example").unwrap(),
+    };
+    let withdrawn = frontdesk_shared::rights::marketing::withdraw(
+        desk.app.store.marketing().as_ref(),
+        desk.app.store.desk(&desk.app.clock).as_ref(),
+        &frontdesk_tests::match_key(),
+        &query,
+        &[frontdesk_shared::rights::Channel::Sms],
+        &admin,
+        desk.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(withdrawn.removed.len(), 1);
+    // The booking's retention ends; its opt-in to news by email does not.
+    desk.app
+        .store
+        .end_retention(desk.app.clock.now() + time::Duration::days(400))
+        .await;
+    assert!(desk.app.booking(&reference).await.is_none());
+    let person = json!({"email": "long.news@example.com", "phone": "07700 900444"});
+    let found = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/find",
+            Some(&token),
+            Some(person.clone()),
+        )
+        .await
+        .json();
+    assert_eq!(found["bookings"], json!([]));
+    assert_eq!(found["opt_ins"].as_array().unwrap().len(), 1);
+
+    // Exported: the opt-in, and its export on the trail under its booking.
+    let exported = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/export",
+            Some(&token),
+            Some(person.clone()),
+        )
+        .await;
+    assert_eq!(exported.status, StatusCode::OK);
+    let document: Value = serde_json::from_str(exported.json()["json"].as_str().unwrap()).unwrap();
+    assert_eq!(document["bookings"], json!([]));
+    assert_eq!(document["marketing"][0]["address"], "long.news@example.com");
+    let actions = trail_actions(&desk, &token).await;
+    assert!(
+        actions.contains(&("exported".to_owned(), Some(reference.clone()))),
+        "{actions:?}"
+    );
+
+    // Erased: the opt-in and the withdrawn marker, on the trail.
+    let erased = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/erase",
+            Some(&token),
+            Some(json!({
+                "email": "long.news@example.com",
+                "phone": "07700 900444",
+                "references": [],
+                "confirm": "long.news@example.com",
+                "reason": "Erasure requested by the person",
+            })),
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
+    assert_eq!(erased.json()["opt_ins_removed"], 1);
+    let actions = trail_actions(&desk, &token).await;
+    assert!(
+        actions.contains(&("marketing_erased".to_owned(), Some(reference.clone()))),
+        "{actions:?}"
+    );
+    if let frontdesk_tests::StoreHandle::Dynamo(tables) = &desk.app.store {
+        assert_eq!(
+            tables.all_items(&tables.marketing).await.len(),
+            0,
+            "no entry, and no marker, is left"
+        );
+    }
+    // With the marker gone, the form may opt the number in again: a
+    // withdrawal kept would have refused it.
+    let mut again = body.clone();
+    again["message"] = json!("Booking again after the erasure.");
+    desk.book(&again, "optins-0002").await;
+    let found = desk
+        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
+        .await
+        .json();
+    let channels: Vec<&str> = found["opt_ins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["email", "sms"], "{found}");
+}
+
+async fn an_erasure_that_stops_part_way_says_what_it_did_and_what_is_left(backend: Backend) {
+    let mut desk = Desk::spawn(backend).await;
+    let first = desk.book(&valid_booking(), "partway-0001").await;
+    desk.app.clock.advance(time::Duration::minutes(5));
+    let mut later = booking_with("message", json!("A later question."));
+    later["preferred_times"] = json!("Evenings");
+    let second = desk.book(&later, "partway-0002").await;
+    // The notifier is sending the later booking's acknowledgement just now.
+    let ledger = desk.app.store.ledger();
+    let claimed = |reference: &str| frontdesk_shared::booking::Reference::parse(reference).unwrap();
+    ledger
+        .claim(
+            &claimed(&second),
+            frontdesk_shared::notify::Notice::Patient,
+            &frontdesk_shared::notify::ClaimToken::new(),
+            desk.app.clock.now(),
+            desk.app.clock.now() + time::Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let token = desk.sign_in().await;
+    let person = json!({ "email": "fixture.patient@example.com" });
+    let found = desk
+        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
+        .await;
+    assert_eq!(
+        shown(&found),
+        vec![first.clone(), second.clone()],
+        "oldest first"
+    );
+    let erase = json!({
+        "email": "fixture.patient@example.com",
+        "references": [first, second],
+        "confirm": "fixture.patient@example.com",
+        "reason": "Erasure requested by the patient",
+    });
+    let partly = desk
+        .call("POST", "/v1/desk/subjects/erase", Some(&token), Some(erase))
+        .await;
+    assert_eq!(partly.status, StatusCode::OK, "{:?}", partly.body);
+    let report = partly.json();
+    assert_eq!(report["erased"], json!([first]), "what it did, reported");
+    assert_eq!(report["stopped"]["at"], second.as_str());
+    assert_eq!(report["stopped"]["left"], 1);
+    assert!(report["stopped"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("search again"));
+    assert_eq!(report["still_held"], json!([second]));
+    assert_eq!(personal(&partly.body), None);
+    assert!(desk.app.booking(&second).await.is_some(), "left whole");
+    // Searched again once the email is sent, the rest is erased.
+    ledger
+        .mark_sent(
+            &claimed(&second),
+            frontdesk_shared::notify::Notice::Patient,
+            "m-1",
+            desk.app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let rest = desk
+        .call(
+            "POST",
+            "/v1/desk/subjects/erase",
+            Some(&token),
+            Some(json!({
+                "email": "fixture.patient@example.com",
+                "references": [second],
+                "confirm": "fixture.patient@example.com",
+                "reason": "Erasure requested by the patient",
+            })),
+        )
+        .await;
+    assert_eq!(rest.status, StatusCode::OK, "{:?}", rest.body);
+    assert_eq!(rest.json()["erased"], json!([second]));
+    assert_eq!(rest.json()["still_held"], json!([]));
+    assert_eq!(desk.app.store.count().await, 0);
 }

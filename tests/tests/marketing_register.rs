@@ -75,24 +75,7 @@ async fn an_opt_in_outlives_its_booking_until_it_is_withdrawn(backend: Backend) 
     }
 
     // The bookings' retention ends: the register keeps the opt-ins.
-    match &store {
-        StoreHandle::Embedded(embedded) => {
-            embedded.expire(now + Duration::days(400)).await.unwrap();
-        }
-        StoreHandle::Dynamo(tables) => {
-            // What DynamoDB's TTL does once `expires_at` has passed.
-            for item in tables.all_items(&tables.bookings).await {
-                tables
-                    .inspect
-                    .delete_item()
-                    .table_name(&tables.bookings)
-                    .key("reference", item["reference"].clone())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-    }
+    store.end_retention(now + Duration::days(400)).await;
     assert_eq!(store.count().await, 0, "the bookings are gone");
     assert_eq!(register.opt_ins(&keys).await.unwrap(), held);
 

@@ -271,8 +271,14 @@ async fn an_email_being_sent_holds_its_bookings_erasure_until_it_is_sent(backend
             &request,
         )
     };
-    let refused = erase_now().await.unwrap_err();
-    assert!(refused.to_string().contains("being sent"), "{refused}");
+    // The erasure stops at that booking, says why, and leaves it whole.
+    let stopped = erase_now().await.unwrap();
+    assert_eq!(stopped.erased, []);
+    let at = stopped
+        .stopped
+        .expect("stopped at the booking being emailed");
+    assert_eq!((at.at.clone(), at.left), (reference.clone(), 1));
+    assert!(at.error.to_string().contains("being sent"), "{at:?}");
     assert!(store.port().get(&reference).await.unwrap().is_some());
     assert!(desk
         .of_request(&reference, None, 10)
@@ -293,6 +299,7 @@ async fn an_email_being_sent_holds_its_bookings_erasure_until_it_is_sent(backend
         .unwrap();
     let done = erase_now().await.unwrap();
     assert_eq!(done.erased.len(), 1);
+    assert_eq!(done.stopped, None);
     assert!(store.port().get(&reference).await.unwrap().is_none());
     if let Some(path) = path {
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();

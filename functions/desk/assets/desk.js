@@ -562,7 +562,7 @@
           el("thead", {}, el("tr", {}, ["Reference", "Received", "Found by", "Made for"].map((h) => el("th", { scope: "col" }, h)))),
           el("tbody", {}, found.bookings.map((b) => el("tr", {},
             el("th", { scope: "row" }, el("a", { href: `/desk/requests/${encodeURIComponent(b.reference)}` }, b.reference)),
-            el("td", {}, b.received.london),
+            el("td", {}, b.received.london, b.past_retention ? " (past its retention: deleted soon, and not exported)" : ""),
             el("td", {}, b.matched_by.map((m) => MATCHED[m] ?? m).join(" and ")),
             el("td", {}, b.for_someone_else ? "Someone else, whose details it holds too" : "Themselves")))))
         : el("p", {}, "No bookings are held for this email address or phone number.");
@@ -622,12 +622,17 @@
             return;
           }
           forget();
+          const unfinished = done.stopped || done.still_held.length > 0;
           result.replaceChildren(
-            el("h2", {}, "Erased"),
+            el("h2", {}, unfinished ? "Partly erased" : "Erased"),
             el("p", {}, `${done.erased.length} booking(s) erased: ${done.erased.join(", ") || "none"}. ${done.opt_ins_removed} opt-in(s) to the clinic's news removed.`),
+            done.stopped ? el("p", { class: "stopped" }, done.stopped.detail) : null,
+            done.still_held.length
+              ? el("p", { class: "stopped" }, `Still held for this person: ${done.still_held.join(", ")}. Search again, check them, and erase them.`)
+              : null,
             el("h3", {}, "Not erased, for your answer to the person"),
             el("ul", {}, done.not_erased.map((line) => el("li", {}, line))));
-          say("Erased.");
+          say(unfinished ? "Not everything was erased: see below." : "Erased.");
           result.focus();
         } catch (error) {
           failed(error);

@@ -145,11 +145,14 @@ pub struct EraseBody {
     #[serde(default)]
     phone: Option<String>,
     /// The references the admin was shown and checked.
-    references: Vec<String>,
+    #[serde(default)]
+    references: Option<Vec<String>>,
     /// The searched email address (or, with none, the phone) typed again.
-    confirm: String,
+    #[serde(default)]
+    confirm: Option<String>,
     /// Why, as the trail keeps it.
-    reason: String,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 fn given(raw: Option<&str>) -> Option<&str> {
@@ -225,6 +228,7 @@ pub async fn find_person(
     )
     .await?;
     let opt_ins = Found::opt_ins(&found, rights.register.as_ref(), &query, &key).await?;
+    let now = state.clock.now();
     let bookings: Vec<Value> = found
         .iter()
         .map(|f| {
@@ -233,6 +237,7 @@ pub async fn find_person(
                 "received": crate::api::when(f.received_at),
                 "matched_by": f.matched_by,
                 "for_someone_else": f.for_someone_else,
+                "past_retention": f.expires_at <= now,
             })
         })
         .collect();
@@ -267,8 +272,13 @@ pub async fn export_person(
     let query = query_of(body)?;
     let rights = rights(&state);
     let key = rights.key.get().await?;
+    state
+        .desk
+        .record(&caller.staff, AuditAction::Searched, None)
+        .await?;
     // Without the wordings the export is still whole: each consent keeps
-    // its version and hash, and the page says the words could not be read.
+    // its version and hash, and the document says the words could not be
+    // read just now.
     let wordings = match rights.wordings.current().await {
         Ok(wordings) => wordings,
         Err(_) => {
@@ -312,9 +322,19 @@ pub async fn erase_person(
     let Json(body) = body.map_err(|_| DeskError::Malformed)?;
     let mut errors = FieldErrors::new();
     let query = person(body.email.as_deref(), body.phone.as_deref(), &mut errors);
-    let reason = errors.check("reason", Reason::parse(&body.reason));
+    let reason = errors.check(
+        "reason",
+        Reason::parse(body.reason.as_deref().unwrap_or_default()),
+    );
+    let Some(references) = body.references else {
+        errors.add(
+            "references",
+            "Give the references of the bookings you were shown (none, if none were).",
+        );
+        return Err(invalid(errors));
+    };
     let mut shown = BTreeSet::new();
-    for raw in &body.references {
+    for raw in &references {
         match Reference::parse(raw) {
             Ok(reference) => {
                 shown.insert(reference);
@@ -333,7 +353,7 @@ pub async fn erase_person(
     }
     let rights = rights(&state);
     let key = rights.key.get().await?;
-    if !confirmed(&query, &body.confirm, &key) {
+    if !confirmed(&query, body.confirm.as_deref().unwrap_or_default(), &key) {
         let mut errors = FieldErrors::new();
         errors.add(
             "confirm",
@@ -345,6 +365,10 @@ pub async fn erase_person(
         );
         return Err(invalid(errors));
     }
+    state
+        .desk
+        .record(&caller.staff, AuditAction::Searched, None)
+        .await?;
     let found = find(
         rights.index.as_ref(),
         rights.bookings.as_ref(),
@@ -362,7 +386,6 @@ pub async fn erase_person(
         reason,
         backups_until: rights.backups_kept.map(|kept| state.clock.now() + kept),
     };
-    let for_someone_else = found.iter().filter(|f| f.for_someone_else).count();
     let done = erase_found(
         found,
         state.desk.as_ref(),
@@ -383,12 +406,42 @@ pub async fn erase_person(
         .iter()
         .filter_map(|e| e.reference.as_ref().map(Reference::as_str))
         .collect();
+    let stopped = done.stopped.as_ref().map(|stopped| {
+        // The admin is told what to do; the log says where it stopped.
+        tracing::warn!(
+            reference = %stopped.at,
+            left = stopped.left,
+            "the erasure stopped before its last booking"
+        );
+        json!({
+            "at": stopped.at.as_str(),
+            "left": stopped.left,
+            "detail": format!(
+                "The erasure stopped at {}: the store would not erase it just now (an email about it may be being sent, or the store did not answer). It and the {} booking(s) after it are unchanged; search again in a minute and erase what is still found.",
+                stopped.at.as_str(),
+                stopped.left - 1
+            ),
+        })
+    });
+    // What a search finds now: a booking that arrived while it ran, or
+    // those it stopped before.
+    let still_held: Vec<String> = find(
+        rights.index.as_ref(),
+        rights.bookings.as_ref(),
+        &key,
+        &request.query,
+    )
+    .await?
+    .into_iter()
+    .map(|f| f.reference.as_str().to_owned())
+    .collect();
     Ok(Json(json!({
         "erased": erased,
-        "for_someone_else": for_someone_else,
         "opt_ins_removed": done.opt_ins.len(),
         "files_removed": files,
         "not_erased": done.not_erased,
+        "stopped": stopped,
+        "still_held": still_held,
     }))
     .into_response())
 }

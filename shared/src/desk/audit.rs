@@ -63,6 +63,8 @@ pub enum AuditAction {
     Erased,
     /// Withdrew the opt-in to the clinic's news that came with a request.
     MarketingWithdrawn,
+    /// Erased the opt-in to the clinic's news that came with a request.
+    MarketingErased,
 }
 
 impl AuditAction {
@@ -77,6 +79,7 @@ impl AuditAction {
             Self::Exported => "exported",
             Self::Erased => "erased",
             Self::MarketingWithdrawn => "marketing_withdrawn",
+            Self::MarketingErased => "marketing_erased",
         }
     }
 
@@ -98,6 +101,7 @@ impl AuditAction {
             "exported" => Self::Exported,
             "erased" => Self::Erased,
             "marketing_withdrawn" => Self::MarketingWithdrawn,
+            "marketing_erased" => Self::MarketingErased,
             other => return Err(format!("unknown audit action {other:?}")),
         })
     }
@@ -113,6 +117,7 @@ impl AuditAction {
             Self::Exported => "Exported the patient's data".into(),
             Self::Erased => "Erased the patient's data".into(),
             Self::MarketingWithdrawn => "Withdrew the opt-in to the clinic's news".into(),
+            Self::MarketingErased => "Erased the opt-in to the clinic's news".into(),
         }
     }
 }
@@ -306,6 +311,7 @@ mod tests {
             AuditAction::Exported,
             AuditAction::Erased,
             AuditAction::MarketingWithdrawn,
+            AuditAction::MarketingErased,
         ] {
             let (from, to) = match action {
                 AuditAction::Changed { from, to } => (Some(from.as_str()), Some(to.as_str())),

@@ -15,7 +15,7 @@
 
 use super::export::SubjectQuery;
 use crate::booking::{Fingerprint, Reference};
-use crate::desk::{AuditEntry, Reason, Staff};
+use crate::desk::{AuditAction, AuditEntry, Reason, Staff};
 use crate::match_key::MatchKey;
 use crate::store::{fingerprint_guard_key, Allowance, BookingStore, StoreError, SubjectIndex};
 use async_trait::async_trait;
@@ -49,6 +49,22 @@ pub struct Erasure {
     pub opt_ins: Vec<super::OptIn>,
     /// What is kept elsewhere, for the clinic to tell the person.
     pub not_erased: Vec<String>,
+    /// Where the erasure stopped, if it did before its last booking.
+    pub stopped: Option<Stopped>,
+}
+
+/// An erasure that stopped at a booking the store would not erase just
+/// now (one of its emails being sent, or the store not answering): that
+/// booking and those after it are unchanged, and running the erasure again
+/// takes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// The booking it stopped at.
+    pub at: Reference,
+    /// How many bookings, that one included, are left.
+    pub left: usize,
+    /// Why, for the operator's log or terminal (no personal data).
+    pub error: StoreError,
 }
 
 /// A booking an erasure would take, as the admin checks it first: an
@@ -63,6 +79,9 @@ pub struct Found {
     pub received_at: OffsetDateTime,
     /// Whether it was made for someone else, whose details it holds too.
     pub for_someone_else: bool,
+    /// When its retention ends: one past it awaits deletion, is erased
+    /// with the rest, and is not exported as held.
+    pub expires_at: OffsetDateTime,
     booking: crate::booking::Booking,
 }
 
@@ -102,6 +121,7 @@ pub async fn find(
             matched_by,
             received_at: booking.received_at,
             for_someone_else: booking.details.booking_for != crate::booking::BookingFor::Myself,
+            expires_at: booking.expires_at,
             booking,
         });
     }
@@ -133,21 +153,23 @@ pub struct ErasureRequest {
 pub async fn erase(
     index: &dyn SubjectIndex,
     bookings: &dyn BookingStore,
-    eraser: &dyn Eraser,
+    desk: &dyn crate::desk::DeskStore,
     register: &dyn super::MarketingRegister,
     key: &MatchKey,
     request: &ErasureRequest,
 ) -> Result<Erasure, StoreError> {
     let found = find(index, bookings, key, &request.query).await?;
-    erase_found(found, eraser, register, key, request).await
+    erase_found(found, desk, register, key, request).await
 }
 
 /// Erases the bookings `found` of the person `request` names (as [`find`]
 /// found them, and an admin checked them), and their entries in the
-/// marketing `register`.
+/// marketing `register`, each on `desk`'s audit trail. A booking the store
+/// will not erase just now stops it there ([`Erasure::stopped`]), with
+/// what was done before it reported.
 pub async fn erase_found(
     found: Vec<Found>,
-    eraser: &dyn Eraser,
+    desk: &dyn crate::desk::DeskStore,
     register: &dyn super::MarketingRegister,
     key: &MatchKey,
     request: &ErasureRequest,
@@ -162,14 +184,24 @@ pub async fn erase_found(
     let mut for_someone_else = 0;
     // The person's opt-ins go first (an erased person is sent no news):
     // were a booking's erasure to fail below, a second run would still
-    // find them, before their bookings' contact details are gone.
+    // find them, before their bookings' contact details are gone. Each is
+    // on the trail under the booking it came with, which may be long gone.
     let mut opt_ins = Vec::new();
     for opt_in in Found::opt_ins(&found, register, query, key).await? {
+        desk.record(by, AuditAction::MarketingErased, Some(&opt_in.reference))
+            .await?;
         if let Some(removed) = register.remove(&opt_in.key()).await? {
             opt_ins.push(removed);
         }
     }
-    for found in found {
+    // The searched address's and number's entries go whole, the markers
+    // of opt-ins withdrawn before included.
+    for entry in super::marketing::keys_of(query, key, &super::Channel::ALL) {
+        register.remove(&entry).await?;
+    }
+    let mut stopped = None;
+    let total = found.len();
+    for (done, found) in found.into_iter().enumerate() {
         let booking = &found.booking;
         let fingerprint = Fingerprint::of(&booking.details, key);
         let counters =
@@ -177,11 +209,22 @@ pub async fn erase_found(
         let guards: Vec<String> = std::iter::once(fingerprint_guard_key(&fingerprint))
             .chain(counters.keys())
             .collect();
-        if let Some(entry) = eraser.erase(&found.reference, &guards, by, reason).await? {
-            if found.for_someone_else {
-                for_someone_else += 1;
+        match desk.erase(&found.reference, &guards, by, reason).await {
+            Ok(Some(entry)) => {
+                if found.for_someone_else {
+                    for_someone_else += 1;
+                }
+                erased.push(entry);
             }
-            erased.push(entry);
+            Ok(None) => {}
+            Err(error) => {
+                stopped = Some(Stopped {
+                    at: found.reference,
+                    left: total - done,
+                    error,
+                });
+                break;
+            }
         }
     }
     let mut not_erased = vec![
@@ -202,10 +245,12 @@ pub async fn erase_found(
             "A request's idempotency guard (a keyed tag, no personal data) expires within a day of the request.".to_owned(),
         );
     }
+    not_erased.extend(super::export::earlier_keys(key));
     Ok(Erasure {
         erased,
         opt_ins,
         not_erased,
+        stopped,
     })
 }
 

@@ -100,7 +100,7 @@ pub struct Export {
     /// the searched address and number, kept until withdrawn.
     pub marketing: Vec<MarketingPart>,
     /// What the export cannot hold, for the clinic's answer to the person.
-    pub not_included: Vec<&'static str>,
+    pub not_included: Vec<String>,
 }
 
 /// One opt-in to the clinic's news, as the register holds it.
@@ -369,8 +369,18 @@ pub async fn export(
     }
     bookings.sort_by(|a, b| a.received_at.cmp(&b.received_at));
     let held_bookings: Vec<&crate::booking::Booking> = held_bookings.iter().collect();
-    let marketing = super::marketing::opt_ins_of_person(register, query, key, &held_bookings)
-        .await?
+    let opt_ins = super::marketing::opt_ins_of_person(register, query, key, &held_bookings).await?;
+    // An opt-in outlives its booking: its export is on the trail under the
+    // booking it came with, when that booking's export is not already.
+    let mut recorded: Vec<&str> = bookings.iter().map(|b| b.reference.as_str()).collect();
+    for opt_in in &opt_ins {
+        if !recorded.contains(&opt_in.reference.as_str()) {
+            desk.record(by, AuditAction::Exported, Some(&opt_in.reference))
+                .await?;
+            recorded.push(opt_in.reference.as_str());
+        }
+    }
+    let marketing = opt_ins
         .into_iter()
         .map(|o| MarketingPart {
             channel: o.channel.as_str(),
@@ -390,7 +400,25 @@ pub async fn export(
         },
         bookings,
         marketing,
-        not_included: NOT_INCLUDED.to_vec(),
+        not_included: NOT_INCLUDED
+            .iter()
+            .map(|line| (*line).to_owned())
+            .chain(wordings.is_empty().then(|| {
+                "The words of each consent could not be read just now: each consent gives its wording's version and hash; export again to have the words quoted.".to_owned()
+            }))
+            .chain(earlier_keys(key))
+            .collect(),
+    })
+}
+
+/// What a search under the match key's current version cannot find, when
+/// it has been rotated: for the clinic's answer to the person.
+pub(super) fn earlier_keys(key: &MatchKey) -> Option<String> {
+    (key.version() > 1).then(|| {
+        format!(
+            "Bookings and opt-ins stored before the match key was rotated to version {} are found only by searching under the earlier key.",
+            key.version()
+        )
     })
 }
 
@@ -523,5 +551,20 @@ fn exported(
         },
         audit,
         repeat_of: request.repeat_of.map(|r| r.as_str().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotated_key_is_named_in_what_a_search_cannot_find() {
+        let first = MatchKey::new(1, "a-match-key-of-enough-length-0123456789").unwrap();
+        assert_eq!(earlier_keys(&first), None);
+        let rotated = MatchKey::new(2, "a-match-key-of-enough-length-0123456789").unwrap();
+        assert!(earlier_keys(&rotated)
+            .unwrap()
+            .contains("rotated to version 2"));
     }
 }

@@ -8,7 +8,7 @@
 //! which booking it was given. A withdrawn opt-in leaves a marker without
 //! the address (its key and when it was withdrawn), so that repairing the
 //! register from the bookings never brings it back; an erasure removes the
-//! entry whole.
+//! entries under the searched address and number whole, markers included.
 
 use super::SubjectQuery;
 use crate::booking::record::{parse_rfc3339, rfc3339};

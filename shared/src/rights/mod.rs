@@ -7,6 +7,6 @@ pub mod erase;
 pub mod export;
 pub mod marketing;
 
-pub use erase::{erase, erase_found, find, Eraser, Erasure, ErasureRequest, Found};
+pub use erase::{erase, erase_found, find, Eraser, Erasure, ErasureRequest, Found, Stopped};
 pub use export::{export, Export, Holdings, SubjectQuery};
 pub use marketing::{Channel, MarketingRegister, OptIn};
