@@ -169,9 +169,24 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
         &[("lambda:InvokeFunction", "NotifierFunction")],
     ),
     (
-        // No UpdateItem or DeleteItem on the audit table, and no Scan; the
-        // deletes and the secret are an admin's erasure and search.
+        // No UpdateItem or DeleteItem on the audit table, no Scan, and
+        // nothing of a person's data rights.
         "DeskRole",
+        &[
+            ("dynamodb:GetItem", "BookingsTable"),
+            ("dynamodb:PutItem", "AuditTable"),
+            ("dynamodb:Query", "AuditTable"),
+            ("dynamodb:Query", "BookingsTable"),
+            ("dynamodb:Query", "ContentTable"),
+            ("dynamodb:UpdateItem", "BookingsTable"),
+            ("logs:CreateLogStream", "DeskLogs"),
+            ("logs:PutLogEvents", "DeskLogs"),
+        ],
+    ),
+    (
+        // An admin's search, export and erasure: no UpdateItem, no Scan,
+        // and the audit table only added to.
+        "DeskRightsRole",
         &[
             ("dynamodb:DeleteItem", "BookingsTable"),
             ("dynamodb:DeleteItem", "GuardsTable"),
@@ -182,9 +197,8 @@ const ROLES: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:Query", "AuditTable"),
             ("dynamodb:Query", "BookingsTable"),
             ("dynamodb:Query", "ContentTable"),
-            ("dynamodb:UpdateItem", "BookingsTable"),
-            ("logs:CreateLogStream", "DeskLogs"),
-            ("logs:PutLogEvents", "DeskLogs"),
+            ("logs:CreateLogStream", "DeskRightsLogs"),
+            ("logs:PutLogEvents", "DeskRightsLogs"),
             ("secretsmanager:GetSecretValue", "MatchKeySecret"),
         ],
     ),
@@ -494,9 +508,24 @@ fn the_functions_run_as_lambda_builds_them_and_keep_their_logs() {
         assert!(!group["Properties"]["RetentionInDays"].is_null(), "{id}");
     }
     binaries.sort();
+    // The desk's binary runs twice: its staff routes, and a person's data
+    // rights under a role of their own, with the same settings.
     assert_eq!(
         binaries,
-        ["booking", "content", "desk", "mail-events", "notifier"]
+        [
+            "booking",
+            "content",
+            "desk",
+            "desk",
+            "mail-events",
+            "notifier"
+        ]
+    );
+    let resources = &template["Resources"];
+    assert_eq!(
+        resources["DeskRightsFunction"]["Properties"]["Environment"],
+        resources["DeskFunction"]["Properties"]["Environment"],
+        "one binary, one configuration"
     );
 }
 
@@ -715,6 +744,10 @@ fn route_problems(template: &Value) -> Vec<String> {
                 .iter()
                 .map(|path| format!("DeskFunction ANY {path}")),
         )
+        .chain(std::iter::once(format!(
+            "DeskRightsFunction ANY {}",
+            frontdesk_desk::DESK_RIGHTS_ROUTE
+        )))
         .collect();
     let mut problems: Vec<String> = routes
         .iter()
@@ -788,7 +821,8 @@ fn authorizer_problems(template: &Value) -> Vec<String> {
     for (id, event) in http_events(template) {
         let path = event["Properties"]["Path"].as_str().unwrap_or_default();
         let authorizer = event["Properties"]["Auth"]["Authorizer"].as_str();
-        let desk_api = path == frontdesk_desk::DESK_API_ROUTE;
+        let desk_api =
+            path == frontdesk_desk::DESK_API_ROUTE || path == frontdesk_desk::DESK_RIGHTS_ROUTE;
         match (desk_api, authorizer) {
             (true, Some("DeskSignIn")) | (false, None | Some("NONE")) => {}
             (true, other) => problems.push(format!(
@@ -839,6 +873,13 @@ fn every_desk_api_route_needs_the_desk_sign_in_and_no_public_route_has_it() {
             .remove("Auth");
     });
     assert_eq!(open_desk.len(), 1, "{open_desk:?}");
+    let open_rights = with(&|r| {
+        r["DeskRightsFunction"]["Properties"]["Events"]["DeskRightsApi"]["Properties"]
+            .as_mapping_mut()
+            .unwrap()
+            .remove("Auth");
+    });
+    assert_eq!(open_rights.len(), 1, "{open_rights:?}");
     let signed_in_form = with(&|r| {
         let events = r["BookingFunction"]["Properties"]["Events"]
             .as_mapping_mut()

@@ -30,6 +30,11 @@ pub const DESK_ROUTES: [&str; 3] = [DESK_API_ROUTE, "/desk", "/desk/{proxy+}"];
 /// The desk's API as the HTTP API routes it, behind the JWT authorizer.
 pub const DESK_API_ROUTE: &str = "/v1/desk/{proxy+}";
 
+/// The desk's routes of a person's data rights (an admin's search, export
+/// and erasure), which the HTTP API routes, behind the same authorizer, to
+/// the desk's binary under a role of their own.
+pub const DESK_RIGHTS_ROUTE: &str = "/v1/desk/subjects/{proxy+}";
+
 /// Where the OpenAPI document is served.
 pub const OPENAPI: &str = "/v1/openapi.json";
 

@@ -30,7 +30,7 @@ use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::DeskConfig;
 use std::sync::Arc;
 
-pub use frontdesk_shared::wire::{DESK_API_ROUTE, DESK_ROUTES as ROUTES};
+pub use frontdesk_shared::wire::{DESK_API_ROUTE, DESK_RIGHTS_ROUTE, DESK_ROUTES as ROUTES};
 pub use identity::{Caller, Role};
 pub use subjects::{MatchKeyOnce, Rights};
 

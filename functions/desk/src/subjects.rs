@@ -3,6 +3,10 @@
 //! names, export it (the JSON document and its readable page, as the
 //! command line writes them), or erase it.
 //!
+//! In AWS these routes reach the desk's binary as a function of their own
+//! (`DeskRightsFunction`, [`crate::DESK_RIGHTS_ROUTE`]), whose role alone
+//! may delete a booking or read the match key and the register.
+//!
 //! Every route is admin-only (403 for staff) and a `POST`: the identifiers
 //! travel in the body, never in a URL a log or a browser's history keeps.
 //! Each action is on the audit trail: a search as `searched` (naming no
@@ -488,6 +492,14 @@ mod tests {
             2,
             "read until it worked, then kept"
         );
+    }
+
+    #[test]
+    fn every_route_here_is_under_the_rights_functions_route() {
+        let prefix = crate::DESK_RIGHTS_ROUTE.trim_end_matches("{proxy+}");
+        for path in [FIND_PATH, EXPORT_PATH, ERASE_PATH] {
+            assert!(path.starts_with(prefix), "{path}");
+        }
     }
 
     #[test]
