@@ -149,6 +149,13 @@ impl Desk {
         self.send(request.body(body).unwrap(), [127, 0, 0, 1]).await
     }
 
+    /// Posts `body` to the data-rights route `action` (find, export,
+    /// erase) as the session `token`.
+    async fn rights(&self, action: &str, token: &str, body: Value) -> TestResponse {
+        let path = format!("/v1/desk/subjects/{action}");
+        self.call("POST", &path, Some(token), Some(body)).await
+    }
+
     /// Books `body` through the public API and answers its reference.
     async fn book(&self, body: &Value, key: &str) -> String {
         let answer = self.app.post_json_with_key(body, key).await;
@@ -655,19 +662,8 @@ async fn staff_are_refused_the_audit_trail_and_outsiders_everything() {
         } else {
             json!({ "email": "fixture.patient@example.com" })
         };
-        let response = with_claims(&app, &staff)
-            .oneshot(
-                Request::post(path)
-                    .header("content-type", "application/json")
-                    .body(Body::from(body.to_string()))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let (status, body) = post_to(with_claims(&app, &staff), path, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(personal(&body), None, "{path}");
     }
     assert_eq!(app.store.count().await, 1, "nothing erased");
@@ -782,14 +778,7 @@ async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backe
     assert_eq!(moved.status, StatusCode::OK);
 
     let person = json!({ "email": "Fixture.Patient@example.com" });
-    let found = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/find",
-            Some(&token),
-            Some(person.clone()),
-        )
-        .await;
+    let found = desk.rights("find", &token, person.clone()).await;
     assert_eq!(found.status, StatusCode::OK, "{:?}", found.body);
     assert_secure(&found, "find");
     let mut references = shown(&found);
@@ -816,14 +805,7 @@ async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backe
         "a search lists references, not names"
     );
 
-    let exported = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/export",
-            Some(&token),
-            Some(person.clone()),
-        )
-        .await;
+    let exported = desk.rights("export", &token, person.clone()).await;
     assert_eq!(exported.status, StatusCode::OK, "{:?}", exported.body);
     assert_secure(&exported, "export");
     let answer = exported.json();
@@ -858,16 +840,15 @@ async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backe
     assert!(html.contains(&first) && html.contains("Rang back"));
 
     let erased = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/erase",
-            Some(&token),
-            Some(json!({
+        .rights(
+            "erase",
+            &token,
+            json!({
                 "email": "fixture.patient@example.com",
                 "references": references,
                 "confirm": " FIXTURE.PATIENT@example.com ",
                 "reason": "Erasure requested by the patient in writing",
-            })),
+            }),
         )
         .await;
     assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
@@ -911,9 +892,7 @@ async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backe
             .contains("Erasure requested by the patient in writing"));
     }
     assert!(desk.app.booking(&other).await.is_some());
-    let again = desk
-        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
-        .await;
+    let again = desk.rights("find", &token, person).await;
     assert_eq!(shown(&again), Vec::<String>::new());
     assert_eq!(again.json()["opt_ins"], json!([]));
 
@@ -947,9 +926,7 @@ async fn an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing(backend:
     let first = desk.book(&valid_booking(), "stale-0001").await;
     let token = desk.sign_in().await;
     let person = json!({ "phone": "+44 7700 900123" });
-    let found = desk
-        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
-        .await;
+    let found = desk.rights("find", &token, person).await;
     assert_eq!(found.json()["confirm_with"], "phone");
     assert_eq!(shown(&found), vec![first.clone()]);
     let erase = |references: Vec<String>, confirm: &str| {
@@ -964,12 +941,7 @@ async fn an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing(backend:
     // The confirmation must be the number searched, however written.
     for wrong in ["", "07700 900124", "fixture.patient@example.com", "erase"] {
         let refused = desk
-            .call(
-                "POST",
-                "/v1/desk/subjects/erase",
-                Some(&token),
-                Some(erase(vec![first.clone()], wrong)),
-            )
+            .rights("erase", &token, erase(vec![first.clone()], wrong))
             .await;
         assert_eq!(
             refused.status,
@@ -985,12 +957,7 @@ async fn an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing(backend:
     later["message"] = json!("A second question.");
     let second = desk.book(&later, "stale-0002").await;
     let stale = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/erase",
-            Some(&token),
-            Some(erase(vec![first.clone()], "07700 900123")),
-        )
+        .rights("erase", &token, erase(vec![first.clone()], "07700 900123"))
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
     assert_eq!(
@@ -1000,14 +967,13 @@ async fn an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing(backend:
     assert_eq!(personal(&stale.body), None);
     // Nor does a reference that is not the person's.
     let foreign = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/erase",
-            Some(&token),
-            Some(erase(
+        .rights(
+            "erase",
+            &token,
+            erase(
                 vec![first.clone(), second.clone(), "CCL-AAAA-2222".into()],
                 "07700 900123",
-            )),
+            ),
         )
         .await;
     assert_eq!(foreign.status, StatusCode::CONFLICT);
@@ -1023,11 +989,10 @@ async fn an_erasure_is_refused_unconfirmed_or_stale_and_changes_nothing(backend:
         .any(|(a, _)| a == "erased"));
     // Shown both, confirmed: both go.
     let done = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/erase",
-            Some(&token),
-            Some(erase(vec![second.clone(), first.clone()], "+447700900123")),
+        .rights(
+            "erase",
+            &token,
+            erase(vec![second.clone(), first.clone()], "+447700900123"),
         )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
@@ -1102,14 +1067,7 @@ async fn a_search_with_bad_fields_is_refused_field_by_field(backend: Backend) {
         without("reason"),
         without("confirm"),
     ] {
-        let answer = desk
-            .call(
-                "POST",
-                "/v1/desk/subjects/erase",
-                Some(&token),
-                Some(body.clone()),
-            )
-            .await;
+        let answer = desk.rights("erase", &token, body.clone()).await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(answer.error_fields(), [field], "{body}");
     }
@@ -1117,6 +1075,24 @@ async fn a_search_with_bad_fields_is_refused_field_by_field(backend: Backend) {
         desk.app.booking(&reference).await.is_some(),
         "nothing erased"
     );
+}
+
+/// Posts `body` as JSON to `path` of `router`: the answer's status and body.
+async fn post_to(router: Router, path: &str, body: Value) -> (StatusCode, axum::body::Bytes) {
+    let response = router
+        .oneshot(
+            Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, body)
 }
 
 /// An ID token's claims of an admin, as the authorizer passes them.
@@ -1140,24 +1116,8 @@ async fn in_lambda_the_key_comes_from_its_secret_when_an_admin_first_searches() 
         .unwrap()
         .to_owned();
     let sdk = frontdesk_shared::aws::load(std::time::Duration::from_secs(10)).await;
-    let find = |router: Router| async move {
-        let response = router
-            .oneshot(
-                Request::post("/v1/desk/subjects/find")
-                    .header("content-type", "application/json")
-                    .body(Body::from(
-                        json!({"email": "fixture.patient@example.com"}).to_string(),
-                    ))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, body)
-    };
+    let person = json!({"email": "fixture.patient@example.com"});
+    let find = |router: Router| post_to(router, "/v1/desk/subjects/find", person.clone());
     // The template's secret, as moto holds it: the booking's tag is found.
     let mut rights = app.store.rights();
     rights.key = std::sync::Arc::new(frontdesk_desk::MatchKeyOnce::from_secret(
@@ -1184,24 +1144,14 @@ async fn in_lambda_the_key_comes_from_its_secret_when_an_admin_first_searches() 
     rights.wordings = std::sync::Arc::new(frontdesk_shared::content::cache::Fixed(
         std::sync::Arc::new(Vec::new()),
     ));
-    let response = with_claims_and(&app, &ADMIN, rights)
-        .oneshot(
-            Request::post("/v1/desk/subjects/export")
-                .header("content-type", "application/json")
-                .body(Body::from(
-                    json!({"email": "fixture.patient@example.com"}).to_string(),
-                ))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let answer: Value = serde_json::from_slice(
-        &axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap(),
+    let (status, body) = post_to(
+        with_claims_and(&app, &ADMIN, rights),
+        "/v1/desk/subjects/export",
+        person,
     )
-    .unwrap();
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer: Value = serde_json::from_slice(&body).unwrap();
     let document: Value = serde_json::from_str(answer["json"].as_str().unwrap()).unwrap();
     assert_eq!(document["bookings"][0]["reference"], reference.as_str());
     assert!(
@@ -1249,27 +1199,12 @@ async fn opt_ins_that_outlive_their_booking_are_exported_and_erased_on_the_trail
         .await;
     assert!(desk.app.booking(&reference).await.is_none());
     let person = json!({"email": "long.news@example.com", "phone": "07700 900444"});
-    let found = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/find",
-            Some(&token),
-            Some(person.clone()),
-        )
-        .await
-        .json();
+    let found = desk.rights("find", &token, person.clone()).await.json();
     assert_eq!(found["bookings"], json!([]));
     assert_eq!(found["opt_ins"].as_array().unwrap().len(), 1);
 
     // Exported: the opt-in, and its export on the trail under its booking.
-    let exported = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/export",
-            Some(&token),
-            Some(person.clone()),
-        )
-        .await;
+    let exported = desk.rights("export", &token, person.clone()).await;
     assert_eq!(exported.status, StatusCode::OK);
     let document: Value = serde_json::from_str(exported.json()["json"].as_str().unwrap()).unwrap();
     assert_eq!(document["bookings"], json!([]));
@@ -1282,17 +1217,16 @@ async fn opt_ins_that_outlive_their_booking_are_exported_and_erased_on_the_trail
 
     // Erased: the opt-in and the withdrawn marker, on the trail.
     let erased = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/erase",
-            Some(&token),
-            Some(json!({
+        .rights(
+            "erase",
+            &token,
+            json!({
                 "email": "long.news@example.com",
                 "phone": "07700 900444",
                 "references": [],
                 "confirm": "long.news@example.com",
                 "reason": "Erasure requested by the person",
-            })),
+            }),
         )
         .await;
     assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
@@ -1314,10 +1248,7 @@ async fn opt_ins_that_outlive_their_booking_are_exported_and_erased_on_the_trail
     let mut again = body.clone();
     again["message"] = json!("Booking again after the erasure.");
     desk.book(&again, "optins-0002").await;
-    let found = desk
-        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
-        .await
-        .json();
+    let found = desk.rights("find", &token, person).await.json();
     let channels: Vec<&str> = found["opt_ins"]
         .as_array()
         .unwrap()
@@ -1349,9 +1280,7 @@ async fn an_erasure_that_stops_part_way_says_what_it_did_and_what_is_left(backen
         .unwrap();
     let token = desk.sign_in().await;
     let person = json!({ "email": "fixture.patient@example.com" });
-    let found = desk
-        .call("POST", "/v1/desk/subjects/find", Some(&token), Some(person))
-        .await;
+    let found = desk.rights("find", &token, person).await;
     assert_eq!(
         shown(&found),
         vec![first.clone(), second.clone()],
@@ -1363,9 +1292,7 @@ async fn an_erasure_that_stops_part_way_says_what_it_did_and_what_is_left(backen
         "confirm": "fixture.patient@example.com",
         "reason": "Erasure requested by the patient",
     });
-    let partly = desk
-        .call("POST", "/v1/desk/subjects/erase", Some(&token), Some(erase))
-        .await;
+    let partly = desk.rights("erase", &token, erase).await;
     assert_eq!(partly.status, StatusCode::OK, "{:?}", partly.body);
     let report = partly.json();
     assert_eq!(report["erased"], json!([first]), "what it did, reported");
@@ -1389,16 +1316,15 @@ async fn an_erasure_that_stops_part_way_says_what_it_did_and_what_is_left(backen
         .await
         .unwrap();
     let rest = desk
-        .call(
-            "POST",
-            "/v1/desk/subjects/erase",
-            Some(&token),
-            Some(json!({
+        .rights(
+            "erase",
+            &token,
+            json!({
                 "email": "fixture.patient@example.com",
                 "references": [second],
                 "confirm": "fixture.patient@example.com",
                 "reason": "Erasure requested by the patient",
-            })),
+            }),
         )
         .await;
     assert_eq!(rest.status, StatusCode::OK, "{:?}", rest.body);

@@ -207,6 +207,27 @@ fn rights(state: &AppState) -> &Rights {
     &state.rights
 }
 
+/// The match key, with the search about to be made on the trail (naming
+/// no one): every action here starts with it.
+async fn searching(state: &AppState, caller: &Caller) -> Result<Arc<MatchKey>, DeskError> {
+    let key = rights(state).key.get().await?;
+    state
+        .desk
+        .record(&caller.staff, AuditAction::Searched, None)
+        .await?;
+    Ok(key)
+}
+
+/// The person's bookings, as an erasure would take them.
+async fn bookings_of(
+    state: &AppState,
+    key: &MatchKey,
+    query: &SubjectQuery,
+) -> Result<Vec<Found>, DeskError> {
+    let rights = rights(state);
+    Ok(find(rights.index.as_ref(), rights.bookings.as_ref(), key, query).await?)
+}
+
 /// `POST /v1/desk/subjects/find` (admins): the bookings an erasure would
 /// take and the opt-ins it would remove, for the admin to check that each
 /// is this person's (a phone or an inbox may be shared). The search is on
@@ -218,20 +239,9 @@ pub async fn find_person(
 ) -> Result<Response, DeskError> {
     caller.admin()?;
     let query = query_of(body)?;
-    let rights = rights(&state);
-    let key = rights.key.get().await?;
-    state
-        .desk
-        .record(&caller.staff, AuditAction::Searched, None)
-        .await?;
-    let found = find(
-        rights.index.as_ref(),
-        rights.bookings.as_ref(),
-        &key,
-        &query,
-    )
-    .await?;
-    let opt_ins = Found::opt_ins(&found, rights.register.as_ref(), &query, &key).await?;
+    let key = searching(&state, &caller).await?;
+    let found = bookings_of(&state, &key, &query).await?;
+    let opt_ins = Found::opt_ins(&found, rights(&state).register.as_ref(), &query, &key).await?;
     let now = state.clock.now();
     let bookings: Vec<Value> = found
         .iter()
@@ -274,12 +284,8 @@ pub async fn export_person(
 ) -> Result<Response, DeskError> {
     let caller = caller.admin()?;
     let query = query_of(body)?;
+    let key = searching(&state, caller).await?;
     let rights = rights(&state);
-    let key = rights.key.get().await?;
-    state
-        .desk
-        .record(&caller.staff, AuditAction::Searched, None)
-        .await?;
     // Without the wordings the export is still whole: each consent keeps
     // its version and hash, and the document says the words could not be
     // read just now.
@@ -355,8 +361,8 @@ pub async fn erase_person(
     if !errors.is_empty() {
         return Err(invalid(errors));
     }
+    let key = searching(&state, caller).await?;
     let rights = rights(&state);
-    let key = rights.key.get().await?;
     if !confirmed(&query, body.confirm.as_deref().unwrap_or_default(), &key) {
         let mut errors = FieldErrors::new();
         errors.add(
@@ -369,17 +375,7 @@ pub async fn erase_person(
         );
         return Err(invalid(errors));
     }
-    state
-        .desk
-        .record(&caller.staff, AuditAction::Searched, None)
-        .await?;
-    let found = find(
-        rights.index.as_ref(),
-        rights.bookings.as_ref(),
-        &key,
-        &query,
-    )
-    .await?;
+    let found = bookings_of(&state, &key, &query).await?;
     let now: BTreeSet<Reference> = found.iter().map(|f| f.reference.clone()).collect();
     if now != shown {
         return Err(DeskError::Stale);
@@ -429,16 +425,11 @@ pub async fn erase_person(
     });
     // What a search finds now: a booking that arrived while it ran, or
     // those it stopped before.
-    let still_held: Vec<String> = find(
-        rights.index.as_ref(),
-        rights.bookings.as_ref(),
-        &key,
-        &request.query,
-    )
-    .await?
-    .into_iter()
-    .map(|f| f.reference.as_str().to_owned())
-    .collect();
+    let still_held: Vec<String> = bookings_of(&state, &key, &request.query)
+        .await?
+        .into_iter()
+        .map(|f| f.reference.as_str().to_owned())
+        .collect();
     Ok(Json(json!({
         "erased": erased,
         "opt_ins_removed": done.opt_ins.len(),
