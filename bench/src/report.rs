@@ -106,6 +106,19 @@ fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
                     met: rejected == 0.0,
                 });
             }
+            "notifier" => {
+                let updates = f
+                    .warm_requests
+                    .as_ref()
+                    .and_then(|c| c.get("UpdateItem").copied())
+                    .unwrap_or(0.0);
+                let all = total(&f.warm_requests);
+                verdicts.push(Verdict {
+                    budget: "notifier: two UpdateItem per booking notified".into(),
+                    measured: format!("{updates:.2} UpdateItem, {all:.2} requests in all"),
+                    met: (updates - 2.0).abs() < f64::EPSILON && (all - 2.0).abs() < f64::EPSILON,
+                });
+            }
             "mail-events" => {
                 let updates = f
                     .warm_requests
@@ -333,6 +346,7 @@ mod tests {
             "booking: no DynamoDB request for a rejected one".to_owned(),
             "content: no DynamoDB request on a warm cache".to_owned(),
             "mail-events: one `UpdateItem` per event".to_owned(),
+            "notifier: two `UpdateItem` per booking notified".to_owned(),
         ] {
             assert!(
                 doc.contains(&named),

@@ -1,5 +1,6 @@
 //! One contract for every `NoticeLedger` (DynamoDB Local and embedded):
-//! claims exclude each other until they expire, marks end them, and a
+//! claims exclude each other until they expire, marks end them, both
+//! emails claimed or marked together behave as each on its own, and a
 //! missing booking is said to be missing.
 
 use frontdesk_shared::booking::Reference;
@@ -700,4 +701,124 @@ for_each_backend!(
     delivery_only_moves_forward_and_only_for_the_sent_message,
     staff_undelivered_lists_bad_and_late_staff_emails_until_their_fallback_settles,
     email_states_reads_each_bookings_emails_and_nothing_else,
+    both_emails_are_claimed_and_marked_together_and_each_refusal_stands,
 );
+
+async fn both_emails_are_claimed_and_marked_together_and_each_refusal_stands(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ledger = app.store.ledger();
+    let now = app.clock.now();
+    let until = now + Duration::minutes(2);
+    let both = Notice::ALL;
+
+    // Both free: both claimed, by the one token, and both marked at once.
+    let reference = booked(&app, 1).await;
+    let token = ClaimToken::new();
+    assert_eq!(
+        ledger
+            .claim_each(&reference, &both, &token, now, until)
+            .await
+            .unwrap(),
+        [Claim::Claimed, Claim::Claimed]
+    );
+    for notice in both {
+        let state = ledger.state(&reference, notice).await.unwrap().unwrap();
+        assert_eq!(
+            state.claimed_until,
+            Some(until.unix_timestamp()),
+            "{notice}"
+        );
+    }
+    assert!(matches!(
+        ledger
+            .claim_each(&reference, &both, &ClaimToken::new(), now, until)
+            .await
+            .unwrap()[..],
+        [Claim::HeldElsewhere { .. }, Claim::HeldElsewhere { .. }]
+    ));
+    ledger
+        .mark_each_sent(
+            &reference,
+            &[
+                (Notice::Staff, "m-staff".to_owned()),
+                (Notice::Patient, "m-patient".to_owned()),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    for (notice, id) in [(Notice::Staff, "m-staff"), (Notice::Patient, "m-patient")] {
+        let state = ledger.state(&reference, notice).await.unwrap().unwrap();
+        assert_eq!(state.message_id.as_deref(), Some(id));
+        assert_eq!(state.claimed_until, None, "{notice}: the claim ends");
+    }
+    assert_eq!(
+        ledger
+            .claim_each(&reference, &both, &ClaimToken::new(), now, until)
+            .await
+            .unwrap(),
+        [Claim::AlreadySent, Claim::AlreadySent]
+    );
+
+    // One sent before, the other failed before, or claimed elsewhere: that
+    // one stays as it is, and the other is still claimed.
+    let sent_staff = booked(&app, 2).await;
+    settle_sent(&ledger, &sent_staff, Notice::Staff, "m-1", now).await;
+    assert_eq!(
+        ledger
+            .claim_each(&sent_staff, &both, &ClaimToken::new(), now, until)
+            .await
+            .unwrap(),
+        [Claim::AlreadySent, Claim::Claimed]
+    );
+    let failed_patient = booked(&app, 3).await;
+    settle_failed(&ledger, &failed_patient, Notice::Patient, "Refused", now).await;
+    assert_eq!(
+        ledger
+            .claim_each(&failed_patient, &both, &ClaimToken::new(), now, until)
+            .await
+            .unwrap(),
+        [
+            Claim::Claimed,
+            Claim::AlreadyFailed {
+                code: "Refused".into()
+            }
+        ]
+    );
+    let held_staff = booked(&app, 4).await;
+    let elsewhere = ClaimToken::new();
+    ledger
+        .claim(&held_staff, Notice::Staff, &elsewhere, now, until)
+        .await
+        .unwrap();
+    let claims = ledger
+        .claim_each(&held_staff, &both, &ClaimToken::new(), now, until)
+        .await
+        .unwrap();
+    assert!(
+        matches!(claims[..], [Claim::HeldElsewhere { .. }, Claim::Claimed]),
+        "{claims:?}"
+    );
+    // A mark of one alone leaves the other's claim as it was.
+    ledger
+        .mark_each_sent(&held_staff, &[(Notice::Patient, "m-2".to_owned())], now)
+        .await
+        .unwrap();
+    let staff = ledger
+        .state(&held_staff, Notice::Staff)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(staff.sent_at, None);
+    assert_eq!(staff.claimed_until, Some(until.unix_timestamp()));
+
+    // No booking: neither is claimed.
+    let missing = Reference::parse("CCL-AAAA-2222").unwrap();
+    assert_eq!(
+        ledger
+            .claim_each(&missing, &both, &ClaimToken::new(), now, until)
+            .await
+            .unwrap(),
+        [Claim::NoBooking, Claim::NoBooking]
+    );
+}

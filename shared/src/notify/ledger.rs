@@ -212,6 +212,38 @@ pub trait NoticeLedger: Send + Sync {
         until: OffsetDateTime,
     ) -> Result<Claim, StoreError>;
 
+    /// Claims each of `notices` as [`NoticeLedger::claim`] does, what each
+    /// claim found in the same order: in one write where the store can,
+    /// when every one of them is free to claim.
+    async fn claim_each(
+        &self,
+        reference: &Reference,
+        notices: &[Notice],
+        token: &ClaimToken,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let mut claims = Vec::with_capacity(notices.len());
+        for notice in notices {
+            claims.push(self.claim(reference, *notice, token, now, until).await?);
+        }
+        Ok(claims)
+    }
+
+    /// Records each of `sent` (an email and its message id) as
+    /// [`NoticeLedger::mark_sent`] does: in one write where the store can.
+    async fn mark_each_sent(
+        &self,
+        reference: &Reference,
+        sent: &[(Notice, String)],
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for (notice, message_id) in sent {
+            self.mark_sent(reference, *notice, message_id, at).await?;
+        }
+        Ok(())
+    }
+
     /// Records that `notice` was sent, ending its claim and any hold.
     async fn mark_sent(
         &self,

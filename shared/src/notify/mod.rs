@@ -177,14 +177,46 @@ impl Notifier {
 
     /// Sends whichever of the booking's emails are not sent yet. A store
     /// failure is an error (retry the whole booking: sent emails are skipped).
+    ///
+    /// Both emails are claimed in one write and, once both are sent, marked
+    /// in one write (`NoticeLedger::claim_each`, `mark_each_sent`): an email
+    /// claimed elsewhere or already settled stays so and the other still
+    /// goes; one held, withheld, failed or deferred gets its own write.
     pub async fn notify(&self, booking: &Booking) -> Result<Report, StoreError> {
+        let reference = &booking.reference;
+        let now = self.clock.now();
+        if self.gone(booking, now) {
+            return Ok(Report {
+                staff: Outcome::BookingGone,
+                patient: Outcome::BookingGone,
+            });
+        }
+        let token = ClaimToken::new();
+        let claims = self
+            .ledger
+            .claim_each(reference, &Notice::ALL, &token, now, now + self.claim_for)
+            .await?;
+        let [staff, patient]: [Claim; 2] = claims.try_into().map_err(|_| {
+            StoreError::Corrupt("the ledger answered a claim per email wrongly".into())
+        })?;
         let (staff, patient) = tokio::join!(
-            self.one(booking, Notice::Staff),
-            self.one(booking, Notice::Patient)
+            self.after_claim(booking, Notice::Staff, staff, &token, now),
+            self.after_claim(booking, Notice::Patient, patient, &token, now)
         );
+        let (staff, patient) = (staff?, patient?);
+        let sent: Vec<(Notice, String)> = [(Notice::Staff, &staff), (Notice::Patient, &patient)]
+            .into_iter()
+            .filter_map(|(notice, step)| match step {
+                Step::Sent(sent) => Some((notice, sent.message_id.clone())),
+                Step::Done(_) => None,
+            })
+            .collect();
+        self.ledger
+            .mark_each_sent(reference, &sent, self.clock.now())
+            .await?;
         Ok(Report {
-            staff: staff?,
-            patient: patient?,
+            staff: self.settled(booking, Notice::Staff, staff).await,
+            patient: self.settled(booking, Notice::Patient, patient).await,
         })
     }
 
@@ -216,26 +248,56 @@ impl Notifier {
         }
     }
 
+    /// Past its retention a booking is gone, whether or not TTL or the
+    /// embedded store's expiry has removed it yet: a late stream record or
+    /// sweep never emails about it.
+    fn gone(&self, booking: &Booking, now: OffsetDateTime) -> bool {
+        booking.expires_at <= now
+    }
+
+    /// Sends one email of `booking` on its own: its claim, its send and its mark.
     async fn one(&self, booking: &Booking, notice: Notice) -> Result<Outcome, StoreError> {
         let reference = &booking.reference;
         let token = ClaimToken::new();
         let now = self.clock.now();
-        // Past its retention a booking is gone, whether or not TTL or the
-        // embedded store's expiry has removed it yet: a late stream record
-        // or sweep never emails about it.
-        if booking.expires_at <= now {
+        if self.gone(booking, now) {
             return Ok(Outcome::BookingGone);
         }
-        match self
+        let claim = self
             .ledger
             .claim(reference, notice, &token, now, now + self.claim_for)
-            .await?
-        {
+            .await?;
+        let step = self
+            .after_claim(booking, notice, claim, &token, now)
+            .await?;
+        if let Step::Sent(sent) = &step {
+            self.ledger
+                .mark_sent(reference, notice, &sent.message_id, self.clock.now())
+                .await?;
+        }
+        Ok(self.settled(booking, notice, step).await)
+    }
+
+    /// What becomes of one email after its claim: sent (its mark still to
+    /// write), or settled otherwise with its own write (withheld, held,
+    /// failed) or none (not ours to send, deferred).
+    async fn after_claim(
+        &self,
+        booking: &Booking,
+        notice: Notice,
+        claim: Claim,
+        token: &ClaimToken,
+        now: OffsetDateTime,
+    ) -> Result<Step, StoreError> {
+        let reference = &booking.reference;
+        match claim {
             Claim::Claimed => {}
-            Claim::AlreadySent => return Ok(Outcome::AlreadySent),
-            Claim::AlreadyFailed { code } => return Ok(Outcome::AlreadyFailed { code }),
-            Claim::HeldElsewhere { until } => return Ok(Outcome::InProgress { until }),
-            Claim::NoBooking => return Ok(Outcome::BookingGone),
+            Claim::AlreadySent => return Ok(Step::Done(Outcome::AlreadySent)),
+            Claim::AlreadyFailed { code } => {
+                return Ok(Step::Done(Outcome::AlreadyFailed { code }))
+            }
+            Claim::HeldElsewhere { until } => return Ok(Step::Done(Outcome::InProgress { until })),
+            Claim::NoBooking => return Ok(Step::Done(Outcome::BookingGone)),
         }
         if let (Notice::Patient, crate::booking::Acknowledgement::Withheld(why)) =
             (notice, booking.acknowledgement)
@@ -245,7 +307,7 @@ impl Notifier {
                 .await?;
             tracing::info!(reference = %reference, email = %notice, why = why.as_str(), "acknowledgement withheld");
             println!("{}", metric::acknowledgement_withheld(now, why));
-            return Ok(Outcome::Withheld { why });
+            return Ok(Step::Done(Outcome::Withheld { why }));
         }
         if let (Notice::Patient, Some(ceiling)) = (notice, &self.ceiling) {
             if !ceiling.counter.count(now, ceiling.per_hour).await? {
@@ -255,7 +317,7 @@ impl Notifier {
                     .await?;
                 tracing::warn!(reference = %reference, email = %notice, why = why.as_str(), "acknowledgement withheld");
                 println!("{}", metric::acknowledgement_withheld(now, why));
-                return Ok(Outcome::Withheld { why });
+                return Ok(Step::Done(Outcome::Withheld { why }));
             }
         }
         let sent = match self.clinic_published().await {
@@ -266,45 +328,22 @@ impl Notifier {
             Err(unknown) => Err(unknown),
         };
         match sent {
-            Ok(sent) => {
-                self.ledger
-                    .mark_sent(reference, notice, &sent.message_id, self.clock.now())
-                    .await?;
-                if sent.delivered {
-                    let delivered = self
-                        .ledger
-                        .record_delivery(
-                            reference,
-                            notice,
-                            &sent.message_id,
-                            Delivery::Delivered,
-                            None,
-                            self.clock.now(),
-                        )
-                        .await;
-                    if let Err(error) = delivered {
-                        // The email is sent and marked; only its delivery state is missing.
-                        tracing::warn!(reference = %reference, email = %notice, error = %error, "could not record delivery");
-                    }
-                }
-                tracing::info!(reference = %reference, email = %notice, message_id = %sent.message_id, "email sent");
-                Ok(Outcome::Sent(sent))
-            }
+            Ok(sent) => Ok(Step::Sent(sent)),
             Err(error) if error.is_transient() => {
-                if let Err(release) = self.ledger.release(reference, notice, &token).await {
+                if let Err(release) = self.ledger.release(reference, notice, token).await {
                     // The claim then lapses at its expiry; the retry waits for it.
                     tracing::warn!(reference = %reference, email = %notice, error = %release, "could not release claim");
                 }
                 tracing::warn!(reference = %reference, email = %notice, error = %error, "email deferred");
-                Ok(Outcome::Deferred {
+                Ok(Step::Done(Outcome::Deferred {
                     reason: error.to_string(),
-                })
+                }))
             }
             Err(error) if error.is_held() => {
                 let code = error.code().to_owned();
                 let at = self.clock.now();
                 self.ledger
-                    .hold(reference, notice, &token, &code, at)
+                    .hold(reference, notice, token, &code, at)
                     .await?;
                 // The code only: a service's message may quote the address.
                 tracing::error!(reference = %reference, email = %notice, code = %code, "email held");
@@ -312,7 +351,7 @@ impl Notifier {
                     "{}",
                     metric::held(at, reference.as_str(), notice.as_str(), &code)
                 );
-                Ok(Outcome::Held { code })
+                Ok(Step::Done(Outcome::Held { code }))
             }
             Err(error) => {
                 let code = error.code().to_owned();
@@ -326,10 +365,47 @@ impl Notifier {
                     "{}",
                     metric::permanent_failure(at, reference.as_str(), notice.as_str(), &code)
                 );
-                Ok(Outcome::Failed { code })
+                Ok(Step::Done(Outcome::Failed { code }))
             }
         }
     }
+
+    /// An email's outcome once its sent mark is written: a mailer that
+    /// knows the email delivered (the local outbox) records that too.
+    async fn settled(&self, booking: &Booking, notice: Notice, step: Step) -> Outcome {
+        let sent = match step {
+            Step::Done(outcome) => return outcome,
+            Step::Sent(sent) => sent,
+        };
+        let reference = &booking.reference;
+        if sent.delivered {
+            let delivered = self
+                .ledger
+                .record_delivery(
+                    reference,
+                    notice,
+                    &sent.message_id,
+                    Delivery::Delivered,
+                    None,
+                    self.clock.now(),
+                )
+                .await;
+            if let Err(error) = delivered {
+                // The email is sent and marked; only its delivery state is missing.
+                tracing::warn!(reference = %reference, email = %notice, error = %error, "could not record delivery");
+            }
+        }
+        tracing::info!(reference = %reference, email = %notice, message_id = %sent.message_id, "email sent");
+        Outcome::Sent(sent)
+    }
+}
+
+/// Where one email stands between its claim and its sent mark.
+enum Step {
+    /// Sent: its mark is still to be written.
+    Sent(Sent),
+    /// Settled otherwise, or not this attempt's to send.
+    Done(Outcome),
 }
 
 #[cfg(test)]

@@ -275,6 +275,122 @@ impl NoticeLedger for DynamoNoticeLedger {
             .unwrap_or(Claim::HeldElsewhere { until: held }))
     }
 
+    /// One `UpdateItem` claims them all when every one is free; when one
+    /// is not, the item as the write found it says which, and each of the
+    /// others is claimed on its own.
+    async fn claim_each(
+        &self,
+        reference: &Reference,
+        notices: &[Notice],
+        token: &ClaimToken,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<Claim>, StoreError> {
+        if notices.len() < 2 {
+            let mut claims = Vec::new();
+            for notice in notices {
+                claims.push(self.claim(reference, *notice, token, now, until).await?);
+            }
+            return Ok(claims);
+        }
+        let mut set = Vec::new();
+        let mut condition = vec!["attribute_exists(#reference)".to_owned()];
+        let mut update = self
+            .update(reference)
+            .expression_attribute_values(":token", s(token.as_str()))
+            .expression_attribute_values(":until", n(until.unix_timestamp()))
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (i, notice) in notices.iter().enumerate() {
+            let names = Names::of(*notice);
+            set.push(format!("#claim{i} = :token, #until{i} = :until"));
+            condition.push(format!(
+                "attribute_not_exists(#sent{i}) AND attribute_not_exists(#failed{i}) \
+                 AND (attribute_not_exists(#until{i}) OR #until{i} < :now)"
+            ));
+            update = update
+                .expression_attribute_names(format!("#claim{i}"), names.claim)
+                .expression_attribute_names(format!("#until{i}"), names.claim_until)
+                .expression_attribute_names(format!("#sent{i}"), names.sent_at)
+                .expression_attribute_names(format!("#failed{i}"), names.failed);
+        }
+        let result = update
+            .update_expression(format!("SET {}", set.join(", ")))
+            .condition_expression(condition.join(" AND "))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(vec![Claim::Claimed; notices.len()]),
+            Err(error) => error,
+        };
+        let Some(old) = condition_failed(&error) else {
+            return Err(classify(&error));
+        };
+        let item = match old {
+            Some(item) => Some(item),
+            None => self.item(reference).await?,
+        };
+        let Some(item) = item else {
+            return Ok(vec![Claim::NoBooking; notices.len()]);
+        };
+        // Those the item refused stay refused; the others are claimed one
+        // by one (each may have changed since, which its own claim tells).
+        let mut claims = Vec::with_capacity(notices.len());
+        for notice in notices {
+            let refused = Names::of(*notice).state(&item).refusal(now, until);
+            claims.push(match refused {
+                Some(refusal) => refusal,
+                None => self.claim(reference, *notice, token, now, until).await?,
+            });
+        }
+        Ok(claims)
+    }
+
+    /// One `UpdateItem` sets every sent mark and ends their claims and holds.
+    async fn mark_each_sent(
+        &self,
+        reference: &Reference,
+        sent: &[(Notice, String)],
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut update = self
+            .update(reference)
+            .condition_expression("attribute_exists(#reference)")
+            .expression_attribute_values(":at", s(&rfc3339(at)));
+        for (i, (notice, message_id)) in sent.iter().enumerate() {
+            let names = Names::of(*notice);
+            set.push(format!("#sent{i} = :at, #id{i} = :id{i}"));
+            remove.push(format!("#claim{i}, #until{i}, #held{i}, #held_at{i}"));
+            update = update
+                .expression_attribute_names(format!("#sent{i}"), names.sent_at)
+                .expression_attribute_names(format!("#id{i}"), names.message_id)
+                .expression_attribute_names(format!("#claim{i}"), names.claim)
+                .expression_attribute_names(format!("#until{i}"), names.claim_until)
+                .expression_attribute_names(format!("#held{i}"), names.held)
+                .expression_attribute_names(format!("#held_at{i}"), names.held_at)
+                .expression_attribute_values(format!(":id{i}"), s(message_id));
+        }
+        let result = update
+            .update_expression(format!(
+                "SET {} REMOVE {}",
+                set.join(", "),
+                remove.join(", ")
+            ))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The booking expired meanwhile: there is nothing left to mark.
+            Err(e) if condition_failed(&e).is_some() => Ok(()),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
     async fn mark_sent(
         &self,
         reference: &Reference,
