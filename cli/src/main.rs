@@ -850,12 +850,7 @@ async fn erase_subject(args: SubjectArgs, reason: &str, yes: bool) -> Result<(),
     }
     match &done.stopped {
         None => Ok(()),
-        Some(stopped) => Err(format!(
-            "the erasure stopped at {} ({}): it and the {} booking(s) after it are unchanged; run the command again to erase them",
-            stopped.at,
-            stopped.error,
-            stopped.left - 1
-        )),
+        Some(stopped) => Err(format!("{} ({})", stopped.explained(), stopped.error)),
     }
 }
 

@@ -905,6 +905,27 @@ fn every_desk_api_route_needs_the_desk_sign_in_and_no_public_route_has_it() {
 }
 
 #[test]
+fn only_the_rights_function_finds_a_person() {
+    let template = template();
+    let indexes = |role: &str| -> Vec<String> {
+        statements(&template["Resources"][role])
+            .iter()
+            .flat_map(|s| {
+                let resources = &s["Resource"];
+                match resources.as_sequence() {
+                    Some(list) => list.iter().flat_map(resolved).collect::<Vec<_>>(),
+                    None => resolved(resources),
+                }
+            })
+            .filter(|r| r.contains("/index/by_subject"))
+            .collect()
+    };
+    assert_eq!(indexes("DeskRole"), Vec::<String>::new());
+    assert_eq!(indexes("DeskRightsRole").len(), 2);
+    assert_eq!(indexes("BookingRole"), Vec::<String>::new());
+}
+
+#[test]
 fn the_desk_may_only_add_to_the_audit_trail() {
     let template = template();
     for action in [

@@ -29,6 +29,7 @@ for_each_backend!(
     a_search_with_bad_fields_is_refused_field_by_field,
     opt_ins_that_outlive_their_booking_are_exported_and_erased_on_the_trail,
     an_erasure_that_stops_part_way_says_what_it_did_and_what_is_left,
+    withdrawn_markers_go_with_an_erasure_but_not_while_a_booking_that_ticked_remains,
 );
 
 /// Every route of the desk's API, as a method and an example path.
@@ -1331,4 +1332,145 @@ async fn an_erasure_that_stops_part_way_says_what_it_did_and_what_is_left(backen
     assert_eq!(rest.json()["erased"], json!([second]));
     assert_eq!(rest.json()["still_held"], json!([]));
     assert_eq!(desk.app.store.count().await, 0);
+}
+
+async fn withdrawn_markers_go_with_an_erasure_but_not_while_a_booking_that_ticked_remains(
+    backend: Backend,
+) {
+    let mut desk = Desk::spawn(backend).await;
+    let token = desk.sign_in().await;
+    let ticked = |email: &str, phone: &str, message: &str| {
+        let mut body = booking_with("marketing_sms", json!(true));
+        body["email"] = json!(email);
+        body["phone"] = json!(phone);
+        body["message"] = json!(message);
+        body
+    };
+    // Withdraws both channels of the person `email` and `phone` name.
+    let withdraw_both = |email: &'static str, phone: &'static str| {
+        let (register, store) = (
+            desk.app.store.marketing(),
+            desk.app.store.desk(&desk.app.clock),
+        );
+        let now = desk.app.clock.now();
+        async move {
+            let query =
+                frontdesk_shared::rights::SubjectQuery::parse(Some(email), Some(phone)).unwrap();
+            let admin = frontdesk_shared::desk::Staff {
+                subject: "frontdesk-cli".into(),
+                email: frontdesk_shared::booking::Email::parse("lead@clinic.example").unwrap(),
+            };
+            let done = frontdesk_shared::rights::marketing::withdraw(
+                register.as_ref(),
+                store.as_ref(),
+                &frontdesk_tests::match_key(),
+                &query,
+                &frontdesk_shared::rights::Channel::ALL,
+                &admin,
+                now,
+            )
+            .await
+            .unwrap();
+            assert_eq!(done.removed.len(), 2);
+        }
+    };
+    let erase_by_email = |email: &str, references: Vec<String>| {
+        json!({
+            "email": email,
+            "references": references,
+            "confirm": email,
+            "reason": "Erasure requested by the person",
+        })
+    };
+
+    // Erased by the email alone: the marker under the email goes whole,
+    // and the one under the phone, which came with the erased booking.
+    let first = desk
+        .book(
+            &ticked("mara@example.com", "07700 900661", "One"),
+            "markers-0001",
+        )
+        .await;
+    withdraw_both("mara@example.com", "07700 900661").await;
+    let done = desk
+        .rights(
+            "erase",
+            &token,
+            erase_by_email("mara@example.com", vec![first]),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
+    assert_eq!(done.json()["stopped"], Value::Null);
+    desk.book(
+        &ticked("mara@example.com", "07700 900661", "Two"),
+        "markers-0002",
+    )
+    .await;
+    assert_eq!(
+        live_opt_ins(&desk, &token, "mara@example.com", "07700 900661").await,
+        ["email", "sms"],
+        "no marker is left to refuse the form's boxes"
+    );
+
+    // Stopped at a later booking that ticked the boxes: the markers stay,
+    // or repairing the register from that booking would undo them.
+    let earlier = desk
+        .book(
+            &ticked("nell@example.com", "07700 900662", "One"),
+            "markers-0003",
+        )
+        .await;
+    withdraw_both("nell@example.com", "07700 900662").await;
+    desk.app.clock.advance(time::Duration::minutes(5));
+    let later = desk
+        .book(
+            &ticked("nell@example.com", "07700 900662", "Two"),
+            "markers-0004",
+        )
+        .await;
+    desk.app
+        .store
+        .ledger()
+        .claim(
+            &frontdesk_shared::booking::Reference::parse(&later).unwrap(),
+            frontdesk_shared::notify::Notice::Patient,
+            &frontdesk_shared::notify::ClaimToken::new(),
+            desk.app.clock.now(),
+            desk.app.clock.now() + time::Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    let stopped = desk
+        .rights(
+            "erase",
+            &token,
+            erase_by_email("nell@example.com", vec![earlier, later.clone()]),
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::OK, "{:?}", stopped.body);
+    assert_eq!(stopped.json()["stopped"]["at"], later.as_str());
+    desk.book(
+        &ticked("nell@example.com", "07700 900662", "Three"),
+        "markers-0005",
+    )
+    .await;
+    assert_eq!(
+        live_opt_ins(&desk, &token, "nell@example.com", "07700 900662").await,
+        Vec::<String>::new(),
+        "both withdrawals still hold"
+    );
+}
+
+/// The channels of the live opt-ins a search by both identifiers finds.
+async fn live_opt_ins(desk: &Desk, token: &str, email: &str, phone: &str) -> Vec<String> {
+    let person = json!({ "email": email, "phone": phone });
+    let found = desk.rights("find", token, person).await.json();
+    let mut channels: Vec<String> = found["opt_ins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["channel"].as_str().unwrap().to_owned())
+        .collect();
+    channels.sort();
+    channels
 }

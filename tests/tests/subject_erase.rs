@@ -277,7 +277,7 @@ async fn an_email_being_sent_holds_its_bookings_erasure_until_it_is_sent(backend
     let at = stopped
         .stopped
         .expect("stopped at the booking being emailed");
-    assert_eq!((at.at.clone(), at.left), (reference.clone(), 1));
+    assert_eq!((at.at.clone(), at.left), (Some(reference.clone()), 1));
     assert!(at.error.to_string().contains("being sent"), "{at:?}");
     assert!(store.port().get(&reference).await.unwrap().is_some());
     assert!(desk

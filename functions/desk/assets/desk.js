@@ -617,19 +617,26 @@
             return;
           }
           if (!response.ok) {
-            errors.append(...problems(done, "Nothing was erased."));
+            // A refused request (422) erased nothing; any other failure may
+            // have come part way through.
+            errors.append(...problems(done, response.status === 422
+              ? "Nothing was erased."
+              : "The erasure may not have finished: search again to see what is still held."));
             errors.focus();
             return;
           }
           forget();
-          const unfinished = done.stopped || done.still_held.length > 0;
+          const held = done.still_held;
+          const unfinished = done.stopped || held === null || held.length > 0;
           result.replaceChildren(
             el("h2", {}, unfinished ? "Partly erased" : "Erased"),
             el("p", {}, `${done.erased.length} booking(s) erased: ${done.erased.join(", ") || "none"}. ${done.opt_ins_removed} opt-in(s) to the clinic's news removed.`),
             done.stopped ? el("p", { class: "stopped" }, done.stopped.detail) : null,
-            done.still_held.length
-              ? el("p", { class: "stopped" }, `Still held for this person: ${done.still_held.join(", ")}. Search again, check them, and erase them.`)
-              : null,
+            held === null
+              ? el("p", { class: "stopped" }, "Whether anything is still held could not be read just now: search again.")
+              : held.length
+                ? el("p", { class: "stopped" }, `Still held for this person: ${held.join(", ")}. Search again, check them, and erase them.`)
+                : null,
             el("h3", {}, "Not erased, for your answer to the person"),
             el("ul", {}, done.not_erased.map((line) => el("li", {}, line))));
           say(unfinished ? "Not everything was erased: see below." : "Erased.");

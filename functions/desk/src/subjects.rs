@@ -394,47 +394,54 @@ pub async fn erase_person(
         &request,
     )
     .await?;
-    let files = frontdesk_shared::rights::erase::remove_files_of(&rights.folders, &done).map_err(
-        |(_, e)| {
-            // The bookings are gone; their files in a local folder are not.
+    // The bookings are gone whatever follows: the answer says what was
+    // done, and what could not be, rather than fail.
+    let mut not_erased = done.not_erased.clone();
+    let files = match frontdesk_shared::rights::erase::remove_files_of(&rights.folders, &done) {
+        Ok(files) => Some(files),
+        Err((_, e)) => {
             tracing::error!(kind = ?e.kind(), "the erased bookings' files could not be removed");
-            DeskError::Internal
-        },
-    )?;
+            not_erased.push(
+                "Local files about the erased bookings (the outbox's emails, earlier exports) could not all be removed: erase again to remove them.".to_owned(),
+            );
+            None
+        }
+    };
     let erased: Vec<&str> = done
         .erased
         .iter()
         .filter_map(|e| e.reference.as_ref().map(Reference::as_str))
         .collect();
     let stopped = done.stopped.as_ref().map(|stopped| {
-        // The admin is told what to do; the log says where it stopped.
         tracing::warn!(
-            reference = %stopped.at,
+            reference = stopped.at.as_ref().map(Reference::as_str),
             left = stopped.left,
-            "the erasure stopped before its last booking"
+            error = %stopped.error,
+            "the erasure stopped part way"
         );
         json!({
-            "at": stopped.at.as_str(),
+            "at": stopped.at.as_ref().map(Reference::as_str),
             "left": stopped.left,
-            "detail": format!(
-                "The erasure stopped at {}: the store would not erase it just now (an email about it may be being sent, or the store did not answer). It and the {} booking(s) after it are unchanged; search again in a minute and erase what is still found.",
-                stopped.at.as_str(),
-                stopped.left - 1
-            ),
+            "detail": stopped.explained(),
         })
     });
-    // What a search finds now: a booking that arrived while it ran, or
-    // those it stopped before.
-    let still_held: Vec<String> = bookings_of(&state, &key, &request.query)
-        .await?
-        .into_iter()
-        .map(|f| f.reference.as_str().to_owned())
-        .collect();
+    // What a search finds now (a booking that arrived while it ran, or
+    // those it stopped before); unknown if the store does not answer.
+    let still_held: Option<Vec<String>> =
+        bookings_of(&state, &key, &request.query)
+            .await
+            .ok()
+            .map(|found| {
+                found
+                    .into_iter()
+                    .map(|f| f.reference.as_str().to_owned())
+                    .collect()
+            });
     Ok(Json(json!({
         "erased": erased,
         "opt_ins_removed": done.opt_ins.len(),
         "files_removed": files,
-        "not_erased": done.not_erased,
+        "not_erased": not_erased,
         "stopped": stopped,
         "still_held": still_held,
     }))

@@ -53,18 +53,35 @@ pub struct Erasure {
     pub stopped: Option<Stopped>,
 }
 
-/// An erasure that stopped at a booking the store would not erase just
-/// now (one of its emails being sent, or the store not answering): that
-/// booking and those after it are unchanged, and running the erasure again
-/// takes them.
+/// An erasure that stopped part way, the store refusing or not answering
+/// (one of a booking's emails being sent, a timeout): what it did before
+/// is done and reported; running it again takes the rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stopped {
-    /// The booking it stopped at.
-    pub at: Reference,
-    /// How many bookings, that one included, are left.
+    /// The booking it stopped at (for an opt-in, the booking that opt-in
+    /// came with); `None` once every booking was erased, at the register's
+    /// markers of withdrawn opt-ins.
+    pub at: Option<Reference>,
+    /// How many of the bookings found are not erased.
     pub left: usize,
     /// Why, for the operator's log or terminal (no personal data).
     pub error: StoreError,
+}
+
+impl Stopped {
+    /// What the admin is told: where it stopped, and to run it again.
+    pub fn explained(&self) -> String {
+        let why = "the store refused or did not answer just now (an email about a booking may be being sent)";
+        match &self.at {
+            Some(at) => format!(
+                "The erasure stopped at {at}: {why}. {} of the bookings found are not erased (if the store did not answer, one may have been); search again in a minute and erase what is still found.",
+                self.left
+            ),
+            None => format!(
+                "Every booking found was erased, but the erasure stopped at the register's records of opt-ins withdrawn before (they hold no address): {why}. Search again in a minute and erase again to remove them."
+            ),
+        }
+    }
 }
 
 /// A booking an erasure would take, as the admin checks it first: an
@@ -182,50 +199,107 @@ pub async fn erase_found(
     } = request;
     let mut erased = Vec::new();
     let mut for_someone_else = 0;
+    let total = found.len();
+    // The register's keys under the bookings' other contact details, whose
+    // entries (a withdrawal's marker too) go when they came with one of them.
+    let named = super::marketing::keys_of(query, key, &super::Channel::ALL);
+    let mut through: Vec<String> = Vec::new();
+    for f in &found {
+        for tag in crate::booking::SubjectTags::of(&f.booking.details, key).each() {
+            let entry = super::marketing::key_of(tag);
+            if !named.contains(&entry) && !through.contains(&entry) {
+                through.push(entry);
+            }
+        }
+    }
+    let stop =
+        |at: Option<Reference>, left: usize, error: StoreError| Some(Stopped { at, left, error });
+    let mut stopped = None;
     // The person's opt-ins go first (an erased person is sent no news):
     // were a booking's erasure to fail below, a second run would still
     // find them, before their bookings' contact details are gone. Each is
     // on the trail under the booking it came with, which may be long gone.
     let mut opt_ins = Vec::new();
     for opt_in in Found::opt_ins(&found, register, query, key).await? {
-        desk.record(by, AuditAction::MarketingErased, Some(&opt_in.reference))
-            .await?;
-        if let Some(removed) = register.remove(&opt_in.key()).await? {
-            opt_ins.push(removed);
-        }
-    }
-    // The searched address's and number's entries go whole, the markers
-    // of opt-ins withdrawn before included.
-    for entry in super::marketing::keys_of(query, key, &super::Channel::ALL) {
-        register.remove(&entry).await?;
-    }
-    let mut stopped = None;
-    let total = found.len();
-    for (done, found) in found.into_iter().enumerate() {
-        let booking = &found.booking;
-        let fingerprint = Fingerprint::of(&booking.details, key);
-        let counters =
-            Allowance::acknowledgements(booking.details.email.as_str(), key, booking.received_at);
-        let guards: Vec<String> = std::iter::once(fingerprint_guard_key(&fingerprint))
-            .chain(counters.keys())
-            .collect();
-        match desk.erase(&found.reference, &guards, by, reason).await {
-            Ok(Some(entry)) => {
-                if found.for_someone_else {
-                    for_someone_else += 1;
-                }
-                erased.push(entry);
-            }
+        let removed = match desk
+            .record(by, AuditAction::MarketingErased, Some(&opt_in.reference))
+            .await
+        {
+            Ok(_) => register.remove(&opt_in.key()).await,
+            Err(error) => Err(error),
+        };
+        match removed {
+            Ok(Some(removed)) => opt_ins.push(removed),
             Ok(None) => {}
             Err(error) => {
-                stopped = Some(Stopped {
-                    at: found.reference,
-                    left: total - done,
-                    error,
-                });
+                stopped = stop(Some(opt_in.reference.clone()), total, error);
                 break;
             }
         }
+    }
+    // Where the bookings' erasure got to: those from `left` on remain.
+    let mut left = 0;
+    if stopped.is_none() {
+        for found in &found {
+            let booking = &found.booking;
+            let fingerprint = Fingerprint::of(&booking.details, key);
+            let counters = Allowance::acknowledgements(
+                booking.details.email.as_str(),
+                key,
+                booking.received_at,
+            );
+            let guards: Vec<String> = std::iter::once(fingerprint_guard_key(&fingerprint))
+                .chain(counters.keys())
+                .collect();
+            match desk.erase(&found.reference, &guards, by, reason).await {
+                Ok(Some(entry)) => {
+                    if found.for_someone_else {
+                        for_someone_else += 1;
+                    }
+                    erased.push(entry);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    stopped = stop(Some(found.reference.clone()), total - left, error);
+                    break;
+                }
+            }
+            left += 1;
+        }
+    }
+    // The markers of opt-ins withdrawn before go: under the searched
+    // address and number whole, under the bookings' other details when
+    // they came with a booking erased. Not one a booking still held ticked
+    // the box for: repairing the register from that booking would opt the
+    // person in again without its marker.
+    let ticked: Vec<String> = found[left..]
+        .iter()
+        .flat_map(|f| {
+            super::OptIn::of_booking(
+                &f.booking,
+                &crate::booking::SubjectTags::of(&f.booking.details, key),
+            )
+        })
+        .map(|o| o.key())
+        .collect();
+    let references: Vec<Reference> = erased.iter().filter_map(|e| e.reference.clone()).collect();
+    let mut markers = Ok(());
+    for entry in named.iter().filter(|e| !ticked.contains(e)) {
+        if let Err(error) = register.remove(entry).await {
+            markers = Err(error);
+            break;
+        }
+    }
+    if markers.is_ok() && !references.is_empty() {
+        for entry in through.iter().filter(|e| !ticked.contains(e)) {
+            if let Err(error) = register.remove_from(entry, &references).await {
+                markers = Err(error);
+                break;
+            }
+        }
+    }
+    if let (Err(error), None) = (markers, &stopped) {
+        stopped = stop(None, 0, error);
     }
     let mut not_erased = vec![
         "Emails already delivered (the acknowledgement to the person, the notice to staff) are in the recipients' mailboxes, outside this system.".to_owned(),

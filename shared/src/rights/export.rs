@@ -330,10 +330,11 @@ impl Export {
 }
 
 /// What no export can hold.
-const NOT_INCLUDED: [&str; 3] = [
+const NOT_INCLUDED: [&str; 4] = [
     "Emails already delivered are in the recipients' mailboxes, outside this system.",
     "Bookings found only by a patient's name or date of birth (booked by someone else, with other contact details) are not found by this search.",
     "Opt-ins to the clinic's news are found under the address and number searched for, and under those of the bookings found when they came with those bookings; one under another address or number is not found.",
+    "Bookings past their retention are not included: they are no longer held for the clinic's use, and are deleted within days (an erasure takes them too).",
 ];
 
 /// Exports everything `held` about the person `query` names, recording
@@ -416,7 +417,7 @@ pub async fn export(
 pub(super) fn earlier_keys(key: &MatchKey) -> Option<String> {
     (key.version() > 1).then(|| {
         format!(
-            "Bookings and opt-ins stored before the match key was rotated to version {} are found only by searching under the earlier key.",
+            "Bookings and opt-ins stored before the match key was rotated to version {} are found only by searching under the earlier key (the command line's `frontdesk subject`, with that key's secret).",
             key.version()
         )
     })

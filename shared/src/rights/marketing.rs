@@ -265,6 +265,11 @@ pub trait MarketingRegister: Send + Sync {
     /// Removes the entry under `key` whole, marker and all (an erasure):
     /// the opt-in it held, if it was live.
     async fn remove(&self, key: &str) -> Result<Option<OptIn>, StoreError>;
+
+    /// Removes the entry under `key`, live or a withdrawal's marker, if it
+    /// came with one of `bookings` (an erasure's, under another contact
+    /// detail of theirs): whether one went.
+    async fn remove_from(&self, key: &str, bookings: &[Reference]) -> Result<bool, StoreError>;
 }
 
 /// What a withdrawal removed.

@@ -4,6 +4,7 @@
 
 use super::{booking_of_item, classify, n, s, unless_condition_failed, DynamoBookingStore};
 use crate::booking::record::rfc3339;
+use crate::booking::Reference;
 use crate::rights::marketing::{MarketingRegister, OptIn, OptInRecord};
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -117,6 +118,33 @@ impl MarketingRegister for DynamoBookingStore {
             Some(item) if !item.is_empty() => opt_in_record(item)?.live(),
             _ => Ok(None),
         }
+    }
+
+    async fn remove_from(&self, key: &str, bookings: &[Reference]) -> Result<bool, StoreError> {
+        // A condition's IN takes at most 100 values.
+        for chunk in bookings.chunks(100) {
+            let mut delete = self
+                .client
+                .delete_item()
+                .table_name(self.marketing()?)
+                .key("pk", s(key))
+                .expression_attribute_names("#reference", "reference");
+            let mut values = Vec::with_capacity(chunk.len());
+            for (i, reference) in chunk.iter().enumerate() {
+                values.push(format!(":r{i}"));
+                delete =
+                    delete.expression_attribute_values(format!(":r{i}"), s(reference.as_str()));
+            }
+            let result = delete
+                .condition_expression(format!("#reference IN ({})", values.join(", ")))
+                .send()
+                .await;
+            // Absent, or another booking's: not this erasure's to remove.
+            if unless_condition_failed(result)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn remove(&self, key: &str) -> Result<Option<OptIn>, StoreError> {

@@ -693,6 +693,28 @@ impl MarketingRegister for EmbeddedBookingStore {
         })
         .await
     }
+
+    async fn remove_from(&self, key: &str, bookings: &[Reference]) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        let bookings: Vec<String> = bookings.iter().map(|r| r.as_str().to_owned()).collect();
+        self.with_conn(move |conn| {
+            let mut removed = false;
+            let mut statement = conn
+                .prepare("DELETE FROM marketing WHERE pk = ?1 AND reference = ?2")
+                .map_err(unavailable)?;
+            for reference in &bookings {
+                removed |= statement
+                    .execute(params![key, reference])
+                    .map_err(unavailable)?
+                    > 0;
+            }
+            if removed {
+                truncate_log(conn)?;
+            }
+            Ok(removed)
+        })
+        .await
+    }
 }
 
 /// Which of an allowance's two counters is at its limit.
