@@ -812,6 +812,39 @@ async fn both_emails_are_claimed_and_marked_together_and_each_refusal_stands(bac
     assert_eq!(staff.sent_at, None);
     assert_eq!(staff.claimed_until, Some(until.unix_timestamp()));
 
+    // Both held under the one token: releasing with it frees each.
+    let released = booked(&app, 5).await;
+    let token = ClaimToken::new();
+    ledger
+        .claim_each(&released, &both, &token, now, until)
+        .await
+        .unwrap();
+    for notice in both {
+        ledger.release(&released, notice, &token).await.unwrap();
+        let state = ledger.state(&released, notice).await.unwrap().unwrap();
+        assert_eq!(state.claimed_until, None, "{notice}: the token held it");
+    }
+    // A claim elsewhere that has lapsed is no obstacle to claiming both.
+    let lapsed = booked(&app, 6).await;
+    ledger
+        .claim(&lapsed, Notice::Staff, &ClaimToken::new(), now, until)
+        .await
+        .unwrap();
+    let later = until + Duration::seconds(1);
+    assert_eq!(
+        ledger
+            .claim_each(
+                &lapsed,
+                &both,
+                &ClaimToken::new(),
+                later,
+                later + Duration::minutes(2)
+            )
+            .await
+            .unwrap(),
+        [Claim::Claimed, Claim::Claimed]
+    );
+
     // No booking: neither is claimed.
     let missing = Reference::parse("CCL-AAAA-2222").unwrap();
     assert_eq!(

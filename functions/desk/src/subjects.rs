@@ -416,7 +416,8 @@ pub async fn erase_person(
         tracing::warn!(
             reference = stopped.at.as_ref().map(Reference::as_str),
             left = stopped.left,
-            error = %stopped.error,
+            kind = stopped.error.kind(),
+            code = stopped.error.code(),
             "the erasure stopped part way"
         );
         json!({

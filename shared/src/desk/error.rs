@@ -65,37 +65,33 @@ impl From<crate::store::StoreError> for DeskError {
     /// stored, which is a patient's.
     fn from(error: crate::store::StoreError) -> Self {
         use crate::store::StoreError;
-        let (kind, why, answer) = match &error {
-            StoreError::Unavailable(why) => ("unavailable", why, Self::Unavailable),
-            StoreError::Unconfirmed(why) => ("unconfirmed", why, Self::Unconfirmed),
-            StoreError::Misconfigured(why) => ("misconfigured", why, Self::Internal),
-            StoreError::Corrupt(why) => ("corrupt", why, Self::Internal),
+        let answer = match &error {
+            StoreError::Unavailable(_) => Self::Unavailable,
+            StoreError::Unconfirmed(_) => Self::Unconfirmed,
+            StoreError::Misconfigured(_) | StoreError::Corrupt(_) => Self::Internal,
         };
-        tracing::error!(kind, code = code_of(why), "the desk's store call failed");
+        tracing::error!(
+            kind = error.kind(),
+            code = error.code(),
+            "the desk's store call failed"
+        );
         answer
     }
 }
 
-/// The service's error code at the start of a store error's text
-/// (`ResourceNotFoundException: ...`), when there is one.
-fn code_of(why: &str) -> &str {
-    why.split_once(':')
-        .map(|(code, _)| code)
-        .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()))
-        .unwrap_or("none")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::store::StoreError;
 
     #[test]
     fn only_a_code_is_kept_of_a_store_error() {
+        let code = |why: &str| StoreError::Unavailable(why.to_owned()).code().to_owned();
         assert_eq!(
-            code_of("ResourceNotFoundException: Requested resource not found"),
+            code("ResourceNotFoundException: Requested resource not found"),
             "ResourceNotFoundException"
         );
-        assert_eq!(code_of("stored desk data is unreadable: a note"), "none");
-        assert_eq!(code_of("the change kept conflicting"), "none");
+        assert_eq!(code("stored desk data is unreadable: a note"), "none");
+        assert_eq!(code("the change kept conflicting"), "none");
+        assert_eq!(StoreError::Corrupt("x".into()).kind(), "corrupt");
     }
 }

@@ -203,17 +203,19 @@ impl Notifier {
             self.after_claim(booking, Notice::Staff, staff, &token, now),
             self.after_claim(booking, Notice::Patient, patient, &token, now)
         );
-        let (staff, patient) = (staff?, patient?);
+        // What was sent is marked even when the other email's path failed:
+        // unmarked, it would be sent again once its claim lapsed.
         let sent: Vec<(Notice, String)> = [(Notice::Staff, &staff), (Notice::Patient, &patient)]
             .into_iter()
             .filter_map(|(notice, step)| match step {
-                Step::Sent(sent) => Some((notice, sent.message_id.clone())),
-                Step::Done(_) => None,
+                Ok(Step::Sent(sent)) => Some((notice, sent.message_id.clone())),
+                _ => None,
             })
             .collect();
         self.ledger
             .mark_each_sent(reference, &sent, self.clock.now())
             .await?;
+        let (staff, patient) = (staff?, patient?);
         Ok(Report {
             staff: self.settled(booking, Notice::Staff, staff).await,
             patient: self.settled(booking, Notice::Patient, patient).await,
@@ -328,7 +330,11 @@ impl Notifier {
             Err(unknown) => Err(unknown),
         };
         match sent {
-            Ok(sent) => Ok(Step::Sent(sent)),
+            Ok(sent) => {
+                // Said before its mark is written, which may fail.
+                tracing::info!(reference = %reference, email = %notice, message_id = %sent.message_id, "email sent");
+                Ok(Step::Sent(sent))
+            }
             Err(error) if error.is_transient() => {
                 if let Err(release) = self.ledger.release(reference, notice, token).await {
                     // The claim then lapses at its expiry; the retry waits for it.
@@ -395,7 +401,6 @@ impl Notifier {
                 tracing::warn!(reference = %reference, email = %notice, error = %error, "could not record delivery");
             }
         }
-        tracing::info!(reference = %reference, email = %notice, message_id = %sent.message_id, "email sent");
         Outcome::Sent(sent)
     }
 }

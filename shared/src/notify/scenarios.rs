@@ -427,10 +427,12 @@ async fn the_sweep_starts_no_booking_after_its_deadline() {
     assert_eq!((rest.bookings, rest.sent, rest.not_reached), (2, 4, 0));
 }
 
-/// A ledger whose claims on one booking fail, as a store that times out would.
+/// A ledger whose claims (or, with `fail_marks`, failure marks instead)
+/// on one booking fail, as a store that times out would.
 struct FailingClaims {
     inner: Arc<EmbeddedBookingStore>,
     on: Reference,
+    fail_marks: bool,
 }
 
 #[async_trait]
@@ -443,7 +445,7 @@ impl NoticeLedger for FailingClaims {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
-        if *reference == self.on {
+        if *reference == self.on && !self.fail_marks {
             return Err(StoreError::Unavailable("timed out".into()));
         }
         self.inner.claim(reference, notice, token, now, until).await
@@ -468,6 +470,9 @@ impl NoticeLedger for FailingClaims {
         code: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        if *reference == self.on && self.fail_marks {
+            return Err(StoreError::Unavailable("timed out".into()));
+        }
         self.inner.mark_failed(reference, notice, code, at).await
     }
 
@@ -549,6 +554,7 @@ async fn a_store_failure_on_one_booking_leaves_its_emails_owed_and_the_sweep_goe
         ledger: Arc::new(FailingClaims {
             inner: Arc::clone(&desk.store),
             on: stuck.reference.clone(),
+            fail_marks: false,
         }),
         ..notifier
     };
@@ -714,4 +720,46 @@ async fn the_delivery_check_counts_staff_emails_it_cannot_read() {
         .unwrap();
     let done = notifier.check_staff_delivery(None).await.unwrap();
     assert_eq!((done.undelivered, done.unreadable), (0, 1), "{done:?}");
+}
+
+#[tokio::test]
+async fn an_email_sent_is_marked_even_when_the_other_emails_write_fails() {
+    let desk = Desk::new();
+    let booking = desk.book().await;
+    // The acknowledgement is refused for good, and recording that fails.
+    desk.refuse_next(
+        Notice::Patient,
+        MailError::Permanent {
+            code: "MessageRejected".into(),
+            message: "rejected".into(),
+        },
+    );
+    let failing = Notifier {
+        ledger: Arc::new(FailingClaims {
+            inner: Arc::clone(&desk.store),
+            on: booking.reference.clone(),
+            fail_marks: true,
+        }),
+        ..desk.notifier()
+    };
+    assert!(failing.notify(&booking).await.is_err());
+    let staff = desk
+        .store
+        .state(&booking.reference, Notice::Staff)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(staff.sent_at.is_some(), "the staff email, sent, is marked");
+    // Once the claims lapse, the retry sends the acknowledgement, and the
+    // staff email no second time.
+    desk.advance(Duration::minutes(10));
+    let report = desk.notifier().notify(&booking).await.unwrap();
+    assert_eq!(report.staff, Outcome::AlreadySent);
+    assert!(matches!(report.patient, Outcome::Sent(_)), "{report:?}");
+    let staff_sends = desk
+        .sent()
+        .iter()
+        .filter(|(_, notice)| *notice == Notice::Staff)
+        .count();
+    assert_eq!(staff_sends, 1);
 }

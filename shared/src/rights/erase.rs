@@ -220,6 +220,7 @@ pub async fn erase_found(
     // find them, before their bookings' contact details are gone. Each is
     // on the trail under the booking it came with, which may be long gone.
     let mut opt_ins = Vec::new();
+    let mut opt_ins_done = true;
     for opt_in in Found::opt_ins(&found, register, query, key).await? {
         let removed = match desk
             .record(by, AuditAction::MarketingErased, Some(&opt_in.reference))
@@ -233,6 +234,7 @@ pub async fn erase_found(
             Ok(None) => {}
             Err(error) => {
                 stopped = stop(Some(opt_in.reference.clone()), total, error);
+                opt_ins_done = false;
                 break;
             }
         }
@@ -283,14 +285,32 @@ pub async fn erase_found(
         .map(|o| o.key())
         .collect();
     let references: Vec<Reference> = erased.iter().filter_map(|e| e.reference.clone()).collect();
+    // Not after the opt-ins' own step stopped: one it had not reached would
+    // go below without its entry on the trail.
     let mut markers = Ok(());
-    for entry in named.iter().filter(|e| !ticked.contains(e)) {
-        if let Err(error) = register.remove(entry).await {
-            markers = Err(error);
-            break;
+    for entry in named.iter().filter(|e| opt_ins_done && !ticked.contains(e)) {
+        match register.remove(entry).await {
+            // An opt-in given while the erasure ran: erased too, and said.
+            Ok(Some(live)) => {
+                match desk
+                    .record(by, AuditAction::MarketingErased, Some(&live.reference))
+                    .await
+                {
+                    Ok(_) => opt_ins.push(live),
+                    Err(error) => {
+                        markers = Err(error);
+                        break;
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                markers = Err(error);
+                break;
+            }
         }
     }
-    if markers.is_ok() && !references.is_empty() {
+    if opt_ins_done && markers.is_ok() && !references.is_empty() {
         for entry in through.iter().filter(|e| !ticked.contains(e)) {
             if let Err(error) = register.remove_from(entry, &references).await {
                 markers = Err(error);

@@ -296,6 +296,32 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Its kind, for a log line.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "unavailable",
+            Self::Unconfirmed(_) => "unconfirmed",
+            Self::Misconfigured(_) => "misconfigured",
+            Self::Corrupt(_) => "corrupt",
+        }
+    }
+
+    /// The service's error code at the start of its text
+    /// (`ResourceNotFoundException: ...`), or `none`: what a log may keep
+    /// of it, since the rest may quote what was stored, a patient's data.
+    pub fn code(&self) -> &str {
+        let (Self::Unavailable(why)
+        | Self::Unconfirmed(why)
+        | Self::Misconfigured(why)
+        | Self::Corrupt(why)) = self;
+        why.split_once(':')
+            .map(|(code, _)| code)
+            .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()))
+            .unwrap_or("none")
+    }
+}
+
 /// An active guard record found by an insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardHit {
