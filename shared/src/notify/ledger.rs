@@ -198,6 +198,23 @@ pub struct EmailStates {
     pub patient: NoticeState,
 }
 
+/// Claims each of `notices` with its own write, in order: what
+/// [`NoticeLedger::claim_each`] does for a store that cannot claim them in one.
+pub async fn claim_one_by_one<L: NoticeLedger + ?Sized>(
+    ledger: &L,
+    reference: &Reference,
+    notices: &[Notice],
+    token: &ClaimToken,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Vec<Claim>, StoreError> {
+    let mut claims = Vec::with_capacity(notices.len());
+    for notice in notices {
+        claims.push(ledger.claim(reference, *notice, token, now, until).await?);
+    }
+    Ok(claims)
+}
+
 /// Claims and marks for each email of a booking, kept with the booking.
 #[async_trait]
 pub trait NoticeLedger: Send + Sync {
@@ -223,11 +240,7 @@ pub trait NoticeLedger: Send + Sync {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<Claim>, StoreError> {
-        let mut claims = Vec::with_capacity(notices.len());
-        for notice in notices {
-            claims.push(self.claim(reference, *notice, token, now, until).await?);
-        }
-        Ok(claims)
+        claim_one_by_one(self, reference, notices, token, now, until).await
     }
 
     /// Records each of `sent` (an email and its message id) as

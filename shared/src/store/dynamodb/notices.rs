@@ -169,6 +169,21 @@ impl DynamoNoticeLedger {
         }
     }
 
+    /// The booking's item as it stood when `error`'s condition failed (read
+    /// when the service did not return it); `None` when there is no such
+    /// booking. Any other error is the store's.
+    async fn as_refused(
+        &self,
+        reference: &Reference,
+        error: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> Result<Option<Item>, StoreError> {
+        match condition_failed(error) {
+            None => Err(classify(error)),
+            Some(Some(item)) => Ok(Some(item)),
+            Some(None) => self.item(reference).await,
+        }
+    }
+
     /// An update of one booking's item, conditional on the item existing.
     fn update(
         &self,
@@ -251,16 +266,7 @@ impl NoticeLedger for DynamoNoticeLedger {
             Ok(_) => return Ok(Claim::Claimed),
             Err(error) => error,
         };
-        let Some(old) = condition_failed(&error) else {
-            return Err(classify(&error));
-        };
-        // The item as it stood when the condition failed; read it when the
-        // service did not return it.
-        let item = match old {
-            Some(item) => Some(item),
-            None => self.item(reference).await?,
-        };
-        let Some(item) = item else {
+        let Some(item) = self.as_refused(reference, &error).await? else {
             return Ok(Claim::NoBooking);
         };
         // The condition failed, so something held it even if the claim has
@@ -287,11 +293,10 @@ impl NoticeLedger for DynamoNoticeLedger {
         until: OffsetDateTime,
     ) -> Result<Vec<Claim>, StoreError> {
         if notices.len() < 2 {
-            let mut claims = Vec::new();
-            for notice in notices {
-                claims.push(self.claim(reference, *notice, token, now, until).await?);
-            }
-            return Ok(claims);
+            return crate::notify::ledger::claim_one_by_one(
+                self, reference, notices, token, now, until,
+            )
+            .await;
         }
         let mut set = Vec::new();
         let mut condition = vec!["attribute_exists(#reference)".to_owned()];
@@ -323,14 +328,7 @@ impl NoticeLedger for DynamoNoticeLedger {
             Ok(_) => return Ok(vec![Claim::Claimed; notices.len()]),
             Err(error) => error,
         };
-        let Some(old) = condition_failed(&error) else {
-            return Err(classify(&error));
-        };
-        let item = match old {
-            Some(item) => Some(item),
-            None => self.item(reference).await?,
-        };
-        let Some(item) = item else {
+        let Some(item) = self.as_refused(reference, &error).await? else {
             return Ok(vec![Claim::NoBooking; notices.len()]);
         };
         // Those the item refused stay refused; the others are claimed one
