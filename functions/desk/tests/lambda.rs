@@ -28,12 +28,18 @@ async fn bootstrap(app: &TestApp) -> Bootstrap {
     let StoreHandle::Dynamo(tables) = &app.store else {
         unreachable!("a DynamoDB app")
     };
+    // The template gives both desk functions the same settings: the rights
+    // function's tables and the match key's secret, read when first needed.
+    let secret = frontdesk_tests::secrets::match_key_secret().await;
     Bootstrap::start(
         env!("CARGO_BIN_EXE_desk"),
         "desk",
         &[
             ("BOOKINGS_TABLE", tables.bookings.as_str()),
             ("AUDIT_TABLE", tables.audit.as_str()),
+            ("GUARDS_TABLE", tables.guards.as_str()),
+            ("MARKETING_TABLE", tables.marketing.as_str()),
+            ("MATCH_KEY_SECRET", secret.as_str()),
             ("DESK_CLIENT_ID", CLIENT),
             (
                 "DESK_SIGN_IN_URL",
@@ -175,4 +181,25 @@ async fn the_desk_in_lambda_knows_callers_only_by_the_authorizers_claims() {
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["by"], "nurse@clinic.example");
     assert_eq!(entries[0]["action"], "viewed");
+
+    // A person's data: staff are refused; an admin finds the booking under
+    // the match key the function reads from its secret on this first search.
+    let person = r#"{"email":"fixture.patient@example.com"}"#;
+    let refused = lambda
+        .invoke(
+            &next_id(),
+            event("POST", "/v1/desk/subjects/find", Some(person))
+                .json_with_claims(&next_id(), &staff),
+        )
+        .await;
+    assert_eq!(refused["statusCode"], 403, "{refused}");
+    let found = lambda
+        .invoke(
+            &next_id(),
+            event("POST", "/v1/desk/subjects/find", Some(person))
+                .json_with_claims(&next_id(), &admin),
+        )
+        .await;
+    assert_eq!(found["statusCode"], 200, "{found}");
+    assert_eq!(body(&found)["bookings"][0]["reference"], reference.as_str());
 }
