@@ -451,8 +451,9 @@ async fn records_other_than_inserts_are_skipped() {
     handle(&notifier, setup.stream.next_event(1).await)
         .await
         .unwrap();
-    // The claims and sent marks are MODIFY records of the same item.
-    let modifies = setup.stream.next_event(4).await;
+    // Both claims, then both sent marks: two MODIFY records of the same
+    // item, one per write.
+    let modifies = setup.stream.next_event(2).await;
     assert!(modifies.records.iter().all(|r| r.event_name == "MODIFY"));
     let response = handle(&notifier, modifies).await.unwrap();
     assert!(failures(&response).is_empty());
