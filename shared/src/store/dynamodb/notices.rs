@@ -103,28 +103,42 @@ impl DynamoNoticeLedger {
         booking_item(&self.client, &self.bookings_table, reference).await
     }
 
-    /// Sets an email's two closing attributes and ends its claim and any hold, in one write.
+    /// Sets each email's two closing attributes (`marks`: the email's
+    /// attribute names, and the two attributes with their values) and ends
+    /// its claim and any hold, all in one write.
     async fn settle(
         &self,
         reference: &Reference,
-        names: &Names,
-        set: [(&String, AttributeValue); 2],
+        marks: &[(Names, [(String, AttributeValue); 2])],
     ) -> Result<(), StoreError> {
-        let [(first, first_value), (second, second_value)] = set;
-        let result = self
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut update = self
             .update(reference)
-            .update_expression(
-                "SET #first = :first, #second = :second REMOVE #claim, #until, #held, #held_at",
-            )
-            .condition_expression("attribute_exists(#reference)")
-            .expression_attribute_names("#first", first)
-            .expression_attribute_names("#second", second)
-            .expression_attribute_names("#claim", &names.claim)
-            .expression_attribute_names("#until", &names.claim_until)
-            .expression_attribute_names("#held", &names.held)
-            .expression_attribute_names("#held_at", &names.held_at)
-            .expression_attribute_values(":first", first_value)
-            .expression_attribute_values(":second", second_value)
+            .condition_expression("attribute_exists(#reference)");
+        for (i, (names, [(first, first_value), (second, second_value)])) in marks.iter().enumerate()
+        {
+            set.push(format!("#first{i} = :first{i}, #second{i} = :second{i}"));
+            remove.push(format!("#claim{i}, #until{i}, #held{i}, #held_at{i}"));
+            update = update
+                .expression_attribute_names(format!("#first{i}"), first)
+                .expression_attribute_names(format!("#second{i}"), second)
+                .expression_attribute_names(format!("#claim{i}"), &names.claim)
+                .expression_attribute_names(format!("#until{i}"), &names.claim_until)
+                .expression_attribute_names(format!("#held{i}"), &names.held)
+                .expression_attribute_names(format!("#held_at{i}"), &names.held_at)
+                .expression_attribute_values(format!(":first{i}"), first_value.clone())
+                .expression_attribute_values(format!(":second{i}"), second_value.clone());
+        }
+        let result = update
+            .update_expression(format!(
+                "SET {} REMOVE {}",
+                set.join(", "),
+                remove.join(", ")
+            ))
             .send()
             .await;
         match result {
@@ -219,6 +233,21 @@ async fn scan_bookings(
     }
     owed.bookings.sort_by_key(|booking| booking.received_at);
     Ok(owed)
+}
+
+/// The closing attributes of an email sent as `message_id` at `at`, as
+/// [`DynamoNoticeLedger::settle`] writes them.
+fn sent_mark(
+    notice: Notice,
+    message_id: &str,
+    at: OffsetDateTime,
+) -> (Names, [(String, AttributeValue); 2]) {
+    let names = Names::of(notice);
+    let set = [
+        (names.sent_at.clone(), s(&rfc3339(at))),
+        (names.message_id.clone(), s(message_id)),
+    ];
+    (names, set)
 }
 
 fn condition_failed(
@@ -351,42 +380,11 @@ impl NoticeLedger for DynamoNoticeLedger {
         sent: &[(Notice, String)],
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        if sent.is_empty() {
-            return Ok(());
-        }
-        let mut set = Vec::new();
-        let mut remove = Vec::new();
-        let mut update = self
-            .update(reference)
-            .condition_expression("attribute_exists(#reference)")
-            .expression_attribute_values(":at", s(&rfc3339(at)));
-        for (i, (notice, message_id)) in sent.iter().enumerate() {
-            let names = Names::of(*notice);
-            set.push(format!("#sent{i} = :at, #id{i} = :id{i}"));
-            remove.push(format!("#claim{i}, #until{i}, #held{i}, #held_at{i}"));
-            update = update
-                .expression_attribute_names(format!("#sent{i}"), names.sent_at)
-                .expression_attribute_names(format!("#id{i}"), names.message_id)
-                .expression_attribute_names(format!("#claim{i}"), names.claim)
-                .expression_attribute_names(format!("#until{i}"), names.claim_until)
-                .expression_attribute_names(format!("#held{i}"), names.held)
-                .expression_attribute_names(format!("#held_at{i}"), names.held_at)
-                .expression_attribute_values(format!(":id{i}"), s(message_id));
-        }
-        let result = update
-            .update_expression(format!(
-                "SET {} REMOVE {}",
-                set.join(", "),
-                remove.join(", ")
-            ))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The booking expired meanwhile: there is nothing left to mark.
-            Err(e) if condition_failed(&e).is_some() => Ok(()),
-            Err(e) => Err(classify(&e)),
-        }
+        let marks: Vec<_> = sent
+            .iter()
+            .map(|(notice, message_id)| sent_mark(*notice, message_id, at))
+            .collect();
+        self.settle(reference, &marks).await
     }
 
     async fn mark_sent(
@@ -396,16 +394,8 @@ impl NoticeLedger for DynamoNoticeLedger {
         message_id: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let names = Names::of(notice);
-        self.settle(
-            reference,
-            &names,
-            [
-                (&names.sent_at, s(&rfc3339(at))),
-                (&names.message_id, s(message_id)),
-            ],
-        )
-        .await
+        self.settle(reference, &[sent_mark(notice, message_id, at)])
+            .await
     }
 
     async fn mark_failed(
@@ -416,15 +406,11 @@ impl NoticeLedger for DynamoNoticeLedger {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let names = Names::of(notice);
-        self.settle(
-            reference,
-            &names,
-            [
-                (&names.failed, s(code)),
-                (&names.failed_at, s(&rfc3339(at))),
-            ],
-        )
-        .await
+        let set = [
+            (names.failed.clone(), s(code)),
+            (names.failed_at.clone(), s(&rfc3339(at))),
+        ];
+        self.settle(reference, &[(names, set)]).await
     }
 
     async fn hold(
