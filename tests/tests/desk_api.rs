@@ -157,6 +157,12 @@ impl Desk {
         self.call("POST", &path, Some(token), Some(body)).await
     }
 
+    /// Opens the request `reference`'s page as the session `token`.
+    async fn page(&self, reference: &str, token: &str) -> TestResponse {
+        let path = format!("/v1/desk/requests/{reference}");
+        self.call("GET", &path, Some(token), None).await
+    }
+
     /// Books `body` through the public API and answers its reference.
     async fn book(&self, body: &Value, key: &str) -> String {
         let answer = self.app.post_json_with_key(body, key).await;
@@ -302,14 +308,7 @@ async fn a_signed_in_person_finds_opens_and_moves_a_request(backend: Backend) {
         "the inbox lists no patient"
     );
 
-    let page = desk
-        .call(
-            "GET",
-            &format!("/v1/desk/requests/{reference}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let page = desk.page(&reference, &token).await;
     assert_eq!(page.status, StatusCode::OK);
     let request = page.json();
     assert_eq!(request["state"], "new");
@@ -347,15 +346,7 @@ async fn a_signed_in_person_finds_opens_and_moves_a_request(backend: Backend) {
         )
         .await;
     assert_eq!(booked.status, StatusCode::OK, "{:?}", booked.body);
-    let request = desk
-        .call(
-            "GET",
-            &format!("/v1/desk/requests/{reference}"),
-            Some(&token),
-            None,
-        )
-        .await
-        .json();
+    let request = desk.page(&reference, &token).await.json();
     assert_eq!(request["state"], "booked");
     let history = request["history"].as_array().unwrap();
     assert_eq!(history.len(), 2);
@@ -516,15 +507,7 @@ async fn a_move_with_bad_fields_is_refused_field_by_field_and_changes_nothing(ba
         )
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
-    let request = desk
-        .call(
-            "GET",
-            &format!("/v1/desk/requests/{reference}"),
-            Some(&token),
-            None,
-        )
-        .await
-        .json();
+    let request = desk.page(&reference, &token).await.json();
     assert_eq!(
         (request["state"].clone(), request["version"].clone()),
         (json!("contacted"), json!(1)),
@@ -551,14 +534,7 @@ async fn a_hostile_message_comes_back_as_the_text_it_was(backend: Backend) {
         .book(&booking_with("message", json!(hostile)), "hostile-0001")
         .await;
     let token = desk.sign_in().await;
-    let answer = desk
-        .call(
-            "GET",
-            &format!("/v1/desk/requests/{reference}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let answer = desk.page(&reference, &token).await;
     assert_eq!(answer.header("content-type"), Some("application/json"));
     assert_eq!(
         answer.json()["message"],
@@ -703,14 +679,7 @@ async fn an_erased_request_says_when_and_why_and_nothing_else(backend: Backend) 
     .await
     .unwrap();
     assert!(erased.is_some());
-    let answer = desk
-        .call(
-            "GET",
-            &format!("/v1/desk/requests/{reference}"),
-            Some(&token),
-            None,
-        )
-        .await;
+    let answer = desk.page(&reference, &token).await;
     assert_eq!(answer.status, StatusCode::GONE);
     assert_secure(&answer, "an erased request");
     let problem = answer.json();
@@ -878,14 +847,7 @@ async fn an_admin_finds_exports_and_erases_a_person_from_the_desk(backend: Backe
     // Staff who look a reference up see the tombstone; the namesake's
     // booking is untouched; a new search finds nothing.
     for reference in [&first, &second] {
-        let page = desk
-            .call(
-                "GET",
-                &format!("/v1/desk/requests/{reference}"),
-                Some(&token),
-                None,
-            )
-            .await;
+        let page = desk.page(reference, &token).await;
         assert_eq!(page.status, StatusCode::GONE, "{reference}");
         assert!(page.json()["detail"]
             .as_str()
