@@ -606,16 +606,8 @@ async fn staff_are_refused_the_audit_trail_and_outsiders_everything() {
     ];
     let mut outsider = staff;
     outsider[5] = ("cognito:groups", "[]");
-    let get = |router: Router, path: String| async move {
-        let response = router
-            .oneshot(Request::get(&path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, body)
+    let get = |router: Router, path: String| {
+        send_to(router, Request::get(&path).body(Body::empty()).unwrap())
     };
     for path in [
         format!("/v1/desk/requests/{reference}/audit"),
@@ -1040,22 +1032,23 @@ async fn a_search_with_bad_fields_is_refused_field_by_field(backend: Backend) {
     );
 }
 
-/// Posts `body` as JSON to `path` of `router`: the answer's status and body.
-async fn post_to(router: Router, path: &str, body: Value) -> (StatusCode, axum::body::Bytes) {
-    let response = router
-        .oneshot(
-            Request::post(path)
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+/// Sends `request` to `router` in-process: the answer's status and body.
+async fn send_to(router: Router, request: Request<Body>) -> (StatusCode, axum::body::Bytes) {
+    let response = router.oneshot(request).await.unwrap();
     let status = response.status();
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
     (status, body)
+}
+
+/// Posts `body` as JSON to `path` of `router`: the answer's status and body.
+async fn post_to(router: Router, path: &str, body: Value) -> (StatusCode, axum::body::Bytes) {
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send_to(router, request).await
 }
 
 /// An ID token's claims of an admin, as the authorizer passes them.
