@@ -220,7 +220,6 @@ pub async fn erase_found(
     // find them, before their bookings' contact details are gone. Each is
     // on the trail under the booking it came with, which may be long gone.
     let mut opt_ins = Vec::new();
-    let mut opt_ins_done = true;
     for opt_in in Found::opt_ins(&found, register, query, key).await? {
         let removed = match desk
             .record(by, AuditAction::MarketingErased, Some(&opt_in.reference))
@@ -234,11 +233,13 @@ pub async fn erase_found(
             Ok(None) => {}
             Err(error) => {
                 stopped = stop(Some(opt_in.reference.clone()), total, error);
-                opt_ins_done = false;
                 break;
             }
         }
     }
+    // Not after the opt-ins' own step stopped: one it had not reached would
+    // go with the markers below without its entry on the trail.
+    let opt_ins_done = stopped.is_none();
     // Where the bookings' erasure got to: those from `left` on remain.
     let mut left = 0;
     if stopped.is_none() {
@@ -285,10 +286,9 @@ pub async fn erase_found(
         .map(|o| o.key())
         .collect();
     let references: Vec<Reference> = erased.iter().filter_map(|e| e.reference.clone()).collect();
-    // Not after the opt-ins' own step stopped: one it had not reached would
-    // go below without its entry on the trail.
     let mut markers = Ok(());
-    for entry in named.iter().filter(|e| opt_ins_done && !ticked.contains(e)) {
+    let named = if opt_ins_done { &named[..] } else { &[] };
+    for entry in named.iter().filter(|e| !ticked.contains(e)) {
         match register.remove(entry).await {
             // An opt-in given while the erasure ran: erased too, and said.
             Ok(Some(live)) => {
