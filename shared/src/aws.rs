@@ -1,9 +1,20 @@
-//! AWS SDK configuration, loaded once in `main`: explicit timeouts and the
-//! standard retry policy, so a slow or unreachable service fails fast.
+//! AWS SDK configuration, loaded once in `main`: explicit timeouts, the
+//! standard retry policy, and one HTTPS client for every SDK client of the
+//! process, over the compiled-in roots of `crate::trust`.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Attempts per call, the first included.
@@ -11,13 +22,139 @@ pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Loads the SDK's standard environment (region, credentials, and endpoint
 /// overrides such as `AWS_ENDPOINT_URL_DYNAMODB`) with `operation_timeout`
-/// as the bound on a whole call, retries included.
+/// as the bound on a whole call, retries included: for the operator
+/// commands and the local server, which may take credentials from a
+/// profile or single sign-on.
 pub async fn load(operation_timeout: Duration) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts(operation_timeout))
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+    loader(operation_timeout, Https::new()).load().await
+}
+
+/// `load` for a Lambda function. The runtime sets the region and the
+/// credentials in the environment, so they are read there alone: no
+/// profile file is read and no instance metadata is asked, at start or
+/// when the first request signs.
+pub async fn load_in_lambda(operation_timeout: Duration) -> SdkConfig {
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+    loader(operation_timeout, Https::new())
+        .region(EnvironmentVariableRegionProvider::new())
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .profile_files(
+            EnvConfigFiles::builder()
+                .with_contents(EnvConfigFileKind::Config, "")
+                .build(),
+        )
         .load()
         .await
+}
+
+/// What both loads share: the bounds, the retries, and the process's HTTPS
+/// client with the connector for these bounds already built, so that the
+/// first request finds it ready.
+fn loader(operation_timeout: Duration, https: Https) -> ConfigLoader {
+    let timeouts = timeouts(operation_timeout);
+    https.connector(&connector_settings(&timeouts));
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+}
+
+/// The HTTPS client every SDK client of a configuration shares: rustls
+/// with aws-lc-rs (the SDK's own choice) over `crate::trust`'s roots, and
+/// one connector, with its one connection pool, for each connect and read
+/// timeout asked for. The SDK's default client builds a connector, parsing
+/// every root again, at each service client's construction (to throw it
+/// away) and again at each one's first request; this one builds each
+/// connector once.
+#[derive(Debug, Clone)]
+pub struct Https {
+    tls: TlsContext,
+    connectors: Arc<Mutex<HashMap<ConnectorKey, SharedHttpConnector>>>,
+}
+
+/// What makes one connector differ from another.
+type ConnectorKey = (Option<Duration>, Option<Duration>);
+
+impl Https {
+    /// A client trusting `crate::trust`'s roots, with no connector built yet.
+    pub fn new() -> Self {
+        let store = TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(crate::trust::pem());
+        let tls = TlsContext::builder()
+            .with_trust_store(store)
+            .build()
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the compiled-in roots were refused; using the system's");
+                TlsContext::default()
+            });
+        Self {
+            tls,
+            connectors: Arc::default(),
+        }
+    }
+
+    /// The connector for `settings`' timeouts, built on the first call.
+    pub fn connector(&self, settings: &HttpConnectorSettings) -> SharedHttpConnector {
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut connectors = self
+            .connectors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        connectors
+            .entry(key)
+            .or_insert_with(|| {
+                Connector::builder()
+                    .connector_settings(settings.clone())
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                    .tls_context(self.tls.clone())
+                    .build()
+                    .into_shared()
+            })
+            .clone()
+    }
+
+    /// How many connectors have been built: one per distinct timeouts.
+    pub fn connectors_built(&self) -> usize {
+        self.connectors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+}
+
+impl Default for Https {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpClient for Https {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.connector(settings)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new(
+            "hyper",
+            Some(std::borrow::Cow::Borrowed("1.x")),
+        ))
+    }
+}
+
+/// The connector settings the SDK derives from `timeouts` for each request.
+fn connector_settings(timeouts: &TimeoutConfig) -> HttpConnectorSettings {
+    let mut settings = HttpConnectorSettings::builder();
+    settings.set_connect_timeout(timeouts.connect_timeout());
+    settings.set_read_timeout(timeouts.read_timeout());
+    settings.build()
 }
 
 /// A DynamoDB client on `load`'s configuration: what every binary uses.
@@ -152,4 +289,57 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> Option<String> {
             .unwrap_or_default()
             .to_owned(),
     )
+}
+
+#[cfg(all(test, feature = "dynamodb", feature = "ses"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_client_and_request_of_a_configuration_uses_the_one_connector_built_at_load() {
+        let https = Https::new();
+        let sdk = loader(Duration::from_secs(2), https.clone())
+            .region(aws_config::Region::new("eu-west-2"))
+            .test_credentials()
+            // Nothing listens on the discard port: each request fails fast,
+            // after asking for its connector.
+            .endpoint_url("http://127.0.0.1:9")
+            .load()
+            .await;
+        assert_eq!(
+            https.connectors_built(),
+            1,
+            "built while the configuration loads"
+        );
+        let dynamodb = dynamodb_client_on(&sdk);
+        let ses = sesv2_client_on(&sdk, Duration::from_secs(5));
+        assert_eq!(
+            https.connectors_built(),
+            1,
+            "none built for a client's construction"
+        );
+        let listed = dynamodb.list_tables().send().await;
+        assert!(listed.is_err(), "nothing answers on the discard port");
+        let account = ses.get_account().send().await;
+        assert!(account.is_err(), "nothing answers on the discard port");
+        assert_eq!(
+            https.connectors_built(),
+            1,
+            "both services' requests share it: their connect timeouts are the same second"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shorter_connect_timeout_gets_a_connector_of_its_own() {
+        let https = Https::new();
+        let sdk = loader(Duration::from_secs(2), https.clone())
+            .region(aws_config::Region::new("eu-west-2"))
+            .test_credentials()
+            .endpoint_url("http://127.0.0.1:9")
+            .load()
+            .await;
+        let ses = sesv2_client_on(&sdk, Duration::from_millis(300));
+        assert!(ses.get_account().send().await.is_err());
+        assert_eq!(https.connectors_built(), 2);
+    }
 }

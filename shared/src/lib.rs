@@ -30,6 +30,7 @@ pub mod rights;
 pub mod store;
 pub mod text;
 pub mod time_source;
+pub mod trust;
 pub mod turnstile;
 pub mod wire;
 

@@ -103,7 +103,7 @@ impl std::fmt::Debug for Turnstile {
 enum CallError {
     /// Worth one more try: the connection failed, or Cloudflare had an error.
     Transient(String),
-    /// The client could not be built (no trust roots): the same every time.
+    /// The client could not be built (no TLS configuration): the same every time.
     NoClient,
 }
 
@@ -258,17 +258,27 @@ impl Turnstile {
     }
 }
 
-/// The HTTPS client, with the system's trust roots and aws-lc-rs (the
-/// AWS SDK's own choice, so one crypto library is linked).
+/// The HTTPS client, with the process's roots of trust (`crate::trust`)
+/// and aws-lc-rs (the AWS SDK's own choice, so one crypto library is
+/// linked).
 fn build_client() -> Option<HttpsClient> {
-    let provider = rustls::crypto::aws_lc_rs::default_provider();
-    match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider) {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
         Ok(builder) => {
-            let connector = builder.https_or_http().enable_http1().build();
+            let tls = builder
+                .with_root_certificates(crate::trust::root_store())
+                .with_no_client_auth();
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .build();
             Some(Client::builder(TokioExecutor::new()).build(connector))
         }
         Err(e) => {
-            tracing::error!(error = %e, outcome = Unchecked::Misconfigured.as_str(), "no trust roots for the human check's verifier");
+            tracing::error!(error = %e, outcome = Unchecked::Misconfigured.as_str(), "no TLS configuration for the human check's verifier");
             None
         }
     }

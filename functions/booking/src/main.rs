@@ -30,7 +30,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         return Err("MATCH_KEY_SECRET is not set".into());
     };
     // One SDK configuration for the secret and both tables, resolved once.
-    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+    let sdk = frontdesk_shared::aws::load_in_lambda(config.store_timeout).await;
     let match_key = frontdesk_shared::aws::match_key(&sdk, &secret)
         .await
         .inspect_err(|e| tracing::error!(error = %e, "the match key cannot be read"))?;

@@ -13,7 +13,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = ContentConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    let store = DynamoContentStore::from_config(&config).await;
+    let sdk = frontdesk_shared::aws::load_in_lambda(config.store_timeout).await;
+    let store = DynamoContentStore::new(
+        frontdesk_shared::aws::dynamodb_client_on(&sdk),
+        &config.content_table,
+    );
     let state = AppState::over(Arc::new(store), config.cache_ttl, Clock::system());
     lambda_http::run(router(state)).await
 }

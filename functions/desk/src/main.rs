@@ -36,7 +36,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         tracing::error!(error = %e, "configuration refused");
     })?;
     // One SDK configuration for the tables and the secret, resolved once.
-    let sdk = frontdesk_shared::aws::load(config.store_timeout).await;
+    let sdk = frontdesk_shared::aws::load_in_lambda(config.store_timeout).await;
     let client = frontdesk_shared::aws::dynamodb_client_on(&sdk);
     let content_store = Arc::new(DynamoContentStore::new(
         client.clone(),

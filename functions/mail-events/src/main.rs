@@ -12,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = MailEventsConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    let sdk = aws::load(config.store_timeout).await;
+    let sdk = aws::load_in_lambda(config.store_timeout).await;
     let ledger = DynamoNoticeLedger::new(aws::dynamodb_client_on(&sdk), &config.bookings_table);
     let ledger = &ledger;
     lambda_runtime::run(service_fn(

@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let content = ContentConfig::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "configuration refused");
     })?;
-    let sdk = aws::load(config.store_timeout).await;
+    let sdk = aws::load_in_lambda(config.store_timeout).await;
     let dynamodb = aws::dynamodb_client_on(&sdk);
     let ledger = DynamoNoticeLedger::new(dynamodb.clone(), &config.bookings_table);
     // The hourly ceiling on acknowledgements counts in the guards table.

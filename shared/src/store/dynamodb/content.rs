@@ -31,14 +31,6 @@ impl DynamoContentStore {
             table: table.into(),
         }
     }
-
-    /// The store the configuration names, on a client built with its timeout.
-    pub async fn from_config(config: &crate::ContentConfig) -> Self {
-        Self::new(
-            crate::aws::dynamodb_client(config.store_timeout).await,
-            &config.content_table,
-        )
-    }
 }
 
 fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Result<&'a str, StoreError> {

@@ -75,16 +75,6 @@ impl DynamoBookingStore {
         self
     }
 
-    /// The store the configuration names, on a client built with its timeout.
-    pub async fn from_config(config: &crate::BookingConfig) -> Self {
-        Self::new(
-            crate::aws::dynamodb_client(config.store_timeout).await,
-            &config.bookings_table,
-            &config.guards_table,
-        )
-        .with_marketing_table(&config.marketing_table)
-    }
-
     /// Puts a stored booking's opt-ins in the register, each its own put
     /// (the latest opt-in wins, but never over a withdrawal's marker),
     /// outside the booking's transaction: an item anyone who knows the
