@@ -316,7 +316,7 @@ pub fn rights(
             Clock::system(),
             frontdesk_shared::content::ConsentWording::all_of,
         )),
-        key: Arc::new(frontdesk_desk::MatchKeyOnce::ready(key)),
+        key: Arc::new(frontdesk_shared::match_key::MatchKeyOnce::ready(key)),
         backups_kept: backups_kept(kind),
         folders: erasure_folders(kind, data_dir),
     }
@@ -369,7 +369,7 @@ pub fn app(
         Arc::new(config),
         Clock::system(),
         Arc::new(bookable),
-        match_key,
+        Arc::new(frontdesk_shared::match_key::MatchKeyOnce::ready(match_key)),
     );
     let api = frontdesk_booking::routes(AppState::new(intake)).merge(frontdesk_content::routes(
         frontdesk_content::AppState::over(content, content_config.cache_ttl, Clock::system()),

@@ -166,6 +166,88 @@ impl MatchKey {
     }
 }
 
+/// How a match key is read when first needed: a future that gives it, or
+/// why not (a line for an operator, naming no one).
+pub type ReadKey = Box<
+    dyn Fn()
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<MatchKey, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The match key could not be read just now; the next use tries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the match key could not be read")]
+pub struct KeyUnreadable;
+
+/// The match key as a function holds it: given (locally, the data
+/// folder's), or read once when first needed and kept (in Lambda, from its
+/// secret), so that no start waits on Secrets Manager. A failed read is
+/// logged and tried again on the next use.
+pub struct MatchKeyOnce {
+    held: tokio::sync::OnceCell<std::sync::Arc<MatchKey>>,
+    read: Option<ReadKey>,
+}
+
+impl MatchKeyOnce {
+    /// A key already read.
+    pub fn ready(key: std::sync::Arc<MatchKey>) -> Self {
+        Self {
+            held: tokio::sync::OnceCell::new_with(Some(key)),
+            read: None,
+        }
+    }
+
+    /// A key `read` reads when first needed.
+    pub fn read_with(read: ReadKey) -> Self {
+        Self {
+            held: tokio::sync::OnceCell::new(),
+            read: Some(read),
+        }
+    }
+
+    /// The key in the Secrets Manager secret `secret` (its current
+    /// version), read with `sdk`'s configuration when first needed.
+    #[cfg(feature = "secrets")]
+    pub fn from_secret(sdk: aws_config::SdkConfig, secret: String) -> Self {
+        Self::read_with(Box::new(move || {
+            let (sdk, secret) = (sdk.clone(), secret.clone());
+            Box::pin(async move {
+                crate::aws::match_key(&sdk, &secret)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }))
+    }
+
+    /// Starts reading the key in the background, so that the first request
+    /// that needs it finds it read, or being read; one that comes first
+    /// waits for the same read. A failed read is tried again when needed.
+    pub fn read_ahead(self: &std::sync::Arc<Self>) {
+        let once = std::sync::Arc::clone(self);
+        tokio::spawn(async move {
+            let _ = once.get().await;
+        });
+    }
+
+    /// The key, read now if it has not been.
+    pub async fn get(&self) -> Result<std::sync::Arc<MatchKey>, KeyUnreadable> {
+        self.held
+            .get_or_try_init(|| async {
+                let Some(read) = &self.read else {
+                    return Err(KeyUnreadable);
+                };
+                read().await.map(std::sync::Arc::new).map_err(|why| {
+                    // The secret's name and the SDK's reason: no one's data.
+                    tracing::error!(%why, "the match key could not be read");
+                    KeyUnreadable
+                })
+            })
+            .await
+            .cloned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +315,63 @@ mod tests {
             MatchKey::generate().unwrap().tag(Purpose::Source, b"x"),
             k.tag(Purpose::Source, b"x")
         );
+    }
+
+    #[tokio::test]
+    async fn the_key_is_read_once_and_a_failed_read_is_tried_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&reads);
+        let once = MatchKeyOnce::read_with(Box::new(move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                if n == 0 {
+                    Err("unreachable just now".to_owned())
+                } else {
+                    MatchKey::new(3, "a-match-key-of-enough-length-0123456789")
+                        .map_err(|e| e.to_string())
+                }
+            })
+        }));
+        assert_eq!(once.get().await.err(), Some(KeyUnreadable));
+        assert_eq!(once.get().await.unwrap().version(), 3);
+        assert_eq!(once.get().await.unwrap().version(), 3);
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            2,
+            "read until it worked, then kept"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_read_ahead_is_read_once_for_every_use_that_waits_on_it() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&reads);
+        let (release, released) = tokio::sync::watch::channel(false);
+        let once = Arc::new(MatchKeyOnce::read_with(Box::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let mut released = released.clone();
+            Box::pin(async move {
+                // Held until the test lets it go: the uses below come while
+                // the read ahead is still under way.
+                let _ = released.wait_for(|go| *go).await;
+                MatchKey::new(4, "a-match-key-of-enough-length-0123456789")
+                    .map_err(|e| e.to_string())
+            })
+        })));
+        once.read_ahead();
+        while reads.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Two uses while the read ahead is under way, then its release.
+        let (a, b, ()) = tokio::join!(once.get(), once.get(), async {
+            release.send(true).unwrap();
+        });
+        assert_eq!(a.unwrap().version(), 4);
+        assert_eq!(b.unwrap().version(), 4);
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "one read, shared");
     }
 }

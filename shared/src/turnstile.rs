@@ -86,7 +86,6 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 pub struct Turnstile {
     config: HumanCheckConfig,
     hostnames: Vec<String>,
-    match_key: Arc<MatchKey>,
     client: OnceLock<Option<HttpsClient>>,
 }
 
@@ -109,32 +108,32 @@ enum CallError {
 
 impl Turnstile {
     /// A client for `config`, accepting tokens solved on the hosts of
-    /// `allowed_origins`; the idempotency keys it sends are tagged under
-    /// `match_key`.
-    pub fn new(
-        config: HumanCheckConfig,
-        allowed_origins: &[String],
-        match_key: Arc<MatchKey>,
-    ) -> Self {
+    /// `allowed_origins`.
+    pub fn new(config: HumanCheckConfig, allowed_origins: &[String]) -> Self {
         Self {
             hostnames: allowed_origins.iter().map(|o| host_of(o)).collect(),
             config,
-            match_key,
             client: OnceLock::new(),
         }
     }
 
     /// Checks `token`; `idempotency_key` (the request's own key, when it
-    /// has one) makes the same request retried with the same token answer
-    /// as its first check did, although a token is good for one check only.
-    pub async fn verify(&self, token: Option<&str>, idempotency_key: Option<&str>) -> Verdict {
+    /// has one, sent tagged under `match_key`) makes the same request
+    /// retried with the same token answer as its first check did, although
+    /// a token is good for one check only.
+    pub async fn verify(
+        &self,
+        token: Option<&str>,
+        idempotency_key: Option<&str>,
+        match_key: &MatchKey,
+    ) -> Verdict {
         let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
             return Verdict::Unchecked(Unchecked::NoToken);
         };
         // Without a key of the request's, a random one still lets this
         // check retry its own call safely.
         let key = match idempotency_key {
-            Some(key) => uuid_of(&self.match_key.tag(
+            Some(key) => uuid_of(&match_key.tag(
                 Purpose::HumanCheck,
                 [key.as_bytes(), &[0], token.as_bytes()].concat().as_slice(),
             )),
@@ -346,8 +345,11 @@ mod tests {
                 "https://www.clinic.example".into(),
                 "http://localhost:3000".into(),
             ],
-            Arc::new(MatchKey::new(1, &"k".repeat(32)).unwrap()),
         )
+    }
+
+    fn match_key() -> MatchKey {
+        MatchKey::new(1, &"k".repeat(32)).unwrap()
     }
 
     fn answer(json: &str) -> Answer {
@@ -405,19 +407,18 @@ mod tests {
     async fn no_token_is_no_verdict_and_calls_nobody() {
         let t = turnstile();
         assert_eq!(
-            t.verify(None, None).await,
+            t.verify(None, None, &match_key()).await,
             Verdict::Unchecked(Unchecked::NoToken)
         );
         assert_eq!(
-            t.verify(Some("  "), None).await,
+            t.verify(Some("  "), None, &match_key()).await,
             Verdict::Unchecked(Unchecked::NoToken)
         );
     }
 
     #[test]
     fn an_idempotency_key_is_a_uuid_that_names_no_request() {
-        let t = turnstile();
-        let key = uuid_of(&t.match_key.tag(Purpose::HumanCheck, b"page-key-1"));
+        let key = uuid_of(&match_key().tag(Purpose::HumanCheck, b"page-key-1"));
         assert_eq!(key.len(), 36);
         assert_eq!(key.matches('-').count(), 4);
         assert!(!key.contains("page-key-1"));
@@ -427,7 +428,7 @@ mod tests {
         }
         assert_eq!(
             key,
-            uuid_of(&t.match_key.tag(Purpose::HumanCheck, b"page-key-1"))
+            uuid_of(&match_key().tag(Purpose::HumanCheck, b"page-key-1"))
         );
         assert_ne!(random_uuid(), random_uuid());
     }

@@ -401,7 +401,7 @@ impl StoreHandle {
             bookings: self.port(),
             register: self.marketing(),
             wordings: Arc::new(Fixed(Arc::new(wordings))),
-            key: Arc::new(frontdesk_desk::MatchKeyOnce::ready(match_key())),
+            key: Arc::new(frontdesk_shared::match_key::MatchKeyOnce::ready(match_key())),
             backups_kept: match self {
                 Self::Embedded(_) => None,
                 Self::Dynamo(_) => Some(frontdesk_shared::rights::erase::BACKUPS_KEPT),
@@ -608,7 +608,7 @@ impl TestApp {
             Arc::new(config.clone()),
             clock.clock(),
             shipped_bookable(),
-            match_key(),
+            held_match_key(),
         );
         Self {
             router: router(AppState::new(intake)),
@@ -775,7 +775,7 @@ pub async fn router_over_dynamodb_at(endpoint: String, vars: &[(&str, &str)]) ->
         Arc::new(config),
         Clock::system(),
         shipped_bookable(),
-        match_key(),
+        held_match_key(),
     );
     router(AppState::new(intake))
 }
@@ -840,6 +840,11 @@ pub fn match_key() -> Arc<frontdesk_shared::match_key::MatchKey> {
         frontdesk_shared::match_key::MatchKey::new(1, "frontdesk-tests-match-key-0123456789")
             .expect("a long enough key"),
     )
+}
+
+/// The tests' match key as a function holds it, already read.
+pub fn held_match_key() -> Arc<frontdesk_shared::match_key::MatchKeyOnce> {
+    Arc::new(frontdesk_shared::match_key::MatchKeyOnce::ready(match_key()))
 }
 
 /// A free loopback port (free when this returns; a test binds it at once,

@@ -12,15 +12,21 @@ pub async fn client() -> Client {
 /// `GenerateSecretString` shapes it; returns its name.
 pub async fn match_key_secret() -> String {
     let name = format!("frontdesk-test-match-key-{}", crate::fresh_key());
+    create_match_key_secret(&name).await;
+    name
+}
+
+/// Creates the secret `name` holding the tests' match key, as
+/// [`match_key_secret`] does under a name of its own.
+pub async fn create_match_key_secret(name: &str) {
     client()
         .await
         .create_secret()
-        .name(&name)
+        .name(name)
         .secret_string(MATCH_KEY_SECRET_STRING)
         .send()
         .await
         .expect("moto takes the secret");
-    name
 }
 
 /// The tests' match key ([`crate::match_key`]) as its secret stores it.

@@ -46,7 +46,7 @@ fn booking_at(
         Arc::new(test_config(&[])),
         clock.clock(),
         Arc::new(bookable),
-        frontdesk_tests::match_key(),
+        frontdesk_tests::held_match_key(),
     );
     router(AppState::new(intake))
 }

@@ -1076,7 +1076,7 @@ async fn in_lambda_the_key_comes_from_its_secret_when_an_admin_first_searches() 
     let find = |router: Router| post_to(router, "/v1/desk/subjects/find", person.clone());
     // The template's secret, as moto holds it: the booking's tag is found.
     let mut rights = app.store.rights();
-    rights.key = std::sync::Arc::new(frontdesk_desk::MatchKeyOnce::from_secret(
+    rights.key = std::sync::Arc::new(frontdesk_shared::match_key::MatchKeyOnce::from_secret(
         sdk.clone(),
         frontdesk_tests::secrets::match_key_secret().await,
     ));
@@ -1086,7 +1086,7 @@ async fn in_lambda_the_key_comes_from_its_secret_when_an_admin_first_searches() 
     assert_eq!(found["bookings"][0]["reference"], reference.as_str());
     // A secret that cannot be read: a 503 that says nothing of anyone.
     let mut rights = app.store.rights();
-    rights.key = std::sync::Arc::new(frontdesk_desk::MatchKeyOnce::from_secret(
+    rights.key = std::sync::Arc::new(frontdesk_shared::match_key::MatchKeyOnce::from_secret(
         sdk,
         "frontdesk-no-such-secret".into(),
     ));

@@ -1,7 +1,7 @@
-//! The booking Lambda: configuration, the match key (from Secrets Manager)
-//! and the DynamoDB client built once (for the bookings, and for the
-//! content whose conditions are bookable), then the shared router behind
-//! `lambda_http`.
+//! The booking Lambda: configuration, the match key (read from Secrets
+//! Manager in the background from the start) and the DynamoDB client built
+//! once (for the bookings, and for the content whose conditions are
+//! bookable), then the shared router behind `lambda_http`.
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -10,6 +10,7 @@ use frontdesk_booking::{router, AppState, ClientAddr};
 use frontdesk_shared::booking::intake::Intake;
 use frontdesk_shared::booking::Bookable;
 use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::match_key::MatchKeyOnce;
 use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::{BookingConfig, ContentConfig};
@@ -31,9 +32,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     };
     // One SDK configuration for the secret and both tables, resolved once.
     let sdk = frontdesk_shared::aws::load_in_lambda(config.store_timeout).await;
-    let match_key = frontdesk_shared::aws::match_key(&sdk, &secret)
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "the match key cannot be read"))?;
+    // Read in the background while the runtime fetches the first event,
+    // which a malformed or refused request never waits for.
+    let match_key = Arc::new(MatchKeyOnce::from_secret(sdk.clone(), secret));
+    match_key.read_ahead();
     let client = frontdesk_shared::aws::dynamodb_client_on(&sdk);
     let store =
         DynamoBookingStore::new(client.clone(), &config.bookings_table, &config.guards_table)
@@ -49,7 +51,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         Arc::new(config),
         Clock::system(),
         Arc::new(bookable),
-        Arc::new(match_key),
+        match_key,
     );
     let header = match (
         intake.config().client_address_header.clone(),

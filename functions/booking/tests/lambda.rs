@@ -120,12 +120,42 @@ fn refused_start(vars: &[(&str, &str)]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lambda_does_not_start_without_its_match_key() {
+async fn the_lambda_does_not_start_without_its_match_keys_secret_named() {
     let printed = refused_start(&[]);
     assert!(printed.contains("MATCH_KEY_SECRET"), "{printed}");
-    let printed = refused_start(&[("MATCH_KEY_SECRET", "frontdesk-no-such-secret")]);
-    assert!(printed.contains("frontdesk-no-such-secret"), "{printed}");
-    assert!(printed.contains("could not be read"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_match_key_not_yet_readable_is_a_503_for_its_alarm_until_it_is_read() {
+    let tables = DynamoTables::create().await;
+    let secret = format!("frontdesk-test-late-key-{}", frontdesk_tests::fresh_key());
+    let mut lambda = Bootstrap::start(&tables, &[("MATCH_KEY_SECRET", &secret)]).await;
+    // It starts (the key is read in the background), and a malformed
+    // request is answered without it.
+    let answer = lambda
+        .invoke_raw("req-0", "application/json", "{", false, "203.0.113.7")
+        .await;
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    // A booking cannot be tagged without the key: not taken, and said so.
+    let answer = lambda.invoke("req-1", &nth_booking(5), "203.0.113.7").await;
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    let why = lambda
+        .0
+        .printed(|l| l.contains("could not be read"))
+        .expect("the reason logged");
+    assert!(why.contains(&secret), "names the secret: {why}");
+    let line = lambda
+        .0
+        .printed(|l| l.contains("BookingsNotStored"))
+        .expect("a metric line for the 503");
+    let metric: Value = serde_json::from_str(&line).expect("one JSON object");
+    assert_eq!(metric["Outcome"], "unavailable", "{metric}");
+    assert_eq!(tables.count().await, 0);
+    // Once the secret can be read, the next booking reads it and is taken.
+    frontdesk_tests::secrets::create_match_key_secret(&secret).await;
+    let answer = lambda.invoke("req-2", &nth_booking(5), "203.0.113.7").await;
+    assert_eq!(answer["statusCode"], 201, "{answer}");
+    assert_eq!(tables.count().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

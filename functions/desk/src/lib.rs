@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 pub use frontdesk_shared::wire::{DESK_API_ROUTE, DESK_RIGHTS_ROUTE, DESK_ROUTES as ROUTES};
 pub use identity::{Caller, Role};
-pub use subjects::{MatchKeyOnce, Rights};
+pub use subjects::Rights;
 
 /// What the desk's routes need: its store, the consultants an appointment
 /// may be with (read only when a booking names one), what an admin's

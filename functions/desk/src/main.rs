@@ -4,10 +4,11 @@
 //! first time an admin searches for a person, not at start.
 
 use axum::middleware;
-use frontdesk_desk::{router, AppState, MatchKeyOnce, Rights};
+use frontdesk_desk::{router, AppState, Rights};
 use frontdesk_shared::content::cache::ContentCache;
 use frontdesk_shared::content::ConsentWording;
 use frontdesk_shared::desk::Consultants;
+use frontdesk_shared::match_key::MatchKeyOnce;
 use frontdesk_shared::store::dynamodb::{DynamoBookingStore, DynamoContentStore};
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::DeskConfig;

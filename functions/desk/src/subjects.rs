@@ -26,7 +26,7 @@ use frontdesk_shared::content::cache::Publication;
 use frontdesk_shared::content::ConsentWording;
 use frontdesk_shared::desk::{AuditAction, DeskError, Reason};
 use frontdesk_shared::fields::FieldErrors;
-use frontdesk_shared::match_key::MatchKey;
+use frontdesk_shared::match_key::{MatchKey, MatchKeyOnce};
 use frontdesk_shared::rights::{
     erase_found, export, find, ErasureRequest, Found, Holdings, MarketingRegister, SubjectQuery,
 };
@@ -34,9 +34,7 @@ use frontdesk_shared::store::{BookingStore, SubjectIndex};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// Where an admin finds a person's bookings.
@@ -45,68 +43,6 @@ pub const FIND_PATH: &str = "/v1/desk/subjects/find";
 pub const EXPORT_PATH: &str = "/v1/desk/subjects/export";
 /// Where an admin erases them.
 pub const ERASE_PATH: &str = "/v1/desk/subjects/erase";
-
-/// How the match key is read: a future that gives it, or why not.
-pub type ReadKey =
-    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<MatchKey, String>> + Send>> + Send + Sync>;
-
-/// The match key a person's bookings are found under: given (locally, the
-/// data folder's), or read the first time an admin searches and kept (in
-/// Lambda, from its secret: no page or move needs it, so no cold start
-/// waits for it). A failed read is tried again on the next search.
-pub struct MatchKeyOnce {
-    held: tokio::sync::OnceCell<Arc<MatchKey>>,
-    read: Option<ReadKey>,
-}
-
-impl MatchKeyOnce {
-    /// A key already read.
-    pub fn ready(key: Arc<MatchKey>) -> Self {
-        Self {
-            held: tokio::sync::OnceCell::new_with(Some(key)),
-            read: None,
-        }
-    }
-
-    /// A key `read` reads when first needed.
-    pub fn read_with(read: ReadKey) -> Self {
-        Self {
-            held: tokio::sync::OnceCell::new(),
-            read: Some(read),
-        }
-    }
-
-    /// The key in the Secrets Manager secret `secret`, read with `sdk`'s
-    /// configuration when first needed: the desk function's.
-    #[cfg(feature = "secrets")]
-    pub fn from_secret(sdk: aws_config::SdkConfig, secret: String) -> Self {
-        Self::read_with(Box::new(move || {
-            let (sdk, secret) = (sdk.clone(), secret.clone());
-            Box::pin(async move {
-                frontdesk_shared::aws::match_key(&sdk, &secret)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        }))
-    }
-
-    /// The key, read now if it has not been.
-    pub async fn get(&self) -> Result<Arc<MatchKey>, DeskError> {
-        self.held
-            .get_or_try_init(|| async {
-                let Some(read) = &self.read else {
-                    return Err(DeskError::Internal);
-                };
-                read().await.map(Arc::new).map_err(|why| {
-                    // The secret's name and the SDK's reason: no one's data.
-                    tracing::error!(%why, "the match key could not be read");
-                    DeskError::Unavailable
-                })
-            })
-            .await
-            .cloned()
-    }
-}
 
 /// What an admin's data-rights actions read and change besides the desk's
 /// own store (which holds the audit trail and does the erasing).
@@ -210,7 +146,11 @@ fn rights(state: &AppState) -> &Rights {
 /// The match key, with the search about to be made on the trail (naming
 /// no one): every action here starts with it.
 async fn searching(state: &AppState, caller: &Caller) -> Result<Arc<MatchKey>, DeskError> {
-    let key = rights(state).key.get().await?;
+    let key = rights(state)
+        .key
+        .get()
+        .await
+        .map_err(|_| DeskError::Unavailable)?;
     state
         .desk
         .record(&caller.staff, AuditAction::Searched, None)
@@ -466,32 +406,6 @@ fn confirmed(query: &SubjectQuery, typed: &str, key: &MatchKey) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[tokio::test]
-    async fn the_key_is_read_once_and_a_failed_read_is_tried_again() {
-        let reads = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&reads);
-        let once = MatchKeyOnce::read_with(Box::new(move || {
-            let n = counted.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move {
-                if n == 0 {
-                    Err("unreachable just now".to_owned())
-                } else {
-                    MatchKey::new(3, "a-match-key-of-enough-length-0123456789")
-                        .map_err(|e| e.to_string())
-                }
-            })
-        }));
-        assert_eq!(once.get().await.err(), Some(DeskError::Unavailable));
-        assert_eq!(once.get().await.unwrap().version(), 3);
-        assert_eq!(once.get().await.unwrap().version(), 3);
-        assert_eq!(
-            reads.load(Ordering::SeqCst),
-            2,
-            "read until it worked, then kept"
-        );
-    }
 
     #[test]
     fn every_route_here_is_under_the_rights_functions_route() {

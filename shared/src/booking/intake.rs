@@ -11,7 +11,7 @@ use super::{
 use crate::config::BookingConfig;
 use crate::content::cache::Publication;
 use crate::fields::FieldErrors;
-use crate::match_key::MatchKey;
+use crate::match_key::{MatchKey, MatchKeyOnce};
 use crate::metric::Refusal;
 use crate::store::{Allowance, BookingStore, InsertOutcome, NewBooking, SourceKey, StoreError};
 use crate::time_source::Clock;
@@ -158,7 +158,7 @@ pub struct Intake {
     config: Arc<BookingConfig>,
     clock: Clock,
     bookable: Arc<dyn Publication<Bookable>>,
-    match_key: Arc<MatchKey>,
+    match_key: Arc<MatchKeyOnce>,
     /// The human check, when `TURNSTILE_SECRET` turns it on.
     human_check: Option<Arc<Turnstile>>,
 }
@@ -172,15 +172,12 @@ impl Intake {
         config: Arc<BookingConfig>,
         clock: Clock,
         bookable: Arc<dyn Publication<Bookable>>,
-        match_key: Arc<MatchKey>,
+        match_key: Arc<MatchKeyOnce>,
     ) -> Self {
-        let human_check = config.human_check.clone().map(|check| {
-            Arc::new(Turnstile::new(
-                check,
-                &config.allowed_origins,
-                Arc::clone(&match_key),
-            ))
-        });
+        let human_check = config
+            .human_check
+            .clone()
+            .map(|check| Arc::new(Turnstile::new(check, &config.allowed_origins)));
         Self {
             store,
             config,
@@ -265,11 +262,23 @@ impl Intake {
             });
         }
 
-        let acknowledgement = self.human_check(&request, key.as_ref(), now).await?;
-        let fingerprint = Fingerprint::of(&details, &self.match_key);
+        // Read ahead at start (in Lambda, from its secret): only the first
+        // bookings can find it still being read, and wait for it here.
+        let match_key = self.match_key.get().await.map_err(|_| {
+            tracing::error!(
+                outcome = "unavailable",
+                "the match key cannot be read: no booking can be taken"
+            );
+            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
+            BookingError::Unavailable
+        })?;
+        let acknowledgement = self
+            .human_check(&request, key.as_ref(), &match_key, now)
+            .await?;
+        let fingerprint = Fingerprint::of(&details, &match_key);
         let rate = (self.config.rate_limit_per_hour > 0).then(|| {
             Allowance::requests(
-                SourceKey::of(source, &self.match_key),
+                SourceKey::of(source, &match_key),
                 now,
                 self.config.rate_limit_per_hour,
             )
@@ -280,6 +289,7 @@ impl Intake {
         // reference retry included, so the answer comes inside the function's
         // timeout; past it the write may have happened.
         let stored = self.store_new(
+            &match_key,
             details,
             acknowledgement,
             fingerprint,
@@ -300,13 +310,18 @@ impl Intake {
         &self,
         request: &BookingRequest,
         key: Option<&IdempotencyKey>,
+        match_key: &MatchKey,
         now: OffsetDateTime,
     ) -> Result<Acknowledgement, BookingError> {
         let Some(check) = &self.human_check else {
             return Ok(Acknowledgement::Owed);
         };
         match check
-            .verify(request.human_check_token(), key.map(IdempotencyKey::as_str))
+            .verify(
+                request.human_check_token(),
+                key.map(IdempotencyKey::as_str),
+                match_key,
+            )
             .await
         {
             Verdict::Passed => Ok(Acknowledgement::Owed),
@@ -326,6 +341,7 @@ impl Intake {
     #[allow(clippy::too_many_arguments)]
     async fn store_new(
         &self,
+        match_key: &MatchKey,
         details: BookingDetails,
         acknowledgement: Acknowledgement,
         fingerprint: Fingerprint,
@@ -334,7 +350,7 @@ impl Intake {
         now: time::OffsetDateTime,
         expires_at: time::OffsetDateTime,
     ) -> Result<Receipt, BookingError> {
-        let subject = SubjectTags::of(&details, &self.match_key);
+        let subject = SubjectTags::of(&details, match_key);
         for _ in 0..REFERENCE_ATTEMPTS {
             let reference = Reference::generate().map_err(|_| BookingError::Internal)?;
             let new = NewBooking {
@@ -347,14 +363,13 @@ impl Intake {
                 },
                 fingerprint: fingerprint.clone(),
                 subject: subject.clone(),
-                idempotency: key.as_ref().map(|k| k.tag(&self.match_key)),
+                idempotency: key.as_ref().map(|k| k.tag(match_key)),
                 rate: rate.clone(),
                 now,
                 repeat_of: None,
                 // Only an acknowledgement owed is charged to its address.
-                acknowledgements: (acknowledgement == Acknowledgement::Owed).then(|| {
-                    Allowance::acknowledgements(details.email.as_str(), &self.match_key, now)
-                }),
+                acknowledgements: (acknowledgement == Acknowledgement::Owed)
+                    .then(|| Allowance::acknowledgements(details.email.as_str(), match_key, now)),
             };
             match self.store.insert(new).await {
                 Ok(InsertOutcome::Stored) => {
