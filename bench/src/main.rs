@@ -22,7 +22,7 @@ struct Args {
     #[arg(long, default_value = "target/release")]
     bootstraps: PathBuf,
     /// Cold starts per bootstrap; the median is reported.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 30)]
     starts: usize,
     /// Warm invocations per bootstrap, in one process.
     #[arg(long, default_value_t = 1000)]
@@ -79,7 +79,14 @@ async fn main() {
         scenario::desk_inbox(count).await,
     ] {
         eprintln!("frontdesk-bench: {}", scenario.name);
-        let figures = measure::measure(&path(scenario.binary), scenario, args.starts, &zips).await;
+        let figures = measure::measure(
+            &path(scenario.binary),
+            scenario,
+            args.starts,
+            &zips,
+            Some(&path("baseline")),
+        )
+        .await;
         functions.push(figures);
     }
     eprintln!("frontdesk-bench: baseline");
@@ -88,6 +95,7 @@ async fn main() {
         scenario::baseline(count),
         args.starts,
         &zips,
+        None,
     )
     .await;
     let _ = std::fs::remove_dir_all(&zips);
@@ -105,8 +113,11 @@ async fn main() {
          release profile, built for this machine) runs as Lambda runs it, under a loopback Lambda \
          Runtime API, against DynamoDB Local and the SES v2 emulator; `baseline` is a bare \
          `lambda_http` + `aws-config` + DynamoDB and SES v2 clients bootstrap answering a constant, \
-         built with the same profile in the same run. Cold start is exec to first response, with \
-         the event waiting, as for the request that causes a cold start.\n",
+         built with the same profile in the same run, and started once before each of a \
+         function's cold starts: each function's ratios and init budget are taken against the \
+         baseline's starts beside its own, so both meet the machine in the same state (the \
+         baseline's row is its own run). Cold start is exec to first response, with the event \
+         waiting, as for the request that causes a cold start.\n",
         time::OffsetDateTime::now_utc().date(),
         machine()
     );

@@ -22,6 +22,12 @@ pub struct Figures {
     pub cold_own: Vec<Duration>,
     /// Exec to the first request for an event (Lambda's init), per cold start.
     pub init: Vec<Duration>,
+    /// The baseline's cold starts, each run just before one of these, so
+    /// that both meet the machine in the same state: what the ratios are
+    /// taken against (empty for the baseline itself).
+    pub beside_cold: Vec<Duration>,
+    /// The same cold starts' inits.
+    pub beside_init: Vec<Duration>,
     /// The first invocation, per cold start.
     pub first: Vec<Duration>,
     /// Each warm invocation.
@@ -32,6 +38,9 @@ pub struct Figures {
     pub zip_bytes: u64,
     /// DynamoDB requests per warm invocation, by operation.
     pub warm_requests: Option<BTreeMap<String, f64>>,
+    /// The same by operation and table (`UpdateItem guards`), for the
+    /// requests that name one table.
+    pub warm_by_table: Option<BTreeMap<String, f64>>,
     /// DynamoDB requests per rejected request, when it has rejected ones.
     pub rejected_requests: Option<f64>,
 }
@@ -51,17 +60,54 @@ pub fn zipped_size(binary: &Path, into: &Path) -> u64 {
     std::fs::metadata(into).expect("the zip").len()
 }
 
-fn per_invocation(calls: Vec<Call>, invocations: usize) -> BTreeMap<String, f64> {
+fn per_invocation(calls: &[Call], invocations: usize) -> BTreeMap<String, f64> {
+    average(calls.iter().map(|call| call.operation.clone()), invocations)
+}
+
+/// Per invocation by operation and the table it names, by the table's
+/// kind: the tests name each table `<kind>-<tag>` (`guards-…`).
+fn per_table(calls: &[Call], invocations: usize) -> BTreeMap<String, f64> {
+    let named = calls.iter().filter_map(|call| {
+        let body: Value = serde_json::from_slice(&call.body).ok()?;
+        let table = body["TableName"].as_str()?;
+        let kind = table.split('-').next().unwrap_or(table);
+        Some(format!("{} {kind}", call.operation))
+    });
+    average(named, invocations)
+}
+
+fn average(keys: impl Iterator<Item = String>, invocations: usize) -> BTreeMap<String, f64> {
     let mut counts = BTreeMap::<String, f64>::new();
-    for call in calls {
-        *counts.entry(call.operation).or_default() += 1.0;
+    for key in keys {
+        *counts.entry(key).or_default() += 1.0;
     }
     counts.values_mut().for_each(|n| *n /= invocations as f64);
     counts
 }
 
-/// Measures `scenario`'s bootstrap at `path` over `starts` cold starts.
-pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path) -> Figures {
+/// One cold start of the baseline at `path`: exec to its first response,
+/// and its init.
+async fn baseline_start(path: &str, n: usize) -> (Duration, Duration) {
+    let event = crate::scenario::baseline(1)
+        .events
+        .pop()
+        .expect("a baseline event");
+    let mut baseline = Bootstrap::start(path, "baseline", &[]).await;
+    let answer = baseline.invoke(&format!("beside-{n}"), event).await;
+    assert_eq!(answer["statusCode"], 200, "baseline: {answer}");
+    let cold = baseline.since_spawn();
+    (cold, baseline.init_duration().await)
+}
+
+/// Measures `scenario`'s bootstrap at `path` over `starts` cold starts,
+/// each after one of the baseline at `beside` (when given).
+pub async fn measure(
+    path: &Path,
+    scenario: Scenario,
+    starts: usize,
+    zips: &Path,
+    beside: Option<&Path>,
+) -> Figures {
     let path = path.display().to_string();
     let vars: Vec<(&str, &str)> = scenario
         .vars
@@ -85,11 +131,14 @@ pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path
         cold: Vec::new(),
         cold_own: Vec::new(),
         init: Vec::new(),
+        beside_cold: Vec::new(),
+        beside_init: Vec::new(),
         first: Vec::new(),
         warm: Vec::new(),
         peak_rss_kib: 0,
         zip_bytes: zipped_size(Path::new(&path), &zips.join(format!("{name}.zip"))),
         warm_requests: None,
+        warm_by_table: None,
         rejected_requests: None,
     };
     let waited = || -> Duration {
@@ -100,7 +149,12 @@ pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path
             .collect();
         frontdesk_tests::proxy::waited(&calls)
     };
-    for _ in 0..starts {
+    for n in 0..starts {
+        if let Some(beside) = beside {
+            let (cold, init) = baseline_start(&beside.display().to_string(), n).await;
+            figures.beside_cold.push(cold);
+            figures.beside_init.push(init);
+        }
         // The event waits at the Runtime API before the process starts, as
         // the request that causes a cold start does.
         waited();
@@ -130,7 +184,11 @@ pub async fn measure(path: &Path, scenario: Scenario, starts: usize, zips: &Path
         let took = invoke(&mut function, event, check).await;
         figures.warm.push(took);
     }
-    figures.warm_requests = proxy.map(|p| per_invocation(p.take(), warm));
+    if let Some(proxy) = proxy {
+        let calls = proxy.take();
+        figures.warm_requests = Some(per_invocation(&calls, warm));
+        figures.warm_by_table = Some(per_table(&calls, warm));
+    }
     if !scenario.rejected.is_empty() {
         let rejected = scenario.rejected.len();
         for (n, event) in scenario.rejected.into_iter().enumerate() {

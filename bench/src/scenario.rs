@@ -184,6 +184,9 @@ pub async fn notifier(count: usize) -> Scenario {
             ("MAIL_FROM", "frontdesk@clinic.example".into()),
             ("STAFF_INBOX", "staff@clinic.example".into()),
             ("DESK_URL", "https://desk.clinic.example".into()),
+            // Every acknowledgement sent, each counted under the ceiling:
+            // the default of 100 an hour would withhold the later ones.
+            ("ACKNOWLEDGEMENTS_PER_HOUR", "100000".into()),
             ("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint()),
             ("AWS_ENDPOINT_URL_SESV2", ses.endpoint()),
         ],

@@ -17,7 +17,7 @@ use frontdesk_shared::{BookingConfig, ContentConfig};
 use lambda_http::request::RequestContext;
 use std::sync::Arc;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     frontdesk_shared::logs::init_lambda();
     let config = BookingConfig::from_env().inspect_err(|e| {

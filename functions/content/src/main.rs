@@ -7,7 +7,7 @@ use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::ContentConfig;
 use std::sync::Arc;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     frontdesk_shared::logs::init_lambda();
     let config = ContentConfig::from_env().inspect_err(|e| {

@@ -14,7 +14,7 @@ use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::DeskConfig;
 use std::sync::Arc;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     frontdesk_shared::logs::init_lambda();
     let config = DeskConfig::from_env().inspect_err(|e| {

@@ -6,7 +6,7 @@ use frontdesk_shared::store::dynamodb::DynamoNoticeLedger;
 use frontdesk_shared::{aws, MailEventsConfig};
 use lambda_runtime::{service_fn, LambdaEvent};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     frontdesk_shared::logs::init_lambda();
     let config = MailEventsConfig::from_env().inspect_err(|e| {

@@ -15,7 +15,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     frontdesk_shared::logs::init_lambda();
     let config = Arc::new(NotifierConfig::from_env().inspect_err(|e| {
