@@ -86,7 +86,8 @@ pub async fn booking(count: usize) -> Scenario {
     // the content table on the first booking of a container.
     let content = ContentHandle::published(Backend::DynamoDb).await;
     let proxy = CountingProxy::start(&dynamodb_endpoint()).await;
-    // The match key, read once at start from Secrets Manager (moto here).
+    // The match key, read in the background from the start, from Secrets
+    // Manager (moto here).
     let secret = frontdesk_tests::secrets::match_key_secret().await;
     let secrets = CountingProxy::start(
         &std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")

@@ -587,8 +587,8 @@ fn timeout_problems(template: &Value) -> Vec<String> {
     at_least(
         "BookingFunction",
         timeout(&booking),
-        config.store_timeout * 2 + human_check + init + Duration::from_secs(1),
-        "a content Query, the human check and one store call, with a second to write the answer",
+        config.store_timeout * 3 + human_check + init + Duration::from_secs(1),
+        "a content Query, the match key's read, the human check and one store call, with a second to write the answer",
     );
 
     // A content request is at most one Query.

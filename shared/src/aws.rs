@@ -69,7 +69,7 @@ fn loader(operation_timeout: Duration, https: Https) -> ConfigLoader {
 /// every root again, at each service client's construction (to throw it
 /// away) and again at each one's first request; this one builds each
 /// connector once.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Https {
     tls: TlsContext,
     connectors: Arc<Mutex<HashMap<ConnectorKey, SharedHttpConnector>>>,
@@ -123,6 +123,16 @@ impl Https {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .len()
+    }
+}
+
+/// Names the connectors built, not the roots: the SDK logs its runtime
+/// components at trace level on every request.
+impl std::fmt::Debug for Https {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Https")
+            .field("connectors_built", &self.connectors_built())
+            .finish_non_exhaustive()
     }
 }
 
@@ -180,7 +190,7 @@ pub fn sesv2_client_on(sdk: &SdkConfig, operation_timeout: Duration) -> aws_sdk_
     )
 }
 
-/// Why the match key could not be read at start-up.
+/// Why the match key could not be read from its secret.
 #[cfg(feature = "secrets")]
 #[derive(Debug, thiserror::Error)]
 pub enum MatchKeySecretError {
@@ -203,8 +213,8 @@ pub enum MatchKeySecretError {
 }
 
 /// Reads the match key from the Secrets Manager secret `secret` (its
-/// current version), once at start-up; `AWS_ENDPOINT_URL_SECRETS_MANAGER`
-/// points it at an emulator.
+/// current version), for `MatchKeyOnce` to keep;
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER` points it at an emulator.
 #[cfg(feature = "secrets")]
 pub async fn match_key(
     sdk: &SdkConfig,

@@ -223,6 +223,7 @@ impl MatchKeyOnce {
     /// Starts reading the key in the background, so that the first request
     /// that needs it finds it read, or being read; one that comes first
     /// waits for the same read. A failed read is tried again when needed.
+    /// Called from within the tokio runtime (`main`), which runs the read.
     pub fn read_ahead(self: &std::sync::Arc<Self>) {
         let once = std::sync::Arc::clone(self);
         tokio::spawn(async move {
@@ -363,9 +364,14 @@ mod tests {
             })
         })));
         once.read_ahead();
-        while reads.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
-        }
+        let started = async {
+            while reads.load(Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), started)
+            .await
+            .expect("the read ahead starts a read");
         // Two uses while the read ahead is under way, then its release.
         let (a, b, ()) = tokio::join!(once.get(), once.get(), async {
             release.send(true).unwrap();

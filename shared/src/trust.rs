@@ -2,8 +2,9 @@
 //! endpoints and to Cloudflare's siteverify: Mozilla's, compiled in
 //! (`webpki-root-certs`). A start reads no certificate file, and the same
 //! roots are trusted on every machine, from a laptop to Lambda. New roots
-//! come with a rebuild; docs/ARCHITECTURE.md ("Roots of trust") says why
-//! this, and not the image's bundle, and what it means for a private CA.
+//! come with a rebuild; docs/ARCHITECTURE.md ("What a cold start does")
+//! says why this, and not the image's bundle, and what it means for a
+//! private CA.
 
 use base64::Engine;
 use std::sync::LazyLock;

@@ -263,8 +263,10 @@ impl Intake {
         }
 
         // Read ahead at start (in Lambda, from its secret): only the first
-        // bookings can find it still being read, and wait for it here.
-        let match_key = self.match_key.get().await.map_err(|_| {
+        // bookings can find it still being read, and wait for it here, for
+        // at most one store call's bound (the function's timeout counts it).
+        let read = tokio::time::timeout(self.config.store_timeout, self.match_key.get());
+        let match_key = read.await.ok().and_then(Result::ok).ok_or_else(|| {
             tracing::error!(
                 outcome = "unavailable",
                 "the match key cannot be read: no booking can be taken"
