@@ -305,17 +305,22 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A configuration on `https`, its calls bounded at 2 s, whose
+    /// requests go to the discard port: nothing listens there, so each
+    /// fails fast, after asking for its connector.
+    async fn config_on(https: &Https) -> SdkConfig {
+        loader(Duration::from_secs(2), https.clone())
+            .region(aws_config::Region::new("eu-west-2"))
+            .test_credentials()
+            .endpoint_url("http://127.0.0.1:9")
+            .load()
+            .await
+    }
+
     #[tokio::test]
     async fn every_client_and_request_of_a_configuration_uses_the_one_connector_built_at_load() {
         let https = Https::new();
-        let sdk = loader(Duration::from_secs(2), https.clone())
-            .region(aws_config::Region::new("eu-west-2"))
-            .test_credentials()
-            // Nothing listens on the discard port: each request fails fast,
-            // after asking for its connector.
-            .endpoint_url("http://127.0.0.1:9")
-            .load()
-            .await;
+        let sdk = config_on(&https).await;
         assert_eq!(
             https.connectors_built(),
             1,
@@ -342,12 +347,9 @@ mod tests {
     #[tokio::test]
     async fn a_shorter_connect_timeout_gets_a_connector_of_its_own() {
         let https = Https::new();
-        let sdk = loader(Duration::from_secs(2), https.clone())
-            .region(aws_config::Region::new("eu-west-2"))
-            .test_credentials()
-            .endpoint_url("http://127.0.0.1:9")
-            .load()
-            .await;
+        let sdk = config_on(&https).await;
+        // The SDK asks `Https` for each request's connector: a bound of its
+        // own gets one of its own.
         let ses = sesv2_client_on(&sdk, Duration::from_millis(300));
         assert!(ses.get_account().send().await.is_err());
         assert_eq!(https.connectors_built(), 2);
