@@ -37,6 +37,20 @@ fn requests(counts: &BTreeMap<String, f64>) -> String {
         .join(", ")
 }
 
+/// Requests of `key` (an operation, or an operation and a table) per warm
+/// invocation: none when the bootstrap made none, or had no proxy.
+fn per_warm(counts: &Option<BTreeMap<String, f64>>, key: &str) -> f64 {
+    counts
+        .as_ref()
+        .and_then(|c| c.get(key).copied())
+        .unwrap_or(0.0)
+}
+
+/// Whether an average count is exactly `expected`.
+fn exactly(count: f64, expected: f64) -> bool {
+    (count - expected).abs() < f64::EPSILON
+}
+
 /// One budget's verdict.
 struct Verdict {
     budget: String,
@@ -81,12 +95,7 @@ fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
         match f.name {
             "booking" => {
                 let accepted = total(&f.warm_requests);
-                let count = |op: &str| {
-                    f.warm_requests
-                        .as_ref()
-                        .and_then(|c| c.get(op).copied())
-                        .unwrap_or(0.0)
-                };
+                let count = |op: &str| per_warm(&f.warm_requests, op);
                 // Each benchmark booking ticks news by email: one put of
                 // its opt-in in the marketing register, after the booking.
                 let body = frontdesk_tests::nth_booking(0);
@@ -101,9 +110,9 @@ fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
                         count("TransactWriteItems"),
                         count("PutItem")
                     ),
-                    met: (count("TransactWriteItems") - 1.0).abs() < f64::EPSILON
-                        && (count("PutItem") - opt_ins).abs() < f64::EPSILON
-                        && (accepted - 1.0 - opt_ins).abs() < f64::EPSILON,
+                    met: exactly(count("TransactWriteItems"), 1.0)
+                        && exactly(count("PutItem"), opt_ins)
+                        && exactly(accepted, 1.0 + opt_ins),
                 });
                 let rejected = f.rejected_requests.unwrap_or(f64::NAN);
                 verdicts.push(Verdict {
@@ -116,44 +125,28 @@ fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
                 // Both emails claimed in one UpdateItem and marked in one,
                 // on the bookings table; the hourly acknowledgement
                 // ceiling's count, one more, on the guards table.
-                let on = |key: &str| {
-                    f.warm_by_table
-                        .as_ref()
-                        .and_then(|c| c.get(key).copied())
-                        .unwrap_or(0.0)
-                };
-                let (ledger, ceiling) = (on("UpdateItem bookings"), on("UpdateItem guards"));
+                let ledger = per_warm(&f.warm_by_table, "UpdateItem bookings");
+                let ceiling = per_warm(&f.warm_by_table, "UpdateItem guards");
                 let all = total(&f.warm_requests);
                 verdicts.push(Verdict {
                     budget: "notifier: two UpdateItem per booking notified, and one for the acknowledgement ceiling's count".into(),
                     measured: format!(
                         "{ledger:.2} UpdateItem on the bookings, {ceiling:.2} on the guards, {all:.2} requests in all"
                     ),
-                    met: (ledger - 2.0).abs() < f64::EPSILON
-                        && (ceiling - 1.0).abs() < f64::EPSILON
-                        && (all - 3.0).abs() < f64::EPSILON,
+                    met: exactly(ledger, 2.0) && exactly(ceiling, 1.0) && exactly(all, 3.0),
                 });
             }
             "mail-events" => {
-                let updates = f
-                    .warm_requests
-                    .as_ref()
-                    .and_then(|c| c.get("UpdateItem").copied())
-                    .unwrap_or(0.0);
+                let updates = per_warm(&f.warm_requests, "UpdateItem");
                 let all = total(&f.warm_requests);
                 verdicts.push(Verdict {
                     budget: "mail-events: one UpdateItem per event".into(),
                     measured: format!("{updates:.2} UpdateItem, {all:.2} requests in all"),
-                    met: (updates - 1.0).abs() < f64::EPSILON && (all - 1.0).abs() < f64::EPSILON,
+                    met: exactly(updates, 1.0) && exactly(all, 1.0),
                 });
             }
             "desk" => {
-                let count = |op: &str| {
-                    f.warm_requests
-                        .as_ref()
-                        .and_then(|c| c.get(op).copied())
-                        .unwrap_or(0.0)
-                };
+                let count = |op: &str| per_warm(&f.warm_requests, op);
                 let all = total(&f.warm_requests);
                 verdicts.push(Verdict {
                     budget: "desk: one GetItem and one audit PutItem per request page".into(),
@@ -162,22 +155,18 @@ fn verdicts(functions: &[Figures], baseline: &Figures) -> Vec<Verdict> {
                         count("GetItem"),
                         count("PutItem")
                     ),
-                    met: (count("GetItem") - 1.0).abs() < f64::EPSILON
-                        && (count("PutItem") - 1.0).abs() < f64::EPSILON
-                        && (all - 2.0).abs() < f64::EPSILON,
+                    met: exactly(count("GetItem"), 1.0)
+                        && exactly(count("PutItem"), 1.0)
+                        && exactly(all, 2.0),
                 });
             }
             "desk-inbox" => {
-                let queries = f
-                    .warm_requests
-                    .as_ref()
-                    .and_then(|c| c.get("Query").copied())
-                    .unwrap_or(0.0);
+                let queries = per_warm(&f.warm_requests, "Query");
                 let all = total(&f.warm_requests);
                 verdicts.push(Verdict {
                     budget: "desk: one Query per inbox page of 50".into(),
                     measured: format!("{queries:.2} Query, {all:.2} requests in all"),
-                    met: (queries - 1.0).abs() < f64::EPSILON && (all - 1.0).abs() < f64::EPSILON,
+                    met: exactly(queries, 1.0) && exactly(all, 1.0),
                 });
             }
             "content" => {
