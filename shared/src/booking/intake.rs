@@ -216,8 +216,7 @@ impl Intake {
         // the published content (a copy held will do).
         let bookable = self.bookable.current().await.map_err(|error| {
             tracing::error!(error = %error, outcome = "unavailable", "the published specialties and consent wordings cannot be read");
-            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
-            BookingError::Unavailable
+            unavailable(now)
         })?;
         let wordings = bookable.wordings_at(now);
         if wordings.is_empty() {
@@ -227,8 +226,7 @@ impl Intake {
                 outcome = "unavailable",
                 "no consent wording is published: push the content"
             );
-            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
-            return Err(BookingError::Unavailable);
+            return Err(unavailable(now));
         }
         let mut errors = FieldErrors::new();
         let key = idempotency_key(&request, submission.idempotency_header, &mut errors);
@@ -271,8 +269,7 @@ impl Intake {
                 outcome = "unavailable",
                 "the match key cannot be read: no booking can be taken"
             );
-            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
-            BookingError::Unavailable
+            unavailable(now)
         })?;
         let acknowledgement = self
             .human_check(&request, key.as_ref(), &match_key, now)
@@ -425,8 +422,7 @@ impl Intake {
                     return Err(match e {
                         StoreError::Unavailable(why) => {
                             tracing::warn!(outcome = "store_unavailable", error = %why, "booking not stored");
-                            println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
-                            BookingError::Unavailable
+                            unavailable(now)
                         }
                         StoreError::Unconfirmed(why) => unconfirmed(now, &why),
                         StoreError::Misconfigured(why) | StoreError::Corrupt(why) => {
@@ -441,6 +437,14 @@ impl Intake {
         tracing::error!(outcome = "reference_exhausted", "no free reference found");
         Err(BookingError::Internal)
     }
+}
+
+/// The answer when something the booking needs (the store, the published
+/// content, the match key) cannot be reached: counted for its alarm, each
+/// cause logged where it is found.
+fn unavailable(now: time::OffsetDateTime) -> BookingError {
+    println!("{}", crate::metric::booking_not_stored(now, "unavailable"));
+    BookingError::Unavailable
 }
 
 /// The answer when the store did not confirm the write within the deadline.
