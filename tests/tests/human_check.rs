@@ -19,6 +19,7 @@ for_each_backend!(
     a_token_siteverify_rejects_is_refused_and_nothing_is_stored,
     a_booking_without_a_token_is_stored_unverified_and_staff_are_told,
     an_unreachable_or_hanging_verifier_leaves_the_booking_unverified_not_lost,
+    a_booking_the_match_key_cannot_tag_is_a_503_and_spends_no_token,
 );
 
 fn with_token(n: usize, token: &str) -> Value {
@@ -260,4 +261,48 @@ async fn without_a_secret_the_token_is_ignored_and_nobody_is_asked() {
         Acknowledgement::Owed
     );
     assert!(verifier.requests().is_empty());
+}
+
+/// The match key is read before the token is checked: a booking that
+/// cannot be tagged (its key's secret unreadable just now) is refused for
+/// the patient to send again, and its token, good for one check only, is
+/// not spent on a check whose booking could not be stored.
+async fn a_booking_the_match_key_cannot_tag_is_a_503_and_spends_no_token(backend: Backend) {
+    use frontdesk_shared::booking::intake::Intake;
+    use frontdesk_shared::booking::Bookable;
+    use frontdesk_shared::content::cache::ContentCache;
+    use frontdesk_shared::match_key::MatchKeyOnce;
+    use frontdesk_tests::content::ContentHandle;
+    use frontdesk_tests::{call, json_request, test_config, StoreHandle, TestClock, CLIENT};
+
+    let verifier = Siteverify::start(Mode::Answering).await;
+    let store = StoreHandle::create(backend).await;
+    let content = ContentHandle::published(backend).await;
+    let clock = TestClock::new();
+    let unreadable = MatchKeyOnce::read_with(Box::new(|| {
+        Box::pin(async { Err("the secret cannot be reached just now".to_owned()) })
+    }));
+    let intake = Intake::new(
+        store.port(),
+        Arc::new(test_config(&verifier.env())),
+        clock.clock(),
+        Arc::new(ContentCache::new(
+            content.port(),
+            std::time::Duration::ZERO,
+            clock.clock(),
+            Bookable::of,
+        )),
+        Arc::new(unreadable),
+    );
+    let app = frontdesk_booking::router(frontdesk_booking::AppState::new(intake));
+    let body = with_token(3, &siteverify::passing_token(3));
+    let answer = call(&app, json_request(&body), CLIENT.into()).await;
+    assert_eq!(
+        answer.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(verifier.requests().is_empty(), "no token checked");
+    assert_eq!(store.count().await, 0);
 }
