@@ -354,4 +354,37 @@ mod tests {
         assert!(ses.get_account().send().await.is_err());
         assert_eq!(https.connectors_built(), 2);
     }
+
+    #[tokio::test]
+    async fn a_server_whose_certificate_no_root_signed_is_refused() {
+        let mut server = crate::trust::untrusted_server::start().await;
+        let https = Https::new();
+        // One attempt, with a bound far past a loopback handshake: a refused
+        // handshake is retried, and on a busy machine a short bound could
+        // end the retries first, with a timeout instead of the refusal.
+        let sdk = loader(Duration::from_secs(30), https)
+            .retry_config(RetryConfig::disabled())
+            .region(aws_config::Region::new("eu-west-2"))
+            .test_credentials()
+            .endpoint_url(format!("https://localhost:{}", server.port))
+            .load()
+            .await;
+        let error = dynamodb_client_on(&sdk)
+            .list_tables()
+            .send()
+            .await
+            .expect_err("no table listed by an untrusted server");
+        assert!(
+            explain(&error).contains("certificate"),
+            "{}",
+            explain(&error)
+        );
+        let handshake = server.handshakes.recv().await.expect("a handshake");
+        assert!(
+            handshake
+                .as_ref()
+                .is_err_and(|why| why.contains("UnknownCA")),
+            "the client refused the certificate: {handshake:?}"
+        );
+    }
 }

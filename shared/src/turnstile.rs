@@ -439,4 +439,30 @@ mod tests {
         assert_eq!(host_of("http://localhost:3000"), "localhost");
         assert_eq!(host_of("http://[::1]:3000"), "::1");
     }
+
+    #[tokio::test]
+    async fn a_verifier_whose_certificate_no_root_signed_is_refused() {
+        let mut server = crate::trust::untrusted_server::start().await;
+        let t = Turnstile::new(
+            HumanCheckConfig {
+                secret: "secret".into(),
+                verify_url: format!("https://localhost:{}/siteverify", server.port)
+                    .parse()
+                    .unwrap(),
+                timeout: Duration::from_secs(5),
+            },
+            &["https://www.clinic.example".into()],
+        );
+        assert_eq!(
+            t.verify(Some("a-token"), None, &match_key()).await,
+            Verdict::Unchecked(Unchecked::Unreachable)
+        );
+        let handshake = server.handshakes.recv().await.expect("a handshake");
+        assert!(
+            handshake
+                .as_ref()
+                .is_err_and(|why| why.contains("UnknownCA")),
+            "the client refused the certificate: {handshake:?}"
+        );
+    }
 }
