@@ -152,6 +152,12 @@ impl Bootstrap {
         self.spawned_at.elapsed()
     }
 
+    /// The process's id, for a proxy to watch its CPU time
+    /// ([`crate::proxy::CountingProxy::watch`]).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process's peak resident memory so far, in KiB (Linux's `VmHWM`).
     pub fn peak_rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;

@@ -72,6 +72,9 @@ pub struct Call {
     pub body: Bytes,
     /// The answer's body, for a test to see what was answered (SES's message id).
     pub answer: Bytes,
+    /// The watched process's CPU time when the call arrived and when its
+    /// answer left, when a process is watched ([`CountingProxy::watch`]).
+    pub cpu: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 impl Call {
@@ -86,6 +89,39 @@ struct Counting {
     upstream: String,
     client: reqwest::Client,
     calls: Arc<Mutex<Vec<Call>>>,
+    watched: Arc<Mutex<Option<CpuClock>>>,
+}
+
+/// A process's CPU clock: the time all its threads have run, to the
+/// nanosecond, read from outside it.
+#[derive(Debug, Clone, Copy)]
+struct CpuClock(libc::clockid_t);
+
+impl CpuClock {
+    /// The clock of process `pid`, if it is running.
+    fn of(pid: u32) -> Option<Self> {
+        let pid = libc::pid_t::try_from(pid).ok()?;
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: `clock` is a valid place for the id the call writes.
+        let found = unsafe { libc::clock_getcpuclockid(pid, &mut clock) };
+        (found == 0).then_some(Self(clock))
+    }
+
+    /// The time the process has run so far, or `None` once it has exited.
+    fn read(self) -> Option<std::time::Duration> {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid place for the time the call writes.
+        let read = unsafe { libc::clock_gettime(self.0, &mut now) };
+        (read == 0).then(|| {
+            std::time::Duration::new(
+                u64::try_from(now.tv_sec).unwrap_or(0),
+                u32::try_from(now.tv_nsec).unwrap_or(0),
+            )
+        })
+    }
 }
 
 async fn count(
@@ -101,6 +137,8 @@ async fn count(
         .and_then(|t| t.to_str().ok())
         .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
         .unwrap_or_else(|| format!("{method} {}", uri.path()));
+    let clock = *proxy.watched.lock().expect("lock");
+    let cpu_at = clock.and_then(CpuClock::read);
     let at = std::time::Instant::now();
     // Forwarded in a task of its own, so a caller that gives up (its own
     // timeout drops this handler) does not stop the call being recorded.
@@ -115,11 +153,12 @@ async fn count(
             body.clone(),
         )
         .await;
-        let took = at.elapsed();
         let (parts, answer) = answer.into_parts();
         let answer = axum::body::to_bytes(answer, usize::MAX)
             .await
             .unwrap_or_default();
+        let took = at.elapsed();
+        let cpu = cpu_at.zip(clock.and_then(CpuClock::read));
         // Recorded before the answer goes, so a caller that has it sees the call.
         proxy.calls.lock().expect("lock").push(Call {
             operation,
@@ -128,6 +167,7 @@ async fn count(
             status: parts.status,
             body,
             answer: answer.clone(),
+            cpu,
         });
         let _ = tx.send(Response::from_parts(parts, axum::body::Body::from(answer)));
     });
@@ -140,19 +180,33 @@ async fn count(
 pub struct CountingProxy {
     endpoint: String,
     calls: Arc<Mutex<Vec<Call>>>,
+    watched: Arc<Mutex<Option<CpuClock>>>,
 }
 
 impl CountingProxy {
     /// Starts a proxy to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str) -> Self {
         let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
+        let watched: Arc<Mutex<Option<CpuClock>>> = Arc::default();
         let proxy = Counting {
             upstream: upstream.trim_end_matches('/').to_owned(),
             client: reqwest::Client::new(),
             calls: Arc::clone(&calls),
+            watched: Arc::clone(&watched),
         };
         let endpoint = serve(Router::new().fallback(count).with_state(proxy)).await;
-        Self { endpoint, calls }
+        Self {
+            endpoint,
+            calls,
+            watched,
+        }
+    }
+
+    /// Reads process `pid`'s CPU time as each later call arrives and as its
+    /// answer leaves, so that [`waited`] can tell the time the process
+    /// spent waiting from the time it went on working while a call was out.
+    pub fn watch(&self, pid: u32) {
+        *self.watched.lock().expect("lock") = CpuClock::of(pid);
     }
 
     /// The address to point a client at.
@@ -176,24 +230,60 @@ impl CountingProxy {
     }
 }
 
-/// The wall time covered by `calls`: overlapping calls (a batch's records
-/// handled concurrently) count once.
+/// The time spent waiting on `calls`: the wall time they cover (overlapping
+/// calls, a batch's records handled concurrently, count once), less the
+/// time the watched process ran meanwhile, which was work of its own done
+/// beside a call (a key read in the background while a request is parsed).
+/// A call read without a watched process counts whole.
 pub fn waited(calls: &[Call]) -> std::time::Duration {
-    let mut spans: Vec<_> = calls.iter().map(|c| (c.at, c.at + c.took)).collect();
-    spans.sort();
-    let mut total = std::time::Duration::ZERO;
-    let mut covered: Option<(std::time::Instant, std::time::Instant)> = None;
-    for (start, end) in spans {
-        covered = match covered {
-            Some((from, to)) if start <= to => Some((from, to.max(end))),
-            Some((from, to)) => {
-                total += to - from;
-                Some((start, end))
+    use std::time::{Duration, Instant};
+    /// A stretch of wall time covered by calls, and the watched process's
+    /// CPU time at its ends, when both were read.
+    struct Covered {
+        from: Instant,
+        to: Instant,
+        cpu: Option<(Duration, Duration)>,
+    }
+    impl Covered {
+        fn waited(&self) -> Duration {
+            let wall = self.to - self.from;
+            let ran = self
+                .cpu
+                .map_or(Duration::ZERO, |(at, then)| then.saturating_sub(at));
+            wall.saturating_sub(ran)
+        }
+    }
+    let mut spans: Vec<Covered> = calls
+        .iter()
+        .map(|c| Covered {
+            from: c.at,
+            to: c.at + c.took,
+            cpu: c.cpu,
+        })
+        .collect();
+    spans.sort_by_key(|span| span.from);
+    let mut total = Duration::ZERO;
+    let mut covering: Option<Covered> = None;
+    for span in spans {
+        covering = match covering {
+            Some(mut covered) if span.from <= covered.to => {
+                if span.to > covered.to {
+                    covered.to = span.to;
+                    covered.cpu = covered
+                        .cpu
+                        .zip(span.cpu)
+                        .map(|((at, _), (_, then))| (at, then));
+                }
+                Some(covered)
             }
-            None => Some((start, end)),
+            Some(covered) => {
+                total += covered.waited();
+                Some(span)
+            }
+            None => Some(span),
         };
     }
-    total + covered.map_or(std::time::Duration::ZERO, |(from, to)| to - from)
+    total + covering.map_or(Duration::ZERO, |covered| covered.waited())
 }
 
 #[derive(Clone)]
@@ -266,5 +356,50 @@ impl HoldingProxy {
     /// Lets the answer held now go (or the next one, if none is held yet).
     pub fn release(&self) {
         self.release.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn call(at: Instant, from_ms: u64, took_ms: u64, cpu_ms: Option<(u64, u64)>) -> Call {
+        Call {
+            operation: "GetItem".into(),
+            at: at + Duration::from_millis(from_ms),
+            took: Duration::from_millis(took_ms),
+            status: StatusCode::OK,
+            body: Bytes::new(),
+            answer: Bytes::new(),
+            cpu: cpu_ms.map(|(a, b)| (Duration::from_millis(a), Duration::from_millis(b))),
+        }
+    }
+
+    #[test]
+    fn overlapping_calls_count_once_and_separate_ones_add_up() {
+        let t = Instant::now();
+        let calls = [
+            call(t, 0, 10, None),
+            call(t, 5, 10, None),
+            call(t, 30, 4, None),
+        ];
+        assert_eq!(waited(&calls), Duration::from_millis(19));
+    }
+
+    #[test]
+    fn the_time_the_process_ran_beside_a_call_is_not_waiting() {
+        let t = Instant::now();
+        // 10 ms out, 3 of them spent working: 7 waited.
+        assert_eq!(
+            waited(&[call(t, 0, 10, Some((2, 5)))]),
+            Duration::from_millis(7)
+        );
+        // Two overlapping calls: the CPU read at the first's arrival and
+        // at the last answer's leaving, 4 ms of 15.
+        let calls = [call(t, 0, 10, Some((2, 4))), call(t, 5, 10, Some((4, 6)))];
+        assert_eq!(waited(&calls), Duration::from_millis(11));
+        // A process that ran throughout waited for nothing.
+        assert_eq!(waited(&[call(t, 0, 10, Some((0, 12)))]), Duration::ZERO);
     }
 }
