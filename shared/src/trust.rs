@@ -6,15 +6,10 @@
 //! says why this, and not the image's bundle, and what it means for a
 //! private CA.
 
-use base64::Engine;
-use std::sync::LazyLock;
-
-/// Mozilla's roots as one PEM document, encoded once per process.
-static PEM: LazyLock<Vec<u8>> = LazyLock::new(|| encode(webpki_root_certs::TLS_SERVER_ROOT_CERTS));
-
-/// The roots as one PEM document: the form the AWS SDK's TLS context takes.
+/// The roots as one PEM document: the form the AWS SDK's TLS context
+/// takes, written from the same list by the build (build.rs).
 pub fn pem() -> &'static [u8] {
-    &PEM
+    include_bytes!(concat!(env!("OUT_DIR"), "/roots.pem"))
 }
 
 /// The roots as a rustls store, for an HTTPS client of our own (the human
@@ -30,21 +25,6 @@ pub fn root_store() -> rustls::RootCertStore {
         );
     }
     roots
-}
-
-/// DER certificates as PEM, 64 characters a line (RFC 7468).
-fn encode(certificates: &[rustls::pki_types::CertificateDer<'_>]) -> Vec<u8> {
-    let mut pem = Vec::with_capacity(certificates.iter().map(|c| c.len() * 4 / 3 + 80).sum());
-    for certificate in certificates {
-        let text = base64::engine::general_purpose::STANDARD.encode(certificate.as_ref());
-        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-        for line in text.as_bytes().chunks(64) {
-            pem.extend_from_slice(line);
-            pem.push(b'\n');
-        }
-        pem.extend_from_slice(b"-----END CERTIFICATE-----\n");
-    }
-    pem
 }
 
 /// A loopback TLS server whose certificate is self-signed, for the tests

@@ -6,18 +6,23 @@
 
 use super::DateOfBirth;
 use crate::text::trim;
-use std::sync::LazyLock;
+use std::ops::RangeInclusive;
 use time::{Date, Month};
 
 /// One of the three fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatePart {
     /// The wire field's name.
     pub name: &'static str,
     /// What the patient calls it, in a message.
     pub what: &'static str,
-    /// What it may be, as the OpenAPI document states it and as it is checked.
+    /// What it may be, as the OpenAPI document states it.
     pub pattern: &'static str,
+    /// The same as [`DatePart::digits`] and [`DatePart::values`] check it,
+    /// with blanks around: how many ASCII digits it has...
+    pub digits: RangeInclusive<usize>,
+    /// ...and the number they make.
+    pub values: RangeInclusive<u16>,
     /// What the patient is told when it is not that.
     pub message: &'static str,
     /// The longest it may be, in characters as typed (blanks around it
@@ -38,6 +43,8 @@ pub const PARTS: [DatePart; 3] = [
             crate::text::blank!(),
             "$"
         ),
+        digits: 1..=2,
+        values: 1..=31,
         message: "The day must be a number from 1 to 31.",
         max_chars: 2,
     },
@@ -51,6 +58,8 @@ pub const PARTS: [DatePart; 3] = [
             crate::text::blank!(),
             "$"
         ),
+        digits: 1..=2,
+        values: 1..=12,
         message: "The month must be a number from 1 to 12.",
         max_chars: 2,
     },
@@ -64,10 +73,27 @@ pub const PARTS: [DatePart; 3] = [
             crate::text::blank!(),
             "$"
         ),
+        digits: 4..=4,
+        values: 0..=9999,
         message: "The year must have four digits, like 1970.",
         max_chars: 4,
     },
 ];
+
+impl DatePart {
+    /// The number in `raw`, if it is what [`DatePart::pattern`] allows: its
+    /// digits and their number checked as plain comparisons, as a regular
+    /// expression would take a cold booking's time to build.
+    pub fn number(&self, raw: &str) -> Option<u16> {
+        let digits = trim(raw);
+        let shaped =
+            self.digits.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        shaped
+            .then(|| digits.parse().ok())
+            .flatten()
+            .filter(|number| self.values.contains(number))
+    }
+}
 
 /// The field the joined date's own errors (not a real date, in the future,
 /// too long ago) are reported on.
@@ -79,25 +105,15 @@ pub fn join(
     parts: [Option<&str>; 3],
     today: Date,
 ) -> Result<DateOfBirth, Vec<(&'static str, String)>> {
-    static SHAPES: LazyLock<Vec<Option<regex::Regex>>> = LazyLock::new(|| {
-        PARTS
-            .iter()
-            .map(|part| regex::Regex::new(part.pattern).ok())
-            .collect()
-    });
     let mut errors = Vec::new();
     let mut numbers = [0u16; 3];
     for (i, (part, raw)) in PARTS.iter().zip(parts).enumerate() {
-        let shaped = SHAPES.get(i).and_then(Option::as_ref);
         match raw {
             None => errors.push((
                 part.name,
                 format!("The date of birth must include a {}.", part.what),
             )),
-            Some(raw) => match shaped
-                .filter(|shape| shape.is_match(raw))
-                .and_then(|_| trim(raw).parse::<u16>().ok())
-            {
+            Some(raw) => match part.number(raw) {
                 Some(number) => numbers[i] = number,
                 None => errors.push((part.name, part.message.to_owned())),
             },
@@ -190,6 +206,39 @@ mod tests {
         assert!(joined("29", "2", "1972").is_ok());
         assert_eq!(fields(joined("5", "12", "2026")), ["date_of_birth"]);
         assert_eq!(fields(joined("1", "1", "1900")), ["date_of_birth"]);
+    }
+
+    #[test]
+    fn each_part_is_checked_as_its_pattern_states() {
+        // Every string of up to four characters from those the patterns
+        // turn on: digits, blanks inside and out, and what is near them.
+        let alphabet = [
+            '0', '1', '2', '3', '9', ' ', '\t', '\u{a0}', '\u{3000}', 'a', '٣', '-', '\u{2003}',
+        ];
+        let mut cases = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = cases
+                .iter()
+                .filter(|case| {
+                    case.chars().count() == cases.last().map_or(0, |l| l.chars().count())
+                })
+                .flat_map(|case| alphabet.iter().map(move |c| format!("{case}{c}")))
+                .collect();
+            cases.extend(longer);
+        }
+        cases
+            .extend(["  1970\r\n", "0031", "001", "10000", "\u{3000}12\u{3000}"].map(String::from));
+        for part in &PARTS {
+            let shape = regex::Regex::new(part.pattern).unwrap();
+            for case in &cases {
+                assert_eq!(
+                    part.number(case).is_some(),
+                    shape.is_match(case),
+                    "{}: {case:?}",
+                    part.name
+                );
+            }
+        }
     }
 
     #[test]

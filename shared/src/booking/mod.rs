@@ -8,6 +8,7 @@ pub mod date_parts;
 pub mod fingerprint;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod html5_email;
 pub mod intake;
 pub mod model;
 pub mod person;
