@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use frontdesk_shared::booking::record::rfc3339;
 use frontdesk_shared::booking::{Booking, Reference};
 use frontdesk_shared::content::cache::ContentCache;
-use frontdesk_shared::content::ContentStore;
+use frontdesk_shared::content::{ContentStore, Kind};
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::mail::Mailer;
@@ -54,7 +54,8 @@ pub async fn notifier(
         content_config.cache_ttl,
         Clock::system(),
         clinic::Published::of,
-    );
+    )
+    .reading(Kind::Site);
     Notifier::new(ledger, mailer, config, Clock::system(), Arc::new(clinic))
         .with_ceiling(acknowledgements)
 }

@@ -7,6 +7,7 @@
 //! the message as it is sent, headers included.
 
 use frontdesk_shared::content::cache::{ContentCache, Publication};
+use frontdesk_shared::content::Kind;
 use frontdesk_shared::notify::clinic::Published;
 use frontdesk_shared::notify::{Notifier, Outcome};
 use frontdesk_shared::store::dynamodb::DynamoContentStore;
@@ -60,7 +61,8 @@ async fn the_emails_name_the_clinic_as_the_content_publishes_it() {
         Duration::ZERO,
         Clock::system(),
         Published::of,
-    );
+    )
+    .reading(Kind::Site);
     let (booking, notifier, outbox) = booked(Arc::new(clinic), "clinic-named").await;
 
     let report = notifier.notify(&booking).await.expect("notified");
@@ -99,7 +101,8 @@ async fn the_emails_name_the_clinic_as_the_content_publishes_it() {
 async fn without_the_sites_details_emails_are_held_and_without_the_content_deferred() {
     // Nothing published: no site.
     let empty = ContentHandle::create(Backend::Embedded).await;
-    let clinic = ContentCache::new(empty.port(), Duration::ZERO, Clock::system(), Published::of);
+    let clinic = ContentCache::new(empty.port(), Duration::ZERO, Clock::system(), Published::of)
+        .reading(Kind::Site);
     let (booking, notifier, _) = booked(Arc::new(clinic), "clinic-unpublished").await;
     let report = notifier.notify(&booking).await.expect("notified");
     for (notice, outcome) in report.outcomes() {
@@ -117,7 +120,8 @@ async fn without_the_sites_details_emails_are_held_and_without_the_content_defer
         Duration::from_secs(60),
         Clock::system(),
         Published::of,
-    );
+    )
+    .reading(Kind::Site);
     let (booking, notifier, _) = booked(Arc::new(unreachable), "clinic-unreachable").await;
     let report = notifier.notify(&booking).await.expect("notified");
     for (notice, outcome) in report.outcomes() {

@@ -2,7 +2,7 @@
 //! exactly what was last pushed, and a push writes only what changed.
 
 use frontdesk_shared::booking::Slug;
-use frontdesk_shared::content::{self, Content, PushReport};
+use frontdesk_shared::content::{self, Content, Kind, PushReport};
 use frontdesk_tests::content::{content_copy, edit, fixture, shipped_content, ContentHandle};
 use frontdesk_tests::{for_each_backend, Backend};
 use time::OffsetDateTime;
@@ -14,6 +14,7 @@ for_each_backend!(
     a_push_replaces_changes_and_removes_deletions,
     a_push_of_more_than_one_transaction_of_documents,
     a_consent_wording_keeps_the_time_it_was_first_pushed,
+    each_kind_is_read_alone,
 );
 
 fn shipped() -> Content {
@@ -202,4 +203,29 @@ async fn a_consent_wording_keeps_the_time_it_was_first_pushed(backend: Backend) 
         "{removed}"
     );
     assert_eq!(stamped(&store).await, held, "nothing was written");
+}
+
+async fn each_kind_is_read_alone(backend: Backend) {
+    let store = ContentHandle::create(backend).await;
+    // A consultant beside the consent wording: two kinds whose names begin alike.
+    let folder = content_copy();
+    std::fs::copy(
+        fixture("content-consultant/fixture-consultant.md"),
+        folder.path().join("consultants/fixture-consultant.md"),
+    )
+    .unwrap();
+    store.push(folder.path()).await;
+    let all = store.port().documents().await.expect("documents");
+    for kind in Kind::ALL {
+        let of_kind = store.port().documents_of(kind).await.expect("documents");
+        let expected: Vec<_> = all
+            .iter()
+            .filter(|d| d.key.kind() == Some(kind))
+            .cloned()
+            .collect();
+        assert_eq!(of_kind, expected, "{kind:?}");
+    }
+    let one = |kind| all.iter().filter(|d| d.key.kind() == Some(kind)).count();
+    assert_eq!(one(Kind::Site), 1, "the site's details are one document");
+    assert_eq!((one(Kind::Consultant), one(Kind::Consent)), (1, 1));
 }

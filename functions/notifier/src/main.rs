@@ -4,6 +4,7 @@
 
 use frontdesk_notifier::Invocation;
 use frontdesk_shared::content::cache::ContentCache;
+use frontdesk_shared::content::Kind;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::notify::{clinic, Notifier};
 use frontdesk_shared::store::dynamodb::{
@@ -33,13 +34,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &config.bookings_table,
         &config.guards_table,
     );
-    // The clinic the emails are from, as the content publishes it.
+    // The clinic the emails are from, as the content publishes it: its
+    // site document alone is read.
     let clinic = ContentCache::new(
         Arc::new(DynamoContentStore::new(dynamodb, &content.content_table)),
         content.cache_ttl,
         Clock::system(),
         clinic::Published::of,
-    );
+    )
+    .reading(Kind::Site);
     let mailer = SesMailer::new(
         aws::sesv2_client_on(&sdk, config.mail_timeout),
         config.configuration_sets.clone(),

@@ -6,7 +6,7 @@
 //! on (and the store tried again a few seconds later), so a DynamoDB outage
 //! does not take the site's pages or its bookings down.
 
-use super::{Content, ContentError, ContentStore};
+use super::{Content, ContentError, ContentStore, Kind};
 use crate::store::StoreError;
 use crate::time_source::Clock;
 use async_trait::async_trait;
@@ -31,6 +31,7 @@ pub struct ContentCache<T> {
     ttl: Duration,
     clock: Clock,
     build: Build<T>,
+    reading: Option<Kind>,
     held: RwLock<Option<Held<T>>>,
     loading: tokio::sync::Mutex<()>,
 }
@@ -44,8 +45,18 @@ impl<T> ContentCache<T> {
             ttl,
             clock,
             build,
+            reading: None,
             held: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The same cache reading only the documents of `kind`: what `build`
+    /// is given holds nothing else, and a load reads no page it does not need.
+    pub fn reading(self, kind: Kind) -> Self {
+        Self {
+            reading: Some(kind),
+            ..self
         }
     }
 
@@ -104,7 +115,10 @@ impl<T> ContentCache<T> {
 
     /// The content built, and how many documents it was read from.
     async fn load(&self) -> Result<(T, usize), StoreError> {
-        let documents = self.store.documents().await?;
+        let documents = match self.reading {
+            Some(kind) => self.store.documents_of(kind).await?,
+            None => self.store.documents().await?,
+        };
         let content = Content::from_documents(&documents)?;
         Ok(((self.build)(&content)?, documents.len()))
     }

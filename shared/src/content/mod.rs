@@ -45,6 +45,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind of document.
+    pub const ALL: [Kind; 7] = [
+        Kind::Condition,
+        Kind::Consultant,
+        Kind::SupportService,
+        Kind::Prices,
+        Kind::Site,
+        Kind::Consent,
+        Kind::Privacy,
+    ];
+
     /// The kind's name in document keys.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,17 +100,7 @@ impl DocumentKey {
             Some((kind, slug)) => (kind, Some(slug)),
             None => (self.0.as_str(), None),
         };
-        let kind = [
-            Kind::Condition,
-            Kind::Consultant,
-            Kind::SupportService,
-            Kind::Prices,
-            Kind::Site,
-            Kind::Consent,
-            Kind::Privacy,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == kind)?;
+        let kind = Kind::ALL.into_iter().find(|k| k.as_str() == kind)?;
         let has_slug = matches!(
             kind,
             Kind::Condition | Kind::Consultant | Kind::SupportService | Kind::Consent
@@ -374,6 +375,11 @@ pub enum ContentError {
 pub trait ContentStore: Send + Sync {
     /// Every stored document, in key order: the whole content in one read.
     async fn documents(&self) -> Result<Vec<Document>, StoreError>;
+
+    /// The stored documents of `kind` alone, in key order: for a function
+    /// that needs one part of the content (the notifier, the site's
+    /// details) without reading the pages.
+    async fn documents_of(&self, kind: Kind) -> Result<Vec<Document>, StoreError>;
 
     /// Writes new and changed documents and removes deleted ones, all at
     /// once where the backend can (in DynamoDB, up to 100 per transaction).

@@ -3,7 +3,7 @@
 //! `TransactWriteItems` per 100 changes.
 
 use super::{classify, s};
-use crate::content::{Changes, ContentStore, Document, DocumentKey};
+use crate::content::{Changes, ContentStore, Document, DocumentKey, Kind};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -46,18 +46,26 @@ fn build_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Misconfigured(e.to_string())
 }
 
-#[async_trait]
-impl ContentStore for DynamoContentStore {
-    async fn documents(&self) -> Result<Vec<Document>, StoreError> {
+impl DynamoContentStore {
+    /// The documents whose keys begin with `prefix` (all of them for an
+    /// empty one), every page of the `Query` read.
+    async fn query(&self, prefix: &str) -> Result<Vec<Document>, StoreError> {
         let mut documents = Vec::new();
         let mut start = None;
+        let mut values = HashMap::from([(":pk".to_owned(), s(PARTITION))]);
+        let condition = if prefix.is_empty() {
+            "pk = :pk"
+        } else {
+            values.insert(":prefix".to_owned(), s(prefix));
+            "pk = :pk AND begins_with(sk, :prefix)"
+        };
         loop {
             let page = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(PARTITION))
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
@@ -75,6 +83,21 @@ impl ContentStore for DynamoContentStore {
                 _ => return Ok(documents),
             }
         }
+    }
+}
+
+#[async_trait]
+impl ContentStore for DynamoContentStore {
+    async fn documents(&self) -> Result<Vec<Document>, StoreError> {
+        self.query("").await
+    }
+
+    async fn documents_of(&self, kind: Kind) -> Result<Vec<Document>, StoreError> {
+        // Keys are `kind` or `kind/slug`; a kind whose name begins another's
+        // (none does today) is filtered out here.
+        let mut documents = self.query(kind.as_str()).await?;
+        documents.retain(|document| document.key.kind() == Some(kind));
+        Ok(documents)
     }
 
     async fn apply(&self, changes: &Changes) -> Result<(), StoreError> {

@@ -2,20 +2,27 @@
 //! one transaction per push.
 
 use super::{unavailable, EmbeddedBookingStore};
-use crate::content::{Changes, ContentStore, Document, DocumentKey};
+use crate::content::{Changes, ContentStore, Document, DocumentKey, Kind};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use rusqlite::params;
 
-#[async_trait]
-impl ContentStore for EmbeddedBookingStore {
-    async fn documents(&self) -> Result<Vec<Document>, StoreError> {
-        self.with_conn(|conn| {
+impl EmbeddedBookingStore {
+    /// The documents `filter` (an SQL condition on `key`, with `?1` bound
+    /// to `kind`) picks, in key order.
+    async fn select(
+        &self,
+        filter: &'static str,
+        kind: &'static str,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.with_conn(move |conn| {
             let mut statement = conn
-                .prepare("SELECT key, json, hash FROM content ORDER BY key")
+                .prepare(&format!(
+                    "SELECT key, json, hash FROM content WHERE {filter} ORDER BY key"
+                ))
                 .map_err(unavailable)?;
             let rows = statement
-                .query_map([], |row| {
+                .query_map([kind], |row| {
                     Ok((row.get::<_, String>(0)?, row.get(1)?, row.get(2)?))
                 })
                 .map_err(unavailable)?;
@@ -30,6 +37,22 @@ impl ContentStore for EmbeddedBookingStore {
             }
             Ok(documents)
         })
+        .await
+    }
+}
+
+#[async_trait]
+impl ContentStore for EmbeddedBookingStore {
+    async fn documents(&self) -> Result<Vec<Document>, StoreError> {
+        self.select("?1 = ?1", "").await
+    }
+
+    async fn documents_of(&self, kind: Kind) -> Result<Vec<Document>, StoreError> {
+        // `kind` alone, or `kind/` and a slug.
+        self.select(
+            "key = ?1 OR substr(key, 1, length(?1) + 1) = ?1 || '/'",
+            kind.as_str(),
+        )
         .await
     }
 
