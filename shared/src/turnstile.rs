@@ -17,7 +17,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use tokio::time::Instant;
 
 /// The form field (and JSON member) the Turnstile widget fills with its token.
@@ -257,18 +257,10 @@ impl Turnstile {
     }
 }
 
-/// The HTTPS client, with the process's roots of trust (`crate::trust`)
-/// and aws-lc-rs (the AWS SDK's own choice, so one crypto library is
-/// linked).
+/// The HTTPS client, with the process's TLS configuration (`crate::trust`).
 fn build_client() -> Option<HttpsClient> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    match rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-    {
-        Ok(builder) => {
-            let tls = builder
-                .with_root_certificates(crate::trust::root_store())
-                .with_no_client_auth();
+    match crate::trust::client_config() {
+        Ok(tls) => {
             let connector = hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(tls)
                 .https_or_http()

@@ -2,11 +2,11 @@
 //! standard retry policy, and one HTTPS client for every SDK client of the
 //! process, over the compiled-in roots of `crate::trust`.
 
+pub mod connector;
+
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpConnector,
@@ -62,16 +62,16 @@ fn loader(operation_timeout: Duration, https: Https) -> ConfigLoader {
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
 }
 
-/// The HTTPS client every SDK client of a configuration shares: rustls
-/// with aws-lc-rs (the SDK's own choice) over `crate::trust`'s roots, and
-/// one connector, with its one connection pool, for each connect and read
-/// timeout asked for. The SDK's default client builds a connector, parsing
-/// every root again, at each service client's construction (to throw it
-/// away) and again at each one's first request; this one builds each
-/// connector once.
+/// The HTTPS client every SDK client of a configuration shares: hyper and
+/// rustls with aws-lc-rs (the SDK's own choice) over `crate::trust`'s
+/// roots, and one connector ([`connector::Pool`]), with its one connection
+/// pool, for each connect and read timeout asked for. The SDK's default
+/// client builds a connector, parsing every root again, at each service
+/// client's construction (to throw it away) and again at each one's first
+/// request; this one builds each connector once, and parses no root.
 #[derive(Clone)]
 pub struct Https {
-    tls: TlsContext,
+    tls: Result<rustls::ClientConfig, String>,
     connectors: Arc<Mutex<HashMap<ConnectorKey, SharedHttpConnector>>>,
 }
 
@@ -81,18 +81,21 @@ type ConnectorKey = (Option<Duration>, Option<Duration>);
 impl Https {
     /// A client trusting `crate::trust`'s roots, with no connector built yet.
     pub fn new() -> Self {
-        let store = TrustStore::empty()
-            .with_native_roots(false)
-            .with_pem_certificate(crate::trust::pem());
-        let tls = TlsContext::builder()
-            .with_trust_store(store)
-            .build()
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "the compiled-in roots were refused; using the system's");
-                TlsContext::default()
-            });
+        let tls = crate::trust::client_config().map_err(|e| {
+            tracing::error!(error = %e, "no TLS configuration: every AWS call will fail");
+            e.to_string()
+        });
         Self {
             tls,
+            connectors: Arc::default(),
+        }
+    }
+
+    /// A client trusting what `tls` trusts, for a test's own server.
+    #[cfg(test)]
+    fn with_tls(tls: rustls::ClientConfig) -> Self {
+        Self {
+            tls: Ok(tls),
             connectors: Arc::default(),
         }
     }
@@ -106,13 +109,9 @@ impl Https {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         connectors
             .entry(key)
-            .or_insert_with(|| {
-                Connector::builder()
-                    .connector_settings(settings.clone())
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                    .tls_context(self.tls.clone())
-                    .build()
-                    .into_shared()
+            .or_insert_with(|| match &self.tls {
+                Ok(tls) => connector::Pool::new(tls.clone(), settings).into_shared(),
+                Err(why) => connector::Unconfigured(why.clone()).into_shared(),
             })
             .clone()
     }
@@ -353,6 +352,36 @@ mod tests {
         let ses = sesv2_client_on(&sdk, Duration::from_millis(300));
         assert!(ses.get_account().send().await.is_err());
         assert_eq!(https.connectors_built(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_server_whose_certificate_a_root_signed_answers_the_sdk_over_tls() {
+        // The control for the refusal below: the same server, trusted.
+        let mut server = crate::trust::untrusted_server::start().await;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(server.certificate.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let sdk = loader(Duration::from_secs(30), Https::with_tls(tls))
+            .retry_config(RetryConfig::disabled())
+            .region(aws_config::Region::new("eu-west-2"))
+            .test_credentials()
+            .endpoint_url(format!("https://localhost:{}", server.port))
+            .load()
+            .await;
+        let listed = dynamodb_client_on(&sdk)
+            .list_tables()
+            .send()
+            .await
+            .map_err(|e| explain(&e))
+            .expect("the trusted server's answer");
+        assert!(listed.table_names().is_empty());
+        let handshake = server.handshakes.recv().await.expect("a handshake");
+        assert_eq!(handshake, Ok(()));
     }
 
     #[tokio::test]
