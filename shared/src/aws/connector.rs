@@ -15,7 +15,13 @@ use hyper_util::client::legacy::connect::HttpConnector as Tcp;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::error::Error;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+/// The errors a connection's making ends in, as hyper takes them.
+type BoxError = Box<dyn Error + Send + Sync>;
 
 /// How long an idle connection is kept for the next request: the SDK's own
 /// connector's default.
@@ -24,28 +30,31 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// One connection pool, with one connect and one read bound.
 #[derive(Debug, Clone)]
 pub struct Pool {
-    client: Client<hyper_rustls::HttpsConnector<Tcp>, SdkBody>,
+    client: Client<Bounded<hyper_rustls::HttpsConnector<Tcp>>, SdkBody>,
     read_timeout: Option<Duration>,
 }
 
 impl Pool {
-    /// A pool over `tls` with `settings`' bounds: a connection (TCP and TLS)
-    /// must be made within the connect timeout, and an answer's head must
+    /// A pool over `tls` with `settings`' bounds: a connection (name
+    /// lookup, TCP and TLS) must be made within the connect timeout, and an answer's head must
     /// arrive within the read timeout.
     pub fn new(tls: rustls::ClientConfig, settings: &HttpConnectorSettings) -> Self {
         let mut tcp = Tcp::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        tcp.set_connect_timeout(settings.connect_timeout());
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
+        let connect = Bounded {
+            inner: https,
+            bound: settings.connect_timeout(),
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(https);
+            .build(connect);
         Self {
             client,
             read_timeout: settings.read_timeout(),
@@ -77,6 +86,48 @@ impl HttpConnector for Pool {
     }
 }
 
+/// A connection (name lookup, TCP and TLS) made within `bound`, as the
+/// SDK's own connector bounds it.
+#[derive(Debug, Clone)]
+pub struct Bounded<S> {
+    inner: S,
+    bound: Option<Duration>,
+}
+
+/// No connection within the connect timeout: the SDK retries it as a timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("no connection within {0:?}")]
+pub struct ConnectTimedOut(Duration);
+
+impl<S> tower_service::Service<hyper::Uri> for Bounded<S>
+where
+    S: tower_service::Service<hyper::Uri>,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: hyper::Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let bound = self.bound;
+        Box::pin(async move {
+            match bound {
+                Some(bound) => tokio::time::timeout(bound, connecting)
+                    .await
+                    .map_err(|_| Box::new(ConnectTimedOut(bound)) as BoxError)?
+                    .map_err(Into::into),
+                None => connecting.await.map_err(Into::into),
+            }
+        })
+    }
+}
+
 /// A connector for a process whose TLS configuration could not be built:
 /// every call fails with the reason, which the caller logs and alarms on.
 #[derive(Debug, Clone)]
@@ -94,6 +145,9 @@ impl HttpConnector for Unconfigured {
 /// or reset is I/O (retried), a timeout a timeout (retried), a request the
 /// client got wrong the caller's, an answer cut short transient.
 fn classify(error: hyper_util::client::legacy::Error) -> ConnectorError {
+    if source::<ConnectTimedOut>(&error).is_some() {
+        return ConnectorError::timeout(Box::new(error));
+    }
     let io = source::<std::io::Error>(&error).is_some();
     let hyper = source::<hyper::Error>(&error).map(|hyper| {
         (
@@ -164,6 +218,33 @@ mod tests {
             &bounds(Duration::from_secs(5), Some(Duration::from_millis(200))),
         );
         let error = pool.call(request_to(port)).await.expect_err("no answer");
+        assert!(error.is_timeout(), "{error:?}");
+        held.abort();
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_finishes_the_handshake_is_a_timeout_after_the_connect_bound() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts TCP, then says nothing: no TLS handshake is answered.
+        let held = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let pool = Pool::new(tls(), &bounds(Duration::from_millis(200), None));
+        let request = hyper::Request::post(format!("https://localhost:{port}/"))
+            .body(SdkBody::from("{}"))
+            .unwrap();
+        // Without the bound the call would wait for ever.
+        let error = tokio::time::timeout(
+            Duration::from_secs(30),
+            pool.call(HttpRequest::try_from(request).unwrap()),
+        )
+        .await
+        .expect("the connect bound ends the call")
+        .expect_err("no handshake");
         assert!(error.is_timeout(), "{error:?}");
         held.abort();
     }
