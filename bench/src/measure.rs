@@ -141,13 +141,13 @@ pub async fn measure(
         warm_by_table: None,
         rejected_requests: None,
     };
-    let waited = || -> Duration {
-        let calls: Vec<Call> = scenario
+    // The calls to every service since the last take.
+    let calls = || -> Vec<Call> {
+        scenario
             .services
             .iter()
             .flat_map(|(_, proxy)| proxy.take())
-            .collect();
-        frontdesk_tests::proxy::waited(&calls)
+            .collect()
     };
     for n in 0..starts {
         if let Some(beside) = beside {
@@ -155,16 +155,43 @@ pub async fn measure(
             figures.beside_cold.push(cold);
             figures.beside_init.push(init);
         }
+        calls();
         // The event waits at the Runtime API before the process starts, as
         // the request that causes a cold start does.
-        waited();
-        let mut function = Bootstrap::start(&path, name, &vars).await;
+        // Watched from its spawn, before it can ask a service anything.
+        let mut function = Bootstrap::start_watched(&path, name, &vars, |pid| {
+            for (_, proxy) in &scenario.services {
+                assert!(proxy.watch(pid), "{name}: its CPU clock cannot be read");
+            }
+        })
+        .await;
         let event = events.next().expect("an event for each invocation");
         invoke(&mut function, event, check).await;
         let cold = function.since_spawn();
+        let spawned = std::time::Instant::now() - cold;
         let init = function.init_duration().await;
         figures.cold.push(cold);
-        figures.cold_own.push(cold.saturating_sub(waited()));
+        // The time it waited on its services, less what it ran meanwhile:
+        // each call is read against the process's CPU clock.
+        let called = calls();
+        let unread: Vec<_> = called
+            .iter()
+            .filter(|call| call.cpu.is_none())
+            .map(|call| {
+                (
+                    &call.operation,
+                    call.at.saturating_duration_since(spawned),
+                    call.took,
+                )
+            })
+            .collect();
+        assert!(
+            unread.is_empty(),
+            "{name}: calls of a cold start not read against its CPU clock: {unread:?}"
+        );
+        figures
+            .cold_own
+            .push(cold.saturating_sub(frontdesk_tests::proxy::waited(&called)));
         figures.init.push(init);
         figures.first.push(cold.saturating_sub(init));
         figures.peak_rss_kib = figures
@@ -179,7 +206,7 @@ pub async fn measure(
         .iter()
         .find(|(service, _)| *service == "DynamoDB")
         .map(|(_, proxy)| proxy);
-    waited();
+    calls();
     for event in events.by_ref().take(warm) {
         let took = invoke(&mut function, event, check).await;
         figures.warm.push(took);

@@ -87,6 +87,17 @@ impl Drop for Bootstrap {
 impl Bootstrap {
     /// Starts the binary at `path` as the function `name`, with `vars` set.
     pub async fn start(path: &str, name: &str, vars: &[(&str, &str)]) -> Self {
+        Self::start_watched(path, name, vars, |_| {}).await
+    }
+
+    /// [`Bootstrap::start`], handing the process's id to `spawned` as soon
+    /// as it exists (for a proxy to read its CPU clock from its first call).
+    pub async fn start_watched(
+        path: &str,
+        name: &str,
+        vars: &[(&str, &str)],
+        spawned: impl FnOnce(u32),
+    ) -> Self {
         crate::logs::capture();
         let (event_tx, event_rx) = mpsc::channel(16);
         let (answer_tx, answer_rx) = mpsc::channel(16);
@@ -121,6 +132,7 @@ impl Bootstrap {
         }
         let spawned_at = Instant::now();
         let mut child = command.spawn().expect("the bootstrap starts");
+        spawned(child.id());
         let output = crate::logs::watch(&format!("the {name} bootstrap"), &mut child);
         Self {
             child,
@@ -150,12 +162,6 @@ impl Bootstrap {
     /// arrives, the cold start as a caller sees it (exec to first response).
     pub fn since_spawn(&self) -> Duration {
         self.spawned_at.elapsed()
-    }
-
-    /// The process's id, for a proxy to watch its CPU time
-    /// ([`crate::proxy::CountingProxy::watch`]).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// The process's peak resident memory so far, in KiB (Linux's `VmHWM`).

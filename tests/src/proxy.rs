@@ -137,8 +137,7 @@ async fn count(
         .and_then(|t| t.to_str().ok())
         .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
         .unwrap_or_else(|| format!("{method} {}", uri.path()));
-    let clock = *proxy.watched.lock().expect("lock");
-    let cpu_at = clock.and_then(CpuClock::read);
+    let cpu_at = proxy.watched.lock().expect("lock").and_then(CpuClock::read);
     let at = std::time::Instant::now();
     // Forwarded in a task of its own, so a caller that gives up (its own
     // timeout drops this handler) does not stop the call being recorded.
@@ -158,7 +157,15 @@ async fn count(
             .await
             .unwrap_or_default();
         let took = at.elapsed();
-        let cpu = cpu_at.zip(clock.and_then(CpuClock::read));
+        // A call that came before its process was watched counts the
+        // process's CPU from its start (its clock's zero): more than ran
+        // during the call, which errs against the process.
+        let cpu = proxy
+            .watched
+            .lock()
+            .expect("lock")
+            .and_then(CpuClock::read)
+            .map(|then| (cpu_at.unwrap_or_default(), then));
         // Recorded before the answer goes, so a caller that has it sees the call.
         proxy.calls.lock().expect("lock").push(Call {
             operation,
@@ -204,9 +211,12 @@ impl CountingProxy {
 
     /// Reads process `pid`'s CPU time as each later call arrives and as its
     /// answer leaves, so that [`waited`] can tell the time the process
-    /// spent waiting from the time it went on working while a call was out.
-    pub fn watch(&self, pid: u32) {
-        *self.watched.lock().expect("lock") = CpuClock::of(pid);
+    /// spent waiting from the time it went on working while a call was out;
+    /// answers whether the process's clock could be read.
+    pub fn watch(&self, pid: u32) -> bool {
+        let clock = CpuClock::of(pid);
+        *self.watched.lock().expect("lock") = clock;
+        clock.is_some()
     }
 
     /// The address to point a client at.

@@ -207,7 +207,8 @@ async fn a_consent_wording_keeps_the_time_it_was_first_pushed(backend: Backend) 
 
 async fn each_kind_is_read_alone(backend: Backend) {
     let store = ContentHandle::create(backend).await;
-    // A consultant beside the consent wording: two kinds whose names begin alike.
+    // A consultant beside the consent wording, so every kind but one is
+    // read beside others of its neighbours in key order.
     let folder = content_copy();
     std::fs::copy(
         fixture("content-consultant/fixture-consultant.md"),

@@ -39,7 +39,8 @@ fn shake(client: &mut rustls::ClientConnection, server: &mut rustls::ServerConne
 }
 
 fn main() {
-    // The server's key is made outside the timing, by rcgen's own crypto.
+    // The server's key is made outside the timing with ring, so that the
+    // handshake is aws-lc's first use of its random generator.
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
     let certificate: CertificateDer<'static> = certified.cert.der().clone();
