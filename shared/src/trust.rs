@@ -41,6 +41,20 @@ pub(crate) mod untrusted_server {
         pub(crate) handshakes: mpsc::UnboundedReceiver<Result<(), String>>,
     }
 
+    impl Server {
+        /// Waits for the next handshake and checks that the client refused
+        /// the certificate (the server sees the client's UnknownCA alert).
+        pub(crate) async fn refused(&mut self) {
+            let handshake = self.handshakes.recv().await.expect("a handshake");
+            assert!(
+                handshake
+                    .as_ref()
+                    .is_err_and(|why| why.contains("UnknownCA")),
+                "the client refused the certificate: {handshake:?}"
+            );
+        }
+    }
+
     /// Answers one request on a connection whose handshake completed, as
     /// DynamoDB answers a `ListTables` of an account without tables.
     async fn answer(mut stream: tokio_rustls::server::TlsStream<tokio::net::TcpStream>) {

@@ -202,17 +202,23 @@ mod tests {
         crate::trust::client_config().unwrap()
     }
 
-    #[tokio::test]
-    async fn a_server_that_never_answers_is_a_timeout_after_the_read_bound() {
+    /// A loopback server that accepts connections, reads nothing, answers
+    /// nothing and keeps them open: its port, and its task to stop.
+    async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        // Accepts, reads nothing, answers nothing, keeps the connection.
         let held = tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((stream, _)) = listener.accept().await {
                 held.push(stream);
             }
         });
+        (port, held)
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_is_a_timeout_after_the_read_bound() {
+        let (port, held) = silent_server().await;
         let pool = Pool::new(
             tls(),
             &bounds(Duration::from_secs(5), Some(Duration::from_millis(200))),
@@ -224,15 +230,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_that_never_finishes_the_handshake_is_a_timeout_after_the_connect_bound() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        // Accepts TCP, then says nothing: no TLS handshake is answered.
-        let held = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                held.push(stream);
-            }
-        });
+        // No TLS handshake is answered.
+        let (port, held) = silent_server().await;
         let pool = Pool::new(tls(), &bounds(Duration::from_millis(200), None));
         let request = hyper::Request::post(format!("https://localhost:{port}/"))
             .body(SdkBody::from("{}"))
