@@ -155,10 +155,11 @@ pub async fn measure(
             figures.beside_cold.push(cold);
             figures.beside_init.push(init);
         }
+        // Nothing of earlier starts counts against this one.
         calls();
         // The event waits at the Runtime API before the process starts, as
-        // the request that causes a cold start does.
-        // Watched from its spawn, before it can ask a service anything.
+        // the request that causes a cold start does; the process is watched
+        // from its spawn, before it can ask a service anything.
         let mut function = Bootstrap::start_watched(&path, name, &vars, |pid| {
             for (_, proxy) in &scenario.services {
                 assert!(proxy.watch(pid), "{name}: its CPU clock cannot be read");
