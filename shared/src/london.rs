@@ -4,23 +4,67 @@
 //! The zone's rules are compiled in from the tz database (`jiff`'s
 //! `tz::get!`), so a Lambda image without tzdata reads them the same way.
 
-use jiff::tz::{AmbiguousOffset, Disambiguation, TimeZone};
+use jiff::tz::{AmbiguousOffset, TimeZone};
 use thiserror::Error;
 use time::OffsetDateTime;
 
 /// Europe/London, as the tz database the build used describes it.
 static LONDON: TimeZone = jiff::tz::get!("Europe/London");
 
-/// A London wall-clock time that names no single instant.
+/// Which of London's two clocks a time is read on: what staff say when a
+/// time happens twice (the last Sunday of October, 01:00 to 02:00).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// British Summer Time, UTC+1: the first time the hour happens.
+    Bst,
+    /// Greenwich Mean Time, UTC+0: the second time, after the clocks go back.
+    Gmt,
+}
+
+impl Zone {
+    /// The name people read and type (`GMT`, `BST`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bst => "BST",
+            Self::Gmt => "GMT",
+        }
+    }
+
+    /// The zone a typed name names, in any case.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Bst, Self::Gmt]
+            .into_iter()
+            .find(|zone| zone.as_str().eq_ignore_ascii_case(raw.trim()))
+    }
+
+    /// Its offset from UTC, in seconds.
+    fn offset_seconds(self) -> i32 {
+        match self {
+            Self::Bst => 3600,
+            Self::Gmt => 0,
+        }
+    }
+}
+
+/// A London wall-clock time that names no single instant, or not the one
+/// the zone given says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum WallClockError {
     /// The clocks go forward over it (01:00 to 02:00 on the last Sunday of March).
-    #[error("that time does not happen in London: the clocks go forward over it")]
+    #[error("that time does not happen in London: the clocks go forward from 01:00 GMT to 02:00 BST that night")]
     Skipped,
     /// The clocks go back over it, so it happens twice (01:00 to 02:00 on
-    /// the last Sunday of October).
-    #[error("that time happens twice in London, as the clocks go back; please choose another")]
+    /// the last Sunday of October), and no zone says which.
+    #[error("that time happens twice in London, as the clocks go back that night: say whether it is the first (BST) or the second (GMT)")]
     Twice,
+    /// A zone was given that London is not on at that time.
+    #[error("at that time London is on {actual}, not {given}")]
+    NotOnZone {
+        /// The zone given.
+        given: &'static str,
+        /// The zone London is on then.
+        actual: &'static str,
+    },
     /// Out of the range any calendar here handles.
     #[error("that date is out of range")]
     OutOfRange,
@@ -50,8 +94,14 @@ fn format(at: OffsetDateTime, pattern: &str) -> String {
 
 /// The instant a London wall-clock `date` and `time` name: how a time staff
 /// type (an appointment at 10:30) is stored as UTC. A time the clocks skip
-/// or repeat is refused, never guessed.
-pub fn instant_of(date: time::Date, at: time::Time) -> Result<OffsetDateTime, WallClockError> {
+/// is refused; one they repeat needs `zone` to say which of the two it is,
+/// never a guess. A `zone` London is not on at an unrepeated time is
+/// refused too, as a sign the date or time was mistyped.
+pub fn instant_of(
+    date: time::Date,
+    at: time::Time,
+    zone: Option<Zone>,
+) -> Result<OffsetDateTime, WallClockError> {
     let civil = jiff::civil::DateTime::new(
         i16::try_from(date.year()).map_err(|_| WallClockError::OutOfRange)?,
         i8::try_from(u8::from(date.month())).map_err(|_| WallClockError::OutOfRange)?,
@@ -63,16 +113,34 @@ pub fn instant_of(date: time::Date, at: time::Time) -> Result<OffsetDateTime, Wa
     )
     .map_err(|_| WallClockError::OutOfRange)?;
     let ambiguous = LONDON.to_ambiguous_zoned(civil);
-    match ambiguous.offset() {
-        AmbiguousOffset::Gap { .. } => return Err(WallClockError::Skipped),
-        AmbiguousOffset::Fold { .. } => return Err(WallClockError::Twice),
-        AmbiguousOffset::Unambiguous { .. } => {}
-    }
-    let zoned = ambiguous
-        .disambiguate(Disambiguation::Reject)
+    let offset = match (ambiguous.offset(), zone) {
+        (AmbiguousOffset::Gap { .. }, _) => return Err(WallClockError::Skipped),
+        (AmbiguousOffset::Fold { .. }, None) => return Err(WallClockError::Twice),
+        (AmbiguousOffset::Fold { before, after }, Some(zone)) => [before, after]
+            .into_iter()
+            .find(|offset| offset.seconds() == zone.offset_seconds())
+            .ok_or(WallClockError::OutOfRange)?,
+        (AmbiguousOffset::Unambiguous { offset }, zone) => {
+            let actual = if offset.seconds() == Zone::Bst.offset_seconds() {
+                Zone::Bst
+            } else {
+                Zone::Gmt
+            };
+            match zone {
+                Some(given) if given != actual => {
+                    return Err(WallClockError::NotOnZone {
+                        given: given.as_str(),
+                        actual: actual.as_str(),
+                    })
+                }
+                _ => offset,
+            }
+        }
+    };
+    let zoned = offset
+        .to_timestamp(civil)
         .map_err(|_| WallClockError::OutOfRange)?;
-    OffsetDateTime::from_unix_timestamp(zoned.timestamp().as_second())
-        .map_err(|_| WallClockError::OutOfRange)
+    OffsetDateTime::from_unix_timestamp(zoned.as_second()).map_err(|_| WallClockError::OutOfRange)
 }
 
 #[cfg(test)]
@@ -121,20 +189,66 @@ mod tests {
     #[test]
     fn a_wall_clock_time_is_stored_as_its_instant() {
         assert_eq!(
-            instant_of(date!(2026 - 07 - 01), time!(10:30)),
+            instant_of(date!(2026 - 07 - 01), time!(10:30), None),
             Ok(datetime!(2026-07-01 09:30 UTC))
         );
         assert_eq!(
-            instant_of(date!(2026 - 12 - 01), time!(10:30)),
+            instant_of(date!(2026 - 12 - 01), time!(10:30), None),
             Ok(datetime!(2026-12-01 10:30 UTC))
         );
         assert_eq!(
-            instant_of(date!(2026 - 03 - 29), time!(01:30)),
-            Err(WallClockError::Skipped)
+            instant_of(date!(2026 - 07 - 01), time!(10:30), Some(Zone::Bst)),
+            Ok(datetime!(2026-07-01 09:30 UTC))
+        );
+    }
+
+    #[test]
+    fn a_time_the_clocks_skip_is_refused_whatever_zone_is_named() {
+        // 2027: forward on 28 March, from 01:00 GMT to 02:00 BST.
+        for zone in [None, Some(Zone::Gmt), Some(Zone::Bst)] {
+            assert_eq!(
+                instant_of(date!(2027 - 03 - 28), time!(01:30), zone),
+                Err(WallClockError::Skipped)
+            );
+        }
+        assert_eq!(
+            instant_of(date!(2027 - 03 - 28), time!(00:59), None),
+            Ok(datetime!(2027-03-28 00:59 UTC))
         );
         assert_eq!(
-            instant_of(date!(2026 - 10 - 25), time!(01:30)),
+            instant_of(date!(2027 - 03 - 28), time!(02:00), None),
+            Ok(datetime!(2027-03-28 01:00 UTC))
+        );
+    }
+
+    #[test]
+    fn a_time_the_clocks_repeat_needs_its_zone_and_is_the_instant_chosen() {
+        // 2027: back on 31 October, from 02:00 BST to 01:00 GMT.
+        assert_eq!(
+            instant_of(date!(2027 - 10 - 31), time!(01:30), None),
             Err(WallClockError::Twice)
         );
+        assert_eq!(
+            instant_of(date!(2027 - 10 - 31), time!(01:30), Some(Zone::Bst)),
+            Ok(datetime!(2027-10-31 00:30 UTC))
+        );
+        assert_eq!(
+            instant_of(date!(2027 - 10 - 31), time!(01:30), Some(Zone::Gmt)),
+            Ok(datetime!(2027-10-31 01:30 UTC))
+        );
+        assert!(WallClockError::Twice.to_string().contains("(BST)"));
+    }
+
+    #[test]
+    fn a_zone_london_is_not_on_is_refused() {
+        assert_eq!(
+            instant_of(date!(2027 - 01 - 15), time!(10:00), Some(Zone::Bst)),
+            Err(WallClockError::NotOnZone {
+                given: "BST",
+                actual: "GMT"
+            })
+        );
+        assert_eq!(Zone::parse(" gmt "), Some(Zone::Gmt));
+        assert_eq!(Zone::parse("CET"), None);
     }
 }

@@ -341,6 +341,7 @@
       el("p", {}, el("label", { for: "field-time" }, "Time"), " ",
         el("span", { id: "hint-time", class: "hint" }, "24-hour clock, for example 14:30"), " ",
         el("input", { id: "field-time", name: "time", inputmode: "numeric", autocomplete: "off", "aria-describedby": "hint-time", size: 5 })),
+      select("zone", "Which 01:00 to 02:00, on the night the clocks go back", [["", "Not that night"], ["BST", "The first (BST)"], ["GMT", "The second (GMT)"]], ""),
       el("p", {}, el("label", { for: "field-place" }, "Place"), " ", el("input", { id: "field-place", name: "place", maxlength: 200, autocomplete: "off" })),
       consultants.length
         ? select("consultant", "Consultant", [["", "Not yet known"], ...consultants], "")
@@ -376,6 +377,7 @@
           time: form.elements.time.value,
           place: form.elements.place.value,
         };
+        if (form.elements.zone.value) move.appointment.zone = form.elements.zone.value;
         if (form.elements.consultant?.value) move.appointment.consultant = form.elements.consultant.value;
       }
       try {

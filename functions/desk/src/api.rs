@@ -303,19 +303,36 @@ pub struct MoveBody {
     appointment: Option<AppointmentBody>,
 }
 
-/// A booking's appointment as typed: London date and time.
+/// A booking's appointment as typed: London date and time, and, for a
+/// time the clocks repeat, which of the two (`BST` or `GMT`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentBody {
     date: String,
     time: String,
+    #[serde(default)]
+    zone: Option<String>,
     place: String,
     #[serde(default)]
     consultant: Option<String>,
 }
 
+/// An error's text as a sentence: capitalised, with its full stop.
+fn sentence(error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => text,
+    }
+}
+
+/// The appointment a booking move carries, on London's clock: a time that
+/// does not happen, happens twice without its zone, or has passed at `now`
+/// is refused.
 fn parse_appointment(
     raw: Option<&AppointmentBody>,
+    now: time::OffsetDateTime,
     errors: &mut FieldErrors,
 ) -> Option<Appointment> {
     let Some(raw) = raw else {
@@ -356,11 +373,38 @@ fn parse_appointment(
             )
             .map(Some),
     };
-    let instant = match (date, at) {
-        (Some(date), Some(at)) => errors.check(
-            "appointment.time",
-            london::instant_of(date, at).map_err(|e| format!("{e}.")),
-        ),
+    let zone = match raw.zone.as_deref().map(str::trim).filter(|z| !z.is_empty()) {
+        None => Some(None),
+        Some(z) => errors
+            .check(
+                "appointment.zone",
+                london::Zone::parse(z).ok_or_else(|| "Choose BST or GMT.".to_owned()),
+            )
+            .map(Some),
+    };
+    let instant = match (date, at, zone) {
+        (Some(date), Some(at), Some(zone)) => match london::instant_of(date, at, zone) {
+            Ok(instant) if instant <= now => {
+                errors.add(
+                    "appointment.date",
+                    format!(
+                        "That time has passed: it is {} now.",
+                        london::written(now)
+                    ),
+                );
+                None
+            }
+            Ok(instant) => Some(instant),
+            // The one refusal staff answer by choosing a zone.
+            Err(twice @ london::WallClockError::Twice) => {
+                errors.add("appointment.zone", sentence(&twice));
+                None
+            }
+            Err(other) => {
+                errors.add("appointment.time", sentence(&other));
+                None
+            }
+        },
         _ => None,
     };
     Some(Appointment {
@@ -399,7 +443,8 @@ pub async fn change(
     };
     let change = match to {
         Some(RequestState::Booked) => {
-            parse_appointment(body.appointment.as_ref(), &mut errors).map(Move::Booked)
+            parse_appointment(body.appointment.as_ref(), state.clock.now(), &mut errors)
+                .map(Move::Booked)
         }
         Some(other) => {
             if body.appointment.is_some() {

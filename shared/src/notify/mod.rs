@@ -15,8 +15,10 @@
 //! cannot be written, the claim expires and a retry sends it a second time.
 //! A duplicate is better than a lost email.
 
+pub mod calendar;
 pub mod ceiling;
 pub mod clinic;
+pub mod confirmation;
 pub mod delivery;
 pub mod emails;
 pub mod ledger;
@@ -26,6 +28,7 @@ pub mod sweep;
 
 pub use ceiling::{AcknowledgementCounter, Ceiling};
 pub use clinic::Clinic;
+pub use confirmation::{Confirmation, Method};
 pub use delivery::{Delivery, Recorded};
 pub use emails::Emails;
 pub use ledger::{Claim, ClaimToken, EmailStates, Notice, NoticeLedger, NoticeState, Owed};
