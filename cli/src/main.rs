@@ -529,10 +529,8 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
         &content_config,
     )
     .await;
-    let bookings = Arc::new(NotifyingStore::new(
-        store.bookings,
-        notify::Announcer::start(notifier),
-    ));
+    let announcer = notify::Announcer::start(notifier);
+    let bookings = Arc::new(NotifyingStore::new(store.bookings, announcer.clone()));
     println!("frontdesk is serving on http://{address}");
     println!("  bookings: POST http://{address}/v1/bookings");
     match args.store {
@@ -573,7 +571,7 @@ async fn run_serve(args: ServeArgs) -> Result<(), String> {
     println!("  staff desk: sign in once at http://{address}/desk/sign-in#{secret}");
     let desk_config = frontdesk_shared::DeskConfig::from_env().map_err(|e| e.to_string())?;
     let desk = serve::desk(
-        store.desk,
+        Arc::new(notify::NotifyingDesk::new(store.desk, announcer)),
         serve::consultants(&store.content, &content_config),
         rights,
         desk_config,
@@ -610,7 +608,7 @@ async fn report_status(args: &NotifyArgs) -> Result<(), String> {
         println!(
             "  {}  {:<8} {:<40} since {}",
             line.reference,
-            line.notice.as_str(),
+            line.notice,
             line.trouble.to_string(),
             line.at
         );

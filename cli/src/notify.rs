@@ -1,6 +1,6 @@
 //! Notifications outside Lambda, through the same `notify` core: the local
 //! server's announcer, which sends what stored bookings owe (woken after
-//! each insert), and `frontdesk notify`'s sweep, the same pass by hand;
+//! each insert, and each desk change that owes a confirmation), and `frontdesk notify`'s sweep, the same pass by hand;
 //! through the outbox folder (or SES), printing where each email went.
 
 use async_trait::async_trait;
@@ -8,11 +8,16 @@ use frontdesk_shared::booking::record::rfc3339;
 use frontdesk_shared::booking::{Booking, Reference};
 use frontdesk_shared::content::cache::ContentCache;
 use frontdesk_shared::content::{ContentStore, Kind};
+use frontdesk_shared::desk::{
+    AuditAction, AuditEntry, AuditId, AuditPage, AuditTrail, Changed, DeskRequest, DeskStore,
+    InboxPage, InboxQuery, Reason, RequestInbox, Staff, Step,
+};
 use frontdesk_shared::mail::outbox::OutboxMailer;
 use frontdesk_shared::mail::ses::SesMailer;
 use frontdesk_shared::mail::Mailer;
 use frontdesk_shared::notify::clinic;
-use frontdesk_shared::notify::{NoticeLedger, Notifier, Outcome, Report, Sweep};
+use frontdesk_shared::notify::{Method, Notice, NoticeLedger, Notifier, Outcome, Sweep};
+use frontdesk_shared::rights::Eraser;
 use frontdesk_shared::store::{BookingStore, InsertOutcome, NewBooking, StoreError};
 use frontdesk_shared::time_source::Clock;
 use frontdesk_shared::ContentConfig;
@@ -150,8 +155,8 @@ impl NotifyingStore {
     }
 }
 
-fn print_report(reference: &Reference, report: &Report) {
-    for (notice, outcome) in report.outcomes() {
+fn print_report(reference: &Reference, outcomes: &[(Notice, &Outcome)]) {
+    for (notice, outcome) in outcomes {
         match outcome {
             Outcome::Sent(sent) => println!("  {reference}: {notice} email -> {}", sent.receipt),
             Outcome::Failed { code } => {
@@ -169,6 +174,10 @@ fn print_report(reference: &Reference, report: &Report) {
             ),
             Outcome::Withheld { why } => println!(
                 "  {reference}: {notice} email withheld: {}",
+                why.explained()
+            ),
+            Outcome::NotNeeded { why } => println!(
+                "  {reference}: {notice} email {}",
                 why.explained()
             ),
             Outcome::AlreadySent | Outcome::AlreadyFailed { .. } | Outcome::BookingGone => {}
@@ -208,5 +217,86 @@ impl BookingStore for NotifyingStore {
 
     async fn get(&self, reference: &Reference) -> Result<Option<Booking>, StoreError> {
         self.inner.get(reference).await
+    }
+}
+
+/// The desk's store, waking the announcer after each change that owes the
+/// patient an appointment confirmation, as the stream's filtered record
+/// does in Lambda.
+pub struct NotifyingDesk {
+    inner: Arc<dyn DeskStore>,
+    announcer: Announcer,
+}
+
+impl NotifyingDesk {
+    /// Wraps `inner`; each change that owes a confirmation wakes `announcer`.
+    pub fn new(inner: Arc<dyn DeskStore>, announcer: Announcer) -> Self {
+        Self { inner, announcer }
+    }
+}
+
+#[async_trait]
+impl RequestInbox for NotifyingDesk {
+    async fn page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+        self.inner.page(query).await
+    }
+
+    async fn open(
+        &self,
+        reference: &Reference,
+        by: &Staff,
+    ) -> Result<Option<DeskRequest>, StoreError> {
+        self.inner.open(reference, by).await
+    }
+
+    async fn change(
+        &self,
+        reference: &Reference,
+        version: u64,
+        step: &Step,
+    ) -> Result<Changed, StoreError> {
+        let changed = self.inner.change(reference, version, step).await?;
+        if matches!(changed, Changed::Applied { .. }) && Method::owed_by(step.change()).is_some() {
+            self.announcer.wake();
+        }
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl AuditTrail for NotifyingDesk {
+    async fn record(
+        &self,
+        by: &Staff,
+        action: AuditAction,
+        reference: Option<&Reference>,
+    ) -> Result<AuditEntry, StoreError> {
+        self.inner.record(by, action, reference).await
+    }
+
+    async fn of_request(
+        &self,
+        reference: &Reference,
+        after: Option<&AuditId>,
+        limit: u16,
+    ) -> Result<AuditPage, StoreError> {
+        self.inner.of_request(reference, after, limit).await
+    }
+
+    async fn whole(&self, after: Option<&AuditId>, limit: u16) -> Result<AuditPage, StoreError> {
+        self.inner.whole(after, limit).await
+    }
+}
+
+#[async_trait]
+impl Eraser for NotifyingDesk {
+    async fn erase(
+        &self,
+        reference: &Reference,
+        guards: &[String],
+        by: &Staff,
+        reason: &Reason,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        self.inner.erase(reference, guards, by, reason).await
     }
 }

@@ -429,12 +429,16 @@ fn the_mail_roles_touch_only_their_own_attributes_and_addresses() {
         .expect("an UpdateItem statement");
     assert_eq!(target(&update["Resource"]), "BookingsTable");
     let mut allowed =
-        strings(&update["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]);
+        strings(&update["Condition"]["ForAllValues:StringLike"]["dynamodb:Attributes"]);
     allowed.sort();
     let mut expected = vec!["reference".to_owned()];
-    // Every kind of email is tagged, the fallback included, so each has
-    // events to record.
-    for notice in frontdesk_shared::notify::Notice::KINDS {
+    // Every kind of email is tagged, the fallback and each numbered
+    // confirmation included, so each has events to record.
+    let kinds = frontdesk_shared::notify::Notice::KINDS
+        .iter()
+        .map(ToString::to_string)
+        .chain(["confirmation-*".to_owned()]);
+    for notice in kinds {
         for suffix in [
             "message_id",
             "delivery",
@@ -1015,9 +1019,27 @@ fn the_notifier_reads_new_bookings_with_partial_failures_and_a_failure_queue() {
     assert!((1..=100).contains(&retries));
     assert!(p["MaximumRecordAgeInSeconds"].as_u64().is_some());
     assert!(p["BatchSize"].as_u64().is_some());
-    let filter = strings(&p["FilterCriteria"]["Filters"][0]["Pattern"]).join("");
-    let filter: serde_json::Value = serde_json::from_str(&filter).expect("a JSON pattern");
-    assert_eq!(filter, serde_json::json!({ "eventName": ["INSERT"] }));
+    // New bookings, and the changes that mark a confirmation owed: what
+    // these pass of real stream records is tested on DynamoDB Local
+    // (tests/tests/confirmations.rs).
+    let filters: Vec<serde_json::Value> = p["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .expect("filters")
+        .iter()
+        .map(|f| serde_json::from_str(&strings(&f["Pattern"]).join("")).expect("a JSON pattern"))
+        .collect();
+    assert_eq!(
+        filters,
+        [
+            serde_json::json!({ "eventName": ["INSERT"] }),
+            serde_json::json!({
+                "eventName": ["MODIFY"],
+                "dynamodb": { "NewImage": {
+                    frontdesk_shared::store::dynamodb::CONFIRMATION_OWED: { "N": [{ "exists": true }] }
+                } }
+            }),
+        ]
+    );
     let on_failure = &p["DestinationConfig"]["OnFailure"];
     assert_eq!(on_failure["Type"].as_str(), Some("SQS"));
     let queue = target(&on_failure["Destination"]);
@@ -1279,7 +1301,7 @@ fn each_alarm_watches_every_dimension_value_its_metric_is_written_with() {
         values.sort();
         values
     };
-    let kinds: Vec<&str> = Notice::KINDS.iter().map(|n| n.as_str()).collect();
+    let kinds: Vec<&str> = Notice::KIND_NAMES.to_vec();
     for metric in [PERMANENT_FAILURES, HELD] {
         assert_eq!(
             alarmed_values(&template, metric, "Email"),

@@ -42,7 +42,7 @@ fn is_documented(stored: &str, names: &BTreeSet<String>) -> bool {
     }
     [Notice::Staff, Notice::Patient, Notice::StaffFallback]
         .iter()
-        .find_map(|kind| stored.strip_prefix(&format!("{}_email_", kind.as_str())))
+        .find_map(|kind| stored.strip_prefix(&format!("{}_email_", kind.name())))
         .is_some_and(|field| names.contains(&format!("<kind>_email_{field}")))
 }
 

@@ -201,7 +201,7 @@ async fn opening_a_request_is_on_the_trail_before_it_is_read(backend: Backend) {
         request.booking,
         store.port().get(&reference).await.unwrap().unwrap()
     );
-    let emails: Vec<&str> = request.emails.iter().map(|(n, _)| n.as_str()).collect();
+    let emails: Vec<String> = request.emails.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(
         emails,
         ["staff", "patient"],

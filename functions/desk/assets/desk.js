@@ -321,10 +321,9 @@
     return el("section", { "aria-labelledby": id }, el("h2", { id }, title), ...content);
   }
 
-  const EMAILS = { staff: "To the staff inbox", patient: "To the patient", staff_fallback: "To the fallback staff inbox" };
   const STATUSES = {
     not_sent: "Not sent yet", sent: "Sent (no report yet)", held: "Held: waiting on the operator",
-    failed: "Failed", withheld: "Not sent on purpose", delayed: "Delayed", delivered: "Delivered", bounced: "Bounced",
+    failed: "Failed", withheld: "Not sent on purpose", not_needed: "Not needed", delayed: "Delayed", delivered: "Delivered", bounced: "Bounced",
     complained: "Marked as spam", rejected: "Rejected",
   };
 
@@ -422,7 +421,7 @@
         el("caption", {}, "Each email and what the mail service last reported"),
         el("thead", {}, el("tr", {}, ["Email", "Where it stands", "Sent", "Reported"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, request.emails.map((e) => el("tr", {},
-          el("th", { scope: "row" }, EMAILS[e.email] ?? e.email),
+          el("th", { scope: "row" }, e.label),
           el("td", {}, STATUSES[e.status] ?? e.status, e.detail ? ` (${e.detail})` : ""),
           el("td", {}, e.sent?.london ?? "–"),
           el("td", {}, e.reported?.london ?? "–")))));

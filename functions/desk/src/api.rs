@@ -151,8 +151,14 @@ fn email_view(notice: frontdesk_shared::notify::Notice, state: &NoticeState) -> 
         .failed
         .as_deref()
         .and_then(frontdesk_shared::notify::ledger::withheld_of);
+    let not_needed = state
+        .failed
+        .as_deref()
+        .and_then(frontdesk_shared::notify::NotNeeded::of_code);
     let status = if let Some(delivery) = &state.delivery {
         delivery.clone()
+    } else if not_needed.is_some() {
+        "not_needed".to_owned()
     } else if withheld.is_some() {
         "withheld".to_owned()
     } else if state.failed.is_some() {
@@ -170,12 +176,14 @@ fn email_view(notice: frontdesk_shared::notify::Notice, state: &NoticeState) -> 
             .map(when)
     };
     json!({
-        "email": notice.as_str(),
+        "email": notice.name(),
+        "label": notice.label(),
         "status": status,
         "sent": at(&state.sent_at),
         "reported": at(&state.delivery_at),
         "detail": withheld
             .map(|why| why.explained())
+            .or(not_needed.map(|why| why.explained()))
             .or(state.delivery_detail.as_deref())
             .or(state.failed.as_deref())
             .or(state.held.as_deref()),
@@ -387,10 +395,7 @@ fn parse_appointment(
             Ok(instant) if instant <= now => {
                 errors.add(
                     "appointment.date",
-                    format!(
-                        "That time has passed: it is {} now.",
-                        london::written(now)
-                    ),
+                    format!("That time has passed: it is {} now.", london::written(now)),
                 );
                 None
             }

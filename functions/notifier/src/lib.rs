@@ -6,14 +6,20 @@
 //! to the failure queue) without a person, and to alarm on staff emails
 //! that did not reach the staff inbox, sending them to the fallback inbox.
 //!
-//! Only INSERT records are new bookings; the MODIFY records that the claims
-//! and sent marks themselves cause, and TTL's REMOVE records, are skipped.
+//! INSERT records are new bookings: each owes the staff email and the
+//! acknowledgement. A MODIFY record whose new image holds
+//! `confirmation_owed` is a change the desk made that owes the patient an
+//! appointment confirmation (the stream's filter passes only these two).
+//! The MODIFY records the claims, marks and delivery events cause, and
+//! TTL's and erasure's REMOVE records, are skipped.
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use frontdesk_shared::booking::record::{BookingRecord, CorruptRecord};
+use frontdesk_shared::desk::record::StepRecord;
+use frontdesk_shared::desk::Step;
 use frontdesk_shared::notify::sweep::{DeliveryCheck, SWEEP_AFTER};
-use frontdesk_shared::notify::{Notifier, Outcome, Sweep};
+use frontdesk_shared::notify::{Confirmation, Notifier, Outcome, Sweep};
 use frontdesk_shared::Booking;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -157,11 +163,16 @@ pub async fn handle(
             record.change.sequence_number.clone(),
             record.event_id.clone(),
         ));
-        if record.event_name != "INSERT" {
-            continue;
-        }
         let notifier = notifier.clone();
-        tasks.spawn(async move { (index, handle_record(&notifier, record).await) });
+        match record.event_name.as_str() {
+            "INSERT" => {
+                tasks.spawn(async move { (index, handle_record(&notifier, record).await) });
+            }
+            "MODIFY" if owes_confirmation(&record) => {
+                tasks.spawn(async move { (index, handle_confirmation(&notifier, record).await) });
+            }
+            _ => {}
+        }
     }
     let mut retry = Vec::new();
     while let Some(joined) = tasks.join_next().await {
@@ -197,6 +208,82 @@ pub fn booking_of(record: &EventRecord) -> Result<Booking, String> {
     Booking::try_from(stored).map_err(|e| e.to_string())
 }
 
+/// What a change's record says of the confirmation it owes: its number
+/// and the request's moves, from which the confirmation is told.
+#[derive(Deserialize)]
+struct OwedImage {
+    #[serde(rename = "confirmation_owed")]
+    sequence: u32,
+    #[serde(default)]
+    history: Vec<StepRecord>,
+}
+
+/// Whether a record's new image marks a confirmation owed.
+fn owes_confirmation(record: &EventRecord) -> bool {
+    record
+        .change
+        .new_image
+        .contains_key(frontdesk_shared::store::dynamodb::CONFIRMATION_OWED)
+}
+
+/// Reads a change's record back into its booking and the confirmation it owes.
+pub fn confirmation_of(record: &EventRecord) -> Result<(Booking, Confirmation), String> {
+    let booking = booking_of(record)?;
+    let owed: OwedImage = serde_dynamo::from_item(record.change.new_image.clone())
+        .map_err(|_| CorruptRecord::unshaped().to_string())?;
+    let history = owed
+        .history
+        .into_iter()
+        .map(Step::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let confirmation = Confirmation::of_history(owed.sequence, &history)
+        .ok_or("a confirmation is owed by no move of the request's history")?;
+    Ok((booking, confirmation))
+}
+
+/// How an outcome reads in the logs.
+fn said(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Sent(_) => "sent",
+        Outcome::AlreadySent => "already sent",
+        Outcome::Failed { .. } => "failed permanently",
+        Outcome::AlreadyFailed { .. } => "failed permanently before",
+        Outcome::Deferred { .. } => "deferred",
+        Outcome::Held { .. } => "held",
+        Outcome::InProgress { .. } => "in progress elsewhere",
+        Outcome::BookingGone => "booking gone",
+        Outcome::Withheld { .. } => "withheld",
+        Outcome::NotNeeded { .. } => "not needed",
+    }
+}
+
+async fn handle_confirmation(notifier: &Notifier, record: EventRecord) -> Verdict {
+    let (booking, confirmation) = match confirmation_of(&record) {
+        Ok(owed) => owed,
+        Err(error) => {
+            // Retried, then left to the stream's failure destination and the sweep.
+            tracing::error!(event_id = %record.event_id, error = %error, "unreadable change record");
+            return Verdict::Retry;
+        }
+    };
+    let reference = booking.reference.clone();
+    let notice = frontdesk_shared::notify::Notice::Confirmation(confirmation.sequence);
+    match notifier.confirm(&booking, &confirmation).await {
+        Ok(outcome) => {
+            tracing::info!(reference = %reference, email = %notice, result = said(&outcome), "notification");
+            if outcome.must_retry() {
+                Verdict::Retry
+            } else {
+                Verdict::Done
+            }
+        }
+        Err(error) => {
+            tracing::warn!(reference = %reference, error = %error, "store unavailable; record will be retried");
+            Verdict::Retry
+        }
+    }
+}
+
 async fn handle_record(notifier: &Notifier, record: EventRecord) -> Verdict {
     let booking = match booking_of(&record) {
         Ok(booking) => booking,
@@ -210,18 +297,7 @@ async fn handle_record(notifier: &Notifier, record: EventRecord) -> Verdict {
     match notifier.notify(&booking).await {
         Ok(report) => {
             for (notice, outcome) in report.outcomes() {
-                let result = match outcome {
-                    Outcome::Sent(_) => "sent",
-                    Outcome::AlreadySent => "already sent",
-                    Outcome::Failed { .. } => "failed permanently",
-                    Outcome::AlreadyFailed { .. } => "failed permanently before",
-                    Outcome::Deferred { .. } => "deferred",
-                    Outcome::Held { .. } => "held",
-                    Outcome::InProgress { .. } => "in progress elsewhere",
-                    Outcome::BookingGone => "booking gone",
-                    Outcome::Withheld { .. } => "withheld",
-                };
-                tracing::info!(reference = %reference, email = %notice, result, "notification");
+                tracing::info!(reference = %reference, email = %notice, result = said(outcome), "notification");
             }
             if report.must_retry() {
                 Verdict::Retry

@@ -325,6 +325,23 @@ pub struct Site {
     /// A short text about the clinic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<RichText>,
+    /// The title of an appointment in the patient's calendar, when the
+    /// clinic sets one; otherwise `Appointment at` and the hospital. Others
+    /// may read a patient's calendar: it says nothing about health.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_summary: Option<String>,
+    /// How long an appointment is, in minutes, when the clinic sets it;
+    /// otherwise [`Site::APPOINTMENT_MINUTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_minutes: Option<u16>,
+}
+
+impl Site {
+    /// An appointment's length in a calendar when the clinic sets none.
+    pub const APPOINTMENT_MINUTES: u16 = 30;
+
+    /// The shortest and longest appointment the content may set, in minutes.
+    pub const APPOINTMENT_MINUTES_RANGE: std::ops::RangeInclusive<u16> = 5..=480;
 }
 
 /// One version of the consent wording the booking form shows, word for

@@ -105,11 +105,17 @@ pub struct DeskRequest {
     pub repeat_of: Option<Reference>,
 }
 
-/// The emails a request's page lists: the two every booking owes, and the
-/// staff fallback when something was ever done with it.
-pub fn listed_emails(state: impl Fn(Notice) -> NoticeState) -> Vec<(Notice, NoticeState)> {
+/// The emails a request's page lists: the two every booking owes, the
+/// staff fallback when something was ever done with it, and each
+/// appointment confirmation up to the latest, `latest_confirmation`.
+pub fn listed_emails(
+    state: impl Fn(Notice) -> NoticeState,
+    latest_confirmation: Option<u32>,
+) -> Vec<(Notice, NoticeState)> {
+    let confirmations = latest_confirmation.map_or(0..0, |latest| 0..latest.saturating_add(1));
     Notice::KINDS
         .into_iter()
+        .chain(confirmations.map(Notice::Confirmation))
         .map(|notice| (notice, state(notice)))
         .filter(|(notice, state)| {
             *notice != Notice::StaffFallback || *state != NoticeState::default()

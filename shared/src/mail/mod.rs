@@ -5,6 +5,8 @@
 //! characters: patient text is checked when a booking is parsed, and again
 //! here, so that no value can ever add a header.
 
+#[cfg(any(feature = "outbox", feature = "ses"))]
+pub mod mime;
 #[cfg(feature = "outbox")]
 pub mod outbox;
 #[cfg(feature = "ses")]
@@ -144,7 +146,24 @@ impl MailTag {
     }
 }
 
-/// One email, ready to send: a plain-text and an HTML part of the same message.
+/// A calendar entry an email carries (RFC 6047, iMIP): as a `text/calendar`
+/// alternative with its method, which calendars act on, and as an `.ics`
+/// attachment anyone can open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarPart {
+    /// What the entry does (`REQUEST`, `CANCEL`).
+    pub method: crate::notify::Method,
+    /// The entry, as `notify::calendar::entry` writes it.
+    pub ics: String,
+}
+
+impl CalendarPart {
+    /// The attachment's file name.
+    pub const FILE_NAME: &'static str = "appointment.ics";
+}
+
+/// One email, ready to send: a plain-text and an HTML part of the same
+/// message, and, for a confirmation, its calendar entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
     from: Sender,
@@ -153,6 +172,7 @@ pub struct OutgoingEmail {
     subject: HeaderText,
     text: String,
     html: String,
+    calendar: Option<CalendarPart>,
     tags: Vec<MailTag>,
     about: Option<crate::notify::Notice>,
 }
@@ -174,9 +194,21 @@ impl OutgoingEmail {
             reply_to,
             text,
             html,
+            calendar: None,
             tags: Vec::new(),
             about: None,
         })
+    }
+
+    /// The same email carrying `calendar`.
+    pub fn with_calendar(mut self, calendar: CalendarPart) -> Self {
+        self.calendar = Some(calendar);
+        self
+    }
+
+    /// The calendar entry it carries, if any.
+    pub fn calendar(&self) -> Option<&CalendarPart> {
+        self.calendar.as_ref()
     }
 
     /// The same email, marked as the booking's email `notice`, which decides

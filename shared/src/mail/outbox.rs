@@ -1,12 +1,10 @@
-//! The outbox mailer: each email as an RFC 5322 `.eml` file (multipart/
-//! alternative, text and HTML) in a folder, for the local server. Any mail
-//! client opens them.
+//! The outbox mailer: each email as an RFC 5322 `.eml` file (`mail::mime`)
+//! in a folder, for the local server. Any mail client opens them, and a
+//! confirmation's calendar entry with them.
 
 use super::{MailError, Mailer, OutgoingEmail, Sent};
 use async_trait::async_trait;
-use lettre::message::{Mailbox, MultiPart};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 /// Writes emails into a folder instead of sending them.
 #[derive(Debug, Clone)]
@@ -27,36 +25,7 @@ impl OutboxMailer {
 
     /// The email as RFC 5322 bytes, with `message_id` as its Message-ID.
     pub fn format(email: &OutgoingEmail, message_id: &str) -> Result<Vec<u8>, MailError> {
-        let mailbox = |field: &'static str, name: Option<&str>, address: &str| {
-            address
-                .parse()
-                .map(|addr| Mailbox::new(name.map(str::to_owned), addr))
-                .map_err(|e: lettre::address::AddressError| MailError::Permanent {
-                    code: "InvalidAddress".into(),
-                    message: format!("{field}: {e}"),
-                })
-        };
-        let from = email.from();
-        let message = lettre::Message::builder()
-            .from(mailbox(
-                "from",
-                Some(from.name.as_str()),
-                from.address.as_str(),
-            )?)
-            .to(mailbox("to", None, email.to().as_str())?)
-            .reply_to(mailbox("reply-to", None, email.reply_to().as_str())?)
-            .subject(email.subject())
-            .message_id(Some(format!("<{message_id}@frontdesk.local>")))
-            .date(SystemTime::now())
-            .multipart(MultiPart::alternative_plain_html(
-                email.text().to_owned(),
-                email.html().to_owned(),
-            ))
-            .map_err(|e| MailError::Permanent {
-                code: "InvalidMessage".into(),
-                message: e.to_string(),
-            })?;
-        Ok(message.formatted())
+        super::mime::format(email, Some(message_id))
     }
 }
 

@@ -1,11 +1,15 @@
 //! The SES v2 mailer: `SendEmail` with simple content (a text and an HTML
-//! part), the configured configuration set, and Reply-To.
+//! part), the configured configuration set, and Reply-To; an email with a
+//! calendar entry as raw content (`mail::mime`), with the same set and tags.
 
 use super::{ConfigurationSets, MailError, Mailer, OutgoingEmail, Sent};
 use async_trait::async_trait;
 use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{
+    Body, Content, Destination, EmailContent, Message, MessageTag, RawMessage,
+};
 use aws_sdk_sesv2::Client;
 
 /// Sends through Amazon SES v2 on a client that `main` builds once.
@@ -25,7 +29,7 @@ impl SesMailer {
         use crate::notify::Notice;
         match email.notice() {
             Some(Notice::Staff | Notice::StaffFallback) => self.sets.staff.clone(),
-            Some(Notice::Patient) | None => self.sets.patient.clone(),
+            Some(Notice::Patient | Notice::Confirmation(_)) | None => self.sets.patient.clone(),
         }
     }
 }
@@ -131,15 +135,33 @@ fn service_status<E>(error: &SdkError<E, HttpResponse>) -> u16 {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<Sent, MailError> {
-        let message = Message::builder()
-            .subject(utf8(email.subject())?)
-            .body(
-                Body::builder()
-                    .text(utf8(email.text())?)
-                    .html(utf8(email.html())?)
-                    .build(),
-            )
-            .build();
+        let content = match email.calendar() {
+            // The headers travel in the raw message: From, To, Reply-To, Subject.
+            Some(_) => EmailContent::builder()
+                .raw(
+                    RawMessage::builder()
+                        .data(Blob::new(super::mime::format(email, None)?))
+                        .build()
+                        .map_err(|e| MailError::Refused {
+                            field: "content",
+                            message: e.to_string(),
+                        })?,
+                )
+                .build(),
+            None => EmailContent::builder()
+                .simple(
+                    Message::builder()
+                        .subject(utf8(email.subject())?)
+                        .body(
+                            Body::builder()
+                                .text(utf8(email.text())?)
+                                .html(utf8(email.html())?)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        };
         let tags = email
             .tags()
             .iter()
@@ -164,8 +186,14 @@ impl Mailer for SesMailer {
                     .to_addresses(email.to().as_str())
                     .build(),
             )
-            .reply_to_addresses(email.reply_to().as_str())
-            .content(EmailContent::builder().simple(message).build())
+            // Raw content carries its own Reply-To header.
+            .set_reply_to_addresses(
+                email
+                    .calendar()
+                    .is_none()
+                    .then(|| vec![email.reply_to().as_str().to_owned()]),
+            )
+            .content(content)
             .set_configuration_set_name(self.set_for(email))
             .send()
             .await

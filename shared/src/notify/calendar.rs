@@ -172,7 +172,10 @@ mod tests {
             let ics = written(&confirmation(0, Method::Request, at));
             let (_, event) = parsed(&ics);
             let start = utc_of(event.get_start());
-            assert_eq!((start.date(), start.hour(), start.minute()), (day, utc_hour, 0));
+            assert_eq!(
+                (start.date(), start.hour(), start.minute()),
+                (day, utc_hour, 0)
+            );
             assert_eq!(utc_of(event.get_end()) - start, time::Duration::minutes(45));
         }
     }
@@ -192,7 +195,10 @@ mod tests {
         );
         assert_eq!(event.get_sequence(), Some(0));
         assert_eq!(event.get_status(), Some(EventStatus::Confirmed));
-        assert_eq!(event.get_summary(), Some("Appointment at Parkside Hospital"));
+        assert_eq!(
+            event.get_summary(),
+            Some("Appointment at Parkside Hospital")
+        );
         assert_eq!(
             event.get_location(),
             Some("Parkside Hospital, 53 Parkside, London SW19 5NX")
@@ -207,7 +213,14 @@ mod tests {
         assert_eq!(attendees.len(), 1);
         assert_eq!(attendees[0].rsvp, Some(false));
         assert!(ics.contains(":mailto:patient@example.com\r\n"), "{ics}");
-        assert_eq!(ics, written(&confirmation(0, Method::Request, datetime!(2027-07-01 09:00 UTC))));
+        assert_eq!(
+            ics,
+            written(&confirmation(
+                0,
+                Method::Request,
+                datetime!(2027-07-01 09:00 UTC)
+            ))
+        );
     }
 
     #[test]
@@ -219,7 +232,11 @@ mod tests {
             Method::Request,
             at + time::Duration::hours(3),
         )));
-        let cancel_ics = written(&confirmation(2, Method::Cancel, at + time::Duration::hours(3)));
+        let cancel_ics = written(&confirmation(
+            2,
+            Method::Cancel,
+            at + time::Duration::hours(3),
+        ));
         let (calendar, cancelled) = parsed(&cancel_ics);
         assert_eq!(first.get_uid(), moved.get_uid());
         assert_eq!(moved.get_uid(), cancelled.get_uid());
@@ -246,8 +263,14 @@ mod tests {
                 length: time::Duration::minutes(30),
             },
         );
-        assert!(ics.contains("SUMMARY:Appointment\\; at\\, the\\nhospital\r\n"), "{ics}");
-        assert!(ics.contains("ORGANIZER;CN=\"The 'Clinic'; London, UK\":"), "{ics}");
+        assert!(
+            ics.contains("SUMMARY:Appointment\\; at\\, the\\nhospital\r\n"),
+            "{ics}"
+        );
+        assert!(
+            ics.contains("ORGANIZER;CN=\"The 'Clinic'; London, UK\":"),
+            "{ics}"
+        );
         assert!(ics.split("\r\n").all(|line| line.len() <= 75), "{ics}");
         let (_, event) = parsed(&ics);
         assert_eq!(event.get_summary(), Some("Appointment; at, the\nhospital"));

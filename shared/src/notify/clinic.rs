@@ -18,6 +18,14 @@ pub struct Clinic {
     pub phone_e164: UkPhone,
     /// Where urgent help is, in the clinic's words, for the acknowledgement.
     pub urgent: Option<String>,
+    /// Where appointments are, as a confirmation gives it: the clinic's
+    /// address on one line, or, until the content publishes one, its
+    /// hospital's name.
+    pub place: String,
+    /// An appointment's title in the patient's calendar.
+    pub appointment_summary: String,
+    /// An appointment's length in the patient's calendar.
+    pub appointment_length: time::Duration,
 }
 
 /// The clinic of the content published, if its site details are there and
@@ -31,11 +39,25 @@ impl Published {
         let clinic = content.site.as_ref().and_then(|site| {
             let name = HeaderText::parse("site name", &site.name).ok()?;
             let phone_e164 = UkPhone::from_stored(&site.phone_e164).ok()?;
+            let place = if site.address.is_empty() {
+                site.hospital.clone()
+            } else {
+                site.address.join(", ")
+            };
             Some(Clinic {
                 name,
                 phone: site.phone.clone(),
                 phone_e164,
                 urgent: site.urgent.clone(),
+                place,
+                appointment_summary: site
+                    .appointment_summary
+                    .clone()
+                    .unwrap_or_else(|| format!("Appointment at {}", site.hospital)),
+                appointment_length: time::Duration::minutes(i64::from(
+                    site.appointment_minutes
+                        .unwrap_or(crate::content::model::Site::APPOINTMENT_MINUTES),
+                )),
             })
         });
         if clinic.is_none() {
@@ -61,6 +83,8 @@ mod tests {
                 email: None,
                 address: Vec::new(),
                 about: None,
+                appointment_summary: None,
+                appointment_minutes: None,
             }),
             ..Content::default()
         }
@@ -76,6 +100,29 @@ mod tests {
         assert_eq!(clinic.name.as_str(), "Fixture Clinic");
         assert_eq!(clinic.phone, "020 7946 0000");
         assert_eq!(clinic.phone_e164.as_str(), "+442079460000");
+        // No address published yet: the hospital stands for it.
+        assert_eq!(clinic.place, "Fixture Hospital");
+        assert_eq!(
+            clinic.appointment_summary,
+            "Appointment at Fixture Hospital"
+        );
+        assert_eq!(clinic.appointment_length, time::Duration::minutes(30));
+    }
+
+    #[test]
+    fn a_published_address_and_appointment_settings_are_what_confirmations_give() {
+        let mut published = content("Fixture Clinic", "+442079460000");
+        if let Some(site) = published.site.as_mut() {
+            site.address = vec!["1 Fixture Road".into(), "London N1 1AA".into()];
+            site.appointment_summary = Some("Clinic visit".into());
+            site.appointment_minutes = Some(45);
+        }
+        let Published(Some(clinic)) = Published::of(&published).unwrap() else {
+            panic!("the site's details are usable");
+        };
+        assert_eq!(clinic.place, "1 Fixture Road, London N1 1AA");
+        assert_eq!(clinic.appointment_summary, "Clinic visit");
+        assert_eq!(clinic.appointment_length, time::Duration::minutes(45));
     }
 
     #[test]

@@ -41,6 +41,52 @@ impl Method {
     }
 }
 
+/// Why a confirmation owed once is no longer sent. Recorded on the request
+/// as a failure with [`NotNeeded::code`], so it is never tried again and
+/// the desk says why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotNeeded {
+    /// A later change owes its own confirmation, which says what is true now.
+    Superseded,
+    /// The appointment's time came before the confirmation could go.
+    Passed,
+}
+
+impl NotNeeded {
+    /// Every reason.
+    pub const ALL: [NotNeeded; 2] = [NotNeeded::Superseded, NotNeeded::Passed];
+
+    /// How a recorded failure code starts when the email was not needed.
+    const PREFIX: &'static str = "not_needed:";
+
+    /// The failure code recorded (`not_needed:superseded`).
+    pub fn code(self) -> String {
+        format!("{}{}", Self::PREFIX, self.as_str())
+    }
+
+    /// The reason a recorded failure code names, if it names one.
+    pub fn of_code(code: &str) -> Option<Self> {
+        let name = code.strip_prefix(Self::PREFIX)?;
+        Self::ALL.into_iter().find(|why| why.as_str() == name)
+    }
+
+    /// The stored and logged name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Superseded => "superseded",
+            Self::Passed => "passed",
+        }
+    }
+
+    /// What staff read about it.
+    pub fn explained(self) -> &'static str {
+        match self {
+            Self::Superseded => "not sent: a later change sent what is true now",
+            Self::Passed => "not sent: the appointment's time had passed",
+        }
+    }
+}
+
 /// The highest sequence a request's confirmations reach: far beyond any
 /// number of times one appointment is rebooked.
 pub const MAX_SEQUENCE: u32 = 9_999;
@@ -136,12 +182,24 @@ mod tests {
         let history = vec![contacted, first, moved.clone(), cancelled.clone()];
         let last = Confirmation::of_history(2, &history).unwrap();
         assert_eq!(last.method, Method::Cancel);
-        assert_eq!(last.appointment, moved.change().appointment().unwrap().clone());
+        assert_eq!(
+            last.appointment,
+            moved.change().appointment().unwrap().clone()
+        );
         assert_eq!(last.made_at, cancelled.at());
         let rebooked = Confirmation::of_history(1, &history[..3]).unwrap();
         assert_eq!(rebooked.method, Method::Request);
         assert_eq!(rebooked.appointment.at, when + time::Duration::hours(2));
         assert_eq!(Confirmation::of_history(0, &history[..1]), None);
+    }
+
+    #[test]
+    fn a_reason_not_to_send_reads_back_from_its_code() {
+        for why in NotNeeded::ALL {
+            assert_eq!(NotNeeded::of_code(&why.code()), Some(why));
+        }
+        assert_eq!(NotNeeded::Superseded.code(), "not_needed:superseded");
+        assert_eq!(NotNeeded::of_code("MessageRejected"), None);
     }
 
     #[test]

@@ -1,18 +1,20 @@
-//! The two emails of a booking, rendered by compiled templates
+//! The emails of a booking, rendered by compiled templates
 //! (`shared/templates/`): askama escapes every value in the HTML parts and
 //! leaves the plain-text parts as typed.
 //!
-//! The patient's email carries the reference, what happens next and the
-//! clinic's phone number, and nothing about their health: no specialty, no
-//! message, no date of birth, in the body or the subject. Others may read a
-//! patient's mailbox.
+//! The patient's emails carry the reference, what happens next (or the
+//! appointment's time and place) and the clinic's phone number, and nothing
+//! about their health: no specialty, no message, no date of birth, no
+//! consultant, in the body, the subject or the calendar entry. Others may
+//! read a patient's mailbox and calendar.
 
 use super::clinic::Clinic;
+use super::confirmation::{Confirmation, Method};
 use super::delivery::{EMAIL_TAG, REFERENCE_TAG};
 use super::Notice;
 use crate::booking::{Booking, ContactMethod, Email};
 use crate::config::{NotifierConfig, StaffEmail};
-use crate::mail::{MailError, MailTag, OutgoingEmail, Sender};
+use crate::mail::{CalendarPart, MailError, MailTag, OutgoingEmail, Sender};
 use askama::Template;
 use std::sync::Arc;
 
@@ -51,6 +53,52 @@ struct PatientText<'a> {
 #[template(path = "patient.html")]
 struct PatientHtml<'a> {
     v: &'a PatientView,
+}
+
+#[derive(Template)]
+#[template(path = "confirmation.txt")]
+struct ConfirmationText<'a> {
+    v: &'a ConfirmationView,
+}
+
+#[derive(Template)]
+#[template(path = "confirmation.html")]
+struct ConfirmationHtml<'a> {
+    v: &'a ConfirmationView,
+}
+
+/// What a confirmation shows: the appointment's time in London and the
+/// clinic's place, and nothing of the request but its reference.
+struct ConfirmationView {
+    subject: String,
+    lead: &'static str,
+    cancelled: bool,
+    clinic: String,
+    reference: String,
+    when: String,
+    place: String,
+    phone: String,
+    phone_e164: String,
+}
+
+/// An email to render: one of the booking's own, or the confirmation of a
+/// change staff made to its appointment.
+#[derive(Debug, Clone, Copy)]
+pub enum Letter<'a> {
+    /// The staff email, the acknowledgement or the fallback.
+    Notice(Notice),
+    /// A confirmation, from the change that owes it.
+    Confirmation(&'a Confirmation),
+}
+
+impl Letter<'_> {
+    /// The email as the ledger keeps it.
+    pub fn notice(self) -> Notice {
+        match self {
+            Self::Notice(notice) => notice,
+            Self::Confirmation(confirmation) => Notice::Confirmation(confirmation.sequence),
+        }
+    }
 }
 
 /// What the staff templates show.
@@ -101,47 +149,122 @@ impl Emails {
     }
 
     /// The subject of an email: the reference and nothing about health.
-    pub fn subject(notice: Notice, booking: &Booking) -> String {
-        match notice {
-            Notice::Staff => format!("New appointment request {}", booking.reference),
-            Notice::Patient => format!("Your appointment request {}", booking.reference),
-            Notice::StaffFallback => format!(
-                "New appointment request {} (not delivered to the staff inbox)",
-                booking.reference
-            ),
+    pub fn subject(letter: Letter<'_>, booking: &Booking) -> String {
+        let reference = &booking.reference;
+        match letter {
+            Letter::Notice(Notice::Staff) => format!("New appointment request {reference}"),
+            Letter::Notice(Notice::Patient) => format!("Your appointment request {reference}"),
+            Letter::Notice(Notice::StaffFallback) => {
+                format!("New appointment request {reference} (not delivered to the staff inbox)")
+            }
+            Letter::Notice(Notice::Confirmation(_)) => format!("Your appointment {reference}"),
+            Letter::Confirmation(c) => match (c.method, c.sequence) {
+                (Method::Request, 0) => format!("Your appointment {reference} is booked"),
+                (Method::Request, _) => format!("Your appointment {reference} has changed"),
+                (Method::Cancel, _) => format!("Your appointment {reference} is cancelled"),
+            },
         }
     }
 
-    /// The email `notice` of `booking` from `clinic`, both parts rendered.
+    /// The email `letter` of `booking` from `clinic`, its parts rendered.
     /// Each is tagged with the booking's reference and its kind, which SES
     /// copies into every event about it.
     pub fn render(
         &self,
-        notice: Notice,
+        letter: Letter<'_>,
         booking: &Booking,
         clinic: &Clinic,
     ) -> Result<OutgoingEmail, MailError> {
         let d = &booking.details;
-        let email = match notice {
-            Notice::Staff => self.staff(
+        let notice = letter.notice();
+        let email = match letter {
+            Letter::Notice(Notice::Staff) => self.staff(
                 booking,
                 notice,
                 self.config.staff_inbox_for(d.specialty.as_str()),
                 clinic,
             ),
-            Notice::StaffFallback => match &self.config.staff_fallback_inbox {
+            Letter::Notice(Notice::StaffFallback) => match &self.config.staff_fallback_inbox {
                 Some(inbox) => self.staff(booking, notice, inbox, clinic),
                 None => Err(MailError::Permanent {
                     code: "NoFallbackInbox".into(),
                     message: "STAFF_FALLBACK_INBOX is not set".into(),
                 }),
             },
-            Notice::Patient => self.patient(booking, clinic),
+            Letter::Notice(Notice::Patient) => self.patient(booking, clinic),
+            Letter::Confirmation(confirmation) => self.confirmation(booking, confirmation, clinic),
+            // The code's fault: held until a deploy fixes it, never given up.
+            Letter::Notice(Notice::Confirmation(_)) => Err(MailError::Held {
+                code: "TemplateError".into(),
+                message: "a confirmation is rendered from the change that owes it".into(),
+            }),
         }?;
         Ok(email
             .about(notice)
             .tagged(MailTag::new(REFERENCE_TAG, booking.reference.as_str())?)
-            .tagged(MailTag::new(EMAIL_TAG, notice.as_str())?))
+            .tagged(MailTag::new(EMAIL_TAG, &notice.name())?))
+    }
+
+    /// A confirmation to the patient: when (in London time, GMT or BST
+    /// named) and where, the reference and the number to call, with the
+    /// calendar entry that adds, moves or removes the appointment. Replies
+    /// go to the staff inbox.
+    fn confirmation(
+        &self,
+        booking: &Booking,
+        confirmation: &Confirmation,
+        clinic: &Clinic,
+    ) -> Result<OutgoingEmail, MailError> {
+        let to = &booking.details.email;
+        let subject = Self::subject(Letter::Confirmation(confirmation), booking);
+        let view = ConfirmationView {
+            lead: match (confirmation.method, confirmation.sequence) {
+                (Method::Request, 0) => "Your appointment is booked.",
+                (Method::Request, _) => {
+                    "Your appointment has changed: this replaces the time we sent you before."
+                }
+                (Method::Cancel, _) => "Your appointment has been cancelled.",
+            },
+            cancelled: confirmation.method == Method::Cancel,
+            clinic: clinic.name.as_str().to_owned(),
+            reference: booking.reference.to_string(),
+            when: crate::london::written(confirmation.appointment.at),
+            place: clinic.place.clone(),
+            phone: clinic.phone.clone(),
+            phone_e164: clinic.phone_e164.as_str().to_owned(),
+            subject,
+        };
+        let text = ConfirmationText { v: &view }
+            .render()
+            .map_err(template_error)?;
+        let html = ConfirmationHtml { v: &view }
+            .render()
+            .map_err(template_error)?;
+        let ics = super::calendar::entry(
+            confirmation,
+            &super::calendar::Entry {
+                reference: &booking.reference,
+                clinic: clinic.name.as_str(),
+                organizer: &self.config.mail_from,
+                attendee: to,
+                summary: &clinic.appointment_summary,
+                location: &clinic.place,
+                phone: &clinic.phone,
+                length: clinic.appointment_length,
+            },
+        );
+        Ok(OutgoingEmail::new(
+            self.sender(clinic),
+            to.clone(),
+            self.config.staff_inbox.clone(),
+            &view.subject,
+            text,
+            html,
+        )?
+        .with_calendar(CalendarPart {
+            method: confirmation.method,
+            ics,
+        }))
     }
 
     /// The staff email of `booking` to `to`: the staff inbox, or the fallback.
@@ -199,7 +322,7 @@ impl Emails {
             self.sender(clinic),
             to.clone(),
             to.clone(),
-            &Self::subject(notice, booking),
+            &Self::subject(Letter::Notice(notice), booking),
             text,
             html,
         )
@@ -234,7 +357,7 @@ impl Emails {
             self.sender(clinic),
             to.clone(),
             d.email.clone(),
-            &Self::subject(notice, booking),
+            &Self::subject(Letter::Notice(notice), booking),
             text,
             html,
         )
@@ -259,7 +382,7 @@ impl Emails {
             self.sender(clinic),
             d.email.clone(),
             self.config.staff_inbox.clone(),
-            &Self::subject(Notice::Patient, booking),
+            &Self::subject(Letter::Notice(Notice::Patient), booking),
             text,
             html,
         )
@@ -318,6 +441,9 @@ mod tests {
             phone: "020 7946 0000".into(),
             phone_e164: crate::booking::UkPhone::from_stored("+442079460000").unwrap(),
             urgent: Some("Not for urgent problems: call 999 or NHS 111.".into()),
+            place: "Fixture Hospital".into(),
+            appointment_summary: "Appointment at Fixture Hospital".into(),
+            appointment_length: time::Duration::minutes(30),
         }
     }
 
@@ -326,7 +452,7 @@ mod tests {
         let mut form = FORM.replace("Ann", "Visit+evil.example+now");
         form.push_str("&message=Ann+Smith+has+a+lump");
         let email = emails(&[])
-            .render(Notice::Patient, &booking(&form), &clinic())
+            .render(Letter::Notice(Notice::Patient), &booking(&form), &clinic())
             .unwrap();
         let both = format!("{}\n{}\n{}", email.subject(), email.text(), email.html());
         for typed in [
@@ -369,7 +495,7 @@ mod tests {
         form.push_str("&message=Ann+Smith+has+a+lump");
         let booking = booking(&form);
         let email = emails(&[])
-            .render(Notice::Staff, &booking, &clinic())
+            .render(Letter::Notice(Notice::Staff), &booking, &clinic())
             .unwrap();
         assert!(email
             .text()
@@ -402,7 +528,7 @@ mod tests {
     #[test]
     fn a_full_staff_email_is_every_answer_replying_to_the_patient() {
         let email = emails(&[("STAFF_EMAIL", "full")])
-            .render(Notice::Staff, &booking(FORM), &clinic())
+            .render(Letter::Notice(Notice::Staff), &booking(FORM), &clinic())
             .unwrap();
         assert_eq!(email.reply_to().as_str(), "ann@example.com");
         let both = format!("{}{}", email.text(), email.html());
@@ -415,15 +541,15 @@ mod tests {
     fn subjects_name_the_reference_and_nothing_about_health() {
         let booking = booking(FORM);
         assert_eq!(
-            Emails::subject(Notice::Staff, &booking),
+            Emails::subject(Letter::Notice(Notice::Staff), &booking),
             "New appointment request CCL-7K3M-9Q2X"
         );
         assert_eq!(
-            Emails::subject(Notice::Patient, &booking),
+            Emails::subject(Letter::Notice(Notice::Patient), &booking),
             "Your appointment request CCL-7K3M-9Q2X"
         );
         assert_eq!(
-            Emails::subject(Notice::StaffFallback, &booking),
+            Emails::subject(Letter::Notice(Notice::StaffFallback), &booking),
             "New appointment request CCL-7K3M-9Q2X (not delivered to the staff inbox)"
         );
         assert_eq!(received(&booking), "Wednesday 2 December 2026, 09:05 GMT");

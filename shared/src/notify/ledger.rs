@@ -8,7 +8,7 @@ use crate::store::StoreError;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-/// The two emails every booking produces.
+/// The emails frontdesk sends about a booking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Notice {
     /// To the clinic's staff: everything needed to call the patient back.
@@ -20,35 +20,84 @@ pub enum Notice {
     /// one of the emails every booking owes: only a failed staff email
     /// makes it due.
     StaffFallback,
+    /// To the patient: the appointment staff booked, moved or cancelled,
+    /// with its calendar entry; numbered by the change that owes it
+    /// (`notify::confirmation`).
+    Confirmation(u32),
 }
 
 impl Notice {
     /// The two emails every booking owes, staff first.
     pub const ALL: [Notice; 2] = [Notice::Staff, Notice::Patient];
 
-    /// Every kind of email, the conditional fallback included.
+    /// Every kind of email a booking owes or may come to owe, but the
+    /// confirmations, which are numbered.
     pub const KINDS: [Notice; 3] = [Notice::Staff, Notice::Patient, Notice::StaffFallback];
 
-    /// The email a stored or tagged name (`staff`, `patient`) names.
+    /// The prefix of a confirmation's name (`confirmation-2`).
+    const CONFIRMATION: &'static str = "confirmation-";
+
+    /// The email a stored or tagged name (`staff`, `confirmation-2`) names.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::KINDS
-            .into_iter()
-            .find(|notice| notice.as_str() == name)
+        if let Some(number) = name.strip_prefix(Self::CONFIRMATION) {
+            let canonical = number.bytes().all(|b| b.is_ascii_digit())
+                && (number == "0" || !number.starts_with('0'));
+            return number
+                .parse()
+                .ok()
+                .filter(|sequence| canonical && *sequence <= super::confirmation::MAX_SEQUENCE)
+                .map(Self::Confirmation);
+        }
+        Self::KINDS.into_iter().find(|notice| notice.name() == name)
     }
 
-    /// The name used in stored attributes, logs and metrics.
-    pub fn as_str(self) -> &'static str {
+    /// The name used in stored attributes, message tags, logs and metrics.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
         match self {
-            Self::Staff => "staff",
-            Self::Patient => "patient",
-            Self::StaffFallback => "fallback",
+            Self::Staff => "staff".into(),
+            Self::Patient => "patient".into(),
+            Self::StaffFallback => "fallback".into(),
+            Self::Confirmation(sequence) => format!("{}{sequence}", Self::CONFIRMATION).into(),
         }
+    }
+
+    /// Every kind's name as metrics give it, which alarms watch.
+    pub const KIND_NAMES: [&'static str; 4] = ["staff", "patient", "fallback", "confirmation"];
+
+    /// Its kind's name, as metrics give it: a confirmation's number is
+    /// left out, so one alarm watches them all.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Staff => Self::KIND_NAMES[0],
+            Self::Patient => Self::KIND_NAMES[1],
+            Self::StaffFallback => Self::KIND_NAMES[2],
+            Self::Confirmation(_) => Self::KIND_NAMES[3],
+        }
+    }
+
+    /// What staff read it as on the desk.
+    pub fn label(self) -> String {
+        match self {
+            Self::Staff => "To the staff inbox".into(),
+            Self::Patient => "To the patient: the acknowledgement".into(),
+            Self::StaffFallback => "To the fallback staff inbox".into(),
+            Self::Confirmation(sequence) => format!(
+                "To the patient: appointment confirmation {}",
+                u64::from(sequence) + 1
+            ),
+        }
+    }
+
+    /// Whether it goes to the patient (and so through the configuration
+    /// set that keeps SES's suppression list).
+    pub fn to_patient(self) -> bool {
+        matches!(self, Self::Patient | Self::Confirmation(_))
     }
 }
 
 impl std::fmt::Display for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(&self.name())
     }
 }
 
@@ -96,6 +145,9 @@ pub enum Claim {
     },
     /// There is no such booking (its retention has passed).
     NoBooking,
+    /// A confirmation a later change has replaced: the request's latest
+    /// confirmation is another.
+    Superseded,
 }
 
 /// How an email withheld on purpose is recorded: as failed for good (it is
@@ -180,6 +232,28 @@ impl Owed {
             .map(|r| r.as_str().to_owned())
             .unwrap_or_else(|_| "(unreadable)".into());
         tracing::error!(reference = %reference, "stored booking unreadable; skipped by the sweep");
+        self.unreadable.push(reference);
+    }
+}
+
+/// What a search for owed confirmations found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwedConfirmations {
+    /// Each request's latest confirmation, neither sent nor refused (a
+    /// held one is owed), with its booking, oldest change first.
+    pub confirmations: Vec<(Booking, crate::notify::Confirmation)>,
+    /// The references of stored items that could not be read (as
+    /// [`Owed::unreadable`]).
+    pub unreadable: Vec<String>,
+}
+
+impl OwedConfirmations {
+    /// Counts a stored item that could not be read, logging its reference alone.
+    pub fn skip_unreadable(&mut self, reference: &str) {
+        let reference = Reference::parse(reference)
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_else(|_| "(unreadable)".into());
+        tracing::error!(reference = %reference, "stored request unreadable; skipped by the sweep");
         self.unreadable.push(reference);
     }
 }
@@ -344,6 +418,17 @@ pub trait NoticeLedger: Send + Sync {
         received_before: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<Owed, StoreError>;
+
+    /// The latest confirmation of each request still within its retention
+    /// at `now`, made by a change at or before `made_before`, that is owed
+    /// (neither sent nor refused; a held one is owed), oldest first: what
+    /// a sweep sends when its stream record was lost or a local pass
+    /// failed. Earlier confirmations are superseded by it and never sent.
+    async fn confirmations_owed(
+        &self,
+        made_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<OwedConfirmations, StoreError>;
 }
 
 #[cfg(test)]
@@ -352,13 +437,26 @@ mod tests {
 
     #[test]
     fn each_email_is_named_as_it_is_stored() {
-        for notice in Notice::KINDS {
-            assert_eq!(Notice::parse(notice.as_str()), Some(notice));
-            assert_eq!(notice.to_string(), notice.as_str());
+        let every = Notice::KINDS
+            .into_iter()
+            .chain([Notice::Confirmation(0), Notice::Confirmation(12)]);
+        for notice in every {
+            assert_eq!(Notice::parse(&notice.name()), Some(notice));
+            assert_eq!(notice.to_string(), notice.name());
         }
         assert_eq!(Notice::parse("Staff"), None);
-        let names: Vec<&str> = Notice::KINDS.iter().map(|n| n.as_str()).collect();
+        let names: Vec<String> = Notice::KINDS.iter().map(|n| n.to_string()).collect();
         assert_eq!(names, ["staff", "patient", "fallback"]);
+        assert_eq!(Notice::Confirmation(3).name(), "confirmation-3");
+        for bad in [
+            "confirmation-",
+            "confirmation-03",
+            "confirmation-+3",
+            "confirmation-x",
+            "confirmation-10000",
+        ] {
+            assert_eq!(Notice::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -28,10 +28,12 @@ pub mod sweep;
 
 pub use ceiling::{AcknowledgementCounter, Ceiling};
 pub use clinic::Clinic;
-pub use confirmation::{Confirmation, Method};
+pub use confirmation::{Confirmation, Method, NotNeeded};
 pub use delivery::{Delivery, Recorded};
-pub use emails::Emails;
-pub use ledger::{Claim, ClaimToken, EmailStates, Notice, NoticeLedger, NoticeState, Owed};
+pub use emails::{Emails, Letter};
+pub use ledger::{
+    Claim, ClaimToken, EmailStates, Notice, NoticeLedger, NoticeState, Owed, OwedConfirmations,
+};
 pub use sweep::Sweep;
 
 use crate::booking::Booking;
@@ -83,6 +85,12 @@ pub enum Outcome {
     Withheld {
         /// Why.
         why: crate::booking::Withheld,
+    },
+    /// A confirmation no longer worth sending, for this reason; recorded on
+    /// the booking.
+    NotNeeded {
+        /// Why.
+        why: NotNeeded,
     },
 }
 
@@ -203,8 +211,14 @@ impl Notifier {
             StoreError::Corrupt("the ledger answered a claim per email wrongly".into())
         })?;
         let (staff, patient) = tokio::join!(
-            self.after_claim(booking, Notice::Staff, staff, &token, now),
-            self.after_claim(booking, Notice::Patient, patient, &token, now)
+            self.after_claim(booking, Letter::Notice(Notice::Staff), staff, &token, now),
+            self.after_claim(
+                booking,
+                Letter::Notice(Notice::Patient),
+                patient,
+                &token,
+                now
+            )
         );
         // What was sent is marked even when the other email's path failed:
         // unmarked, it would be sent again once its claim lapsed.
@@ -261,8 +275,9 @@ impl Notifier {
     }
 
     /// Sends one email of `booking` on its own: its claim, its send and its mark.
-    async fn one(&self, booking: &Booking, notice: Notice) -> Result<Outcome, StoreError> {
+    async fn one(&self, booking: &Booking, letter: Letter<'_>) -> Result<Outcome, StoreError> {
         let reference = &booking.reference;
+        let notice = letter.notice();
         let token = ClaimToken::new();
         let now = self.clock.now();
         if self.gone(booking, now) {
@@ -273,7 +288,7 @@ impl Notifier {
             .claim(reference, notice, &token, now, now + self.claim_for)
             .await?;
         let step = self
-            .after_claim(booking, notice, claim, &token, now)
+            .after_claim(booking, letter, claim, &token, now)
             .await?;
         if let Step::Sent(sent) = &step {
             self.ledger
@@ -283,26 +298,51 @@ impl Notifier {
         Ok(self.settled(booking, notice, step).await)
     }
 
+    /// Sends `confirmation` of `booking`'s appointment to the patient, once:
+    /// through the same claim, send and mark as every email. One a later
+    /// change has replaced, or whose appointment has begun, is recorded as
+    /// not needed and never sent. A store failure is an error (retry it: a
+    /// sent confirmation is skipped).
+    pub async fn confirm(
+        &self,
+        booking: &Booking,
+        confirmation: &Confirmation,
+    ) -> Result<Outcome, StoreError> {
+        self.one(booking, Letter::Confirmation(confirmation)).await
+    }
+
     /// What becomes of one email after its claim: sent (its mark still to
     /// write), or settled otherwise with its own write (withheld, held,
     /// failed) or none (not ours to send, deferred).
     async fn after_claim(
         &self,
         booking: &Booking,
-        notice: Notice,
+        letter: Letter<'_>,
         claim: Claim,
         token: &ClaimToken,
         now: OffsetDateTime,
     ) -> Result<Step, StoreError> {
         let reference = &booking.reference;
-        match claim {
-            Claim::Claimed => {}
+        let notice = letter.notice();
+        let not_needed = match claim {
+            Claim::Claimed => match letter {
+                Letter::Confirmation(c) if c.appointment.at <= now => Some(NotNeeded::Passed),
+                _ => None,
+            },
+            Claim::Superseded => Some(NotNeeded::Superseded),
             Claim::AlreadySent => return Ok(Step::Done(Outcome::AlreadySent)),
             Claim::AlreadyFailed { code } => {
                 return Ok(Step::Done(Outcome::AlreadyFailed { code }))
             }
             Claim::HeldElsewhere { until } => return Ok(Step::Done(Outcome::InProgress { until })),
             Claim::NoBooking => return Ok(Step::Done(Outcome::BookingGone)),
+        };
+        if let Some(why) = not_needed {
+            self.ledger
+                .mark_failed(reference, notice, &why.code(), now)
+                .await?;
+            tracing::info!(reference = %reference, email = %notice, why = why.as_str(), "confirmation not needed");
+            return Ok(Step::Done(Outcome::NotNeeded { why }));
         }
         if let (Notice::Patient, crate::booking::Acknowledgement::Withheld(why)) =
             (notice, booking.acknowledgement)
@@ -326,7 +366,7 @@ impl Notifier {
             }
         }
         let sent = match self.clinic_published().await {
-            Ok(clinic) => match self.emails.render(notice, booking, &clinic) {
+            Ok(clinic) => match self.emails.render(letter, booking, &clinic) {
                 Ok(email) => self.mailer.send(&email).await,
                 Err(refused) => Err(refused),
             },
@@ -358,7 +398,7 @@ impl Notifier {
                 tracing::error!(reference = %reference, email = %notice, code = %code, "email held");
                 println!(
                     "{}",
-                    metric::held(at, reference.as_str(), notice.as_str(), &code)
+                    metric::held(at, reference.as_str(), notice.kind(), &code)
                 );
                 Ok(Step::Done(Outcome::Held { code }))
             }
@@ -372,7 +412,7 @@ impl Notifier {
                 tracing::error!(reference = %reference, email = %notice, code = %code, "email failed permanently");
                 println!(
                     "{}",
-                    metric::permanent_failure(at, reference.as_str(), notice.as_str(), &code)
+                    metric::permanent_failure(at, reference.as_str(), notice.kind(), &code)
                 );
                 Ok(Step::Done(Outcome::Failed { code }))
             }
@@ -438,6 +478,9 @@ mod tests {
             Outcome::Withheld {
                 why: crate::booking::Withheld::AddressCap,
             },
+            Outcome::NotNeeded {
+                why: NotNeeded::Superseded,
+            },
         ]
     }
 
@@ -446,7 +489,7 @@ mod tests {
         let retried: Vec<bool> = each_outcome().iter().map(Outcome::must_retry).collect();
         assert_eq!(
             retried,
-            [false, false, false, false, true, true, true, false, false]
+            [false, false, false, false, true, true, true, false, false, false]
         );
     }
 

@@ -118,6 +118,9 @@ impl Desk {
             phone: "020 7946 0000".into(),
             phone_e164: UkPhone::from_stored("+442079460000").unwrap(),
             urgent: None,
+            place: "Fixture Hospital".into(),
+            appointment_summary: "Appointment at Fixture Hospital".into(),
+            appointment_length: Duration::minutes(30),
         };
         let now = Arc::clone(&self.now);
         Notifier::new(
@@ -541,6 +544,14 @@ impl NoticeLedger for FailingClaims {
         now: OffsetDateTime,
     ) -> Result<Owed, StoreError> {
         self.inner.owed(received_before, now).await
+    }
+
+    async fn confirmations_owed(
+        &self,
+        made_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<crate::notify::OwedConfirmations, StoreError> {
+        self.inner.confirmations_owed(made_before, now).await
     }
 }
 

@@ -34,12 +34,17 @@ pub struct Sweep {
     pub unreadable: usize,
     /// Bookings left for the next sweep because this one ran out of time.
     pub not_reached: usize,
+    /// Appointment confirmations that were owed (each also counted as
+    /// sent, refused, held or still owed).
+    pub confirmations: usize,
+    /// Confirmations left for the next sweep because this one ran out of time.
+    pub confirmations_not_reached: usize,
 }
 
 impl Sweep {
     /// Emails that remain owed after this sweep (at most two per booking not reached).
     pub fn owed_after(&self) -> usize {
-        self.held + self.still_owed + 2 * self.not_reached
+        self.held + self.still_owed + 2 * self.not_reached + self.confirmations_not_reached
     }
 
     /// The metric line that alarms on bookings this sweep could not read,
@@ -50,16 +55,21 @@ impl Sweep {
 
     fn count(&mut self, report: &Report) {
         for (_, outcome) in report.outcomes() {
-            match outcome {
-                Outcome::Sent(_) => self.sent += 1,
-                Outcome::Failed { .. } => self.refused += 1,
-                Outcome::Held { .. } => self.held += 1,
-                Outcome::Deferred { .. } | Outcome::InProgress { .. } => self.still_owed += 1,
-                Outcome::AlreadySent
-                | Outcome::AlreadyFailed { .. }
-                | Outcome::BookingGone
-                | Outcome::Withheld { .. } => {}
-            }
+            self.count_one(outcome);
+        }
+    }
+
+    fn count_one(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Sent(_) => self.sent += 1,
+            Outcome::Failed { .. } => self.refused += 1,
+            Outcome::Held { .. } => self.held += 1,
+            Outcome::Deferred { .. } | Outcome::InProgress { .. } => self.still_owed += 1,
+            Outcome::AlreadySent
+            | Outcome::AlreadyFailed { .. }
+            | Outcome::BookingGone
+            | Outcome::Withheld { .. }
+            | Outcome::NotNeeded { .. } => {}
         }
     }
 }
@@ -71,11 +81,25 @@ impl std::fmt::Display for Sweep {
             "{} booking(s) owed emails: {} sent, {} refused, {} held, {} still owed",
             self.bookings, self.sent, self.refused, self.held, self.still_owed
         )?;
+        if self.confirmations > 0 {
+            write!(
+                f,
+                "; {} appointment confirmation(s) were owed",
+                self.confirmations
+            )?;
+        }
         if self.not_reached > 0 {
             write!(
                 f,
                 "; {} booking(s) left for the next sweep",
                 self.not_reached
+            )?;
+        }
+        if self.confirmations_not_reached > 0 {
+            write!(
+                f,
+                "; {} confirmation(s) left for the next sweep",
+                self.confirmations_not_reached
             )?;
         }
         if self.unreadable > 0 {
@@ -96,7 +120,7 @@ impl Notifier {
         &self,
         older_than: Duration,
         deadline: Option<tokio::time::Instant>,
-        mut each: impl FnMut(&Booking, Result<&Report, &StoreError>),
+        mut each: impl FnMut(&Booking, Result<&[(Notice, &Outcome)], &StoreError>),
     ) -> Result<Sweep, StoreError> {
         let owed = self.owed(older_than).await?;
         let mut done = Sweep {
@@ -115,7 +139,7 @@ impl Notifier {
             match self.notify(booking).await {
                 Ok(report) => {
                     done.count(&report);
-                    each(booking, Ok(&report));
+                    each(booking, Ok(&report.outcomes()));
                 }
                 Err(error) => {
                     done.still_owed += 2;
@@ -124,8 +148,37 @@ impl Notifier {
                 }
             }
         }
+        let now = self.clock.now();
+        let owed = self
+            .ledger
+            .confirmations_owed(now - to_time(older_than), now)
+            .await?;
+        done.confirmations = owed.confirmations.len();
+        done.unreadable += owed.unreadable.len();
+        for (index, (booking, confirmation)) in owed.confirmations.iter().enumerate() {
+            if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+                done.confirmations_not_reached = owed.confirmations.len() - index;
+                break;
+            }
+            match self.confirm(booking, confirmation).await {
+                Ok(outcome) => {
+                    done.count_one(&outcome);
+                    let notice = Notice::Confirmation(confirmation.sequence);
+                    each(booking, Ok(&[(notice, &outcome)]));
+                }
+                Err(error) => {
+                    done.still_owed += 1;
+                    tracing::warn!(reference = %booking.reference, error = %error, "sweep: store unavailable");
+                    each(booking, Err(&error));
+                }
+            }
+        }
         Ok(done)
     }
+}
+
+fn to_time(span: Duration) -> time::Duration {
+    time::Duration::try_from(span).unwrap_or(time::Duration::ZERO)
 }
 
 /// How far back the staff delivery check looks: long enough for any
@@ -210,7 +263,10 @@ impl Notifier {
                 done.no_fallback += 1;
                 continue;
             }
-            match self.one(booking, Notice::StaffFallback).await? {
+            match self
+                .one(booking, super::Letter::Notice(Notice::StaffFallback))
+                .await?
+            {
                 Outcome::Sent(_) => done.fallback_sent += 1,
                 outcome if outcome.must_retry() => done.fallback_owed += 1,
                 _ => {}
@@ -334,6 +390,15 @@ mod tests {
             "4 booking(s) owed emails: 3 sent, 1 refused, 2 held, 1 still owed; \
              1 booking(s) left for the next sweep; 2 unreadable booking(s) skipped"
         );
+        sweep.confirmations = 3;
+        sweep.confirmations_not_reached = 1;
+        assert_eq!(
+            sweep.to_string(),
+            "4 booking(s) owed emails: 3 sent, 1 refused, 2 held, 1 still owed; \
+             3 appointment confirmation(s) were owed; 1 booking(s) left for the next sweep; \
+             1 confirmation(s) left for the next sweep; 2 unreadable booking(s) skipped"
+        );
+        assert_eq!(sweep.owed_after(), 2 + 1 + 2 + 1);
     }
 
     #[test]

@@ -259,7 +259,7 @@ pub struct WordingPart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EmailPart {
     /// `staff`, `patient` (the acknowledgement) or `fallback`.
-    pub kind: &'static str,
+    pub kind: String,
     /// When it was sent.
     pub sent_at: Option<String>,
     /// What the receiving side reported (delivered, bounced...).
@@ -483,7 +483,7 @@ fn exported(
         Role::Booker
     };
     let email = |notice: crate::notify::Notice, state: NoticeState| EmailPart {
-        kind: notice.as_str(),
+        kind: notice.name().into_owned(),
         sent_at: state.sent_at,
         delivery: state.delivery,
         delivery_at: state.delivery_at,

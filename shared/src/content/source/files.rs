@@ -361,7 +361,16 @@ pub(crate) fn prices(text: &str) -> Result<Read<PriceList>, LineError> {
     })
 }
 
-const SITE_FIELDS: &[&str] = &["name", "hospital", "phone", "urgent", "email", "address"];
+const SITE_FIELDS: &[&str] = &[
+    "name",
+    "hospital",
+    "phone",
+    "urgent",
+    "email",
+    "address",
+    "appointment_summary",
+    "appointment_minutes",
+];
 
 /// The site's contact details: `site.md`, the body a short text about the clinic.
 pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
@@ -387,6 +396,26 @@ pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
         }
     }
     let address = fields.texts("address");
+    let appointment_summary = fields.optional_text("appointment_summary");
+    let range = Site::APPOINTMENT_MINUTES_RANGE;
+    let appointment_minutes = match fields.optional_text("appointment_minutes") {
+        None => None,
+        Some(raw) => match raw.parse::<u16>() {
+            Ok(minutes) if range.contains(&minutes) => Some(minutes),
+            _ => {
+                let line = fields.layout().key("appointment_minutes");
+                fields.problem(
+                    line,
+                    format!(
+                        "`appointment_minutes` must be a whole number of minutes from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                None
+            }
+        },
+    };
     let body_problems = markdown::problems(body, body_line);
     finish(fields, body_problems, 1, Vec::new(), || {
         Some(Site {
@@ -398,6 +427,8 @@ pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
             email,
             address,
             about: (!body.trim().is_empty()).then(|| markdown::rich_text(body)),
+            appointment_summary,
+            appointment_minutes,
         })
     })
 }

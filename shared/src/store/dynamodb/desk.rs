@@ -127,6 +127,20 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<u
 
 /// The state and version stored on an item (a booking stored before the
 /// desk is `new` at version 0).
+/// A request's moves, oldest first, as its item holds them.
+pub(super) fn history_of(item: &HashMap<String, AttributeValue>) -> Result<Vec<Step>, StoreError> {
+    let records: Vec<StepRecord> = match item.get("history") {
+        Some(list) => serde_dynamo::from_attribute_value(list.clone())
+            .map_err(|_| corrupt("a request's history"))?,
+        None => Vec::new(),
+    };
+    records
+        .into_iter()
+        .map(Step::try_from)
+        .collect::<Result<_, _>>()
+        .map_err(|_| corrupt("a step of a request's history"))
+}
+
 fn state_of(item: &HashMap<String, AttributeValue>) -> Result<(RequestState, u64), StoreError> {
     let state = match text(item, "desk_state") {
         Some(raw) => RequestState::parse(raw).ok_or_else(|| corrupt("an unknown desk state"))?,
@@ -381,13 +395,11 @@ impl RequestInbox for DynamoDesk {
             return Ok(None);
         };
         let (state, version) = state_of(&item)?;
-        let history: Vec<StepRecord> = match item.get("history") {
-            Some(list) => serde_dynamo::from_attribute_value(list.clone())
-                .map_err(|_| corrupt("a request's history"))?,
-            None => Vec::new(),
-        };
-        let emails =
-            crate::desk::inbox::listed_emails(|notice| super::notices::notice_state(&item, notice));
+        let history = history_of(&item)?;
+        let emails = crate::desk::inbox::listed_emails(
+            |notice| super::notices::notice_state(&item, notice),
+            super::notices::confirmation_sequence(&item)?,
+        );
         let repeat_of = match item.get(super::REPEAT_OF) {
             Some(AttributeValue::S(first)) => Some(
                 Reference::parse(first).map_err(|_| corrupt("the request a booking repeats"))?,
@@ -401,11 +413,7 @@ impl RequestInbox for DynamoDesk {
             booking: booking_of_item(item)?,
             state,
             version,
-            history: history
-                .into_iter()
-                .map(Step::try_from)
-                .collect::<Result<_, _>>()
-                .map_err(|_| corrupt("a step of a request's history"))?,
+            history,
         }))
     }
 
@@ -421,7 +429,9 @@ impl RequestInbox for DynamoDesk {
             .get_item()
             .table_name(&self.bookings_table)
             .key("reference", s(reference.as_str()))
-            .projection_expression("desk_state, desk_version, specialty, expires_at")
+            .projection_expression(
+                "desk_state, desk_version, specialty, expires_at, confirmation_sequence",
+            )
             .consistent_read(true)
             .send()
             .await
@@ -450,14 +460,35 @@ impl RequestInbox for DynamoDesk {
         } else {
             "attribute_exists(#reference) AND expires_at >= :now AND desk_version = :version"
         };
+        // A change that owes the patient a confirmation numbers it and
+        // marks it owed, in the same write: the stream passes that record.
+        let confirmation = crate::notify::Confirmation::next_sequence(
+            super::notices::confirmation_sequence(&item)?,
+            step,
+        );
+        let mut expression = "SET desk_state = :to, desk_lane = :lane, desk_version = :next, \
+             history = list_append(if_not_exists(history, :none), :step)"
+            .to_owned();
+        if confirmation.is_some() {
+            expression.push_str(", #sequence = :sequence, #owed = :sequence");
+        }
         let update = built(
             Update::builder()
                 .table_name(&self.bookings_table)
                 .key("reference", s(reference.as_str()))
-                .update_expression(
-                    "SET desk_state = :to, desk_lane = :lane, desk_version = :next, \
-                     history = list_append(if_not_exists(history, :none), :step)",
-                )
+                .update_expression(expression)
+                .set_expression_attribute_names(confirmation.map(|_| {
+                    HashMap::from([
+                        (
+                            "#sequence".to_owned(),
+                            super::CONFIRMATION_SEQUENCE.to_owned(),
+                        ),
+                        ("#owed".to_owned(), super::CONFIRMATION_OWED.to_owned()),
+                    ])
+                }))
+                .set_expression_attribute_values(confirmation.map(|sequence| {
+                    HashMap::from([(":sequence".to_owned(), n(i64::from(sequence)))])
+                }))
                 .condition_expression(condition)
                 .expression_attribute_names("#reference", "reference")
                 .expression_attribute_values(":to", s(step.to().as_str()))
@@ -583,7 +614,7 @@ impl crate::rights::Eraser for DynamoDesk {
                 " AND (attribute_not_exists({name}) OR {name} < :now)"
             ));
             delete = delete
-                .expression_attribute_names(name, format!("{}_email_claim_until", notice.as_str()));
+                .expression_attribute_names(name, format!("{}_email_claim_until", notice.name()));
         }
         let mut items = vec![TransactWriteItem::builder()
             .delete(built(delete.condition_expression(condition).build())?)
@@ -639,7 +670,7 @@ impl crate::rights::Eraser for DynamoDesk {
                         crate::notify::Notice::KINDS
                             .iter()
                             .filter_map(|notice| {
-                                match item.get(&format!("{}_email_claim_until", notice.as_str())) {
+                                match item.get(&format!("{}_email_claim_until", notice.name())) {
                                     Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
                                     _ => None,
                                 }

@@ -259,6 +259,18 @@ impl DynamoBookingStore {
 /// the same details.
 pub(crate) const REPEAT_OF: &str = "repeat_of";
 
+/// The attribute holding the sequence of a request's latest appointment
+/// confirmation (`notify::confirmation`), set by the desk's change that
+/// owes it.
+pub const CONFIRMATION_SEQUENCE: &str = "confirmation_sequence";
+
+/// The attribute that says a confirmation is owed and not yet claimed,
+/// holding its sequence: set by the desk's change that owes it, removed by
+/// the confirmation's first claim. The notifier's stream filter passes the
+/// MODIFY records whose new image holds it, so the writes of the claims,
+/// marks and delivery events that follow pass no record.
+pub const CONFIRMATION_OWED: &str = "confirmation_owed";
+
 /// Where the booking's put sits in the transaction: first.
 const BOOKING_SLOT: usize = 0;
 

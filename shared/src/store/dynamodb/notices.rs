@@ -7,7 +7,8 @@ use crate::booking::record::parse_rfc3339;
 use crate::booking::record::rfc3339;
 use crate::booking::Reference;
 use crate::notify::{
-    Claim, ClaimToken, Delivery, EmailStates, Notice, NoticeLedger, NoticeState, Owed, Recorded,
+    Claim, ClaimToken, Confirmation, Delivery, EmailStates, Notice, NoticeLedger, NoticeState,
+    Owed, OwedConfirmations, Recorded,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -45,7 +46,7 @@ struct Names {
 
 impl Names {
     fn of(notice: Notice) -> Self {
-        let prefix = format!("{}_email", notice.as_str());
+        let prefix = format!("{}_email", notice.name());
         Self {
             claim: format!("{prefix}_claim"),
             claim_until: format!("{prefix}_claim_until"),
@@ -82,6 +83,19 @@ impl Names {
             delivery_at: text(&self.delivery_at),
             delivery_detail: text(&self.delivery_detail),
         }
+    }
+}
+
+/// The sequence of the request's latest confirmation, if it owes one.
+pub(super) fn confirmation_sequence(item: &Item) -> Result<Option<u32>, StoreError> {
+    match item.get(super::CONFIRMATION_SEQUENCE) {
+        None => Ok(None),
+        Some(AttributeValue::N(v)) => v.parse().map(Some).map_err(|_| {
+            StoreError::Corrupt("a request's confirmation sequence is unreadable".into())
+        }),
+        Some(_) => Err(StoreError::Corrupt(
+            "a request's confirmation sequence is unreadable".into(),
+        )),
     }
 }
 
@@ -273,14 +287,25 @@ impl NoticeLedger for DynamoNoticeLedger {
         until: OffsetDateTime,
     ) -> Result<Claim, StoreError> {
         let names = Names::of(notice);
-        let result = self
-            .update(reference)
-            .update_expression("SET #claim = :token, #until = :until")
-            .condition_expression(
-                "attribute_exists(#reference) AND attribute_not_exists(#sent) \
-                 AND attribute_not_exists(#failed) \
-                 AND (attribute_not_exists(#until) OR #until < :now)",
-            )
+        let mut update = self.update(reference);
+        let mut set = "SET #claim = :token, #until = :until".to_owned();
+        let mut condition = "attribute_exists(#reference) AND attribute_not_exists(#sent) \
+             AND attribute_not_exists(#failed) \
+             AND (attribute_not_exists(#until) OR #until < :now)"
+            .to_owned();
+        // A confirmation is claimed only while it is the request's latest,
+        // and its first claim takes down the mark the stream passed.
+        if let Notice::Confirmation(sequence) = notice {
+            set.push_str(" REMOVE #owed");
+            condition.push_str(" AND #sequence = :sequence");
+            update = update
+                .expression_attribute_names("#owed", super::CONFIRMATION_OWED)
+                .expression_attribute_names("#sequence", super::CONFIRMATION_SEQUENCE)
+                .expression_attribute_values(":sequence", n(i64::from(sequence)));
+        }
+        let result = update
+            .update_expression(set)
+            .condition_expression(condition)
             .expression_attribute_names("#claim", &names.claim)
             .expression_attribute_names("#until", &names.claim_until)
             .expression_attribute_names("#sent", &names.sent_at)
@@ -298,6 +323,11 @@ impl NoticeLedger for DynamoNoticeLedger {
         let Some(item) = self.as_refused(reference, &error).await? else {
             return Ok(Claim::NoBooking);
         };
+        if let Notice::Confirmation(sequence) = notice {
+            if confirmation_sequence(&item)? != Some(sequence) {
+                return Ok(Claim::Superseded);
+            }
+        }
         // The condition failed, so something held it even if the claim has
         // expired since: report that claim.
         let state = names.state(&item);
@@ -638,5 +668,60 @@ impl NoticeLedger for DynamoNoticeLedger {
             .expression_attribute_values(":before", s(&rfc3339(received_before)))
             .expression_attribute_values(":now", n(now.unix_timestamp()));
         scan_bookings(scan).await
+    }
+
+    async fn confirmations_owed(
+        &self,
+        made_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<OwedConfirmations, StoreError> {
+        // An operator's sweep: the requests that ever owed a confirmation,
+        // the latest of each checked here (its attributes' names hold its
+        // number, which no filter can follow).
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.bookings_table)
+            .consistent_read(true)
+            .filter_expression("attribute_exists(#sequence) AND expires_at > :now")
+            .expression_attribute_names("#sequence", super::CONFIRMATION_SEQUENCE)
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .into_paginator()
+            .send();
+        let mut owed = OwedConfirmations::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(&e))?;
+            for item in page.items.unwrap_or_default() {
+                let reference = match item.get("reference") {
+                    Some(AttributeValue::S(reference)) => reference.clone(),
+                    _ => String::new(),
+                };
+                let latest = confirmation_sequence(&item).and_then(|sequence| {
+                    let history = super::desk::history_of(&item)?;
+                    Ok(sequence.and_then(|sequence| Confirmation::of_history(sequence, &history)))
+                });
+                let confirmation = match latest {
+                    Ok(Some(confirmation)) => confirmation,
+                    Ok(None) => continue,
+                    Err(_) => {
+                        owed.skip_unreadable(&reference);
+                        continue;
+                    }
+                };
+                let state = Names::of(Notice::Confirmation(confirmation.sequence)).state(&item);
+                if state.sent_at.is_some()
+                    || state.failed.is_some()
+                    || confirmation.made_at > made_before
+                {
+                    continue;
+                }
+                match booking_of_item(item) {
+                    Ok(booking) => owed.confirmations.push((booking, confirmation)),
+                    Err(_) => owed.skip_unreadable(&reference),
+                }
+            }
+        }
+        owed.confirmations.sort_by_key(|(_, c)| c.made_at);
+        Ok(owed)
     }
 }

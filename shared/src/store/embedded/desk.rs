@@ -11,6 +11,7 @@ use crate::desk::{
     DeskRequest, InboxPage, InboxQuery, InboxRow, RequestInbox, RequestState, Staff, Step,
     AUDIT_PAGE_MAX,
 };
+use crate::notify::NoticeState;
 use crate::store::StoreError;
 use crate::time_source::Clock;
 use async_trait::async_trait;
@@ -70,7 +71,7 @@ fn version_of(raw: Option<i64>) -> Result<u64, StoreError> {
     u64::try_from(raw.unwrap_or(0)).map_err(|_| unreadable("a negative version"))
 }
 
-fn history_of(raw: Option<&str>) -> Result<Vec<StepRecord>, StoreError> {
+pub(super) fn history_of(raw: Option<&str>) -> Result<Vec<StepRecord>, StoreError> {
     serde_json::from_str(raw.unwrap_or("[]")).map_err(|_| unreadable("a request's history"))
 }
 
@@ -144,14 +145,16 @@ fn page_blocking(conn: &Connection, query: &InboxQuery, now: i64) -> Result<Inbo
 }
 
 /// A booking's row as the desk reads it: the record's JSON, then the desk's
-/// state, version and history (absent on a booking stored before the desk).
-/// The last is the earlier request it repeats, if any.
+/// state, version and history (absent on a booking stored before the desk),
+/// the earlier request it repeats, if any, and the number of its latest
+/// appointment confirmation, if any.
 type StoredRequest = (
     String,
     Option<String>,
     Option<i64>,
     Option<String>,
     Option<String>,
+    Option<i64>,
 );
 
 impl EmbeddedDesk {
@@ -172,8 +175,8 @@ fn open_blocking(
     put_audit(&tx, seen, keep_until)?;
     let row: Option<StoredRequest> = tx
         .query_row(
-            "SELECT record, desk_state, desk_version, history, repeat_of FROM bookings
-             WHERE reference = ?1 AND expires_at >= ?2",
+            "SELECT record, desk_state, desk_version, history, repeat_of, confirmation_sequence
+             FROM bookings WHERE reference = ?1 AND expires_at >= ?2",
             params![reference.as_str(), seen.at.unix_timestamp()],
             |row| {
                 Ok((
@@ -182,35 +185,44 @@ fn open_blocking(
                     row.get(2)?,
                     row.get(3)?,
                     row.get(4)?,
+                    row.get(5)?,
                 ))
             },
         )
         .optional()
         .map_err(unavailable)?;
-    let mut emails = Vec::new();
+    let latest = row
+        .as_ref()
+        .and_then(|row| row.5)
+        .map(|sequence| u32::try_from(sequence).map_err(|_| unreadable("a confirmation's number")))
+        .transpose()?;
+    let mut states = Vec::new();
     if row.is_some() {
-        for notice in crate::notify::Notice::KINDS {
-            emails.push((
+        for (notice, _) in crate::desk::inbox::listed_emails(|_| NoticeState::default(), latest) {
+            states.push((
                 notice,
-                super::notices::read_state(&tx, reference.as_str(), notice.as_str())?,
+                super::notices::read_state(&tx, reference.as_str(), &notice.name())?,
             ));
         }
     }
     tx.commit().map_err(unavailable)?;
-    row.map(|(record, state, version, history, repeat_of)| {
+    row.map(|(record, state, version, history, repeat_of, _)| {
         Ok(DeskRequest {
             repeat_of: repeat_of
                 .as_deref()
                 .map(Reference::parse)
                 .transpose()
                 .map_err(|_| unreadable("the request a booking repeats"))?,
-            emails: crate::desk::inbox::listed_emails(|notice| {
-                emails
-                    .iter()
-                    .find(|(n, _)| *n == notice)
-                    .map(|(_, s)| s.clone())
-                    .unwrap_or_default()
-            }),
+            emails: crate::desk::inbox::listed_emails(
+                |notice| {
+                    states
+                        .iter()
+                        .find(|(n, _)| *n == notice)
+                        .map(|(_, s)| s.clone())
+                        .unwrap_or_default()
+                },
+                latest,
+            ),
             booking: booking_of_record(parse_record(&record)?)?,
             state: state_of(state.as_deref())?,
             version: version_of(version)?,
@@ -224,8 +236,15 @@ fn open_blocking(
     .transpose()
 }
 
-/// What a change reads of a booking: its state, version, history and specialty.
-type Workflow = (Option<String>, Option<i64>, Option<String>, String);
+/// What a change reads of a booking: its state, version, history,
+/// specialty and latest confirmation's number.
+type Workflow = (
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    String,
+    Option<i64>,
+);
 
 fn change_blocking(
     conn: &mut Connection,
@@ -239,14 +258,23 @@ fn change_blocking(
         .map_err(unavailable)?;
     let current: Option<Workflow> = tx
         .query_row(
-            "SELECT desk_state, desk_version, history, json_extract(record, '$.specialty')
+            "SELECT desk_state, desk_version, history, json_extract(record, '$.specialty'),
+                    confirmation_sequence
              FROM bookings WHERE reference = ?1 AND expires_at >= ?2",
             params![reference.as_str(), now.unix_timestamp()],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
         )
         .optional()
         .map_err(unavailable)?;
-    let Some((state, stored_version, history, specialty)) = current else {
+    let Some((state, stored_version, history, specialty, latest)) = current else {
         return Ok(Changed::NotFound);
     };
     let state = state_of(state.as_deref())?;
@@ -260,8 +288,16 @@ fn change_blocking(
     let mut history = history_of(history.as_deref())?;
     history.push(StepRecord::from(step));
     let next = version + 1;
+    let latest: Option<i64> = latest;
+    let latest = latest
+        .map(|sequence| u32::try_from(sequence).map_err(|_| unreadable("a confirmation's number")))
+        .transpose()?;
+    // A change that owes the patient a confirmation numbers it here; the
+    // announcer, woken by the change, finds it owed.
+    let sequence = crate::notify::Confirmation::next_sequence(latest, step).or(latest);
     tx.execute(
-        "UPDATE bookings SET desk_state = ?2, desk_version = ?3, history = ?4, specialty = ?5
+        "UPDATE bookings SET desk_state = ?2, desk_version = ?3, history = ?4, specialty = ?5,
+             confirmation_sequence = ?6
          WHERE reference = ?1",
         params![
             reference.as_str(),
@@ -269,6 +305,7 @@ fn change_blocking(
             i64::try_from(next).map_err(|_| unreadable("a version"))?,
             serde_json::to_string(&history).map_err(|_| unreadable("a request's history"))?,
             specialty,
+            sequence,
         ],
     )
     .map_err(unavailable)?;

@@ -339,6 +339,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("bookings", "repeat_of", "TEXT"),
     ("bookings", "subject_email", "TEXT"),
     ("bookings", "subject_phone", "TEXT"),
+    // The sequence of the request's latest appointment confirmation.
+    ("bookings", "confirmation_sequence", "INTEGER"),
 ];
 
 /// Indexes over columns added since the first schema, made once they exist.

@@ -6,7 +6,8 @@ use crate::booking::record::parse_rfc3339;
 use crate::booking::record::rfc3339;
 use crate::booking::Reference;
 use crate::notify::{
-    Claim, ClaimToken, Delivery, EmailStates, Notice, NoticeLedger, NoticeState, Owed, Recorded,
+    Claim, ClaimToken, Confirmation, Delivery, EmailStates, Notice, NoticeLedger, NoticeState,
+    Owed, OwedConfirmations, Recorded,
 };
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -89,7 +90,7 @@ impl EmbeddedBookingStore {
             }
         };
         self.with_conn(move |conn| {
-            conn.execute(sql, params![reference, notice.as_str(), at, detail])
+            conn.execute(sql, params![reference, notice.name(), at, detail])
                 .map_err(unavailable)?;
             Ok(())
         })
@@ -146,14 +147,27 @@ impl NoticeLedger for EmbeddedBookingStore {
             if !booking_exists(&tx, &reference)? {
                 return Ok(Claim::NoBooking);
             }
-            if let Some(refused) = read_state(&tx, &reference, notice.as_str())?.refusal(now, until)
+            // A confirmation is claimed only while it is the request's latest.
+            if let Notice::Confirmation(sequence) = notice {
+                let latest: Option<i64> = tx
+                    .query_row(
+                        "SELECT confirmation_sequence FROM bookings WHERE reference = ?1",
+                        [&reference],
+                        |row| row.get(0),
+                    )
+                    .map_err(unavailable)?;
+                if latest != Some(i64::from(sequence)) {
+                    return Ok(Claim::Superseded);
+                }
+            }
+            if let Some(refused) = read_state(&tx, &reference, &notice.name())?.refusal(now, until)
             {
                 return Ok(refused);
             }
             tx.execute(
                 "INSERT INTO notices (reference, notice, claim, claim_until) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (reference, notice) DO UPDATE SET claim = ?3, claim_until = ?4",
-                params![reference, notice.as_str(), token, until.unix_timestamp()],
+                params![reference, notice.name(), token, until.unix_timestamp()],
             )
             .map_err(unavailable)?;
             tx.commit().map_err(unavailable)?;
@@ -212,7 +226,7 @@ impl NoticeLedger for EmbeddedBookingStore {
             conn.execute(
                 "UPDATE notices SET claim = NULL, claim_until = NULL, held = ?4, held_at = ?5
                  WHERE reference = ?1 AND notice = ?2 AND claim = ?3",
-                params![reference, notice.as_str(), token, code, at],
+                params![reference, notice.name(), token, code, at],
             )
             .map_err(unavailable)?;
             Ok(())
@@ -243,7 +257,7 @@ impl NoticeLedger for EmbeddedBookingStore {
             let (stored_id, rank): (Option<String>, Option<i64>) = tx
                 .query_row(
                     "SELECT message_id, delivery_rank FROM notices WHERE reference = ?1 AND notice = ?2",
-                    params![reference, notice.as_str()],
+                    params![reference, notice.name()],
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()
@@ -260,7 +274,7 @@ impl NoticeLedger for EmbeddedBookingStore {
                  WHERE reference = ?1 AND notice = ?2",
                 params![
                     reference,
-                    notice.as_str(),
+                    notice.name(),
                     delivery.as_str(),
                     i64::from(delivery.rank()),
                     at,
@@ -328,8 +342,8 @@ impl NoticeLedger for EmbeddedBookingStore {
                     continue;
                 };
                 states.push(EmailStates {
-                    staff: read_state(conn, &reference, Notice::Staff.as_str())?,
-                    patient: read_state(conn, &reference, Notice::Patient.as_str())?,
+                    staff: read_state(conn, &reference, &Notice::Staff.name())?,
+                    patient: read_state(conn, &reference, &Notice::Patient.name())?,
                     reference: parsed,
                     received_at,
                 });
@@ -351,7 +365,7 @@ impl NoticeLedger for EmbeddedBookingStore {
             conn.execute(
                 "UPDATE notices SET claim = NULL, claim_until = NULL
                  WHERE reference = ?1 AND notice = ?2 AND claim = ?3",
-                params![reference, notice.as_str(), token],
+                params![reference, notice.name(), token],
             )
             .map_err(unavailable)?;
             Ok(())
@@ -369,7 +383,7 @@ impl NoticeLedger for EmbeddedBookingStore {
             if !booking_exists(conn, &reference)? {
                 return Ok(None);
             }
-            read_state(conn, &reference, notice.as_str()).map(Some)
+            read_state(conn, &reference, &notice.name()).map(Some)
         })
         .await
     }
@@ -394,5 +408,77 @@ impl NoticeLedger for EmbeddedBookingStore {
             vec![before.into(), now.into()],
         )
         .await
+    }
+
+    async fn confirmations_owed(
+        &self,
+        made_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<OwedConfirmations, StoreError> {
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = self
+            .with_conn(move |conn| {
+                let mut query = conn
+                    .prepare(
+                        "SELECT b.reference, b.record, b.history, b.confirmation_sequence,
+                                n.sent_at, n.failed
+                         FROM bookings b LEFT JOIN notices n
+                           ON n.reference = b.reference
+                          AND n.notice = 'confirmation-' || b.confirmation_sequence
+                         WHERE b.confirmation_sequence IS NOT NULL AND b.expires_at > ?1",
+                    )
+                    .map_err(unavailable)?;
+                let rows = query
+                    .query_map([now.unix_timestamp()], |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get(5)?,
+                        ))
+                    })
+                    .map_err(unavailable)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+            })
+            .await?;
+        let mut owed = OwedConfirmations::default();
+        for (reference, record, history, sequence, sent_at, failed) in rows {
+            if sent_at.is_some() || failed.is_some() {
+                continue;
+            }
+            let latest = super::desk::history_of(history.as_deref()).and_then(|records| {
+                let steps = records
+                    .into_iter()
+                    .map(crate::desk::Step::try_from)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(StoreError::Corrupt)?;
+                let sequence = u32::try_from(sequence)
+                    .map_err(|_| StoreError::Corrupt("a confirmation's number".into()))?;
+                Ok(Confirmation::of_history(sequence, &steps))
+            });
+            let confirmation = match latest {
+                Ok(Some(confirmation)) if confirmation.made_at <= made_before => confirmation,
+                Ok(_) => continue,
+                Err(_) => {
+                    owed.skip_unreadable(&reference);
+                    continue;
+                }
+            };
+            match parse_record(&record).and_then(booking_of_record) {
+                Ok(booking) => owed.confirmations.push((booking, confirmation)),
+                Err(_) => owed.skip_unreadable(&reference),
+            }
+        }
+        owed.confirmations.sort_by_key(|(_, c)| c.made_at);
+        Ok(owed)
     }
 }
