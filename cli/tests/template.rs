@@ -431,7 +431,11 @@ fn the_mail_roles_touch_only_their_own_attributes_and_addresses() {
     let mut allowed =
         strings(&update["Condition"]["ForAllValues:StringLike"]["dynamodb:Attributes"]);
     allowed.sort();
-    let mut expected = vec!["reference".to_owned()];
+    // Every write to a booking takes down the mark of a confirmation owed.
+    let mut expected = vec![
+        "reference".to_owned(),
+        frontdesk_shared::store::dynamodb::CONFIRMATION_OWED.to_owned(),
+    ];
     // Every kind of email is tagged, the fallback and each numbered
     // confirmation included, so each has events to record.
     let kinds = frontdesk_shared::notify::Notice::KINDS

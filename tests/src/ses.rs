@@ -28,6 +28,20 @@ pub struct StoredEmail {
     pub text: String,
     /// The HTML part.
     pub html: String,
+    /// The other parts, as the emulator parsed them out of a raw message
+    /// (a calendar entry, inline and attached).
+    pub attachments: Vec<StoredAttachment>,
+}
+
+/// A part of an email other than its text and HTML.
+#[derive(Debug, Clone)]
+pub struct StoredAttachment {
+    /// Its file name, when it has one.
+    pub filename: Option<String>,
+    /// Its media type, without parameters (`text/calendar`).
+    pub content_type: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
 }
 
 /// The endpoint of the emulator that `scripts/test` started.
@@ -66,6 +80,27 @@ pub async fn emails(endpoint: &str, needle: &str) -> Vec<StoredEmail> {
             subject: e["subject"].as_str().unwrap_or_default().to_owned(),
             text: e["body"]["text"].as_str().unwrap_or_default().to_owned(),
             html: e["body"]["html"].as_str().unwrap_or_default().to_owned(),
+            attachments: e["attachments"]
+                .as_array()
+                .map(|parts| {
+                    parts
+                        .iter()
+                        .map(|part| {
+                            use base64::Engine;
+                            StoredAttachment {
+                                filename: part["filename"].as_str().map(str::to_owned),
+                                content_type: part["contentType"]
+                                    .as_str()
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                                content: base64::engine::general_purpose::STANDARD
+                                    .decode(part["content"].as_str().unwrap_or_default())
+                                    .expect("base64 content"),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
         .collect()
 }

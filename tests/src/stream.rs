@@ -97,6 +97,18 @@ impl StreamReader {
         .await
     }
 
+    /// The next `count` records the notifier's event source mapping would
+    /// pass it ([`notifier_filters`]), skipping the rest.
+    pub async fn next_passed(&mut self, count: usize) -> Event {
+        let filters = notifier_filters();
+        let arn = self.arn.clone();
+        let region = self.region.clone();
+        self.collect(count, move |r| {
+            passes(&filters, &lambda_record_of(r, &arn, &region))
+        })
+        .await
+    }
+
     async fn collect(&mut self, count: usize, keep: impl Fn(&Record) -> bool) -> Event {
         let mut records = Vec::new();
         for _ in 0..100 {
@@ -115,43 +127,90 @@ impl StreamReader {
 
     /// A stream record as Lambda's event source mapping delivers it.
     fn lambda_record(&self, record: &Record) -> Value {
-        let change = record.dynamodb().expect("a change");
-        let image = |item: Option<&HashMap<String, AttributeValue>>| -> Value {
-            Value::Object(
-                item.map(|m| m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect())
-                    .unwrap_or_default(),
-            )
-        };
-        let mut dynamodb = Map::new();
-        if let Some(at) = change.approximate_creation_date_time() {
-            dynamodb.insert(
-                "ApproximateCreationDateTime".into(),
-                json!(at.secs() as f64),
-            );
-        }
-        dynamodb.insert("Keys".into(), image(change.keys()));
-        if change.new_image().is_some() {
-            dynamodb.insert("NewImage".into(), image(change.new_image()));
-        }
-        if change.old_image().is_some() {
-            dynamodb.insert("OldImage".into(), image(change.old_image()));
-        }
-        dynamodb.insert("SequenceNumber".into(), json!(change.sequence_number()));
-        dynamodb.insert("SizeBytes".into(), json!(change.size_bytes()));
-        dynamodb.insert(
-            "StreamViewType".into(),
-            json!(change.stream_view_type().map(|t| t.as_str())),
-        );
-        json!({
-            "eventID": record.event_id(),
-            "eventName": record.event_name().map(|n| n.as_str()),
-            "eventVersion": record.event_version(),
-            "eventSource": record.event_source(),
-            "awsRegion": record.aws_region().unwrap_or(&self.region),
-            "dynamodb": dynamodb,
-            "eventSourceARN": self.arn,
-        })
+        lambda_record_of(record, &self.arn, &self.region)
     }
+}
+
+/// The patterns of the notifier's stream event source in
+/// `infra/template.yaml`: a record passes when any matches it.
+pub fn notifier_filters() -> Vec<Value> {
+    let template: serde_norway::Value =
+        serde_norway::from_str(frontdesk_cli::tables::TEMPLATE).expect("the template parses");
+    template["Resources"]["NotifierFunction"]["Properties"]["Events"]["NewBookings"]["Properties"]
+        ["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .expect("the notifier's filters")
+        .iter()
+        .map(|filter| {
+            let pattern = filter["Pattern"].as_str().expect("a pattern");
+            serde_json::from_str(pattern).expect("a JSON pattern")
+        })
+        .collect()
+}
+
+/// Whether Lambda's event filtering passes `record` (as the event source
+/// mapping delivers it) through `filters`: any pattern matching it. Only
+/// the syntax the template uses is read (objects of fields, lists of
+/// literal values or `{"exists": true|false}`); anything else panics, so a
+/// pattern the tests cannot evaluate is never taken to pass.
+pub fn passes(filters: &[Value], record: &Value) -> bool {
+    filters.iter().any(|pattern| matches(pattern, Some(record)))
+}
+
+fn matches(pattern: &Value, value: Option<&Value>) -> bool {
+    match pattern {
+        Value::Object(fields) => fields
+            .iter()
+            .all(|(name, inner)| matches(inner, value.and_then(|v| v.get(name)))),
+        Value::Array(alternatives) => alternatives.iter().any(|alternative| match alternative {
+            Value::Object(rule) => match rule.get("exists").and_then(Value::as_bool) {
+                Some(exists) if rule.len() == 1 => value.is_some() == exists,
+                _ => panic!("a filter rule the tests cannot read: {alternative}"),
+            },
+            literal => value == Some(literal),
+        }),
+        other => panic!("a filter pattern the tests cannot read: {other}"),
+    }
+}
+
+/// A stream record as Lambda's event source mapping delivers it.
+fn lambda_record_of(record: &Record, arn: &str, region: &str) -> Value {
+    let change = record.dynamodb().expect("a change");
+    let image = |item: Option<&HashMap<String, AttributeValue>>| -> Value {
+        Value::Object(
+            item.map(|m| m.iter().map(|(k, v)| (k.clone(), attribute(v))).collect())
+                .unwrap_or_default(),
+        )
+    };
+    let mut dynamodb = Map::new();
+    if let Some(at) = change.approximate_creation_date_time() {
+        dynamodb.insert(
+            "ApproximateCreationDateTime".into(),
+            json!(at.secs() as f64),
+        );
+    }
+    dynamodb.insert("Keys".into(), image(change.keys()));
+    if change.new_image().is_some() {
+        dynamodb.insert("NewImage".into(), image(change.new_image()));
+    }
+    if change.old_image().is_some() {
+        dynamodb.insert("OldImage".into(), image(change.old_image()));
+    }
+    dynamodb.insert("SequenceNumber".into(), json!(change.sequence_number()));
+    dynamodb.insert("SizeBytes".into(), json!(change.size_bytes()));
+    dynamodb.insert(
+        "StreamViewType".into(),
+        json!(change.stream_view_type().map(|t| t.as_str())),
+    );
+    json!({
+        "eventID": record.event_id(),
+        "eventName": record.event_name().map(|n| n.as_str()),
+        "eventVersion": record.event_version(),
+        "eventSource": record.event_source(),
+        "awsRegion": record.aws_region().unwrap_or(region),
+        "dynamodb": dynamodb,
+        "eventSourceARN": arn,
+    })
 }
 
 /// An attribute value in DynamoDB's JSON form.

@@ -40,10 +40,12 @@ fn is_documented(stored: &str, names: &BTreeSet<String>) -> bool {
     if names.contains(stored) {
         return true;
     }
-    [Notice::Staff, Notice::Patient, Notice::StaffFallback]
-        .iter()
-        .find_map(|kind| stored.strip_prefix(&format!("{}_email_", kind.name())))
-        .is_some_and(|field| names.contains(&format!("<kind>_email_{field}")))
+    // An email's attributes are named by their kind (`staff`,
+    // `confirmation-2`): the document names them once, as `<kind>`.
+    stored
+        .split_once("_email_")
+        .filter(|(kind, _)| Notice::parse(kind).is_some())
+        .is_some_and(|(_, field)| names.contains(&format!("<kind>_email_{field}")))
 }
 
 /// Everything one insert can write: a key, both rate counters and both
@@ -231,6 +233,12 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
     .unwrap();
     desk.change(&first.reference, 1, &booked).await.unwrap();
     desk.open(&first.reference, &nurse).await.unwrap();
+    // The booking's confirmation, claimed and sent.
+    claim(first.reference.clone(), Notice::Confirmation(0)).await;
+    ledger
+        .mark_sent(&first.reference, Notice::Confirmation(0), "m-2", now)
+        .await
+        .unwrap();
 
     // An erasure's entry, with its reason, in the place of the booking it erased.
     body["email"] = serde_json::json!("erased@example.com");
@@ -285,6 +293,7 @@ async fn every_stored_attribute_is_in_the_data_protection_document(backend: Back
         "repeat_of",
         "acknowledgement_withheld",
         "appointment_at",
+        "confirmation_sequence",
         "reason",
         "channel",
         "given_at",

@@ -305,7 +305,7 @@ async fn a_throttled_delivery_record_is_an_error_to_retry_never_unchanged() {
         "{outcome:?}"
     );
     // The update's condition failed (another message), and the probe throttled.
-    let outcome = record(through("\"REMOVE #detail\"").await, "message-other").await;
+    let outcome = record(through("\"REMOVE #owed, #detail\"").await, "message-other").await;
     assert!(
         matches!(outcome, Err(StoreError::Unavailable(_))),
         "{outcome:?}"

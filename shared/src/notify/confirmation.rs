@@ -50,11 +50,18 @@ pub enum NotNeeded {
     Superseded,
     /// The appointment's time came before the confirmation could go.
     Passed,
+    /// A cancellation of an appointment the patient was never sent: no
+    /// confirmation before it went, or is going.
+    NothingToCancel,
 }
 
 impl NotNeeded {
     /// Every reason.
-    pub const ALL: [NotNeeded; 2] = [NotNeeded::Superseded, NotNeeded::Passed];
+    pub const ALL: [NotNeeded; 3] = [
+        NotNeeded::Superseded,
+        NotNeeded::Passed,
+        NotNeeded::NothingToCancel,
+    ];
 
     /// How a recorded failure code starts when the email was not needed.
     const PREFIX: &'static str = "not_needed:";
@@ -75,6 +82,7 @@ impl NotNeeded {
         match self {
             Self::Superseded => "superseded",
             Self::Passed => "passed",
+            Self::NothingToCancel => "nothing_to_cancel",
         }
     }
 
@@ -83,6 +91,9 @@ impl NotNeeded {
         match self {
             Self::Superseded => "not sent: a later change sent what is true now",
             Self::Passed => "not sent: the appointment's time had passed",
+            Self::NothingToCancel => {
+                "not sent: the patient was never sent the appointment it cancels"
+            }
         }
     }
 }

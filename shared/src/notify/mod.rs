@@ -311,6 +311,31 @@ impl Notifier {
         self.one(booking, Letter::Confirmation(confirmation)).await
     }
 
+    /// Whether the patient may hold an entry a cancellation numbered
+    /// `sequence` removes: one of the confirmations before it was sent, or
+    /// is being sent now.
+    async fn anything_to_cancel(
+        &self,
+        reference: &crate::booking::Reference,
+        sequence: u32,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        for earlier in (0..sequence).rev() {
+            let state = self
+                .ledger
+                .state(reference, Notice::Confirmation(earlier))
+                .await?
+                .unwrap_or_default();
+            let sending = state
+                .claimed_until
+                .is_some_and(|until| until >= now.unix_timestamp());
+            if state.sent_at.is_some() || sending {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// What becomes of one email after its claim: sent (its mark still to
     /// write), or settled otherwise with its own write (withheld, held,
     /// failed) or none (not ours to send, deferred).
@@ -327,6 +352,12 @@ impl Notifier {
         let not_needed = match claim {
             Claim::Claimed => match letter {
                 Letter::Confirmation(c) if c.appointment.at <= now => Some(NotNeeded::Passed),
+                Letter::Confirmation(c)
+                    if c.method == Method::Cancel
+                        && !self.anything_to_cancel(reference, c.sequence, now).await? =>
+                {
+                    Some(NotNeeded::NothingToCancel)
+                }
                 _ => None,
             },
             Claim::Superseded => Some(NotNeeded::Superseded),

@@ -258,7 +258,8 @@ pub struct WordingPart {
 /// One email about a booking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EmailPart {
-    /// `staff`, `patient` (the acknowledgement) or `fallback`.
+    /// `staff`, `patient` (the acknowledgement), `fallback`, or
+    /// `confirmation-<n>` (an appointment confirmation).
     pub kind: String,
     /// When it was sent.
     pub sent_at: Option<String>,

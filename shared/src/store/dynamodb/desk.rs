@@ -462,6 +462,7 @@ impl RequestInbox for DynamoDesk {
         };
         // A change that owes the patient a confirmation numbers it and
         // marks it owed, in the same write: the stream passes that record.
+        // Any other change takes the mark down, as every later write does.
         let confirmation = crate::notify::Confirmation::next_sequence(
             super::notices::confirmation_sequence(&item)?,
             step,
@@ -469,23 +470,23 @@ impl RequestInbox for DynamoDesk {
         let mut expression = "SET desk_state = :to, desk_lane = :lane, desk_version = :next, \
              history = list_append(if_not_exists(history, :none), :step)"
             .to_owned();
-        if confirmation.is_some() {
-            expression.push_str(", #sequence = :sequence, #owed = :sequence");
+        let mut names = HashMap::from([("#owed".to_owned(), super::CONFIRMATION_OWED.to_owned())]);
+        match confirmation {
+            Some(_) => {
+                expression.push_str(", #sequence = :sequence, #owed = :sequence");
+                names.insert(
+                    "#sequence".to_owned(),
+                    super::CONFIRMATION_SEQUENCE.to_owned(),
+                );
+            }
+            None => expression.push_str(" REMOVE #owed"),
         }
         let update = built(
             Update::builder()
                 .table_name(&self.bookings_table)
                 .key("reference", s(reference.as_str()))
                 .update_expression(expression)
-                .set_expression_attribute_names(confirmation.map(|_| {
-                    HashMap::from([
-                        (
-                            "#sequence".to_owned(),
-                            super::CONFIRMATION_SEQUENCE.to_owned(),
-                        ),
-                        ("#owed".to_owned(), super::CONFIRMATION_OWED.to_owned()),
-                    ])
-                }))
+                .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(confirmation.map(|sequence| {
                     HashMap::from([(":sequence".to_owned(), n(i64::from(sequence)))])
                 }))
@@ -599,49 +600,33 @@ impl crate::rights::Eraser for DynamoDesk {
         let now = self.clock.now();
         let entry = AuditEntry::erased(now, by.clone(), reference, reason.clone())
             .map_err(no_randomness)?;
-        // Not while one of its emails is being sent: that email would land
-        // after the erasure.
-        let mut delete = Delete::builder()
-            .table_name(&self.bookings_table)
-            .key("reference", s(reference.as_str()))
-            .expression_attribute_names("#reference", "reference")
-            .expression_attribute_values(":now", n(now.unix_timestamp()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut condition = "attribute_exists(#reference)".to_owned();
-        for (i, notice) in crate::notify::Notice::KINDS.iter().enumerate() {
-            let name = format!("#claim{i}");
-            condition.push_str(&format!(
-                " AND (attribute_not_exists({name}) OR {name} < :now)"
-            ));
-            delete = delete
-                .expression_attribute_names(name, format!("{}_email_claim_until", notice.name()));
-        }
-        let mut items = vec![TransactWriteItem::builder()
-            .delete(built(delete.condition_expression(condition).build())?)
-            .build()];
-        for key in guards {
-            items.push(
-                TransactWriteItem::builder()
-                    .delete(built(
-                        Delete::builder()
-                            .table_name(&self.guards_table)
-                            .key("pk", s(key))
-                            .build(),
-                    )?)
-                    .build(),
-            );
-        }
-        items.push(
-            TransactWriteItem::builder()
-                .put(self.audit_put(&entry, now)?)
-                .build(),
-        );
-        let token = hex::encode(&sha2::Sha256::digest(entry.id.as_str().as_bytes())[..18]);
         for attempt in 0..CONFLICT_ATTEMPTS {
+            // Not while one of its emails is being sent: that email would
+            // land after the erasure. A confirmation's claim is named by its
+            // number, so the item is read first: any claim live now refuses,
+            // and the write is conditional on the claims that could still be
+            // taken (the three kinds and the latest confirmation) and on the
+            // latest confirmation's number.
+            let Some(item) =
+                super::booking_item(&self.client, &self.bookings_table, reference).await?
+            else {
+                return Ok(None);
+            };
+            if let Some(until) = live_claim(&item, now) {
+                return Err(crate::rights::erase::sending(reference.as_str(), until));
+            }
+            let sequence = super::notices::confirmation_sequence(&item)?;
+            let items = self.erasure_items(reference, guards, &entry, sequence, now)?;
+            // One token per transaction as written: a retry of the same
+            // write is idempotent, a write with a newer condition is new.
+            let token = hex::encode(
+                &sha2::Sha256::digest(format!("{}:{sequence:?}", entry.id.as_str()).as_bytes())
+                    [..18],
+            );
             let result = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(items.clone()))
+                .set_transact_items(Some(items))
                 .client_request_token(&token)
                 .send()
                 .await;
@@ -661,27 +646,16 @@ impl crate::rights::Eraser for DynamoDesk {
                 .map(|r| r.code().unwrap_or("None"))
                 .collect();
             if codes.first() == Some(&"ConditionalCheckFailed") {
-                // Gone, or one of its emails claimed: the item says which.
-                let claimed = e
-                    .cancellation_reasons()
-                    .first()
-                    .and_then(|r| r.item())
-                    .and_then(|item| {
-                        crate::notify::Notice::KINDS
-                            .iter()
-                            .filter_map(|notice| {
-                                match item.get(&format!("{}_email_claim_until", notice.name())) {
-                                    Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
-                                    _ => None,
-                                }
-                            })
-                            .filter(|until| *until >= now.unix_timestamp())
-                            .max()
-                    });
-                return match claimed {
-                    Some(until) => Err(crate::rights::erase::sending(reference.as_str(), until)),
-                    None => Ok(None),
+                // Gone, one of its emails claimed, or a confirmation newly
+                // owed: the item says which.
+                let Some(item) = e.cancellation_reasons().first().and_then(|r| r.item()) else {
+                    return Ok(None);
                 };
+                if let Some(until) = live_claim(item, now) {
+                    return Err(crate::rights::erase::sending(reference.as_str(), until));
+                }
+                tracing::info!(attempt, "the request changed under its erasure, retrying");
+                continue;
             }
             if !codes.contains(&"TransactionConflict") {
                 return Err(StoreError::Unavailable(format!(
@@ -696,4 +670,82 @@ impl crate::rights::Eraser for DynamoDesk {
             "the erasure kept conflicting with other transactions".into(),
         ))
     }
+}
+
+impl DynamoDesk {
+    /// An erasure's one transaction: the booking's item, deleted while no
+    /// email of it can be claimed and no newer confirmation is owed; its
+    /// guards; and the audit entry in its place.
+    fn erasure_items(
+        &self,
+        reference: &Reference,
+        guards: &[String],
+        entry: &AuditEntry,
+        sequence: Option<u32>,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut delete = Delete::builder()
+            .table_name(&self.bookings_table)
+            .key("reference", s(reference.as_str()))
+            .expression_attribute_names("#reference", "reference")
+            .expression_attribute_names("#sequence", super::CONFIRMATION_SEQUENCE)
+            .expression_attribute_values(":now", n(now.unix_timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut condition = "attribute_exists(#reference)".to_owned();
+        condition.push_str(match sequence {
+            Some(_) => " AND #sequence = :sequence",
+            None => " AND attribute_not_exists(#sequence)",
+        });
+        let claimable = crate::notify::Notice::KINDS
+            .into_iter()
+            .chain(sequence.map(crate::notify::Notice::Confirmation));
+        for (i, notice) in claimable.enumerate() {
+            let name = format!("#claim{i}");
+            condition.push_str(&format!(
+                " AND (attribute_not_exists({name}) OR {name} < :now)"
+            ));
+            delete = delete
+                .expression_attribute_names(name, format!("{}_email_claim_until", notice.name()));
+        }
+        if let Some(sequence) = sequence {
+            delete = delete.expression_attribute_values(":sequence", n(i64::from(sequence)));
+        }
+        let mut items = vec![TransactWriteItem::builder()
+            .delete(built(delete.condition_expression(condition).build())?)
+            .build()];
+        for key in guards {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(built(
+                        Delete::builder()
+                            .table_name(&self.guards_table)
+                            .key("pk", s(key))
+                            .build(),
+                    )?)
+                    .build(),
+            );
+        }
+        items.push(
+            TransactWriteItem::builder()
+                .put(self.audit_put(entry, now)?)
+                .build(),
+        );
+        Ok(items)
+    }
+}
+
+/// Until when the latest of a booking item's live email claims holds (any
+/// kind, any confirmation), if one does at `now`.
+fn live_claim(item: &HashMap<String, AttributeValue>, now: time::OffsetDateTime) -> Option<i64> {
+    item.iter()
+        .filter(|(name, _)| {
+            name.strip_suffix("_email_claim_until")
+                .is_some_and(|kind| crate::notify::Notice::parse(kind).is_some())
+        })
+        .filter_map(|(_, value)| match value {
+            AttributeValue::N(v) => v.parse::<i64>().ok(),
+            _ => None,
+        })
+        .filter(|until| *until >= now.unix_timestamp())
+        .max()
 }

@@ -636,11 +636,14 @@ impl super::SubjectIndex for DynamoBookingStore {
                     .update_item()
                     .table_name(&self.bookings_table)
                     .key("reference", s(reference))
-                    .update_expression("SET #email = :email, #phone = :phone")
+                    // As every write after a desk change, it takes down
+                    // the mark of a confirmation owed.
+                    .update_expression("SET #email = :email, #phone = :phone REMOVE #owed")
                     .condition_expression(
                         "attribute_exists(#reference) AND attribute_not_exists(#email)",
                     )
                     .expression_attribute_names("#reference", "reference")
+                    .expression_attribute_names("#owed", CONFIRMATION_OWED)
                     .expression_attribute_names("#email", email)
                     .expression_attribute_names("#phone", phone)
                     .expression_attribute_values(":email", s(tags.email.as_str()))

@@ -148,11 +148,11 @@ impl DynamoNoticeLedger {
                 .expression_attribute_values(format!(":second{i}"), second_value.clone());
         }
         let result = update
-            .update_expression(format!(
+            .update_expression(clearing_owed(&format!(
                 "SET {} REMOVE {}",
                 set.join(", "),
                 remove.join(", ")
-            ))
+            )))
             .send()
             .await;
         match result {
@@ -183,12 +183,14 @@ impl DynamoNoticeLedger {
             .expression_attribute_values(":token", s(token.as_str()));
         update = match held {
             Some((code, at)) => update
-                .update_expression("SET #held = :code, #held_at = :at REMOVE #claim, #until")
+                .update_expression(clearing_owed(
+                    "SET #held = :code, #held_at = :at REMOVE #claim, #until",
+                ))
                 .expression_attribute_names("#held", &names.held)
                 .expression_attribute_names("#held_at", &names.held_at)
                 .expression_attribute_values(":code", s(code))
                 .expression_attribute_values(":at", s(&rfc3339(at))),
-            None => update.update_expression("REMOVE #claim, #until"),
+            None => update.update_expression(clearing_owed("REMOVE #claim, #until")),
         };
         match update.send().await {
             Ok(_) => Ok(()),
@@ -212,7 +214,8 @@ impl DynamoNoticeLedger {
         }
     }
 
-    /// An update of one booking's item, conditional on the item existing.
+    /// An update of one booking's item, naming `#reference` and `#owed`:
+    /// each update's expression is passed through [`clearing_owed`].
     fn update(
         &self,
         reference: &Reference,
@@ -222,6 +225,22 @@ impl DynamoNoticeLedger {
             .table_name(&self.bookings_table)
             .key("reference", s(reference.as_str()))
             .expression_attribute_names("#reference", "reference")
+            .expression_attribute_names("#owed", super::CONFIRMATION_OWED)
+    }
+}
+
+/// `expression` that also removes the mark of a confirmation owed
+/// (`#owed`): the mark is there for the one stream record of the desk's
+/// change that owes it, so every write after it takes it down, and no
+/// record of the ledger's writes (claims, marks, delivery events) ever
+/// passes the notifier's filter.
+fn clearing_owed(expression: &str) -> String {
+    match expression.find("REMOVE ") {
+        Some(at) => {
+            let (before, after) = expression.split_at(at + "REMOVE ".len());
+            format!("{before}#owed, {after}")
+        }
+        None => format!("{expression} REMOVE #owed"),
     }
 }
 
@@ -288,23 +307,19 @@ impl NoticeLedger for DynamoNoticeLedger {
     ) -> Result<Claim, StoreError> {
         let names = Names::of(notice);
         let mut update = self.update(reference);
-        let mut set = "SET #claim = :token, #until = :until".to_owned();
         let mut condition = "attribute_exists(#reference) AND attribute_not_exists(#sent) \
              AND attribute_not_exists(#failed) \
              AND (attribute_not_exists(#until) OR #until < :now)"
             .to_owned();
-        // A confirmation is claimed only while it is the request's latest,
-        // and its first claim takes down the mark the stream passed.
+        // A confirmation is claimed only while it is the request's latest.
         if let Notice::Confirmation(sequence) = notice {
-            set.push_str(" REMOVE #owed");
             condition.push_str(" AND #sequence = :sequence");
             update = update
-                .expression_attribute_names("#owed", super::CONFIRMATION_OWED)
                 .expression_attribute_names("#sequence", super::CONFIRMATION_SEQUENCE)
                 .expression_attribute_values(":sequence", n(i64::from(sequence)));
         }
         let result = update
-            .update_expression(set)
+            .update_expression(clearing_owed("SET #claim = :token, #until = :until"))
             .condition_expression(condition)
             .expression_attribute_names("#claim", &names.claim)
             .expression_attribute_names("#until", &names.claim_until)
@@ -323,6 +338,12 @@ impl NoticeLedger for DynamoNoticeLedger {
         let Some(item) = self.as_refused(reference, &error).await? else {
             return Ok(Claim::NoBooking);
         };
+        // Sent, failed or claimed elsewhere first: only a confirmation
+        // nobody has done anything with can be superseded.
+        let state = names.state(&item);
+        if let Some(refused) = state.clone().refusal(now, until) {
+            return Ok(refused);
+        }
         if let Notice::Confirmation(sequence) = notice {
             if confirmation_sequence(&item)? != Some(sequence) {
                 return Ok(Claim::Superseded);
@@ -330,14 +351,11 @@ impl NoticeLedger for DynamoNoticeLedger {
         }
         // The condition failed, so something held it even if the claim has
         // expired since: report that claim.
-        let state = names.state(&item);
         let held = state
             .claimed_until
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
             .unwrap_or(until);
-        Ok(state
-            .refusal(now, until)
-            .unwrap_or(Claim::HeldElsewhere { until: held }))
+        Ok(Claim::HeldElsewhere { until: held })
     }
 
     /// One `UpdateItem` claims them all when every one is free; when one
@@ -379,7 +397,7 @@ impl NoticeLedger for DynamoNoticeLedger {
                 .expression_attribute_names(format!("#failed{i}"), names.failed);
         }
         let result = update
-            .update_expression(format!("SET {}", set.join(", ")))
+            .update_expression(clearing_owed(&format!("SET {}", set.join(", "))))
             .condition_expression(condition.join(" AND "))
             .send()
             .await;
@@ -486,13 +504,13 @@ impl NoticeLedger for DynamoNoticeLedger {
             .expression_attribute_values(":at", s(&rfc3339(at)));
         update = match detail {
             Some(detail) => update
-                .update_expression(
+                .update_expression(clearing_owed(
                     "SET #delivery = :delivery, #rank = :rank, #at = :at, #detail = :detail",
-                )
+                ))
                 .expression_attribute_values(":detail", s(detail)),
-            None => update.update_expression(
+            None => update.update_expression(clearing_owed(
                 "SET #delivery = :delivery, #rank = :rank, #at = :at REMOVE #detail",
-            ),
+            )),
         };
         match update.send().await {
             Ok(_) => return Ok(Recorded::Applied),
@@ -503,7 +521,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         // attribute cannot exist.
         let probe = self
             .update(reference)
-            .update_expression("REMOVE #detail")
+            .update_expression(clearing_owed("REMOVE #detail"))
             .condition_expression(
                 "attribute_exists(#reference) AND attribute_not_exists(#message_id)",
             )
@@ -723,5 +741,20 @@ impl NoticeLedger for DynamoNoticeLedger {
         }
         owed.confirmations.sort_by_key(|(_, c)| c.made_at);
         Ok(owed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ledger_write_takes_down_the_mark_of_a_confirmation_owed() {
+        assert_eq!(clearing_owed("SET #a = :a"), "SET #a = :a REMOVE #owed");
+        assert_eq!(
+            clearing_owed("SET #a = :a REMOVE #b, #c"),
+            "SET #a = :a REMOVE #owed, #b, #c"
+        );
+        assert_eq!(clearing_owed("REMOVE #b"), "REMOVE #owed, #b");
     }
 }

@@ -147,7 +147,12 @@ impl NoticeLedger for EmbeddedBookingStore {
             if !booking_exists(&tx, &reference)? {
                 return Ok(Claim::NoBooking);
             }
-            // A confirmation is claimed only while it is the request's latest.
+            if let Some(refused) = read_state(&tx, &reference, &notice.name())?.refusal(now, until)
+            {
+                return Ok(refused);
+            }
+            // A confirmation nobody has done anything with is claimed only
+            // while it is the request's latest.
             if let Notice::Confirmation(sequence) = notice {
                 let latest: Option<i64> = tx
                     .query_row(
@@ -159,10 +164,6 @@ impl NoticeLedger for EmbeddedBookingStore {
                 if latest != Some(i64::from(sequence)) {
                     return Ok(Claim::Superseded);
                 }
-            }
-            if let Some(refused) = read_state(&tx, &reference, &notice.name())?.refusal(now, until)
-            {
-                return Ok(refused);
             }
             tx.execute(
                 "INSERT INTO notices (reference, notice, claim, claim_until) VALUES (?1, ?2, ?3, ?4)
