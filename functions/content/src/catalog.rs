@@ -98,7 +98,11 @@ impl Catalog {
                 support_services: &content.support_services,
             })?,
             prices: Rendered::of(&content.prices)?,
-            site: content.site.as_ref().map(Rendered::of).transpose()?,
+            site: content
+                .site
+                .as_ref()
+                .map(|site| Rendered::of(&site.answer()))
+                .transpose()?,
             consent: content.current_consent().map(Rendered::of).transpose()?,
             privacy: content.privacy.as_ref().map(Rendered::of).transpose()?,
             published: contract::Published::of(content),

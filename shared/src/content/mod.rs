@@ -14,8 +14,8 @@ pub mod source;
 
 pub use model::{
     Audience, Condition, ConditionList, ConsentWording, Consultant, ConsultantList, Content, Entry,
-    HowToBook, Pence, PriceList, PriceRow, PrivacyNotice, RichText, Section, Site, SupportService,
-    SupportServiceList, SymptomGroup,
+    HowToBook, Pence, PriceList, PriceRow, PrivacyNotice, RichText, Section, Site, SiteAnswer,
+    SupportService, SupportServiceList, SymptomGroup,
 };
 
 use crate::booking::Slug;

@@ -298,9 +298,9 @@ pub enum Currency {
     Gbp,
 }
 
-/// The clinic's contact details, as every page shows them.
+/// The clinic's contact details, as every page shows them (`GET /v1/site`
+/// answers [`Site::answer`]), and the settings of the emails that give them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Site {
     /// The clinic's name.
     pub name: String,
@@ -334,9 +334,59 @@ pub struct Site {
     /// otherwise [`Site::APPOINTMENT_MINUTES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment_minutes: Option<u16>,
+    /// Whether a confirmation names the consultant staff booked. Off
+    /// unless the clinic turns it on: a consultant's name, looked up, says
+    /// what they treat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub appointment_names_consultant: bool,
+}
+
+/// The clinic's contact details, as every page shows them: what `GET
+/// /v1/site` answers, without the settings only the emails read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Site))]
+pub struct SiteAnswer<'a> {
+    /// The clinic's name.
+    pub name: &'a str,
+    /// The hospital it works from.
+    pub hospital: &'a str,
+    /// The phone number as people read it (`020 8247 3351`).
+    pub phone: &'a str,
+    /// The same number for `tel:` links (`+442082473351`).
+    pub phone_e164: &'a str,
+    /// Where urgent help is, in the clinic's words: the form is not for
+    /// urgent medical problems, and says so on the form, the thank-you page
+    /// and the acknowledgement. `content check` requires it; content pushed
+    /// before it existed has none until pushed again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgent: Option<&'a str>,
+    /// An email address for enquiries, when the clinic publishes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
+    /// Postal address lines, when published.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub address: &'a [String],
+    /// A short text about the clinic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<&'a RichText>,
 }
 
 impl Site {
+    /// The site as `GET /v1/site` answers it.
+    pub fn answer(&self) -> SiteAnswer<'_> {
+        SiteAnswer {
+            name: &self.name,
+            hospital: &self.hospital,
+            phone: &self.phone,
+            phone_e164: &self.phone_e164,
+            urgent: self.urgent.as_deref(),
+            email: self.email.as_deref(),
+            address: &self.address,
+            about: self.about.as_ref(),
+        }
+    }
+
     /// An appointment's length in a calendar when the clinic sets none.
     pub const APPOINTMENT_MINUTES: u16 = 30;
 

@@ -17,7 +17,7 @@ use crate::booking::intake::Created;
 use crate::booking::Slug;
 use crate::content::{
     Condition, ConditionList, ConsentWording, Consultant, ConsultantList, PriceList, PrivacyNotice,
-    Site, SupportServiceList,
+    SiteAnswer, SupportServiceList,
 };
 use crate::fields::FieldError;
 use crate::problem::Problem;
@@ -319,7 +319,7 @@ fn components(published: &Published) -> utoipa::openapi::Components {
     collect::<Consultant>(&mut schemas);
     collect::<SupportServiceList>(&mut schemas);
     collect::<PriceList>(&mut schemas);
-    collect::<Site>(&mut schemas);
+    collect::<SiteAnswer>(&mut schemas);
     collect::<ConsentWording>(&mut schemas);
     collect::<PrivacyNotice>(&mut schemas);
     schemas.push((

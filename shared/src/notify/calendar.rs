@@ -24,8 +24,8 @@ use time::OffsetDateTime;
 pub struct Entry<'a> {
     /// The request it is about (its `UID` and its description).
     pub reference: &'a Reference,
-    /// The clinic, as `ORGANIZER`'s name.
-    pub clinic: &'a str,
+    /// `ORGANIZER`'s name: the hospital's, as neutral as the summary.
+    pub organizer_name: &'a str,
     /// The address the confirmation is sent from, as `ORGANIZER`.
     pub organizer: &'a Email,
     /// The patient, as the one `ATTENDEE`.
@@ -35,6 +35,8 @@ pub struct Entry<'a> {
     pub summary: &'a str,
     /// Where: the clinic's address, or its hospital's name.
     pub location: &'a str,
+    /// The consultant's name, where the clinic lets confirmations give it.
+    pub consultant: Option<&'a str>,
     /// The phone number to change or cancel.
     pub phone: &'a str,
     /// How long the appointment is.
@@ -49,6 +51,15 @@ pub fn uid(reference: &Reference, organizer: &Email) -> String {
         .rsplit_once('@')
         .map_or("frontdesk.invalid", |(_, domain)| domain);
     format!("appointment-{reference}@{domain}")
+}
+
+/// `text` on one line: the crate escapes line feeds, commas and
+/// semicolons, not carriage returns or other control characters, which
+/// the clinic's content could hold.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// `at` as a UTC date-time value (`20270701T090000Z`).
@@ -72,7 +83,7 @@ pub fn entry(confirmation: &Confirmation, about: &Entry<'_>) -> String {
     let at = confirmation.appointment.at;
     let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", about.organizer.as_str()));
     // A parameter value may hold no double quote (RFC 5545 3.2).
-    organizer.add_parameter("CN", &about.clinic.replace('"', "'"));
+    organizer.add_parameter("CN", &one_line(about.organizer_name).replace('"', "'"));
     let mut attendee = Property::new("ATTENDEE", format!("mailto:{}", about.attendee.as_str()));
     attendee
         .add_parameter("ROLE", "REQ-PARTICIPANT")
@@ -84,12 +95,17 @@ pub fn entry(confirmation: &Confirmation, about: &Entry<'_>) -> String {
         .add_property("DTSTAMP", utc(confirmation.made_at))
         .starts(at)
         .ends(at + about.length)
-        .summary(about.summary)
-        .location(about.location)
-        .description(&format!(
-            "Reference {}. To change or cancel, call {}.",
-            about.reference, about.phone
-        ))
+        .summary(&one_line(about.summary))
+        .location(&one_line(about.location))
+        .description(&one_line(&format!(
+            "Reference {}.{} To change or cancel, call {}.",
+            about.reference,
+            about
+                .consultant
+                .map(|name| format!(" With {name}."))
+                .unwrap_or_default(),
+            about.phone
+        )))
         .status(match confirmation.method {
             Method::Request => EventStatus::Confirmed,
             Method::Cancel => EventStatus::Cancelled,
@@ -138,11 +154,12 @@ mod tests {
             confirmation,
             &Entry {
                 reference: &reference,
-                clinic: "Cancer Centre London",
+                organizer_name: "Parkside Hospital",
                 organizer: &organizer,
                 attendee: &attendee,
                 summary: "Appointment at Parkside Hospital",
                 location: "Parkside Hospital, 53 Parkside, London SW19 5NX",
+                consultant: None,
                 phone: "020 8247 3351",
                 length: time::Duration::minutes(45),
             },
@@ -206,7 +223,7 @@ mod tests {
         assert!(ics.contains("DTSTART:20270701T090000Z\r\n"), "{ics}");
         assert!(ics.contains("DTSTAMP:20261201T120000Z\r\n"), "{ics}");
         assert!(
-            ics.contains("ORGANIZER;CN=Cancer Centre London:mailto:bookings@clinic.example\r\n"),
+            ics.contains("ORGANIZER;CN=Parkside Hospital:mailto:bookings@clinic.example\r\n"),
             "{ics}"
         );
         let attendees = event.get_attendees();
@@ -247,32 +264,34 @@ mod tests {
     }
 
     #[test]
-    fn text_values_are_escaped_and_lines_folded() {
+    fn text_values_are_escaped_kept_to_one_line_and_folded() {
         let reference = Reference::parse("CCL-7K3M-9Q2X").unwrap();
         let organizer = Email::parse("bookings@clinic.example").unwrap();
         let ics = entry(
             &confirmation(0, Method::Request, datetime!(2027-07-01 09:00 UTC)),
             &Entry {
                 reference: &reference,
-                clinic: "The \"Clinic\"; London, UK",
+                organizer_name: "The \"Clinic\"; London, UK\r\nX-INJECTED:1",
                 organizer: &organizer,
                 attendee: &organizer,
                 summary: "Appointment; at, the\nhospital",
                 location: &"A long address line, ".repeat(8),
+                consultant: None,
                 phone: "020 8247 3351",
                 length: time::Duration::minutes(30),
             },
         );
         assert!(
-            ics.contains("SUMMARY:Appointment\\; at\\, the\\nhospital\r\n"),
+            ics.contains("SUMMARY:Appointment\\; at\\, the hospital\r\n"),
             "{ics}"
         );
         assert!(
-            ics.contains("ORGANIZER;CN=\"The 'Clinic'; London, UK\":"),
+            ics.contains("ORGANIZER;CN=\"The 'Clinic'; London, UK  X-INJECTED:1\":"),
             "{ics}"
         );
+        assert!(!ics.contains("\nX-INJECTED"), "{ics}");
         assert!(ics.split("\r\n").all(|line| line.len() <= 75), "{ics}");
         let (_, event) = parsed(&ics);
-        assert_eq!(event.get_summary(), Some("Appointment; at, the\nhospital"));
+        assert_eq!(event.get_summary(), Some("Appointment; at, the hospital"));
     }
 }

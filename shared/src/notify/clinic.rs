@@ -22,10 +22,16 @@ pub struct Clinic {
     /// address on one line, or, until the content publishes one, its
     /// hospital's name.
     pub place: String,
+    /// The hospital's name: the calendar entry's organizer, as neutral as
+    /// its title, since others may read a patient's calendar.
+    pub hospital: String,
     /// An appointment's title in the patient's calendar.
     pub appointment_summary: String,
     /// An appointment's length in the patient's calendar.
     pub appointment_length: time::Duration,
+    /// The consultants' names a confirmation may give, by slug: none
+    /// unless the clinic's `appointment_names_consultant` allows it.
+    pub consultant_names: std::collections::BTreeMap<crate::booking::Slug, String>,
 }
 
 /// The clinic of the content published, if its site details are there and
@@ -50,6 +56,7 @@ impl Published {
                 phone_e164,
                 urgent: site.urgent.clone(),
                 place,
+                hospital: site.hospital.clone(),
                 appointment_summary: site
                     .appointment_summary
                     .clone()
@@ -58,6 +65,15 @@ impl Published {
                     site.appointment_minutes
                         .unwrap_or(crate::content::model::Site::APPOINTMENT_MINUTES),
                 )),
+                consultant_names: if site.appointment_names_consultant {
+                    content
+                        .consultants
+                        .iter()
+                        .map(|c| (c.slug.clone(), c.name.clone()))
+                        .collect()
+                } else {
+                    Default::default()
+                },
             })
         });
         if clinic.is_none() {
@@ -85,6 +101,7 @@ mod tests {
                 about: None,
                 appointment_summary: None,
                 appointment_minutes: None,
+                appointment_names_consultant: false,
             }),
             ..Content::default()
         }
@@ -123,6 +140,39 @@ mod tests {
         assert_eq!(clinic.place, "1 Fixture Road, London N1 1AA");
         assert_eq!(clinic.appointment_summary, "Clinic visit");
         assert_eq!(clinic.appointment_length, time::Duration::minutes(45));
+    }
+
+    #[test]
+    fn consultants_are_named_only_when_the_clinic_allows_it() {
+        let mut published = content("Fixture Clinic", "+442079460000");
+        published.consultants = vec![crate::content::model::Consultant {
+            slug: crate::booking::Slug::parse("jane-doe").unwrap(),
+            name: "Dr Jane Doe".into(),
+            role: "Consultant".into(),
+            specialties: Vec::new(),
+            gmc_number: None,
+            biography: crate::content::model::RichText {
+                markdown: String::new(),
+                html: String::new(),
+            },
+        }];
+        let Published(Some(clinic)) = Published::of(&published).unwrap() else {
+            panic!("the site's details are usable");
+        };
+        assert!(clinic.consultant_names.is_empty());
+        if let Some(site) = published.site.as_mut() {
+            site.appointment_names_consultant = true;
+        }
+        let Published(Some(clinic)) = Published::of(&published).unwrap() else {
+            panic!("the site's details are usable");
+        };
+        assert_eq!(
+            clinic
+                .consultant_names
+                .get(&crate::booking::Slug::parse("jane-doe").unwrap())
+                .map(String::as_str),
+            Some("Dr Jane Doe")
+        );
     }
 
     #[test]

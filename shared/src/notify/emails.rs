@@ -77,6 +77,8 @@ struct ConfirmationView {
     reference: String,
     when: String,
     place: String,
+    /// The consultant's name, where the clinic lets confirmations give it.
+    consultant: Option<String>,
     phone: String,
     phone_e164: String,
 }
@@ -217,11 +219,17 @@ impl Emails {
     ) -> Result<OutgoingEmail, MailError> {
         let to = &booking.details.email;
         let subject = Self::subject(Letter::Confirmation(confirmation), booking);
+        let consultant = confirmation
+            .appointment
+            .consultant
+            .as_ref()
+            .and_then(|slug| clinic.consultant_names.get(slug))
+            .cloned();
         let view = ConfirmationView {
             lead: match (confirmation.method, confirmation.sequence) {
                 (Method::Request, 0) => "Your appointment is booked.",
                 (Method::Request, _) => {
-                    "Your appointment has changed: this replaces the time we sent you before."
+                    "Your appointment has changed: this replaces any time we sent you before."
                 }
                 (Method::Cancel, _) => "Your appointment has been cancelled.",
             },
@@ -230,6 +238,7 @@ impl Emails {
             reference: booking.reference.to_string(),
             when: crate::london::written(confirmation.appointment.at),
             place: clinic.place.clone(),
+            consultant,
             phone: clinic.phone.clone(),
             phone_e164: clinic.phone_e164.as_str().to_owned(),
             subject,
@@ -244,11 +253,12 @@ impl Emails {
             confirmation,
             &super::calendar::Entry {
                 reference: &booking.reference,
-                clinic: clinic.name.as_str(),
+                organizer_name: &clinic.hospital,
                 organizer: &self.config.mail_from,
                 attendee: to,
                 summary: &clinic.appointment_summary,
                 location: &clinic.place,
+                consultant: view.consultant.as_deref(),
                 phone: &clinic.phone,
                 length: clinic.appointment_length,
             },
@@ -442,8 +452,10 @@ mod tests {
             phone_e164: crate::booking::UkPhone::from_stored("+442079460000").unwrap(),
             urgent: Some("Not for urgent problems: call 999 or NHS 111.".into()),
             place: "Fixture Hospital".into(),
+            hospital: "Fixture Hospital".into(),
             appointment_summary: "Appointment at Fixture Hospital".into(),
             appointment_length: time::Duration::minutes(30),
+            consultant_names: Default::default(),
         }
     }
 
@@ -472,6 +484,48 @@ mod tests {
                 part.contains("Not for urgent problems: call 999 or NHS 111."),
                 "{part}"
             );
+        }
+    }
+
+    #[test]
+    fn a_confirmation_names_the_consultant_only_where_the_clinic_allows_it() {
+        let booking = booking(FORM);
+        let confirmation = Confirmation {
+            sequence: 0,
+            method: Method::Request,
+            appointment: crate::desk::Appointment {
+                at: time::macros::datetime!(2027-07-01 09:30 UTC),
+                place: crate::desk::Place::parse("Outpatients").unwrap(),
+                consultant: Some(crate::booking::Slug::parse("jane-doe").unwrap()),
+            },
+            made_at: time::macros::datetime!(2026-12-01 12:00 UTC),
+        };
+        let all = |clinic: &Clinic| {
+            let email = emails(&[])
+                .render(Letter::Confirmation(&confirmation), &booking, clinic)
+                .unwrap();
+            let calendar = email.calendar().expect("a calendar entry").ics.clone();
+            format!(
+                "{}\n{}\n{}\n{calendar}",
+                email.subject(),
+                email.text(),
+                email.html()
+            )
+        };
+        let unnamed = all(&clinic());
+        assert!(!unnamed.contains("Jane Doe"), "{unnamed}");
+        assert!(!unnamed.contains("jane-doe"), "{unnamed}");
+        let mut naming = clinic();
+        naming.consultant_names.insert(
+            crate::booking::Slug::parse("jane-doe").unwrap(),
+            "Dr Jane Doe".into(),
+        );
+        let named = all(&naming);
+        assert!(named.contains("With: Dr Jane Doe"), "{named}");
+        assert!(named.contains("With Dr Jane Doe."), "{named}");
+        // Never the place staff typed, nor anything about health.
+        for health in ["Outpatients", "euroendocrine", "1970"] {
+            assert!(!named.contains(health), "{health}: {named}");
         }
     }
 

@@ -119,8 +119,10 @@ impl Desk {
             phone_e164: UkPhone::from_stored("+442079460000").unwrap(),
             urgent: None,
             place: "Fixture Hospital".into(),
+            hospital: "Fixture Hospital".into(),
             appointment_summary: "Appointment at Fixture Hospital".into(),
             appointment_length: Duration::minutes(30),
+            consultant_names: Default::default(),
         };
         let now = Arc::clone(&self.now);
         Notifier::new(

@@ -370,6 +370,7 @@ const SITE_FIELDS: &[&str] = &[
     "address",
     "appointment_summary",
     "appointment_minutes",
+    "appointment_names_consultant",
 ];
 
 /// The site's contact details: `site.md`, the body a short text about the clinic.
@@ -416,6 +417,18 @@ pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
             }
         },
     };
+    let appointment_names_consultant = match fields
+        .optional_text("appointment_names_consultant")
+        .as_deref()
+    {
+        None | Some("no") => false,
+        Some("yes") => true,
+        Some(_) => {
+            let line = fields.layout().key("appointment_names_consultant");
+            fields.problem(line, "`appointment_names_consultant` must be yes or no");
+            false
+        }
+    };
     let body_problems = markdown::problems(body, body_line);
     finish(fields, body_problems, 1, Vec::new(), || {
         Some(Site {
@@ -429,6 +442,7 @@ pub(crate) fn site(text: &str) -> Result<Read<Site>, LineError> {
             about: (!body.trim().is_empty()).then(|| markdown::rich_text(body)),
             appointment_summary,
             appointment_minutes,
+            appointment_names_consultant,
         })
     })
 }
