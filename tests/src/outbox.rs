@@ -1,5 +1,6 @@
 //! The local outbox as the tests read it: `.eml` files in a folder.
 
+use mail_parser::MimeHeaders;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,12 +15,24 @@ pub struct OutboxEmail {
     pub both_parts: bool,
     /// The plain-text part.
     pub text: String,
+    /// The calendar entry attached as `appointment.ics`, if one is.
+    pub calendar: Option<String>,
 }
 
-/// The files in `dir` (none if it does not exist yet).
+/// The finished messages in `dir` (none if it does not exist yet): not a
+/// message still being written aside (`.<stem>.eml.partial`).
 pub fn files(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
-        .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|path| {
+                    path.file_name()
+                        .and_then(|name| name.to_str())
+                        .is_some_and(|name| !name.starts_with('.'))
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -42,6 +55,10 @@ pub fn read(file: &Path) -> OutboxEmail {
     let message = mail_parser::MessageParser::default()
         .parse(&raw)
         .expect("RFC 5322");
+    let calendar = message
+        .attachments()
+        .find(|part| part.attachment_name() == Some("appointment.ics"))
+        .map(|part| String::from_utf8_lossy(part.contents()).into_owned());
     OutboxEmail {
         to: message
             .to()
@@ -52,5 +69,6 @@ pub fn read(file: &Path) -> OutboxEmail {
         subject: message.subject().unwrap_or_default().to_owned(),
         both_parts: message.body_text(0).is_some() && message.body_html(0).is_some(),
         text: message.body_text(0).unwrap_or_default().into_owned(),
+        calendar,
     }
 }

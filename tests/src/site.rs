@@ -97,9 +97,12 @@ impl SiteServer {
         .await;
         let database = EmbeddedBookingStore::open(&serve::database_path(data_dir.path()))
             .expect("the database");
+        // As `frontdesk serve` wires it: a booking and a desk change that
+        // owes a confirmation each wake the announcer.
+        let announcer = notify::Announcer::start(notifier);
         let (sign_in, secret) = frontdesk_desk::local::LocalSignIn::new().expect("randomness");
         let desk = serve::desk(
-            store.desk,
+            Arc::new(notify::NotifyingDesk::new(store.desk, announcer.clone())),
             serve::consultants(&store.content, &content_config),
             rights,
             frontdesk_shared::DeskConfig::from_lookup(|_| None).expect("desk settings"),
@@ -107,10 +110,7 @@ impl SiteServer {
             &sign_in,
         );
         let app = serve::app(
-            Arc::new(NotifyingStore::new(
-                store.bookings,
-                notify::Announcer::start(notifier),
-            )),
+            Arc::new(NotifyingStore::new(store.bookings, announcer)),
             config,
             store.content,
             &content_config,
@@ -185,6 +185,31 @@ impl SiteServer {
     /// How many bookings are stored.
     pub async fn count(&self) -> u64 {
         self.database.count_bookings().await.expect("a count")
+    }
+
+    /// The emails in the outbox whose subject starts with `subject`, once
+    /// `count` of them have arrived (or after 10 s), oldest first.
+    pub async fn emails_about(
+        &self,
+        subject: &str,
+        count: usize,
+    ) -> Vec<crate::outbox::OutboxEmail> {
+        let outbox = notify::outbox_path(self.data_dir.path());
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            let mut files = crate::outbox::files(&outbox);
+            files.sort();
+            found = files
+                .iter()
+                .map(|file| crate::outbox::read(file))
+                .filter(|email| email.subject.starts_with(subject))
+                .collect();
+            if found.len() >= count {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        found
     }
 
     /// The emails in the outbox once `count` have arrived (or after 10 s):

@@ -21,6 +21,7 @@ for_each_backend!(
     a_signed_in_person_finds_opens_and_moves_a_request,
     of_two_staff_moving_a_request_at_once_one_wins_and_the_other_sees_it,
     a_move_with_bad_fields_is_refused_field_by_field_and_changes_nothing,
+    a_time_the_clocks_skip_or_repeat_or_that_has_passed_is_refused_or_asked_about,
     a_hostile_message_comes_back_as_the_text_it_was,
     signing_out_ends_the_session,
     an_erased_request_says_when_and_why_and_nothing_else,
@@ -445,7 +446,7 @@ async fn a_move_with_bad_fields_is_refused_field_by_field_and_changes_nothing(ba
             "appointment",
         ),
         (
-            json!({"version": 1, "from": "contacted", "to": "booked", "appointment": {"date": "2027-03-28", "time": "01:30", "place": "Parkside"}}),
+            json!({"version": 1, "from": "contacted", "to": "booked", "appointment": {"date": "2027-07-01", "time": "25:30", "place": "Parkside"}}),
             "appointment.time",
         ),
         (
@@ -524,6 +525,127 @@ async fn a_move_with_bad_fields_is_refused_field_by_field_and_changes_nothing(ba
             .call("GET", &format!("/v1/desk/inbox?{bad}"), Some(&token), None)
             .await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+/// The last Sunday of `month` next year, when London's clocks change.
+fn last_sunday(month: time::Month) -> time::Date {
+    let year = time::OffsetDateTime::now_utc().year() + 1;
+    let mut day = time::Date::from_calendar_date(year, month, 1)
+        .unwrap()
+        .replace_day(time::util::days_in_month(month, year))
+        .unwrap();
+    while day.weekday() != time::Weekday::Sunday {
+        day = day.previous_day().unwrap();
+    }
+    day
+}
+
+async fn a_time_the_clocks_skip_or_repeat_or_that_has_passed_is_refused_or_asked_about(
+    backend: Backend,
+) {
+    let mut desk = Desk::spawn(backend).await;
+    let token = desk.sign_in().await;
+    let spring = last_sunday(time::Month::March).to_string();
+    let autumn = last_sunday(time::Month::October).to_string();
+    // Each case on a request of its own, contacted, then booked as asked.
+    let mut cases = Vec::new();
+    for (n, (appointment, field, says)) in [
+        (
+            json!({"date": spring, "time": "01:30", "place": "Parkside"}),
+            Some("appointment.time"),
+            "clocks go forward",
+        ),
+        (
+            json!({"date": autumn, "time": "01:30", "place": "Parkside"}),
+            Some("appointment.zone"),
+            "BST",
+        ),
+        (
+            json!({"date": autumn, "time": "01:30", "place": "Parkside", "zone": "EST"}),
+            Some("appointment.zone"),
+            "Choose BST or GMT",
+        ),
+        (
+            json!({"date": "2020-07-01", "time": "10:30", "place": "Parkside"}),
+            Some("appointment.date"),
+            "has passed",
+        ),
+        (
+            json!({"date": autumn, "time": "01:30", "place": "Parkside", "zone": "BST"}),
+            None,
+            "T00:30:00.000Z",
+        ),
+        (
+            json!({"date": autumn, "time": "01:30", "place": "Parkside", "zone": "GMT"}),
+            None,
+            "T01:30:00.000Z",
+        ),
+        (
+            // Outside the repeated hour, the zone named must be London's.
+            json!({"date": autumn, "time": "10:30", "place": "Parkside", "zone": "GMT"}),
+            None,
+            "T10:30:00.000Z",
+        ),
+        (
+            json!({"date": autumn, "time": "10:30", "place": "Parkside", "zone": "BST"}),
+            Some("appointment.zone"),
+            "London is on GMT, not BST",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reference = desk.book(&valid_booking(), &format!("clocks-{n:04}")).await;
+        let path = format!("/v1/desk/requests/{reference}/moves");
+        let contacted = desk
+            .call(
+                "POST",
+                &path,
+                Some(&token),
+                Some(json!({"version": 0, "from": "new", "to": "contacted"})),
+            )
+            .await;
+        assert_eq!(contacted.status, StatusCode::OK);
+        let body =
+            json!({"version": 1, "from": "contacted", "to": "booked", "appointment": appointment});
+        let answer = desk
+            .call("POST", &path, Some(&token), Some(body.clone()))
+            .await;
+        cases.push((reference, body, answer, field, says));
+    }
+    for (reference, body, answer, field, says) in cases {
+        let request = desk.page(&reference, &token).await.json();
+        match field {
+            Some(field) => {
+                assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+                let errors = answer.json()["errors"].clone();
+                let error = errors
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["field"] == field)
+                    .unwrap_or_else(|| panic!("{body}: {errors}"))
+                    .clone();
+                assert!(
+                    error["message"].as_str().unwrap().contains(says),
+                    "{body}: {error}"
+                );
+                assert_eq!(
+                    (request["state"].clone(), request["version"].clone()),
+                    (json!("contacted"), json!(1)),
+                    "nothing changed: {body}"
+                );
+            }
+            None => {
+                assert_eq!(answer.status, StatusCode::OK, "{body}: {:?}", answer.body);
+                let at = request["history"][1]["appointment"]["at"]["at"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                assert_eq!(at, format!("{autumn}{says}"), "{body}");
+            }
+        }
     }
 }
 

@@ -741,14 +741,22 @@ async fn staff_sign_in_find_a_request_and_move_it_with_the_keyboard_alone() {
         .await
         .contains("Rang, left a message"));
 
-    // Booked, for a date and time in London.
+    // Booked, for a date and time in London: 10:30 on 1 July next year.
+    let day = time::Date::from_calendar_date(
+        time::OffsetDateTime::now_utc().year() + 1,
+        time::Month::July,
+        1,
+    )
+    .unwrap();
+    let appointment =
+        frontdesk_shared::london::instant_of(day, time::macros::time!(10:30), None).unwrap();
     assert!(browser.tab_to("#to-booked").await);
     browser.keys(SPACE).await;
     assert!(
         browser.tab_to("#field-date").await,
         "the appointment's fields appear"
     );
-    browser.keys("2027-07-01").await;
+    browser.keys(&day.to_string()).await;
     assert!(browser.tab_to("#field-time").await);
     browser.keys("10:30").await;
     assert!(browser.tab_to("#field-place").await);
@@ -763,11 +771,58 @@ async fn staff_sign_in_find_a_request_and_move_it_with_the_keyboard_alone() {
         browser.text("#main").await
     );
     let history = browser.text("#main .history").await;
-    assert!(
-        history.contains("Thursday 1 July 2027, 10:30 BST"),
-        "{history}"
-    );
+    let written = frontdesk_shared::london::written(appointment);
+    assert!(written.ends_with("10:30 BST"), "{written}");
+    assert!(history.contains(&written), "{history}");
     assert!(history.contains("Parkside Hospital"), "{history}");
+
+    // The patient's confirmation lands in the outbox with its calendar
+    // entry, at 09:30 UTC; the desk then shows it delivered.
+    let confirmations = server
+        .emails_about(&format!("Your appointment {reference} is booked"), 1)
+        .await;
+    assert_eq!(confirmations.len(), 1, "one confirmation");
+    assert_eq!(confirmations[0].to, "ada.desk@example.com");
+    assert!(
+        confirmations[0].text.contains(&written),
+        "{}",
+        confirmations[0].text
+    );
+    let entry = confirmations[0]
+        .calendar
+        .as_deref()
+        .expect("an appointment.ics attachment");
+    let start = format!(
+        "DTSTART:{}",
+        day.format(time::macros::format_description!("[year][month][day]"))
+            .unwrap()
+    );
+    assert!(entry.contains(&format!("{start}T093000Z")), "{entry}");
+    assert!(entry.contains("METHOD:REQUEST"), "{entry}");
+    // The outbox records it delivered once written: the page, read again
+    // until it says so.
+    let mut row = String::new();
+    for _ in 0..100 {
+        browser.goto(&link).await;
+        desk_shows(&browser, "#main .history").await;
+        row = browser
+            .execute(
+                "return [...document.querySelectorAll('#main table tr')].map((r) => r.textContent).find((t) => t.includes('appointment confirmation 1')) ?? '';",
+                json!([]),
+            )
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if row.contains("Delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        row.contains("To the patient: appointment confirmation 1") && row.contains("Delivered"),
+        "the confirmation is not shown delivered: {row:?}"
+    );
     accessible(&browser, "the request's page, booked").await;
     browser.screenshot("desk-request-booked").await;
 

@@ -400,9 +400,11 @@ fn parse_appointment(
                 None
             }
             Ok(instant) => Some(instant),
-            // The one refusal staff answer by choosing a zone.
-            Err(twice @ london::WallClockError::Twice) => {
-                errors.add("appointment.zone", sentence(&twice));
+            // The refusals staff answer by choosing a zone.
+            Err(
+                zone @ (london::WallClockError::Twice | london::WallClockError::NotOnZone { .. }),
+            ) => {
+                errors.add("appointment.zone", sentence(&zone));
                 None
             }
             Err(other) => {

@@ -107,16 +107,31 @@ pub struct DeskRequest {
 
 /// The emails a request's page lists: the two every booking owes, the
 /// staff fallback when something was ever done with it, and each
-/// appointment confirmation up to the latest, `latest_confirmation`.
+/// appointment confirmation up to the latest, `latest_confirmation`. A
+/// confirmation a later one replaced before anything was done with it
+/// will never be sent: it reads as not needed, superseded.
 pub fn listed_emails(
     state: impl Fn(Notice) -> NoticeState,
     latest_confirmation: Option<u32>,
 ) -> Vec<(Notice, NoticeState)> {
     let confirmations = latest_confirmation.map_or(0..0, |latest| 0..latest.saturating_add(1));
+    let superseded = |notice: Notice| match notice {
+        Notice::Confirmation(sequence) => latest_confirmation.is_some_and(|l| sequence < l),
+        _ => false,
+    };
     Notice::KINDS
         .into_iter()
         .chain(confirmations.map(Notice::Confirmation))
-        .map(|notice| (notice, state(notice)))
+        .map(|notice| match state(notice) {
+            untouched if untouched == NoticeState::default() && superseded(notice) => (
+                notice,
+                NoticeState {
+                    failed: Some(crate::notify::NotNeeded::Superseded.code()),
+                    ..untouched
+                },
+            ),
+            state => (notice, state),
+        })
         .filter(|(notice, state)| {
             *notice != Notice::StaffFallback || *state != NoticeState::default()
         })
@@ -126,6 +141,38 @@ pub fn listed_emails(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmation_replaced_before_it_was_sent_reads_as_not_needed() {
+        let sent = NoticeState {
+            sent_at: Some("2026-12-01T10:00:00Z".into()),
+            ..NoticeState::default()
+        };
+        let listed = listed_emails(
+            |notice| match notice {
+                Notice::Confirmation(0) => sent.clone(),
+                _ => NoticeState::default(),
+            },
+            Some(2),
+        );
+        let confirmations: Vec<(Notice, Option<String>, bool)> = listed
+            .into_iter()
+            .filter(|(n, _)| matches!(n, Notice::Confirmation(_)))
+            .map(|(n, s)| (n, s.failed, s.sent_at.is_some()))
+            .collect();
+        assert_eq!(
+            confirmations,
+            [
+                (Notice::Confirmation(0), None, true),
+                (
+                    Notice::Confirmation(1),
+                    Some("not_needed:superseded".into()),
+                    false
+                ),
+                (Notice::Confirmation(2), None, false),
+            ]
+        );
+    }
 
     #[test]
     fn a_cursor_reads_back_and_a_forged_one_is_refused() {
