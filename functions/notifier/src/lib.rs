@@ -268,15 +268,22 @@ async fn handle_confirmation(notifier: &Notifier, record: EventRecord) -> Verdic
     };
     let reference = booking.reference.clone();
     let notice = frontdesk_shared::notify::Notice::Confirmation(confirmation.sequence);
-    match notifier.confirm(&booking, &confirmation).await {
-        Ok(outcome) => {
-            tracing::info!(reference = %reference, email = %notice, result = said(&outcome), "notification");
-            if outcome.must_retry() {
-                Verdict::Retry
-            } else {
-                Verdict::Done
-            }
-        }
+    let attempted = notifier.confirm(&booking, &confirmation).await.map(|outcome| {
+        tracing::info!(reference = %reference, email = %notice, result = said(&outcome), "notification");
+        outcome.must_retry()
+    });
+    verdict(&reference, attempted)
+}
+
+/// The verdict on a record whose emails were attempted: retried when one
+/// of them must be, or when the store could not be reached.
+fn verdict(
+    reference: &frontdesk_shared::booking::Reference,
+    attempted: Result<bool, frontdesk_shared::store::StoreError>,
+) -> Verdict {
+    match attempted {
+        Ok(false) => Verdict::Done,
+        Ok(true) => Verdict::Retry,
         Err(error) => {
             tracing::warn!(reference = %reference, error = %error, "store unavailable; record will be retried");
             Verdict::Retry
@@ -294,20 +301,11 @@ async fn handle_record(notifier: &Notifier, record: EventRecord) -> Verdict {
         }
     };
     let reference = booking.reference.clone();
-    match notifier.notify(&booking).await {
-        Ok(report) => {
-            for (notice, outcome) in report.outcomes() {
-                tracing::info!(reference = %reference, email = %notice, result = said(outcome), "notification");
-            }
-            if report.must_retry() {
-                Verdict::Retry
-            } else {
-                Verdict::Done
-            }
+    let attempted = notifier.notify(&booking).await.map(|report| {
+        for (notice, outcome) in report.outcomes() {
+            tracing::info!(reference = %reference, email = %notice, result = said(outcome), "notification");
         }
-        Err(error) => {
-            tracing::warn!(reference = %reference, error = %error, "store unavailable; record will be retried");
-            Verdict::Retry
-        }
-    }
+        report.must_retry()
+    });
+    verdict(&reference, attempted)
 }

@@ -244,6 +244,15 @@ fn clearing_owed(expression: &str) -> String {
     }
 }
 
+/// An item's reference as stored, for an operator to find an unreadable
+/// item by (empty when it has none).
+fn reference_of(item: &Item) -> String {
+    match item.get("reference") {
+        Some(AttributeValue::S(reference)) => reference.clone(),
+        _ => String::new(),
+    }
+}
+
 /// Every booking a filtered scan finds, oldest first; unreadable items are
 /// skipped and counted.
 async fn scan_bookings(
@@ -254,10 +263,7 @@ async fn scan_bookings(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| classify(&e))?;
         for item in page.items.unwrap_or_default() {
-            let reference = match item.get("reference") {
-                Some(AttributeValue::S(reference)) => reference.clone(),
-                _ => String::new(),
-            };
+            let reference = reference_of(&item);
             match booking_of_item(item) {
                 Ok(booking) => owed.bookings.push(booking),
                 Err(_) => owed.skip_unreadable(&reference),
@@ -710,10 +716,7 @@ impl NoticeLedger for DynamoNoticeLedger {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify(&e))?;
             for item in page.items.unwrap_or_default() {
-                let reference = match item.get("reference") {
-                    Some(AttributeValue::S(reference)) => reference.clone(),
-                    _ => String::new(),
-                };
+                let reference = reference_of(&item);
                 let latest = confirmation_sequence(&item).and_then(|sequence| {
                     let history = super::desk::history_of(&item)?;
                     Ok(sequence.and_then(|sequence| Confirmation::of_history(sequence, &history)))
