@@ -33,6 +33,8 @@ for_each_backend!(
     an_appointment_that_passed_before_its_confirmation_went_is_not_confirmed,
     cancelling_an_appointment_the_patient_never_heard_of_sends_nothing,
     a_request_is_not_erased_while_its_confirmation_is_being_sent,
+    a_cancellation_goes_when_any_earlier_confirmation_may_have_reached_the_patient,
+    a_confirmation_being_sent_when_the_appointment_moves_is_left_to_its_sender,
 );
 
 /// The message and specialty the fixture patient wrote: neither may
@@ -718,4 +720,148 @@ async fn a_request_is_not_erased_while_its_confirmation_is_being_sent(backend: B
         .await
         .unwrap()
         .is_none());
+}
+
+/// The first confirmation of the request's history, as its record names it.
+async fn first_confirmation(setup: &Setup) -> frontdesk_shared::notify::Confirmation {
+    let history = setup
+        .desk
+        .open(setup.reference(), &nurse(1))
+        .await
+        .unwrap()
+        .unwrap()
+        .history;
+    frontdesk_shared::notify::Confirmation::of_history(0, &history).unwrap()
+}
+
+/// Claims `notice` as a sender would, for two minutes from now.
+async fn claim_for_two_minutes(setup: &Setup, notice: Notice) {
+    let now = setup.clock.now();
+    let claim = setup
+        .store
+        .ledger()
+        .claim(
+            setup.reference(),
+            notice,
+            &frontdesk_shared::notify::ClaimToken::new(),
+            now,
+            now + Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(claim, frontdesk_shared::notify::Claim::Claimed);
+}
+
+async fn a_cancellation_goes_when_any_earlier_confirmation_may_have_reached_the_patient(
+    backend: Backend,
+) {
+    // Sent, then replaced before the next went, then cancelled: the
+    // cancellation removes the entry the first put in the calendar.
+    let mut setup = Setup::new(backend).await;
+    setup.book(london(time::Month::May, 5, time!(11:00))).await;
+    setup.send_owed().await;
+    setup.book(london(time::Month::May, 6, time!(11:00))).await;
+    setup.apply(Move::Cancelled).await;
+    setup.send_owed().await;
+    let subjects: Vec<String> = setup
+        .confirmations()
+        .await
+        .into_iter()
+        .map(|e| e.subject)
+        .collect();
+    let reference = setup.reference().to_string();
+    assert_eq!(
+        subjects,
+        [
+            format!("Your appointment {reference} is booked"),
+            format!("Your appointment {reference} is cancelled"),
+        ]
+    );
+
+    // A sender claimed the first and was never heard of again (SES may
+    // have taken it); its record comes back after the cancellation: it is
+    // not sent again, and the cancellation still goes.
+    let mut setup = Setup::new(backend).await;
+    setup.book(london(time::Month::May, 5, time!(11:00))).await;
+    let first = first_confirmation(&setup).await;
+    claim_for_two_minutes(&setup, Notice::Confirmation(0)).await;
+    setup.clock.advance(Duration::minutes(3));
+    setup.apply(Move::Cancelled).await;
+    let again = setup
+        .notifier
+        .confirm(&setup.booking, &first)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        frontdesk_shared::notify::Outcome::NotNeeded {
+            why: frontdesk_shared::notify::NotNeeded::SupersededAfterAttempt
+        }
+    );
+    setup.send_owed().await;
+    let sent = setup.confirmations().await;
+    assert_eq!(sent.len(), 1, "only the cancellation");
+    assert!(sent[0].subject.ends_with("is cancelled"));
+    assert_eq!(
+        setup.listed().await,
+        [
+            (
+                Notice::Confirmation(0),
+                false,
+                Some("not_needed:superseded_after_attempt".to_owned())
+            ),
+            (Notice::Confirmation(1), true, None),
+        ]
+    );
+}
+
+async fn a_confirmation_being_sent_when_the_appointment_moves_is_left_to_its_sender(
+    backend: Backend,
+) {
+    let mut setup = Setup::new(backend).await;
+    setup.book(london(time::Month::May, 5, time!(11:00))).await;
+    let first = first_confirmation(&setup).await;
+    claim_for_two_minutes(&setup, Notice::Confirmation(0)).await;
+    setup.book(london(time::Month::May, 6, time!(11:00))).await;
+    // Its record delivered again meanwhile: the sender's claim stands.
+    let again = setup
+        .notifier
+        .confirm(&setup.booking, &first)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, frontdesk_shared::notify::Outcome::InProgress { .. }),
+        "{again:?}"
+    );
+    let state = setup
+        .store
+        .notice(setup.reference().as_str(), Notice::Confirmation(0))
+        .await;
+    assert!(state.failed.is_none() && state.claimed_until.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_that_owes_nothing_takes_down_the_mark_of_one_still_owed() {
+    let (mut setup, mut stream) = streamed().await;
+    setup.book(london(time::Month::June, 2, time!(10:00))).await;
+    // Closed before the notifier ran: its record must not pass as owing.
+    setup.apply(Move::Closed).await;
+    let filters = notifier_filters();
+    let records = stream.next_event(4).await.records;
+    let passed: Vec<(String, bool)> = records
+        .iter()
+        .map(|r| {
+            let record = serde_json::to_value(r).unwrap();
+            (r.event_name.clone(), passes(&filters, &record))
+        })
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            ("INSERT".to_owned(), true),
+            ("MODIFY".to_owned(), false),
+            ("MODIFY".to_owned(), true),
+            ("MODIFY".to_owned(), false),
+        ]
+    );
 }

@@ -108,8 +108,9 @@ pub struct DeskRequest {
 /// The emails a request's page lists: the two every booking owes, the
 /// staff fallback when something was ever done with it, and each
 /// appointment confirmation up to the latest, `latest_confirmation`. A
-/// confirmation a later one replaced before anything was done with it
-/// will never be sent: it reads as not needed, superseded.
+/// confirmation a later one replaced, never sent, failed or attempted
+/// (untouched, or held by the operator) will never be sent: it reads as
+/// not needed, superseded.
 pub fn listed_emails(
     state: impl Fn(Notice) -> NoticeState,
     latest_confirmation: Option<u32>,
@@ -123,13 +124,22 @@ pub fn listed_emails(
         .into_iter()
         .chain(confirmations.map(Notice::Confirmation))
         .map(|notice| match state(notice) {
-            untouched if untouched == NoticeState::default() && superseded(notice) => (
-                notice,
-                NoticeState {
-                    failed: Some(crate::notify::NotNeeded::Superseded.code()),
-                    ..untouched
-                },
-            ),
+            never_went
+                if superseded(notice)
+                    && never_went.sent_at.is_none()
+                    && never_went.failed.is_none()
+                    && never_went.claimed_until.is_none() =>
+            {
+                (
+                    notice,
+                    NoticeState {
+                        failed: Some(crate::notify::NotNeeded::Superseded.code()),
+                        held: None,
+                        held_at: None,
+                        ..never_went
+                    },
+                )
+            }
             state => (notice, state),
         })
         .filter(|(notice, state)| {
@@ -148,12 +158,18 @@ mod tests {
             sent_at: Some("2026-12-01T10:00:00Z".into()),
             ..NoticeState::default()
         };
+        let held = NoticeState {
+            held: Some("AccountSuspended".into()),
+            held_at: Some("2026-12-01T10:00:00Z".into()),
+            ..NoticeState::default()
+        };
         let listed = listed_emails(
             |notice| match notice {
                 Notice::Confirmation(0) => sent.clone(),
+                Notice::Confirmation(2) => held.clone(),
                 _ => NoticeState::default(),
             },
-            Some(2),
+            Some(3),
         );
         let confirmations: Vec<(Notice, Option<String>, bool)> = listed
             .into_iter()
@@ -169,7 +185,12 @@ mod tests {
                     Some("not_needed:superseded".into()),
                     false
                 ),
-                (Notice::Confirmation(2), None, false),
+                (
+                    Notice::Confirmation(2),
+                    Some("not_needed:superseded".into()),
+                    false
+                ),
+                (Notice::Confirmation(3), None, false),
             ]
         );
     }

@@ -48,6 +48,9 @@ impl Method {
 pub enum NotNeeded {
     /// A later change owes its own confirmation, which says what is true now.
     Superseded,
+    /// As [`NotNeeded::Superseded`], after an attempt that never said how
+    /// it ended: the patient may hold it, so a cancellation still goes.
+    SupersededAfterAttempt,
     /// The appointment's time came before the confirmation could go.
     Passed,
     /// A cancellation of an appointment the patient was never sent: no
@@ -57,8 +60,9 @@ pub enum NotNeeded {
 
 impl NotNeeded {
     /// Every reason.
-    pub const ALL: [NotNeeded; 3] = [
+    pub const ALL: [NotNeeded; 4] = [
         NotNeeded::Superseded,
+        NotNeeded::SupersededAfterAttempt,
         NotNeeded::Passed,
         NotNeeded::NothingToCancel,
     ];
@@ -81,6 +85,7 @@ impl NotNeeded {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Superseded => "superseded",
+            Self::SupersededAfterAttempt => "superseded_after_attempt",
             Self::Passed => "passed",
             Self::NothingToCancel => "nothing_to_cancel",
         }
@@ -90,6 +95,9 @@ impl NotNeeded {
     pub fn explained(self) -> &'static str {
         match self {
             Self::Superseded => "not sent: a later change sent what is true now",
+            Self::SupersededAfterAttempt => {
+                "not sent again: a later change replaced it, and an earlier attempt may have reached the patient"
+            }
             Self::Passed => "not sent: the appointment's time had passed",
             Self::NothingToCancel => {
                 "not sent: the patient was never sent the appointment it cancels"

@@ -147,7 +147,11 @@ pub enum Claim {
     NoBooking,
     /// A confirmation a later change has replaced: the request's latest
     /// confirmation is another.
-    Superseded,
+    Superseded {
+        /// Whether an earlier attempt claimed it and never said how it
+        /// ended (its claim lapsed): it may have reached the patient.
+        attempted: bool,
+    },
 }
 
 /// How an email withheld on purpose is recorded: as failed for good (it is

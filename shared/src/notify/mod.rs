@@ -312,13 +312,13 @@ impl Notifier {
     }
 
     /// Whether the patient may hold an entry a cancellation numbered
-    /// `sequence` removes: one of the confirmations before it was sent, or
-    /// is being sent now.
+    /// `sequence` removes: one of the confirmations before it was sent, is
+    /// being sent now, or was attempted by a sender that never said how it
+    /// ended (a claim left behind, lapsed or not, or recorded as such).
     async fn anything_to_cancel(
         &self,
         reference: &crate::booking::Reference,
         sequence: u32,
-        now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         for earlier in (0..sequence).rev() {
             let state = self
@@ -326,10 +326,10 @@ impl Notifier {
                 .state(reference, Notice::Confirmation(earlier))
                 .await?
                 .unwrap_or_default();
-            let sending = state
-                .claimed_until
-                .is_some_and(|until| until >= now.unix_timestamp());
-            if state.sent_at.is_some() || sending {
+            let attempted = state.claimed_until.is_some()
+                || state.failed.as_deref().and_then(NotNeeded::of_code)
+                    == Some(NotNeeded::SupersededAfterAttempt);
+            if state.sent_at.is_some() || attempted {
                 return Ok(true);
             }
         }
@@ -354,13 +354,14 @@ impl Notifier {
                 Letter::Confirmation(c) if c.appointment.at <= now => Some(NotNeeded::Passed),
                 Letter::Confirmation(c)
                     if c.method == Method::Cancel
-                        && !self.anything_to_cancel(reference, c.sequence, now).await? =>
+                        && !self.anything_to_cancel(reference, c.sequence).await? =>
                 {
                     Some(NotNeeded::NothingToCancel)
                 }
                 _ => None,
             },
-            Claim::Superseded => Some(NotNeeded::Superseded),
+            Claim::Superseded { attempted: false } => Some(NotNeeded::Superseded),
+            Claim::Superseded { attempted: true } => Some(NotNeeded::SupersededAfterAttempt),
             Claim::AlreadySent => return Ok(Step::Done(Outcome::AlreadySent)),
             Claim::AlreadyFailed { code } => {
                 return Ok(Step::Done(Outcome::AlreadyFailed { code }))

@@ -647,11 +647,14 @@ impl crate::rights::Eraser for DynamoDesk {
                 .collect();
             if codes.first() == Some(&"ConditionalCheckFailed") {
                 // Gone, one of its emails claimed, or a confirmation newly
-                // owed: the item says which.
-                let Some(item) = e.cancellation_reasons().first().and_then(|r| r.item()) else {
-                    return Ok(None);
-                };
-                if let Some(until) = live_claim(item, now) {
+                // owed: the item says which, and the next read says
+                // whether it is gone.
+                let claimed = e
+                    .cancellation_reasons()
+                    .first()
+                    .and_then(|r| r.item())
+                    .and_then(|item| live_claim(item, now));
+                if let Some(until) = claimed {
                     return Err(crate::rights::erase::sending(reference.as_str(), until));
                 }
                 tracing::info!(attempt, "the request changed under its erasure, retrying");

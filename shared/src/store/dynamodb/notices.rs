@@ -352,7 +352,9 @@ impl NoticeLedger for DynamoNoticeLedger {
         }
         if let Notice::Confirmation(sequence) = notice {
             if confirmation_sequence(&item)? != Some(sequence) {
-                return Ok(Claim::Superseded);
+                return Ok(Claim::Superseded {
+                    attempted: state.claimed_until.is_some(),
+                });
             }
         }
         // The condition failed, so something held it even if the claim has
@@ -523,8 +525,9 @@ impl NoticeLedger for DynamoNoticeLedger {
             Err(e) if condition_failed(&e).is_some() => {}
             Err(e) => return Err(classify(&e)),
         }
-        // Changes nothing either way: no sent mark yet means the detail
-        // attribute cannot exist.
+        // Changes nothing of the email either way (no sent mark yet means
+        // the detail attribute cannot exist); it takes down the mark of a
+        // confirmation owed, as every write does.
         let probe = self
             .update(reference)
             .update_expression(clearing_owed("REMOVE #detail"))

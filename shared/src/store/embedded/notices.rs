@@ -147,8 +147,8 @@ impl NoticeLedger for EmbeddedBookingStore {
             if !booking_exists(&tx, &reference)? {
                 return Ok(Claim::NoBooking);
             }
-            if let Some(refused) = read_state(&tx, &reference, &notice.name())?.refusal(now, until)
-            {
+            let state = read_state(&tx, &reference, &notice.name())?;
+            if let Some(refused) = state.clone().refusal(now, until) {
                 return Ok(refused);
             }
             // A confirmation nobody has done anything with is claimed only
@@ -162,7 +162,9 @@ impl NoticeLedger for EmbeddedBookingStore {
                     )
                     .map_err(unavailable)?;
                 if latest != Some(i64::from(sequence)) {
-                    return Ok(Claim::Superseded);
+                    return Ok(Claim::Superseded {
+                        attempted: state.claimed_until.is_some(),
+                    });
                 }
             }
             tx.execute(
