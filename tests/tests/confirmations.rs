@@ -486,6 +486,18 @@ async fn two_staff_booking_at_once_send_one_confirmation(backend: Backend) {
     assert_eq!(setup.confirmations().await.len(), 1);
 }
 
+/// Each record's event name, and whether the notifier's filters pass it.
+fn passed_by<R: serde::Serialize>(filters: &[Value], records: &[R]) -> Vec<(String, bool)> {
+    records
+        .iter()
+        .map(|r| {
+            let record = serde_json::to_value(r).unwrap();
+            let name = record["eventName"].as_str().unwrap_or_default().to_owned();
+            (name, passes(filters, &record))
+        })
+        .collect()
+}
+
 /// The stream of a DynamoDB Local request: its store, reader and setup.
 async fn streamed() -> (Setup, StreamReader) {
     let setup = Setup::new(Backend::DynamoDb).await;
@@ -505,16 +517,8 @@ async fn the_stream_passes_new_bookings_and_changes_owing_a_confirmation_and_not
         .await;
     let filters = notifier_filters();
     let so_far = stream.next_event(3).await;
-    let passed: Vec<(String, bool)> = so_far
-        .records
-        .iter()
-        .map(|r| {
-            let record = serde_json::to_value(r).unwrap();
-            (r.event_name.clone(), passes(&filters, &record))
-        })
-        .collect();
     assert_eq!(
-        passed,
+        passed_by(&filters, &so_far.records),
         [
             ("INSERT".to_owned(), true),
             ("MODIFY".to_owned(), false),
@@ -586,14 +590,7 @@ async fn redelivered_change_records_send_one_confirmation() {
 async fn a_sent_confirmation_redelivered_after_a_later_change_stays_sent(backend: Backend) {
     let mut setup = Setup::new(backend).await;
     setup.book(london(time::Month::May, 5, time!(11:00))).await;
-    let history = setup
-        .desk
-        .open(setup.reference(), &nurse(1))
-        .await
-        .unwrap()
-        .unwrap()
-        .history;
-    let first = frontdesk_shared::notify::Confirmation::of_history(0, &history).unwrap();
+    let first = first_confirmation(&setup).await;
     setup.send_owed().await;
     setup.book(london(time::Month::May, 6, time!(11:00))).await;
     // The first change's record, delivered again after the second change
@@ -846,17 +843,9 @@ async fn a_change_that_owes_nothing_takes_down_the_mark_of_one_still_owed() {
     setup.book(london(time::Month::June, 2, time!(10:00))).await;
     // Closed before the notifier ran: its record must not pass as owing.
     setup.apply(Move::Closed).await;
-    let filters = notifier_filters();
     let records = stream.next_event(4).await.records;
-    let passed: Vec<(String, bool)> = records
-        .iter()
-        .map(|r| {
-            let record = serde_json::to_value(r).unwrap();
-            (r.event_name.clone(), passes(&filters, &record))
-        })
-        .collect();
     assert_eq!(
-        passed,
+        passed_by(&notifier_filters(), &records),
         [
             ("INSERT".to_owned(), true),
             ("MODIFY".to_owned(), false),
