@@ -105,6 +105,15 @@ pub struct DeskRequest {
     pub repeat_of: Option<Reference>,
 }
 
+/// Every email a request can have: the three kinds, and each appointment
+/// confirmation up to the latest, `latest_confirmation`.
+pub fn every_email(latest_confirmation: Option<u32>) -> impl Iterator<Item = Notice> {
+    let confirmations = latest_confirmation.map_or(0..0, |latest| 0..latest.saturating_add(1));
+    Notice::KINDS
+        .into_iter()
+        .chain(confirmations.map(Notice::Confirmation))
+}
+
 /// The emails a request's page lists: the two every booking owes, the
 /// staff fallback when something was ever done with it, and each
 /// appointment confirmation up to the latest, `latest_confirmation`. A
@@ -115,14 +124,11 @@ pub fn listed_emails(
     state: impl Fn(Notice) -> NoticeState,
     latest_confirmation: Option<u32>,
 ) -> Vec<(Notice, NoticeState)> {
-    let confirmations = latest_confirmation.map_or(0..0, |latest| 0..latest.saturating_add(1));
     let superseded = |notice: Notice| match notice {
         Notice::Confirmation(sequence) => latest_confirmation.is_some_and(|l| sequence < l),
         _ => false,
     };
-    Notice::KINDS
-        .into_iter()
-        .chain(confirmations.map(Notice::Confirmation))
+    every_email(latest_confirmation)
         .map(|notice| match state(notice) {
             never_went
                 if superseded(notice)

@@ -232,12 +232,19 @@ impl Owed {
     /// Counts a stored item that could not be read, logging its reference
     /// alone: what made it unreadable may be personal data.
     pub fn skip_unreadable(&mut self, reference: &str) {
-        let reference = Reference::parse(reference)
-            .map(|r| r.as_str().to_owned())
-            .unwrap_or_else(|_| "(unreadable)".into());
-        tracing::error!(reference = %reference, "stored booking unreadable; skipped by the sweep");
-        self.unreadable.push(reference);
+        self.unreadable.push(logged_unreadable(reference));
     }
+}
+
+/// An unreadable stored item's reference as an operator reads it
+/// (`(unreadable)` where it is not one either), logged alone: what made the
+/// item unreadable may be personal data.
+fn logged_unreadable(reference: &str) -> String {
+    let reference = Reference::parse(reference)
+        .map(|r| r.as_str().to_owned())
+        .unwrap_or_else(|_| "(unreadable)".into());
+    tracing::error!(reference = %reference, "stored booking unreadable; skipped by the sweep");
+    reference
 }
 
 /// What a search for owed confirmations found.
@@ -254,11 +261,7 @@ pub struct OwedConfirmations {
 impl OwedConfirmations {
     /// Counts a stored item that could not be read, logging its reference alone.
     pub fn skip_unreadable(&mut self, reference: &str) {
-        let reference = Reference::parse(reference)
-            .map(|r| r.as_str().to_owned())
-            .unwrap_or_else(|_| "(unreadable)".into());
-        tracing::error!(reference = %reference, "stored request unreadable; skipped by the sweep");
-        self.unreadable.push(reference);
+        self.unreadable.push(logged_unreadable(reference));
     }
 }
 

@@ -243,9 +243,15 @@ impl Notifier {
     /// email, oldest first. Younger ones are left to the stream (or the
     /// local server's retries), which is most likely handling them now.
     pub async fn owed(&self, older_than: std::time::Duration) -> Result<Owed, StoreError> {
+        let (before, now) = self.cutoff(older_than);
+        self.ledger.owed(before, now).await
+    }
+
+    /// The moment `older_than` ago (now, for a span too long to hold), and now.
+    fn cutoff(&self, older_than: std::time::Duration) -> (OffsetDateTime, OffsetDateTime) {
         let now = self.clock.now();
         let older_than = time::Duration::try_from(older_than).unwrap_or(time::Duration::ZERO);
-        self.ledger.owed(now - older_than, now).await
+        (now - older_than, now)
     }
 
     /// The clinic the emails are from: a content table that cannot be read

@@ -148,11 +148,8 @@ impl Notifier {
                 }
             }
         }
-        let now = self.clock.now();
-        let owed = self
-            .ledger
-            .confirmations_owed(now - to_time(older_than), now)
-            .await?;
+        let (before, now) = self.cutoff(older_than);
+        let owed = self.ledger.confirmations_owed(before, now).await?;
         done.confirmations = owed.confirmations.len();
         done.unreadable += owed.unreadable.len();
         for (index, (booking, confirmation)) in owed.confirmations.iter().enumerate() {
@@ -175,10 +172,6 @@ impl Notifier {
         }
         Ok(done)
     }
-}
-
-fn to_time(span: Duration) -> time::Duration {
-    time::Duration::try_from(span).unwrap_or(time::Duration::ZERO)
 }
 
 /// How far back the staff delivery check looks: long enough for any

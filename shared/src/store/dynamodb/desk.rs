@@ -125,8 +125,6 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<u
     }
 }
 
-/// The state and version stored on an item (a booking stored before the
-/// desk is `new` at version 0).
 /// A request's moves, oldest first, as its item holds them.
 pub(super) fn history_of(item: &HashMap<String, AttributeValue>) -> Result<Vec<Step>, StoreError> {
     let records: Vec<StepRecord> = match item.get("history") {
@@ -141,6 +139,8 @@ pub(super) fn history_of(item: &HashMap<String, AttributeValue>) -> Result<Vec<S
         .map_err(|_| corrupt("a step of a request's history"))
 }
 
+/// The state and version stored on an item (a booking stored before the
+/// desk is `new` at version 0).
 fn state_of(item: &HashMap<String, AttributeValue>) -> Result<(RequestState, u64), StoreError> {
     let state = match text(item, "desk_state") {
         Some(raw) => RequestState::parse(raw).ok_or_else(|| corrupt("an unknown desk state"))?,
@@ -612,10 +612,10 @@ impl crate::rights::Eraser for DynamoDesk {
             else {
                 return Ok(None);
             };
-            if let Some(until) = live_claim(&item, now) {
+            let sequence = super::notices::confirmation_sequence(&item)?;
+            if let Some(until) = live_claim(&item, sequence, now) {
                 return Err(crate::rights::erase::sending(reference.as_str(), until));
             }
-            let sequence = super::notices::confirmation_sequence(&item)?;
             let items = self.erasure_items(reference, guards, &entry, sequence, now)?;
             // One token per transaction as written: a retry of the same
             // write is idempotent, a write with a newer condition is new.
@@ -649,11 +649,13 @@ impl crate::rights::Eraser for DynamoDesk {
                 // Gone, one of its emails claimed, or a confirmation newly
                 // owed: the item says which, and the next read says
                 // whether it is gone.
-                let claimed = e
-                    .cancellation_reasons()
-                    .first()
-                    .and_then(|r| r.item())
-                    .and_then(|item| live_claim(item, now));
+                let found = e.cancellation_reasons().first().and_then(|r| r.item());
+                let claimed = match found {
+                    Some(item) => {
+                        live_claim(item, super::notices::confirmation_sequence(item)?, now)
+                    }
+                    None => None,
+                };
                 if let Some(until) = claimed {
                     return Err(crate::rights::erase::sending(reference.as_str(), until));
                 }
@@ -708,7 +710,7 @@ impl DynamoDesk {
                 " AND (attribute_not_exists({name}) OR {name} < :now)"
             ));
             delete = delete
-                .expression_attribute_names(name, format!("{}_email_claim_until", notice.name()));
+                .expression_attribute_names(name, super::notices::claim_until_attribute(notice));
         }
         if let Some(sequence) = sequence {
             delete = delete.expression_attribute_values(":sequence", n(i64::from(sequence)));
@@ -738,17 +740,15 @@ impl DynamoDesk {
 }
 
 /// Until when the latest of a booking item's live email claims holds (any
-/// kind, any confirmation), if one does at `now`.
-fn live_claim(item: &HashMap<String, AttributeValue>, now: time::OffsetDateTime) -> Option<i64> {
-    item.iter()
-        .filter(|(name, _)| {
-            name.strip_suffix("_email_claim_until")
-                .is_some_and(|kind| crate::notify::Notice::parse(kind).is_some())
-        })
-        .filter_map(|(_, value)| match value {
-            AttributeValue::N(v) => v.parse::<i64>().ok(),
-            _ => None,
-        })
+/// kind, any confirmation up to the latest, `sequence`), if one does at
+/// `now`.
+fn live_claim(
+    item: &HashMap<String, AttributeValue>,
+    sequence: Option<u32>,
+    now: time::OffsetDateTime,
+) -> Option<i64> {
+    crate::desk::inbox::every_email(sequence)
+        .filter_map(|notice| super::notices::notice_state(item, notice).claimed_until)
         .filter(|until| *until >= now.unix_timestamp())
         .max()
 }

@@ -99,6 +99,11 @@ pub(super) fn confirmation_sequence(item: &Item) -> Result<Option<u32>, StoreErr
     }
 }
 
+/// The attribute that holds until when `notice` is claimed.
+pub(super) fn claim_until_attribute(notice: Notice) -> String {
+    Names::of(notice).claim_until
+}
+
 /// Where `notice` of the booking `item` stands, read from the item itself.
 pub(super) fn notice_state(item: &Item, notice: Notice) -> NoticeState {
     Names::of(notice).state(item)

@@ -11,7 +11,6 @@ use crate::desk::{
     DeskRequest, InboxPage, InboxQuery, InboxRow, RequestInbox, RequestState, Staff, Step,
     AUDIT_PAGE_MAX,
 };
-use crate::notify::NoticeState;
 use crate::store::StoreError;
 use crate::time_source::Clock;
 use async_trait::async_trait;
@@ -71,8 +70,24 @@ fn version_of(raw: Option<i64>) -> Result<u64, StoreError> {
     u64::try_from(raw.unwrap_or(0)).map_err(|_| unreadable("a negative version"))
 }
 
-pub(super) fn history_of(raw: Option<&str>) -> Result<Vec<StepRecord>, StoreError> {
+fn history_of(raw: Option<&str>) -> Result<Vec<StepRecord>, StoreError> {
     serde_json::from_str(raw.unwrap_or("[]")).map_err(|_| unreadable("a request's history"))
+}
+
+/// A request's moves, oldest first, as its row holds them.
+pub(super) fn steps_of(raw: Option<&str>) -> Result<Vec<Step>, StoreError> {
+    history_of(raw)?
+        .into_iter()
+        .map(Step::try_from)
+        .collect::<Result<_, _>>()
+        .map_err(|_| unreadable("a step of a request's history"))
+}
+
+/// The number of a request's latest appointment confirmation, as its row
+/// holds it.
+pub(super) fn sequence_of(raw: Option<i64>) -> Result<Option<u32>, StoreError> {
+    raw.map(|sequence| u32::try_from(sequence).map_err(|_| unreadable("a confirmation's number")))
+        .transpose()
 }
 
 /// One row of an inbox query: reference, time, state, specialty, version.
@@ -191,14 +206,10 @@ fn open_blocking(
         )
         .optional()
         .map_err(unavailable)?;
-    let latest = row
-        .as_ref()
-        .and_then(|row| row.5)
-        .map(|sequence| u32::try_from(sequence).map_err(|_| unreadable("a confirmation's number")))
-        .transpose()?;
+    let latest = sequence_of(row.as_ref().and_then(|row| row.5))?;
     let mut states = Vec::new();
     if row.is_some() {
-        for (notice, _) in crate::desk::inbox::listed_emails(|_| NoticeState::default(), latest) {
+        for notice in crate::desk::inbox::every_email(latest) {
             states.push((
                 notice,
                 super::notices::read_state(&tx, reference.as_str(), &notice.name())?,
@@ -226,11 +237,7 @@ fn open_blocking(
             booking: booking_of_record(parse_record(&record)?)?,
             state: state_of(state.as_deref())?,
             version: version_of(version)?,
-            history: history_of(history.as_deref())?
-                .into_iter()
-                .map(Step::try_from)
-                .collect::<Result<_, _>>()
-                .map_err(|_| unreadable("a step of a request's history"))?,
+            history: steps_of(history.as_deref())?,
         })
     })
     .transpose()
@@ -288,10 +295,7 @@ fn change_blocking(
     let mut history = history_of(history.as_deref())?;
     history.push(StepRecord::from(step));
     let next = version + 1;
-    let latest: Option<i64> = latest;
-    let latest = latest
-        .map(|sequence| u32::try_from(sequence).map_err(|_| unreadable("a confirmation's number")))
-        .transpose()?;
+    let latest = sequence_of(latest)?;
     // A change that owes the patient a confirmation numbers it here; the
     // announcer, woken by the change, finds it owed.
     let sequence = crate::notify::Confirmation::next_sequence(latest, step).or(latest);

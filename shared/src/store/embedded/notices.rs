@@ -458,15 +458,9 @@ impl NoticeLedger for EmbeddedBookingStore {
             if sent_at.is_some() || failed.is_some() {
                 continue;
             }
-            let latest = super::desk::history_of(history.as_deref()).and_then(|records| {
-                let steps = records
-                    .into_iter()
-                    .map(crate::desk::Step::try_from)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(StoreError::Corrupt)?;
-                let sequence = u32::try_from(sequence)
-                    .map_err(|_| StoreError::Corrupt("a confirmation's number".into()))?;
-                Ok(Confirmation::of_history(sequence, &steps))
+            let latest = super::desk::steps_of(history.as_deref()).and_then(|steps| {
+                Ok(super::desk::sequence_of(Some(sequence))?
+                    .and_then(|sequence| Confirmation::of_history(sequence, &steps)))
             });
             let confirmation = match latest {
                 Ok(Some(confirmation)) if confirmation.made_at <= made_before => confirmation,
