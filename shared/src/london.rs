@@ -36,14 +36,6 @@ impl Zone {
             .into_iter()
             .find(|zone| zone.as_str().eq_ignore_ascii_case(raw.trim()))
     }
-
-    /// Its offset from UTC, in seconds.
-    fn offset_seconds(self) -> i32 {
-        match self {
-            Self::Bst => 3600,
-            Self::Gmt => 0,
-        }
-    }
 }
 
 /// A London wall-clock time that names no single instant, or not the one
@@ -116,25 +108,23 @@ pub fn instant_of(
     let offset = match (ambiguous.offset(), zone) {
         (AmbiguousOffset::Gap { .. }, _) => return Err(WallClockError::Skipped),
         (AmbiguousOffset::Fold { .. }, None) => return Err(WallClockError::Twice),
-        (AmbiguousOffset::Fold { before, after }, Some(zone)) => [before, after]
-            .into_iter()
-            .find(|offset| offset.seconds() == zone.offset_seconds())
-            .ok_or(WallClockError::OutOfRange)?,
-        (AmbiguousOffset::Unambiguous { offset }, zone) => {
-            let actual = if offset.seconds() == Zone::Bst.offset_seconds() {
-                Zone::Bst
-            } else {
-                Zone::Gmt
-            };
-            match zone {
-                Some(given) if given != actual => {
-                    return Err(WallClockError::NotOnZone {
-                        given: given.as_str(),
-                        actual: actual.as_str(),
-                    })
-                }
-                _ => offset,
+        // The first of the two is still summer time, the second GMT.
+        (AmbiguousOffset::Fold { before, .. }, Some(Zone::Bst)) => before,
+        (AmbiguousOffset::Fold { after, .. }, Some(Zone::Gmt)) => after,
+        (AmbiguousOffset::Unambiguous { offset }, None) => offset,
+        (AmbiguousOffset::Unambiguous { offset }, Some(given)) => {
+            // The zone database names the clock London is on then.
+            let instant = offset
+                .to_timestamp(civil)
+                .map_err(|_| WallClockError::OutOfRange)?;
+            let actual = Zone::parse(LONDON.to_offset_info(instant).abbreviation());
+            if actual != Some(given) {
+                return Err(WallClockError::NotOnZone {
+                    given: given.as_str(),
+                    actual: actual.map_or("another clock", Zone::as_str),
+                });
             }
+            offset
         }
     };
     let zoned = offset
