@@ -216,6 +216,32 @@ async fn opening_a_request_is_on_the_trail_before_it_is_read(backend: Backend) {
         "stamped by the store's clock"
     );
     assert_eq!(desk.whole(None, 10).await.unwrap().entries, trail);
+
+    // Once the fallback was needed, it is listed with where it stands.
+    store
+        .ledger()
+        .mark_failed(
+            &reference,
+            frontdesk_shared::notify::Notice::StaffFallback,
+            "NoFallbackInbox",
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let request = desk.open(&reference, &nurse()).await.unwrap().unwrap();
+    let emails: Vec<(String, Option<String>)> = request
+        .emails
+        .iter()
+        .map(|(n, state)| (n.to_string(), state.failed.clone()))
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            ("staff".to_owned(), None),
+            ("patient".to_owned(), None),
+            ("fallback".to_owned(), Some("NoFallbackInbox".to_owned())),
+        ]
+    );
 }
 
 async fn a_request_moves_through_the_workflow_with_its_history_and_trail(backend: Backend) {

@@ -77,16 +77,21 @@ impl EmbeddedBookingStore {
         detail: String,
     ) -> Result<(), StoreError> {
         let reference = reference.as_str().to_owned();
+        // Recorded whether or not the email was ever claimed (one settled
+        // without a claim: not needed, withheld), as long as its booking
+        // is held, as DynamoDB records it on the booking's item.
         let sql = match how {
             Settled::Sent => {
-                "UPDATE notices SET sent_at = ?3, message_id = ?4, claim = NULL, claim_until = NULL,
-                 held = NULL, held_at = NULL
-                 WHERE reference = ?1 AND notice = ?2"
+                "INSERT INTO notices (reference, notice, sent_at, message_id)
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM bookings WHERE reference = ?1)
+                 ON CONFLICT (reference, notice) DO UPDATE SET sent_at = ?3, message_id = ?4,
+                 claim = NULL, claim_until = NULL, held = NULL, held_at = NULL"
             }
             Settled::Failed => {
-                "UPDATE notices SET failed_at = ?3, failed = ?4, claim = NULL, claim_until = NULL,
-                 held = NULL, held_at = NULL
-                 WHERE reference = ?1 AND notice = ?2"
+                "INSERT INTO notices (reference, notice, failed_at, failed)
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM bookings WHERE reference = ?1)
+                 ON CONFLICT (reference, notice) DO UPDATE SET failed_at = ?3, failed = ?4,
+                 claim = NULL, claim_until = NULL, held = NULL, held_at = NULL"
             }
         };
         self.with_conn(move |conn| {
